@@ -1,0 +1,49 @@
+// Hardware and model-architecture descriptions: plain data, all in SI units.
+// Filled from data/hardware.yaml and data/models.yaml by sim/scenario.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace aif::models {
+
+// One accelerator type from the catalog. Every figure is per GPU.
+struct DeviceSpec {
+  std::string name;                           // catalog key, e.g. "H100-SXM"
+  std::map<std::string, double> peak_flops;   // dtype ("fp32", "tf32", "bf16", "fp16", "fp8") -> dense FLOP/s
+  double hbm_bytes = 0;                       // HBM capacity, bytes
+  double hbm_bandwidth = 0;                   // HBM bandwidth, bytes/s
+  double nvlink_bandwidth = 0;                // NVLink, bytes/s per GPU, both directions added (NVIDIA's convention)
+  double tdp_w = 0;                           // board power limit, W
+  double idle_w = 0;                          // idle power, W
+  double prefill_w = 0;                       // typical power in compute-bound phases at full utilisation, W
+  double decode_w = 0;                        // typical power in memory-bound decode at full utilisation, W
+  // Fractions of peak reached by real kernels (roofline efficiency), per phase of work.
+  double compute_efficiency = 0.7;
+  double memory_efficiency = 0.8;
+  std::map<std::string, std::string> sources;  // field -> citation of the figure
+};
+
+// A dense decoder-only transformer of the Llama family.
+struct ModelArch {
+  std::string name;
+  int layers = 0;
+  int hidden = 0;
+  int heads = 0;
+  int kv_heads = 0;
+  int head_dim = 0;   // hidden / heads unless stated
+  int ffn = 0;        // SwiGLU intermediate size
+  int vocab = 0;
+  int max_context = 0;
+  std::string source;
+
+  // Parameter count (embeddings + layers + LM head, untied).
+  double parameters() const;
+  // KV cache bytes per token for the whole model at the given bytes per element.
+  double kv_bytes_per_token(double bytes_per_element) const;
+};
+
+// Bytes per element of a dtype name ("fp32" 4, "bf16"/"fp16" 2, "fp8"/"int8" 1); throws on unknown names.
+double dtype_bytes(const std::string& dtype);
+
+}  // namespace aif::models

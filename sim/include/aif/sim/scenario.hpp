@@ -1,0 +1,151 @@
+// The scenario: plain typed structs filled from YAML by load_scenario().
+// All quantities are SI doubles (seconds, watts, bytes, bytes/s, FLOP/s);
+// the YAML file carries explicit units ("700W", "400Gbps", "2h") and the loader converts them.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "aif/models/hardware.hpp"
+
+namespace aif::sim {
+
+// Every problem with user input is reported as one ScenarioError whose what() reads
+//   "<file>:<line>: <key.path>: <what was expected, what was found>"
+// The CLI prints it and exits with code 2.
+class ScenarioError : public std::runtime_error {
+ public:
+  ScenarioError(std::string file, int line, std::string key_path, const std::string& message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+  const std::string& key_path() const { return key_path_; }
+
+ private:
+  std::string file_;
+  int line_;
+  std::string key_path_;
+};
+
+enum class Fidelity { FAST, ITERATION };  // FAST: event per change; ITERATION: event per iteration
+
+struct SimulationConfig {
+  double duration_s = 3600;         // simulated time horizon
+  uint64_t seed = 1;
+  double sample_interval_s = 10;    // time-series sampling period
+  Fidelity fidelity = Fidelity::FAST;
+  // After duration: let in-flight requests finish (true) or cut them off and record them as unfinished.
+  bool drain = true;
+};
+
+struct FacilityConfig {
+  int racks = 2;
+  int servers_per_rack = 4;
+  int gpus_per_server = 8;
+  double server_overhead_w = 2000;  // CPUs, NICs, fans, memory of one server, W (constant)
+  double pue = 1.3;                 // facility power / IT power (constant for now)
+};
+
+enum class FabricKind { LEAF_SPINE };
+
+struct FabricConfig {
+  FabricKind kind = FabricKind::LEAF_SPINE;
+  double nic_bandwidth = 50e9;        // bytes/s per GPU NIC (400 Gb/s)
+  double nvlink_bandwidth = 0;        // bytes/s per GPU; 0 = take it from the device catalog
+  int spines = 2;
+  double oversubscription = 1.0;      // leaf downlink capacity / uplink capacity (>= 1)
+  double link_latency_s = 1e-6;       // per hop
+  double nvlink_latency_s = 0.5e-6;
+};
+
+// How long request lengths are drawn for synthetic arrivals.
+struct LengthDist {
+  enum class Kind { FIXED, UNIFORM, LOGNORMAL } kind = Kind::FIXED;
+  double value = 0;       // FIXED
+  double min = 0, max = 0;  // UNIFORM (inclusive integers); LOGNORMAL clamps to [min, max] when max > 0
+  double median = 0, sigma = 0;  // LOGNORMAL
+};
+
+struct ArrivalConfig {
+  enum class Kind { POISSON, GAMMA, DIURNAL, TRACE } kind = Kind::POISSON;
+  double rate_per_s = 1;           // mean rate (POISSON, GAMMA); peak scale for DIURNAL
+  double cv = 1;                   // GAMMA: coefficient of variation of inter-arrival times
+  std::vector<double> diurnal_curve;  // DIURNAL: relative rate per equal slice of diurnal_period_s, repeated
+  double diurnal_period_s = 86400;
+  LengthDist prompt_tokens, output_tokens;  // synthetic kinds
+  // TRACE
+  enum class TraceFormat { AZURE_CSV, MOONCAKE_JSONL } trace_format = TraceFormat::AZURE_CSV;
+  std::string trace_path;          // resolved absolute path
+  double rate_scale = 1;           // >1 compresses inter-arrival gaps (more load)
+  int64_t max_requests = -1;       // stop after this many (any kind); -1 = no limit
+};
+
+struct WorkloadConfig {
+  std::string name;
+  std::string service;             // name of the service it sends to
+  ArrivalConfig arrival;
+};
+
+struct SchedulerConfig {
+  int max_num_seqs = 256;
+  int max_num_batched_tokens = 8192;
+  int block_size = 16;             // tokens per KV block
+  bool chunked_prefill = true;
+  double kv_memory_fraction = 0.9; // share of HBM left after weights that goes to the KV cache
+};
+
+enum class RouterPolicy { ROUND_ROBIN, LEAST_OUTSTANDING_TOKENS };
+
+struct PerfConfig {
+  enum class Kind { ROOFLINE, CONSTANT } kind = Kind::ROOFLINE;
+  double constant_iteration_s = 0;  // CONSTANT
+  double iteration_overhead_s = 0;  // ROOFLINE: fixed CPU cost added to every iteration
+};
+
+struct SloConfig {
+  double ttft_s = 0;   // 0 = no target
+  double tpot_s = 0;
+  double e2e_s = 0;
+};
+
+struct ServiceConfig {
+  std::string name;
+  std::string model;               // key in the model catalog
+  std::string dtype = "bf16";
+  int tp = 1;                      // tensor-parallel degree: GPUs per replica, on one server
+  int replicas = 1;
+  SchedulerConfig scheduler;
+  RouterPolicy router = RouterPolicy::ROUND_ROBIN;
+  PerfConfig perf;
+  SloConfig slo;
+};
+
+struct Scenario {
+  std::string source_path;         // file it came from ("" when built in code)
+  std::string source_text;         // the YAML as given, after --set overrides (for /meta)
+  SimulationConfig simulation;
+  std::string gpu = "H100-SXM";    // hardware.gpu: device type of every server
+  models::DeviceSpec device;       // resolved from the catalog (+ overrides)
+  FacilityConfig facility;
+  FabricConfig fabric;
+  std::vector<ServiceConfig> services;
+  std::map<std::string, models::ModelArch> models;  // resolved architectures used by services
+  std::vector<WorkloadConfig> workloads;
+};
+
+// Parse, validate and resolve a scenario. `overrides` are "key.path=value" strings applied
+// to the YAML tree before validation (value parsed as YAML). Throws ScenarioError.
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {});
+// Same, from text (file name used in messages); catalogs from the given paths or the bundled ones.
+Scenario load_scenario_text(const std::string& text, const std::string& file_name,
+                            const std::vector<std::string>& overrides = {});
+
+// Catalogs (data/hardware.yaml, data/models.yaml). Throw ScenarioError naming the catalog file.
+std::map<std::string, models::DeviceSpec> load_hardware_catalog(const std::string& path);
+std::map<std::string, models::ModelArch> load_model_catalog(const std::string& path);
+// Where the bundled data/ folder is ($AIFSIM_DATA_DIR overrides the build-time source path).
+std::string data_dir();
+
+}  // namespace aif::sim
