@@ -1,0 +1,151 @@
+// Continuous-batching scheduler and paged KV block manager, shared by the simulated
+// replica (sim/) and the real reference engine (kernels/). No SimGrid, no clock:
+// the caller says when a step starts and ends.
+//
+// Per request only `num_computed_tokens` is tracked against `num_tokens` (prompt plus
+// tokens generated so far), as in vLLM V1: prefill, chunked prefill, decode and
+// recompute after preemption all fall out of one loop.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace aif::models {
+
+using RequestId = int64_t;
+
+struct SchedulerLimits {
+  int max_num_seqs = 256;             // sequences in one step
+  int max_num_batched_tokens = 8192;  // token budget of one step
+  int block_size = 16;                // tokens per KV block
+  int num_blocks = 0;                 // KV blocks in the replica's cache
+  bool chunked_prefill = true;        // split long prompts over several steps
+  int max_model_len = 0;              // longest prompt+output accepted (0 = no limit besides the cache)
+};
+
+// A request as the scheduler sees it.
+struct SeqState {
+  RequestId id = 0;
+  int prompt_tokens = 0;
+  int max_output_tokens = 0;          // stop after generating this many tokens
+  int num_tokens = 0;                 // prompt + generated so far
+  int num_computed_tokens = 0;        // tokens whose KV is in the cache
+  int generated = 0;
+  int preemptions = 0;
+  std::vector<int> block_table;       // physical KV block ids, in logical order
+  int remaining_output() const { return max_output_tokens - generated; }
+  bool in_decode() const { return num_tokens - num_computed_tokens == 1 && generated > 0; }
+};
+
+// Paged KV cache bookkeeping: a free list in eviction order and a reference count per block.
+class KvBlockManager {
+ public:
+  KvBlockManager(int num_blocks, int block_size);
+  int block_size() const { return block_size_; }
+  int num_blocks() const { return static_cast<int>(ref_count_.size()); }
+  int num_free() const { return static_cast<int>(free_.size()); }
+  int blocks_for(int64_t tokens) const { return static_cast<int>((tokens + block_size_ - 1) / block_size_); }
+  // Blocks that growing `seq` to hold `tokens` tokens would take from the free list.
+  int extra_blocks(const SeqState& seq, int64_t tokens) const;
+  // Grow seq's block table to hold `tokens` tokens; false (and no change) if not enough free blocks.
+  bool allocate(SeqState& seq, int64_t tokens);
+  void release(SeqState& seq);
+  // Throws std::logic_error if a block is leaked, double-owned or double-freed, given every live sequence.
+  void check_integrity(const std::vector<const SeqState*>& live) const;
+
+ private:
+  int block_size_;
+  std::deque<int> free_;
+  std::vector<int> ref_count_;
+};
+
+// One scheduled piece of work: `num_tokens` new tokens of request `id`, whose first
+// `context_before` tokens are already in the KV cache.
+struct ScheduledChunk {
+  RequestId id;
+  int num_tokens;
+  int context_before;
+  bool decode;  // a single generated token (not part of a prompt or a recompute)
+};
+
+// What one step computes, summed over its chunks: enough for a perf model.
+struct BatchShape {
+  int num_seqs = 0;
+  int64_t num_tokens = 0;           // all new tokens in the step
+  int64_t prefill_tokens = 0;       // of which prompt / recompute tokens
+  int decode_seqs = 0;
+  int sampled_seqs = 0;             // sequences that produce a token this step (LM head rows)
+  double attended_pairs = 0;        // sum over chunks of query x key pairs (causal): attention FLOPs scale with this
+  double kv_read_tokens = 0;        // sum over chunks of context_before + num_tokens: KV bytes read
+};
+
+struct StepPlan {
+  std::vector<ScheduledChunk> chunks;
+  std::vector<RequestId> preempted;  // preempted (by recompute) while planning this step
+  BatchShape shape;
+  bool empty() const { return chunks.empty(); }
+};
+
+struct SeqOutcome {
+  RequestId id;
+  bool first_token;  // this step produced the request's first output token
+  bool finished;     // this step produced its last token; its blocks are freed
+  int generated;
+  int preemptions;
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(const SchedulerLimits& limits);
+
+  // Queue a request. Returns false (and does not queue it) if it can never fit:
+  // prompt+output longer than the cache or than max_model_len.
+  bool add_request(RequestId id, int prompt_tokens, int max_output_tokens);
+
+  // Plan the next step: running requests first (decode or the rest of a chunked
+  // prefill), in arrival order, preempting the most recent ones by recompute when
+  // KV blocks run out; then waiting requests while the budget, sequence limit and
+  // free blocks allow. Allocates the step's KV blocks.
+  StepPlan schedule();
+  // Apply a planned step once it has run: advance tokens, sample, finish.
+  std::vector<SeqOutcome> complete(const StepPlan& plan);
+
+  // Fast path (DESIGN principle 2). A step is "steady" when it would be every running
+  // request decoding one token with nothing admissible from the queue. Returns how many
+  // consecutive steady steps can run with no change in the batch: it stops at the
+  // first step in which a request finishes (that step included) or before the step
+  // whose KV growth would not fit. 0 when the next step is not steady.
+  int steady_steps() const;
+  // Shape of the i-th (0-based) of the coming steady steps.
+  BatchShape steady_shape(int i) const;
+  // Apply n steady steps at once (n <= steady_steps()); equal to n schedule()+complete() rounds.
+  std::vector<SeqOutcome> advance_steady(int n);
+
+  const SchedulerLimits& limits() const { return limits_; }
+  const KvBlockManager& blocks() const { return blocks_; }
+  size_t num_running() const { return running_.size(); }
+  size_t num_waiting() const { return waiting_.size(); }
+  bool idle() const { return running_.empty() && waiting_.empty(); }
+  const SeqState* find(RequestId id) const;
+  // Tokens still to process for queued and running requests (prompt left + output left): for routing.
+  int64_t outstanding_tokens() const { return outstanding_tokens_; }
+  // Block-table integrity over all live requests (tests call it after every step).
+  void check_integrity() const;
+
+ private:
+  bool try_allocate_running(SeqState& seq, int num_new, StepPlan& plan, size_t& limit);
+  void preempt(SeqState& seq, StepPlan& plan);
+  static void add_to_shape(BatchShape& shape, const ScheduledChunk& chunk, bool samples);
+
+  SchedulerLimits limits_;
+  KvBlockManager blocks_;
+  std::unordered_map<RequestId, std::unique_ptr<SeqState>> seqs_;
+  std::vector<SeqState*> running_;  // admission order
+  std::deque<SeqState*> waiting_;   // FCFS; preempted requests go to the front
+  int64_t outstanding_tokens_ = 0;
+  mutable double steady_context_sum_ = 0;  // sum of num_computed_tokens over running, set by steady_steps()
+};
+
+}  // namespace aif::models

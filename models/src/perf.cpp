@@ -1,0 +1,82 @@
+#include "aif/models/perf.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+
+namespace aif::models {
+
+ConstantPerfModel::ConstantPerfModel(double seconds) : seconds_(seconds) {
+  if (!(seconds > 0)) throw std::invalid_argument("constant iteration time must be positive");
+}
+
+IterationCost ConstantPerfModel::iteration(const BatchShape& shape) const {
+  IterationCost c;
+  if (shape.num_seqs == 0) return c;
+  c.seconds = seconds_;
+  c.memory_seconds = seconds_;  // no information: count it as memory-bound (decode-like power)
+  return c;
+}
+
+std::string ConstantPerfModel::describe() const {
+  std::ostringstream s;
+  s << "constant " << seconds_ << " s per iteration";
+  return s.str();
+}
+
+RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(params)) {
+  if (p_.tp < 1) throw std::invalid_argument("tp must be at least 1");
+  auto it = p_.device.peak_flops.find(p_.dtype);
+  if (it == p_.device.peak_flops.end() || !(it->second > 0))
+    throw std::invalid_argument("device " + p_.device.name + " has no peak FLOP/s for dtype " + p_.dtype);
+  if (!(p_.device.hbm_bandwidth > 0)) throw std::invalid_argument("device " + p_.device.name + " has no HBM bandwidth");
+  peak_flops_ = it->second;
+  bytes_per_element_ = dtype_bytes(p_.dtype);
+  const ModelArch& m = p_.model;
+  head_params_ = static_cast<double>(m.vocab) * m.hidden;
+  layer_params_ = m.parameters() - 2.0 * head_params_ - m.hidden;  // minus embedding, LM head, final norm
+  weight_bytes_ = m.parameters() * bytes_per_element_;
+  kv_bytes_per_token_ = m.kv_bytes_per_token(bytes_per_element_);
+  if (p_.allreduce_bandwidth <= 0) p_.allreduce_bandwidth = p_.device.nvlink_bandwidth / 2;
+}
+
+IterationCost RooflinePerfModel::iteration(const BatchShape& s) const {
+  IterationCost c;
+  if (s.num_seqs == 0) return c;
+  const ModelArch& m = p_.model;
+  const double tp = p_.tp;
+  const double flop_rate = peak_flops_ * p_.device.compute_efficiency;
+  const double byte_rate = p_.device.hbm_bandwidth * p_.device.memory_efficiency;
+
+  // Linear layers: every new token goes through every layer; only sampled rows reach the LM head.
+  // Embedding lookups read one row per token: negligible next to the weights.
+  const double lin_flops = 2.0 * (layer_params_ * s.num_tokens + head_params_ * s.sampled_seqs) / tp;
+  const double lin_bytes = (layer_params_ + head_params_) * bytes_per_element_ / tp;
+  // Attention: QK^T and PV, 2 FLOPs per multiply-add each, over all (query, key) pairs.
+  const double attn_flops = 4.0 * m.layers * m.heads * m.head_dim * s.attended_pairs / tp;
+  const double attn_bytes = kv_bytes_per_token_ * (s.kv_read_tokens + s.num_tokens) / tp;
+
+  const double lin_c = lin_flops / flop_rate, lin_m = lin_bytes / byte_rate;
+  const double attn_c = attn_flops / flop_rate, attn_m = attn_bytes / byte_rate;
+  c.flops = lin_flops + attn_flops;
+  c.bytes = lin_bytes + attn_bytes;
+  // Per group the slower resource sets the time; the compute-bound share counts the groups that are FLOP-bound.
+  c.compute_seconds = (lin_c >= lin_m ? lin_c : 0) + (attn_c >= attn_m ? attn_c : 0);
+  c.memory_seconds = (lin_c >= lin_m ? 0 : lin_m) + (attn_c >= attn_m ? 0 : attn_m);
+  if (p_.tp > 1) {
+    const double size = static_cast<double>(s.num_tokens) * m.hidden * bytes_per_element_;
+    const double one = 2.0 * (tp - 1) / tp * size / p_.allreduce_bandwidth + p_.allreduce_latency_s;
+    c.comm_seconds = 2.0 * m.layers * one;
+  }
+  c.seconds = c.compute_seconds + c.memory_seconds + c.comm_seconds + p_.iteration_overhead_s;
+  return c;
+}
+
+std::string RooflinePerfModel::describe() const {
+  std::ostringstream s;
+  s << "roofline " << p_.model.name << " " << p_.dtype << " tp" << p_.tp << " on " << p_.device.name
+    << " (compute eff " << p_.device.compute_efficiency << ", memory eff " << p_.device.memory_efficiency << ")";
+  return s.str();
+}
+
+}  // namespace aif::models

@@ -1,0 +1,286 @@
+#include "aif/models/serving.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace aif::models {
+
+// ---------------------------------------------------------------- KvBlockManager
+
+KvBlockManager::KvBlockManager(int num_blocks, int block_size) : block_size_(block_size) {
+  if (num_blocks <= 0) throw std::invalid_argument("KV cache needs at least one block, got " + std::to_string(num_blocks));
+  if (block_size <= 0) throw std::invalid_argument("KV block size must be positive, got " + std::to_string(block_size));
+  ref_count_.assign(static_cast<size_t>(num_blocks), 0);
+  for (int b = 0; b < num_blocks; ++b) free_.push_back(b);
+}
+
+int KvBlockManager::extra_blocks(const SeqState& seq, int64_t tokens) const {
+  return std::max(0, blocks_for(tokens) - static_cast<int>(seq.block_table.size()));
+}
+
+bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
+  const int need = extra_blocks(seq, tokens);
+  if (need > num_free()) return false;
+  for (int i = 0; i < need; ++i) {
+    const int b = free_.front();
+    free_.pop_front();
+    ref_count_[static_cast<size_t>(b)] = 1;
+    seq.block_table.push_back(b);
+  }
+  return true;
+}
+
+void KvBlockManager::release(SeqState& seq) {
+  // Tail blocks first: they are the least likely to be shared by a future prefix cache.
+  for (auto it = seq.block_table.rbegin(); it != seq.block_table.rend(); ++it) {
+    int& rc = ref_count_.at(static_cast<size_t>(*it));
+    if (rc <= 0) throw std::logic_error("KV block " + std::to_string(*it) + " freed twice");
+    if (--rc == 0) free_.push_back(*it);
+  }
+  seq.block_table.clear();
+}
+
+void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live) const {
+  std::vector<int> owners(ref_count_.size(), 0);
+  for (const SeqState* s : live)
+    for (int b : s->block_table) {
+      if (b < 0 || b >= num_blocks()) throw std::logic_error("request " + std::to_string(s->id) + " holds invalid block");
+      ++owners[static_cast<size_t>(b)];
+    }
+  std::vector<int> in_free(ref_count_.size(), 0);
+  for (int b : free_) ++in_free[static_cast<size_t>(b)];
+  for (size_t b = 0; b < ref_count_.size(); ++b) {
+    const std::string id = "KV block " + std::to_string(b);
+    if (owners[b] != ref_count_[b])
+      throw std::logic_error(id + ": reference count " + std::to_string(ref_count_[b]) + " but " +
+                             std::to_string(owners[b]) + " owners");
+    if (in_free[b] > 1) throw std::logic_error(id + " is on the free list twice");
+    if (owners[b] == 0 && in_free[b] == 0) throw std::logic_error(id + " leaked: neither owned nor free");
+    if (owners[b] > 0 && in_free[b] > 0) throw std::logic_error(id + " is owned and free at once");
+  }
+}
+
+// ---------------------------------------------------------------- Scheduler
+
+Scheduler::Scheduler(const SchedulerLimits& limits) : limits_(limits), blocks_(limits.num_blocks, limits.block_size) {
+  if (limits.max_num_seqs <= 0) throw std::invalid_argument("max_num_seqs must be positive");
+  if (limits.max_num_batched_tokens <= 0) throw std::invalid_argument("max_num_batched_tokens must be positive");
+}
+
+bool Scheduler::add_request(RequestId id, int prompt_tokens, int max_output_tokens) {
+  if (prompt_tokens < 1 || max_output_tokens < 1)
+    throw std::invalid_argument("request " + std::to_string(id) + ": prompt and output need at least one token");
+  if (seqs_.count(id)) throw std::invalid_argument("request " + std::to_string(id) + " queued twice");
+  // The KV of the last generated token is never computed: prompt + output - 1 tokens is the most it holds.
+  const int64_t max_kv = static_cast<int64_t>(prompt_tokens) + max_output_tokens - 1;
+  if (blocks_.blocks_for(max_kv) > blocks_.num_blocks()) return false;
+  if (limits_.max_model_len > 0 && max_kv + 1 > limits_.max_model_len) return false;
+  // Without chunking a (re)prefill must fit one step's budget.
+  if (!limits_.chunked_prefill && max_kv > limits_.max_num_batched_tokens) return false;
+  auto seq = std::make_unique<SeqState>();
+  seq->id = id;
+  seq->prompt_tokens = prompt_tokens;
+  seq->max_output_tokens = max_output_tokens;
+  seq->num_tokens = prompt_tokens;
+  waiting_.push_back(seq.get());
+  seqs_.emplace(id, std::move(seq));
+  outstanding_tokens_ += static_cast<int64_t>(prompt_tokens) + max_output_tokens;
+  return true;
+}
+
+const SeqState* Scheduler::find(RequestId id) const {
+  auto it = seqs_.find(id);
+  return it == seqs_.end() ? nullptr : it->second.get();
+}
+
+void Scheduler::add_to_shape(BatchShape& shape, const ScheduledChunk& c, bool samples) {
+  const double n = c.num_tokens;
+  shape.num_seqs += 1;
+  shape.num_tokens += c.num_tokens;
+  if (c.decode)
+    shape.decode_seqs += 1;
+  else
+    shape.prefill_tokens += c.num_tokens;
+  if (samples) shape.sampled_seqs += 1;
+  shape.attended_pairs += n * c.context_before + n * (n + 1) / 2;  // causal: token j sees context + j + 1 keys
+  shape.kv_read_tokens += c.context_before + n;
+}
+
+void Scheduler::preempt(SeqState& seq, StepPlan& plan) {
+  blocks_.release(seq);
+  outstanding_tokens_ += std::min(seq.num_computed_tokens, seq.prompt_tokens);  // prompt work to redo
+  seq.num_computed_tokens = 0;
+  seq.preemptions += 1;
+  running_.erase(std::find(running_.begin(), running_.end(), &seq));
+  waiting_.push_front(&seq);
+  plan.preempted.push_back(seq.id);
+}
+
+StepPlan Scheduler::schedule() {
+  StepPlan plan;
+  int budget = limits_.max_num_batched_tokens;
+  auto schedule_chunk = [&](SeqState& s, int num_new) {
+    const ScheduledChunk c{s.id, num_new, s.num_computed_tokens,
+                           s.generated > 0 && num_new == 1 && s.num_computed_tokens + 1 == s.num_tokens};
+    add_to_shape(plan.shape, c, s.num_computed_tokens + num_new == s.num_tokens);
+    plan.chunks.push_back(c);
+    budget -= num_new;
+  };
+
+  // Running requests first, oldest first; preempt from the back when blocks run out.
+  for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
+    SeqState& s = *running_[i];
+    const int num_new = std::min(s.num_tokens - s.num_computed_tokens, budget);
+    bool self_preempted = false;
+    while (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) {
+      SeqState& victim = *running_.back();
+      self_preempted = (&victim == &s);
+      preempt(victim, plan);
+      if (self_preempted) break;
+    }
+    if (self_preempted) break;
+    schedule_chunk(s, num_new);
+  }
+
+  // Then admit waiting requests, unless this step had to preempt (no room to grow).
+  if (plan.preempted.empty()) {
+    while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < limits_.max_num_seqs) {
+      SeqState& s = *waiting_.front();
+      int num_new = s.num_tokens - s.num_computed_tokens;
+      if (num_new > budget) {
+        if (!limits_.chunked_prefill) break;
+        num_new = budget;
+      }
+      if (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) break;
+      waiting_.pop_front();
+      running_.push_back(&s);
+      schedule_chunk(s, num_new);
+    }
+  }
+  return plan;
+}
+
+std::vector<SeqOutcome> Scheduler::complete(const StepPlan& plan) {
+  std::vector<SeqOutcome> out;
+  std::vector<SeqState*> finished;
+  for (const ScheduledChunk& c : plan.chunks) {
+    SeqState& s = *seqs_.at(c.id);
+    if (s.num_computed_tokens != c.context_before)
+      throw std::logic_error("request " + std::to_string(c.id) + ": step applied twice or out of order");
+    const int prompt_before = std::min(s.num_computed_tokens, s.prompt_tokens);
+    s.num_computed_tokens += c.num_tokens;
+    outstanding_tokens_ -= std::min(s.num_computed_tokens, s.prompt_tokens) - prompt_before;
+    if (s.num_computed_tokens < s.num_tokens) continue;  // a prefill chunk that is not the last
+    s.generated += 1;
+    s.num_tokens += 1;
+    outstanding_tokens_ -= 1;
+    const bool done = s.generated >= s.max_output_tokens;
+    out.push_back(SeqOutcome{s.id, s.generated == 1, done, s.generated, s.preemptions});
+    if (done) finished.push_back(&s);
+  }
+  for (SeqState* s : finished) {
+    blocks_.release(*s);
+    running_.erase(std::find(running_.begin(), running_.end(), s));
+    seqs_.erase(s->id);
+  }
+  return out;
+}
+
+int Scheduler::steady_steps() const {
+  const int batch = static_cast<int>(running_.size());
+  if (batch == 0 || batch > limits_.max_num_batched_tokens) return 0;
+  int min_remaining = limits_.max_num_batched_tokens;
+  double context_sum = 0;
+  int decode_need = 0;  // blocks the next step takes
+  for (const SeqState* s : running_) {
+    if (!s->in_decode()) return 0;
+    min_remaining = std::min(min_remaining, s->remaining_output());
+    context_sum += s->num_computed_tokens;
+    decode_need += blocks_.extra_blocks(*s, static_cast<int64_t>(s->num_computed_tokens) + 1);
+  }
+  // A waiting request that could join now makes the next step non-steady. Free blocks only
+  // shrink during steady decoding, so one that cannot join now cannot join until a finish.
+  const int budget_left = limits_.max_num_batched_tokens - batch;
+  if (!waiting_.empty() && batch < limits_.max_num_seqs && budget_left > 0) {
+    const SeqState& head = *waiting_.front();
+    int num_new = head.num_tokens - head.num_computed_tokens;
+    const bool fits_budget = num_new <= budget_left || limits_.chunked_prefill;
+    num_new = std::min(num_new, budget_left);
+    if (fits_budget &&
+        blocks_.extra_blocks(head, static_cast<int64_t>(head.num_computed_tokens) + num_new) <=
+            blocks_.num_free() - decode_need)
+      return 0;
+  }
+  // Largest n <= min_remaining whose cumulative KV growth fits the free blocks (monotone in n).
+  auto need = [&](int n) {
+    int total = 0;
+    for (const SeqState* s : running_)
+      total += blocks_.extra_blocks(*s, static_cast<int64_t>(s->num_computed_tokens) + n);
+    return total;
+  };
+  steady_context_sum_ = context_sum;
+  if (need(min_remaining) <= blocks_.num_free()) return min_remaining;
+  int lo = 0, hi = min_remaining;  // need(lo) fits, need(hi) does not
+  while (hi - lo > 1) {
+    const int mid = lo + (hi - lo) / 2;
+    (need(mid) <= blocks_.num_free() ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+BatchShape Scheduler::steady_shape(int i) const {
+  // Every running request decodes one token whose context is its computed tokens plus i.
+  BatchShape shape;
+  const int batch = static_cast<int>(running_.size());
+  const double context = steady_context_sum_ + static_cast<double>(i) * batch;
+  shape.num_seqs = batch;
+  shape.num_tokens = batch;
+  shape.decode_seqs = batch;
+  shape.sampled_seqs = batch;
+  shape.attended_pairs = context + batch;
+  shape.kv_read_tokens = context + batch;
+  return shape;
+}
+
+std::vector<SeqOutcome> Scheduler::advance_steady(int n) {
+  std::vector<SeqOutcome> out;
+  if (n <= 0) return out;
+  std::vector<SeqState*> finished;
+  for (SeqState* s : running_) {
+    if (!s->in_decode() || s->remaining_output() < n)
+      throw std::logic_error("advance_steady(" + std::to_string(n) + ") beyond the steady window");
+    if (!blocks_.allocate(*s, static_cast<int64_t>(s->num_computed_tokens) + n))
+      throw std::logic_error("advance_steady: KV blocks ran out inside the steady window");
+    s->num_computed_tokens += n;
+    s->num_tokens += n;
+    s->generated += n;
+    outstanding_tokens_ -= n;
+    const bool done = s->generated >= s->max_output_tokens;
+    if (done) {
+      out.push_back(SeqOutcome{s->id, false, true, s->generated, s->preemptions});
+      finished.push_back(s);
+    }
+  }
+  for (SeqState* s : finished) {
+    blocks_.release(*s);
+    running_.erase(std::find(running_.begin(), running_.end(), s));
+    seqs_.erase(s->id);
+  }
+  return out;
+}
+
+void Scheduler::check_integrity() const {
+  std::vector<const SeqState*> live;
+  live.reserve(seqs_.size());
+  for (const auto& kv : seqs_) live.push_back(kv.second.get());
+  blocks_.check_integrity(live);
+  if (running_.size() + waiting_.size() != seqs_.size())
+    throw std::logic_error("scheduler: a request is neither running nor waiting");
+  if (static_cast<int>(running_.size()) > limits_.max_num_seqs) throw std::logic_error("scheduler: too many running");
+  for (const SeqState* s : waiting_)
+    if (s->num_computed_tokens != 0 || !s->block_table.empty())
+      throw std::logic_error("scheduler: waiting request " + std::to_string(s->id) + " holds KV");
+}
+
+}  // namespace aif::models

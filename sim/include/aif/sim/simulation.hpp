@@ -1,0 +1,38 @@
+// Running one scenario: the SimGrid engine, the platform, the replicas, the workloads and
+// the recorder. One run per process (SimGrid's engine is a process-wide singleton).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aif/analysis/results.hpp"
+#include "aif/sim/scenario.hpp"
+
+namespace aif::sim {
+
+struct RunOptions {
+  std::string output_path;              // results file (.h5); written to <path>.tmp then renamed
+  std::optional<Fidelity> fidelity;     // overrides simulation.fidelity
+  bool progress = false;                // progress bar on stderr
+  std::string tool_version = "";
+  std::string command_line = "";        // stored in /meta
+};
+
+struct RunReport {
+  std::vector<analysis::SummaryEntry> summary;
+  uint64_t fingerprint = 0;
+  uint64_t events = 0;                  // timer callbacks the engine ran
+  double simulated_s = 0;
+  double wall_s = 0;
+  int64_t requests = 0;
+};
+
+// Runs the scenario to completion and writes the results file. Throws ScenarioError for
+// inconsistencies found while building (e.g. replicas that do not fit), std::runtime_error otherwise.
+RunReport run_simulation(const Scenario& scenario, const RunOptions& options);
+
+// The fingerprint as printed and stored: 16 lowercase hex digits.
+std::string fingerprint_hex(uint64_t fingerprint);
+
+}  // namespace aif::sim

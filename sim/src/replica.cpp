@@ -1,0 +1,245 @@
+#include "replica.hpp"
+
+#include <simgrid/kernel/Timer.hpp>
+#include <simgrid/s4u/Engine.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace aif::sim {
+
+using analysis::Outcome;
+using analysis::RequestRecord;
+
+Replica::Replica(int index, int service, std::string name, const models::SchedulerLimits& limits,
+                 const models::PerfModel& perf, const models::GpuPowerParams& power, int gpus, bool fast,
+                 ReplicaSinks sinks)
+    : index_(index),
+      service_(service),
+      name_(std::move(name)),
+      scheduler_(limits),
+      perf_(perf),
+      power_(power),
+      gpus_(gpus),
+      fast_(fast),
+      sinks_(std::move(sinks)) {}
+
+void Replica::set_timer(double date, std::function<void()> callback) {
+  uint64_t* counter = sinks_.timer_events;
+  timer_ = simgrid::kernel::timer::Timer::set(date, [this, counter, cb = std::move(callback)]() {
+    timer_ = nullptr;
+    if (counter) ++*counter;
+    cb();
+  });
+}
+
+void Replica::arrive(const IncomingRequest& r) {
+  const double now = simgrid::s4u::Engine::get_clock();
+  if (!scheduler_.add_request(r.id, r.prompt_tokens, r.output_tokens)) {
+    RequestRecord rec;
+    rec.id = r.id;
+    rec.workload = r.workload;
+    rec.service = service_;
+    rec.replica = index_;
+    rec.arrival_s = r.arrival_s;
+    rec.prompt_tokens = r.prompt_tokens;
+    rec.output_tokens = r.output_tokens;
+    rec.outcome = Outcome::REJECTED;
+    sinks_.request_done(rec);
+    sinks_.event({now, "request_rejected", name_,
+                  "request " + std::to_string(r.id) + " needs " + std::to_string(r.prompt_tokens + r.output_tokens) +
+                      " tokens of KV cache; the replica holds " +
+                      std::to_string(static_cast<int64_t>(scheduler_.blocks().num_blocks()) *
+                                     scheduler_.blocks().block_size())});
+    return;
+  }
+  meta_.emplace(r.id, Meta{r.workload, r.arrival_s, std::nan(""), r.prompt_tokens, r.output_tokens});
+  if (!busy_) {
+    energy_j_ += power_.idle_w * gpus_ * (now - idle_since_);
+    begin_step(now);
+  } else if (in_window_ && !window_cut_) {
+    // The request may join at the first step boundary at or after now: end the window there.
+    const auto it = std::lower_bound(window_end_.begin(), window_end_.end(), now);
+    const int steps = static_cast<int>(it - window_end_.begin()) + 1;
+    if (steps < static_cast<int>(window_end_.size())) {
+      timer_->remove();
+      timer_ = nullptr;
+      window_cut_ = true;
+      set_timer(window_end_[static_cast<size_t>(steps - 1)], [this, steps] { end_window(steps); });
+    }
+  }
+}
+
+void Replica::go_idle(double now) {
+  busy_ = false;
+  idle_since_ = now;
+}
+
+void Replica::begin_step(double now) {
+  busy_ = true;
+  if (scheduler_.idle()) return go_idle(now);
+  if (fast_) {
+    const int steady = scheduler_.steady_steps();
+    if (steady >= 2) {
+      in_window_ = true;
+      window_cut_ = false;
+      window_start_ = now;
+      window_end_.resize(static_cast<size_t>(steady));
+      window_duration_.resize(static_cast<size_t>(steady));
+      window_power_w_.resize(static_cast<size_t>(steady));
+      double t = now;
+      for (int i = 0; i < steady; ++i) {
+        const models::IterationCost cost = perf_.iteration(scheduler_.steady_shape(i));
+        t = t + cost.seconds;  // the same additions the iteration-level mode makes, in the same order
+        window_end_[static_cast<size_t>(i)] = t;
+        window_duration_[static_cast<size_t>(i)] = cost.seconds;
+        window_power_w_[static_cast<size_t>(i)] = models::gpu_busy_power(power_, cost.compute_bound_share()) * gpus_;
+      }
+      set_timer(window_end_.back(), [this, steady] { end_window(steady); });
+      return;
+    }
+  }
+  plan_ = scheduler_.schedule();
+  for (models::RequestId id : plan_.preempted)
+    sinks_.event({now, "preemption", name_, "request " + std::to_string(id) + " preempted (recompute): KV cache full"});
+  if (plan_.empty()) {
+    // Only the sole running request was preempted; it is first in the queue now and fits alone.
+    plan_ = scheduler_.schedule();
+    if (plan_.empty()) throw std::logic_error(name_ + ": scheduler made no progress");
+  }
+  const models::IterationCost cost = perf_.iteration(plan_.shape);
+  step_start_ = now;
+  step_end_ = now + cost.seconds;
+  step_power_w_ = models::gpu_busy_power(power_, cost.compute_bound_share()) * gpus_;
+  set_timer(step_end_, [this] { end_step(); });
+}
+
+void Replica::end_step() {
+  const double now = simgrid::s4u::Engine::get_clock();
+  const double duration = step_end_ - step_start_;
+  energy_j_ += step_power_w_ * duration;
+  busy_s_ += duration;
+  ++steps_;
+  if (sinks_.iteration) {
+    analysis::IterationRecord it;
+    it.replica = index_;
+    it.start_s = step_start_;
+    it.duration_s = duration;
+    it.num_seqs = plan_.shape.num_seqs;
+    it.prefill_tokens = static_cast<int32_t>(plan_.shape.prefill_tokens);
+    it.decode_tokens = plan_.shape.decode_seqs;
+    for (const auto& c : plan_.chunks) it.context_tokens += c.context_before;
+    sinks_.iteration(it);
+  }
+  record_outcomes(scheduler_.complete(plan_), now);
+  begin_step(now);
+}
+
+void Replica::end_window(int steps) {
+  const double now = simgrid::s4u::Engine::get_clock();
+  for (int i = 0; i < steps; ++i) {
+    energy_j_ += window_power_w_[static_cast<size_t>(i)] * window_duration_[static_cast<size_t>(i)];
+    busy_s_ += window_duration_[static_cast<size_t>(i)];
+  }
+  steps_ += steps;
+  in_window_ = false;
+  record_outcomes(scheduler_.advance_steady(steps), now);
+  begin_step(now);
+}
+
+void Replica::record_outcomes(const std::vector<models::SeqOutcome>& outcomes, double now) {
+  for (const models::SeqOutcome& o : outcomes) {
+    Meta& m = meta_.at(o.id);
+    if (o.first_token) m.first_token_s = now;
+    if (!o.finished) continue;
+    RequestRecord rec;
+    rec.id = o.id;
+    rec.workload = m.workload;
+    rec.service = service_;
+    rec.replica = index_;
+    rec.arrival_s = m.arrival_s;
+    rec.first_token_s = m.first_token_s;
+    rec.finish_s = now;
+    rec.prompt_tokens = m.prompt_tokens;
+    rec.output_tokens = m.output_tokens;
+    rec.generated_tokens = o.generated;
+    rec.preemptions = o.preemptions;
+    rec.outcome = Outcome::FINISHED;
+    meta_.erase(o.id);
+    sinks_.request_done(rec);
+  }
+}
+
+int Replica::window_steps_done(double now) const {
+  if (!in_window_) return 0;
+  return static_cast<int>(std::upper_bound(window_end_.begin(), window_end_.end(), now) - window_end_.begin());
+}
+
+int64_t Replica::outstanding_tokens(double now) const {
+  // Inside a window the scheduler still holds the state of its start: each finished steady
+  // step generated one token per running request.
+  return scheduler_.outstanding_tokens() - static_cast<int64_t>(window_steps_done(now)) * running();
+}
+
+double Replica::gpu_power_w(double now) const {
+  if (!busy_) return power_.idle_w * gpus_;
+  if (in_window_) {
+    const size_t i = std::min(static_cast<size_t>(window_steps_done(now)), window_power_w_.size() - 1);
+    return window_power_w_[i];
+  }
+  return step_power_w_;
+}
+
+void Replica::finalize(double end) {
+  if (timer_) {
+    timer_->remove();
+    timer_ = nullptr;
+  }
+  if (!busy_) {
+    energy_j_ += power_.idle_w * gpus_ * std::max(0.0, end - idle_since_);
+  } else if (in_window_) {
+    const int done = window_steps_done(end);
+    for (int i = 0; i < done; ++i) {
+      energy_j_ += window_power_w_[static_cast<size_t>(i)] * window_duration_[static_cast<size_t>(i)];
+      busy_s_ += window_duration_[static_cast<size_t>(i)];
+    }
+    const double partial_start = done == 0 ? window_start_ : window_end_[static_cast<size_t>(done - 1)];
+    if (static_cast<size_t>(done) < window_end_.size()) {
+      energy_j_ += window_power_w_[static_cast<size_t>(done)] * (end - partial_start);
+      busy_s_ += end - partial_start;
+    }
+    steps_ += done;
+    if (done > 0) record_outcomes(scheduler_.advance_steady(done), window_end_[static_cast<size_t>(done - 1)]);
+  } else {
+    energy_j_ += step_power_w_ * (end - step_start_);
+    busy_s_ += end - step_start_;
+  }
+  busy_ = false;
+  in_window_ = false;
+  // Whatever is still queued or running did not finish within the run.
+  std::vector<models::RequestId> ids;
+  ids.reserve(meta_.size());
+  for (const auto& kv : meta_) ids.push_back(kv.first);
+  std::sort(ids.begin(), ids.end());  // deterministic record order
+  for (models::RequestId id : ids) {
+    const Meta& m = meta_.at(id);
+    const models::SeqState* s = scheduler_.find(id);
+    RequestRecord rec;
+    rec.id = id;
+    rec.workload = m.workload;
+    rec.service = service_;
+    rec.replica = index_;
+    rec.arrival_s = m.arrival_s;
+    rec.first_token_s = m.first_token_s;
+    rec.prompt_tokens = m.prompt_tokens;
+    rec.output_tokens = m.output_tokens;
+    rec.generated_tokens = s ? s->generated : 0;
+    rec.preemptions = s ? s->preemptions : 0;
+    rec.outcome = Outcome::UNFINISHED;
+    sinks_.request_done(rec);
+  }
+  meta_.clear();
+}
+
+}  // namespace aif::sim

@@ -1,0 +1,114 @@
+// One serving replica: the shared scheduler driven by SimGrid timers (private to sim/).
+//
+// Two ways to advance, with equal per-request times (a test holds them equal):
+//  - iteration level: one timer per scheduler step;
+//  - fast (DESIGN principle 2): when the next steps are "steady" (every running request
+//    decodes one token, nothing can join), their durations are summed in a tight loop and a
+//    single timer is set for the end of the window, the first step in which a request finishes.
+//    An arrival inside the window cuts it at the next step boundary, where it can join.
+#pragma once
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "aif/analysis/results.hpp"
+#include "aif/models/perf.hpp"
+#include "aif/models/power.hpp"
+#include "aif/models/serving.hpp"
+
+namespace simgrid::kernel::timer {
+class Timer;
+}
+
+namespace aif::sim {
+
+struct ReplicaSinks {
+  std::function<void(const analysis::RequestRecord&)> request_done;
+  std::function<void(const analysis::EventRecord&)> event;
+  std::function<void(const analysis::IterationRecord&)> iteration;  // empty: do not record steps
+  uint64_t* timer_events = nullptr;  // counts timer callbacks (the run's event count)
+};
+
+struct IncomingRequest {
+  models::RequestId id;
+  int32_t workload;
+  double arrival_s;
+  int32_t prompt_tokens;
+  int32_t output_tokens;
+};
+
+class Replica {
+ public:
+  Replica(int index, int service, std::string name, const models::SchedulerLimits& limits,
+          const models::PerfModel& perf, const models::GpuPowerParams& power, int gpus, bool fast,
+          ReplicaSinks sinks);
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // A request reaches the replica at the current simulated time.
+  void arrive(const IncomingRequest& request);
+
+  // State as of simulated time `now` (the same in both modes).
+  int running() const { return static_cast<int>(scheduler_.num_running()); }
+  int waiting() const { return static_cast<int>(scheduler_.num_waiting()); }
+  int64_t outstanding_tokens(double now) const;
+  double gpu_power_w(double now) const;  // all of the replica's GPUs
+  bool busy() const { return busy_; }
+
+  // Close the books at `end`: idle energy up to it, partial step energy when cut off, and the
+  // records of requests still in flight (outcome UNFINISHED).
+  void finalize(double end);
+
+  const std::string& name() const { return name_; }
+  int index() const { return index_; }
+  int gpus() const { return gpus_; }
+  double gpu_energy_j() const { return energy_j_; }
+  double busy_s() const { return busy_s_; }
+  int64_t steps() const { return steps_; }
+
+ private:
+  struct Meta {
+    int32_t workload;
+    double arrival_s;
+    double first_token_s;
+    int32_t prompt_tokens;
+    int32_t output_tokens;
+  };
+  void begin_step(double now);
+  void end_step();
+  void end_window(int steps);
+  void record_outcomes(const std::vector<models::SeqOutcome>& outcomes, double now);
+  void set_timer(double date, std::function<void()> callback);
+  void go_idle(double now);
+  int window_steps_done(double now) const;  // window steps whose end is <= now
+
+  int index_;
+  int service_;
+  std::string name_;
+  models::Scheduler scheduler_;
+  const models::PerfModel& perf_;
+  models::GpuPowerParams power_;
+  int gpus_;
+  bool fast_;
+  ReplicaSinks sinks_;
+  std::unordered_map<models::RequestId, Meta> meta_;
+
+  bool busy_ = false;
+  double idle_since_ = 0;
+  double energy_j_ = 0;  // all of the replica's GPUs
+  double busy_s_ = 0;
+  int64_t steps_ = 0;
+  simgrid::kernel::timer::Timer* timer_ = nullptr;
+
+  // A normal step in flight.
+  models::StepPlan plan_;
+  double step_start_ = 0, step_end_ = 0, step_power_w_ = 0;
+  // A steady window in flight: step i ends at window_end_[i] and draws window_power_w_[i].
+  bool in_window_ = false;
+  bool window_cut_ = false;
+  double window_start_ = 0;
+  std::vector<double> window_end_, window_duration_, window_power_w_;
+};
+
+}  // namespace aif::sim
