@@ -1,0 +1,166 @@
+#include "aif/analysis/stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace aif::analysis {
+
+namespace {
+
+constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
+
+void check_p(double p, const char* where) {
+  if (!(p >= 0.0 && p <= 100.0)) {
+    throw std::invalid_argument(std::string(where) + ": percentile " + std::to_string(p) + " is outside [0, 100]");
+  }
+}
+
+void check_no_nan(const std::vector<double>& values, const char* where) {
+  if (std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); })) {
+    throw std::invalid_argument(std::string(where) + ": NaN among the values");
+  }
+}
+
+// Type-7 interpolation on values already sorted ascending.
+double percentile_sorted(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return NaN;
+  const double h = static_cast<double>(sorted.size() - 1) * p / 100.0;
+  const auto lo = static_cast<size_t>(std::floor(h));
+  if (lo + 1 >= sorted.size()) return sorted.back();
+  const double fraction = h - static_cast<double>(lo);
+  return sorted[lo] + fraction * (sorted[lo + 1] - sorted[lo]);
+}
+
+// Number of log bins covering [MIN_VALUE, MAX_VALUE) with edges MIN_VALUE * GROWTH^k.
+size_t log_bin_count() {
+  static const size_t count = static_cast<size_t>(
+      std::ceil(std::log(QuantileSketch::MAX_VALUE / QuantileSketch::MIN_VALUE) / std::log(QuantileSketch::GROWTH)));
+  return count;
+}
+
+}  // namespace
+
+double percentile(std::vector<double> values, double p) {
+  check_p(p, "percentile");
+  check_no_nan(values, "percentile");
+  if (values.empty()) return NaN;
+  const double h = static_cast<double>(values.size() - 1) * p / 100.0;
+  const auto lo = static_cast<size_t>(std::floor(h));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(lo), values.end());
+  const double low = values[lo];
+  if (lo + 1 >= values.size()) return low;
+  // After nth_element everything right of lo is >= values[lo]; the next rank is their minimum.
+  const double high = *std::min_element(values.begin() + static_cast<std::ptrdiff_t>(lo) + 1, values.end());
+  return low + (h - static_cast<double>(lo)) * (high - low);
+}
+
+LatencyStats latency_stats(std::vector<double> values) {
+  check_no_nan(values, "latency_stats");
+  LatencyStats stats;
+  stats.count = values.size();
+  if (values.empty()) {
+    stats.mean = stats.p50 = stats.p90 = stats.p99 = stats.max = NaN;
+    return stats;
+  }
+  std::sort(values.begin(), values.end());
+  double sum = 0.0;
+  double compensation = 0.0;  // Neumaier summation: the mean of 1e7 latencies stays exact to ~1 ulp
+  for (double v : values) {
+    const double t = sum + v;
+    compensation += std::fabs(sum) >= std::fabs(v) ? (sum - t) + v : (v - t) + sum;
+    sum = t;
+  }
+  stats.mean = (sum + compensation) / static_cast<double>(values.size());
+  stats.p50 = percentile_sorted(values, 50.0);
+  stats.p90 = percentile_sorted(values, 90.0);
+  stats.p99 = percentile_sorted(values, 99.0);
+  stats.max = values.back();
+  return stats;
+}
+
+double QuantileSketch::relative_error_bound() { return std::sqrt(GROWTH) - 1.0; }
+
+size_t QuantileSketch::bin_of(double value) const {
+  if (!(value >= MIN_VALUE)) return 0;
+  if (value >= MAX_VALUE) return log_bin_count() + 1;
+  const double k = std::floor(std::log(value / MIN_VALUE) / std::log(GROWTH));
+  return 1 + std::min(static_cast<size_t>(std::max(k, 0.0)), log_bin_count() - 1);
+}
+
+double QuantileSketch::bin_center(size_t bin) const {
+  if (bin == 0) return min_;
+  if (bin > log_bin_count()) return max_;
+  // Geometric centre of [MIN * G^k, MIN * G^(k+1)): within sqrt(G) of every value in the bin.
+  return MIN_VALUE * std::pow(GROWTH, static_cast<double>(bin - 1) + 0.5);
+}
+
+void QuantileSketch::add(double value) {
+  if (std::isnan(value)) throw std::invalid_argument("QuantileSketch::add: NaN");
+  if (bins_.empty()) bins_.assign(log_bin_count() + 2, 0);
+  ++bins_[bin_of(value)];
+  if (count_ == 0) {
+    min_ = max_ = value;
+  } else {
+    min_ = std::min(min_, value);
+    max_ = std::max(max_, value);
+  }
+  ++count_;
+  const double t = sum_ + value;
+  sum_compensation_ += std::fabs(sum_) >= std::fabs(value) ? (sum_ - t) + value : (value - t) + sum_;
+  sum_ = t;
+}
+
+void QuantileSketch::merge(const QuantileSketch& other) {
+  if (other.count_ == 0) return;
+  if (bins_.empty()) bins_.assign(log_bin_count() + 2, 0);
+  for (size_t i = 0; i < bins_.size(); ++i) bins_[i] += other.bins_[i];
+  if (count_ == 0) {
+    min_ = other.min_;
+    max_ = other.max_;
+  } else {
+    min_ = std::min(min_, other.min_);
+    max_ = std::max(max_, other.max_);
+  }
+  count_ += other.count_;
+  const double t = sum_ + other.sum_;
+  sum_compensation_ += std::fabs(sum_) >= std::fabs(other.sum_) ? (sum_ - t) + other.sum_ : (other.sum_ - t) + sum_;
+  sum_ = t;
+  sum_compensation_ += other.sum_compensation_;
+}
+
+double QuantileSketch::quantile(double p) const {
+  check_p(p, "QuantileSketch::quantile");
+  if (count_ == 0) return NaN;
+  const double h = static_cast<double>(count_ - 1) * p / 100.0;
+  const auto lo = static_cast<size_t>(std::floor(h));
+  const size_t hi = std::min(lo + 1, count_ - 1);
+  // Walk the cumulative counts to the bins holding ranks lo and hi (0-based).
+  double lo_value = NaN;
+  double hi_value = NaN;
+  size_t seen = 0;
+  for (size_t bin = 0; bin < bins_.size(); ++bin) {
+    if (bins_[bin] == 0) continue;
+    seen += bins_[bin];
+    if (std::isnan(lo_value) && lo < seen) lo_value = bin_center(bin);
+    if (hi < seen) {
+      hi_value = bin_center(bin);
+      break;
+    }
+  }
+  if (lo == 0) lo_value = min_;
+  if (hi == count_ - 1) hi_value = max_;
+  const double estimate = lo_value + (h - static_cast<double>(lo)) * (hi_value - lo_value);
+  return std::clamp(estimate, min_, max_);
+}
+
+double QuantileSketch::mean() const {
+  return count_ == 0 ? NaN : (sum_ + sum_compensation_) / static_cast<double>(count_);
+}
+
+double QuantileSketch::min() const { return count_ == 0 ? NaN : min_; }
+double QuantileSketch::max() const { return count_ == 0 ? NaN : max_; }
+
+}  // namespace aif::analysis
