@@ -1,0 +1,33 @@
+# Scripted checks of the scenario format, included from tests/CMakeLists.txt (label: unit).
+#  - schema_check: scenarios/scenario.schema.json against every scenario and the marked bad scenarios
+#    (needs python3-jsonschema and python3-yaml; reported as skipped, not passed, when they are missing);
+#  - cli_validate_bad_<name>: `aifsim validate` on each tests/data/bad_scenarios file must exit with exactly 2;
+#  - cli_validate_<name>: `aifsim validate` on each scenarios/**/*.yaml must exit with 0.
+set(AIF_SCENARIO_ROOT ${CMAKE_CURRENT_SOURCE_DIR}/..)
+
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME schema_check COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/schema_check.py
+                                     ${AIF_SCENARIO_ROOT})
+  set_tests_properties(schema_check PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
+endif()
+
+if(TARGET aifsim)
+  file(GLOB bad_scenarios CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/data/bad_scenarios/*.yaml)
+  foreach(file ${bad_scenarios})
+    get_filename_component(name ${file} NAME_WE)
+    # Exit code 2 exactly: 1 would be a crash path or an uncaught exception, not a clean rejection.
+    add_test(NAME cli_validate_bad_${name}
+             COMMAND sh -c "\"$0\" validate \"$1\"; test $? -eq 2" $<TARGET_FILE:aifsim> ${file})
+    set_tests_properties(cli_validate_bad_${name} PROPERTIES LABELS unit)
+  endforeach()
+
+  file(GLOB_RECURSE good_scenarios CONFIGURE_DEPENDS ${AIF_SCENARIO_ROOT}/scenarios/*.yaml)
+  foreach(file ${good_scenarios})
+    file(RELATIVE_PATH rel ${AIF_SCENARIO_ROOT}/scenarios ${file})
+    string(REGEX REPLACE "\\.yaml$" "" rel ${rel})
+    string(REGEX REPLACE "[^A-Za-z0-9_]" "_" name ${rel})
+    add_test(NAME cli_validate_${name} COMMAND $<TARGET_FILE:aifsim> validate ${file})
+    set_tests_properties(cli_validate_${name} PROPERTIES LABELS unit)
+  endforeach()
+endif()

@@ -1,0 +1,415 @@
+// Scenario loading: every malformed file in tests/data/bad_scenarios gives the one error its header
+// announces; the bundled scenarios and catalogs load with the values written in them, converted by hand.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "aif/sim/scenario.hpp"
+
+namespace fs = std::filesystem;
+using aif::sim::ScenarioError;
+
+namespace {
+
+const std::string SOURCE_DIR = AIF_SOURCE_DIR;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(' ');
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(' ') - first + 1);
+}
+
+// Header of a bad scenario: "# expect: <key.path> | <message substring>" then optionally "# expect-line: N".
+struct Expectation {
+  std::string key_path;
+  std::string message;
+  int line = -1;
+};
+
+Expectation read_expectation(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  Expectation e;
+  std::getline(in, line);
+  const std::string tag = "# expect:";
+  const auto bar = line.find(" | ");
+  if (line.rfind(tag, 0) != 0 || bar == std::string::npos) {
+    ADD_FAILURE() << path << ": first line must be '# expect: <key.path> | <message>'";
+    return e;
+  }
+  e.key_path = trim(line.substr(tag.size(), bar - tag.size()));
+  e.message = trim(line.substr(bar + 3));
+  while (std::getline(in, line) && line.rfind("#", 0) == 0) {
+    const std::string line_tag = "# expect-line:";
+    if (line.rfind(line_tag, 0) == 0) e.line = std::stoi(line.substr(line_tag.size()));
+  }
+  return e;
+}
+
+std::vector<std::string> bad_scenarios() {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(SOURCE_DIR + "/tests/data/bad_scenarios")) {
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The ScenarioError that loading throws; fails the test when the load succeeds or throws something else.
+ScenarioError error_of(const std::string& path, const std::vector<std::string>& overrides = {}) {
+  try {
+    aif::sim::load_scenario(path, overrides);
+    ADD_FAILURE() << path << " loaded without error";
+  } catch (const ScenarioError& e) {
+    return e;
+  }
+  return ScenarioError("", -1, "", "no error");
+}
+
+ScenarioError text_error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    aif::sim::load_scenario_text(text, "inline.yaml", overrides);
+    ADD_FAILURE() << "text loaded without error:\n" << text;
+  } catch (const ScenarioError& e) {
+    return e;
+  }
+  return ScenarioError("", -1, "", "no error");
+}
+
+const char* const MINIMAL = R"(services:
+  - name: chat
+    model: Llama-3.1-8B
+)";
+
+}  // namespace
+
+// ---- bad input ---------------------------------------------------------------------------------------------------
+
+class BadScenario : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BadScenario, GivesOneErrorAtTheAnnouncedKeyAndLine) {
+  const std::string path = SOURCE_DIR + "/tests/data/bad_scenarios/" + GetParam();
+  const Expectation expected = read_expectation(path);
+  const ScenarioError e = error_of(path);
+  const std::string what = e.what();
+  EXPECT_EQ(e.key_path(), expected.key_path) << what;
+  EXPECT_EQ(e.file(), path);
+  if (expected.line >= 0) {
+    EXPECT_EQ(e.line(), expected.line) << what;
+  }
+  const std::string prefix =
+      path + ":" + std::to_string(e.line()) + ": " + (expected.key_path.empty() ? "" : expected.key_path + ": ");
+  EXPECT_EQ(what.rfind(prefix, 0), 0u) << "expected prefix '" << prefix << "' in: " << what;
+  EXPECT_NE(what.find(expected.message), std::string::npos) << "expected '" << expected.message << "' in: " << what;
+}
+
+// Test names from the file names: "01_unknown_top_key.yaml" -> "f01_unknown_top_key".
+std::string test_name(const ::testing::TestParamInfo<std::string>& param) {
+  std::string name = fs::path(param.param).stem().string();
+  std::replace(name.begin(), name.end(), '-', '_');
+  return "f" + name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, BadScenario, ::testing::ValuesIn(bad_scenarios()), test_name);
+
+TEST(BadScenarios, AtLeastTwentyTwoFiles) { EXPECT_GE(bad_scenarios().size(), 22u); }
+
+TEST(ScenarioErrorFormat, WhatReadsFileLineKeyMessage) {
+  const ScenarioError e("a.yaml", 7, "services[0].tp", "expected a divisor of 8");
+  EXPECT_STREQ(e.what(), "a.yaml:7: services[0].tp: expected a divisor of 8");
+  EXPECT_EQ(e.file(), "a.yaml");
+  EXPECT_EQ(e.line(), 7);
+  EXPECT_EQ(e.key_path(), "services[0].tp");
+  EXPECT_STREQ(ScenarioError("a.yaml", 3, "", "YAML syntax error: x").what(), "a.yaml:3: YAML syntax error: x");
+}
+
+TEST(ScenarioErrors, MissingFileIsAScenarioError) {
+  const ScenarioError e = error_of(SOURCE_DIR + "/scenarios/no_such_file.yaml");
+  EXPECT_NE(std::string(e.what()).find("cannot read the scenario file"), std::string::npos) << e.what();
+}
+
+TEST(ScenarioErrors, EmptyDocumentAsksForAMap) {
+  const ScenarioError e = text_error_of("");
+  EXPECT_EQ(e.key_path(), "");
+  EXPECT_NE(std::string(e.what()).find("expected a scenario"), std::string::npos) << e.what();
+}
+
+TEST(ScenarioErrors, BrokenCustomCatalogNamesTheCatalogFile) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "aif_catalog_test";
+  fs::create_directories(dir);
+  std::ofstream(dir / "hw.yaml") << "X1:\n  peak_flops: {bf16: 1PFLOPS}\n  hbm: 80\n";
+  std::ofstream(dir / "s.yaml") << "hardware:\n  gpu: X1\n  catalog: hw.yaml\n" << MINIMAL;
+  const ScenarioError e = error_of((dir / "s.yaml").string());
+  EXPECT_EQ(e.file(), (dir / "hw.yaml").string());
+  EXPECT_EQ(e.line(), 3);
+  EXPECT_EQ(e.key_path(), "X1.hbm");
+  EXPECT_NE(std::string(e.what()).find("expected a size with a unit"), std::string::npos) << e.what();
+}
+
+// ---- --set overrides -----------------------------------------------------------------------------------------------
+
+TEST(Overrides, ReplaceValuesAndCreateSections) {
+  const auto s =
+      aif::sim::load_scenario_text(MINIMAL, "inline.yaml",
+                                   {"services[0].replicas=4", "simulation.duration=90s", "fabric.nic_bandwidth=200Gbps",
+                                    "facility.pue=1.5", "services[0].slo={ttft: 2s, tpot: 40ms}"});
+  ASSERT_EQ(s.services.size(), 1u);
+  EXPECT_EQ(s.services[0].replicas, 4);
+  EXPECT_DOUBLE_EQ(s.simulation.duration_s, 90.0);
+  EXPECT_DOUBLE_EQ(s.fabric.nic_bandwidth, 25e9);  // 200e9 bits / 8
+  EXPECT_DOUBLE_EQ(s.facility.pue, 1.5);
+  EXPECT_DOUBLE_EQ(s.services[0].slo.ttft_s, 2.0);
+  EXPECT_DOUBLE_EQ(s.services[0].slo.tpot_s, 0.040);
+  // The recorded text is the scenario after overrides: loading it again gives the same values.
+  const auto again = aif::sim::load_scenario_text(s.source_text, "again.yaml");
+  EXPECT_EQ(again.services[0].replicas, 4);
+  EXPECT_DOUBLE_EQ(again.simulation.duration_s, 90.0);
+  EXPECT_DOUBLE_EQ(again.facility.pue, 1.5);
+}
+
+TEST(Overrides, PathNotInTheSchemaIsAnErrorNamingIt) {
+  const ScenarioError e = text_error_of(MINIMAL, {"simulation.durration=5s"});
+  EXPECT_EQ(e.file(), "<--set>");
+  EXPECT_EQ(e.line(), 0);
+  EXPECT_EQ(e.key_path(), "simulation.durration");
+  EXPECT_NE(std::string(e.what()).find("unknown key 'durration' (valid keys: duration, seed"), std::string::npos)
+      << e.what();
+}
+
+TEST(Overrides, BadValueIsReportedAtTheOverride) {
+  const ScenarioError e = text_error_of(MINIMAL, {"services[0].tp=3"});
+  EXPECT_EQ(e.file(), "<--set>");
+  EXPECT_EQ(e.line(), 0);
+  EXPECT_EQ(e.key_path(), "services[0].tp");
+}
+
+TEST(Overrides, IndexOutOfRange) {
+  const ScenarioError e = text_error_of(MINIMAL, {"services[3].replicas=2"});
+  EXPECT_EQ(e.file(), "<--set>");
+  EXPECT_EQ(e.key_path(), "services[3]");
+  EXPECT_NE(std::string(e.what()).find("index out of range (the list has 1 entries)"), std::string::npos) << e.what();
+}
+
+TEST(Overrides, MalformedAssignments) {
+  for (const char* bad : {"novalue", "=5", "a..b=1", "services[x].tp=1", "services[0.tp=1", "a.=1"}) {
+    const ScenarioError e = text_error_of(MINIMAL, {bad});
+    EXPECT_EQ(e.file(), "<--set>") << bad;
+    EXPECT_NE(std::string(e.what()).find("malformed override"), std::string::npos) << bad << ": " << e.what();
+  }
+}
+
+TEST(Overrides, ErrorsOutsideTheOverrideStillCiteTheFile) {
+  const std::string text = std::string(MINIMAL) + "    tp: 3\n";
+  const ScenarioError e = text_error_of(text, {"services[0].replicas=2"});
+  EXPECT_EQ(e.file(), "inline.yaml");
+  EXPECT_EQ(e.line(), 4);
+  EXPECT_EQ(e.key_path(), "services[0].tp");
+}
+
+// ---- good path -----------------------------------------------------------------------------------------------------
+
+TEST(DefaultScenario, FieldsEqualTheYamlConvertedByHand) {
+  const std::string path = SOURCE_DIR + "/scenarios/default.yaml";
+  const auto s = aif::sim::load_scenario(path);
+  EXPECT_EQ(s.source_path, path);
+  EXPECT_EQ(s.source_text, read_file(path));
+  EXPECT_DOUBLE_EQ(s.simulation.duration_s, 3600.0);  // 1h
+  EXPECT_EQ(s.simulation.seed, 42u);
+  EXPECT_DOUBLE_EQ(s.simulation.sample_interval_s, 10.0);
+  EXPECT_EQ(s.simulation.fidelity, aif::sim::Fidelity::FAST);
+  EXPECT_TRUE(s.simulation.drain);
+
+  EXPECT_EQ(s.gpu, "H100-SXM");
+  EXPECT_EQ(s.device.name, "H100-SXM");
+  EXPECT_DOUBLE_EQ(s.device.hbm_bytes, 80e9);
+
+  EXPECT_EQ(s.facility.racks, 2);
+  EXPECT_EQ(s.facility.servers_per_rack, 4);
+  EXPECT_EQ(s.facility.gpus_per_server, 8);
+  EXPECT_DOUBLE_EQ(s.facility.server_overhead_w, 2000.0);  // 2kW
+  EXPECT_DOUBLE_EQ(s.facility.pue, 1.3);
+
+  EXPECT_EQ(s.fabric.kind, aif::sim::FabricKind::LEAF_SPINE);
+  EXPECT_DOUBLE_EQ(s.fabric.nic_bandwidth, 50e9);    // 400Gbps / 8
+  EXPECT_DOUBLE_EQ(s.fabric.nvlink_bandwidth, 0.0);  // not given: from the catalog
+  EXPECT_EQ(s.fabric.spines, 2);
+  EXPECT_DOUBLE_EQ(s.fabric.oversubscription, 1.0);
+  EXPECT_DOUBLE_EQ(s.fabric.link_latency_s, 1e-6);
+  EXPECT_DOUBLE_EQ(s.fabric.nvlink_latency_s, 0.5e-6);
+
+  ASSERT_EQ(s.services.size(), 2u);
+  const auto& chat = s.services[0];
+  EXPECT_EQ(chat.name, "chat");
+  EXPECT_EQ(chat.model, "Llama-3.1-70B");
+  EXPECT_EQ(chat.dtype, "bf16");
+  EXPECT_EQ(chat.tp, 8);
+  EXPECT_EQ(chat.replicas, 2);
+  EXPECT_EQ(chat.scheduler.max_num_seqs, 256);
+  EXPECT_EQ(chat.scheduler.max_num_batched_tokens, 8192);
+  EXPECT_EQ(chat.scheduler.block_size, 16);
+  EXPECT_TRUE(chat.scheduler.chunked_prefill);
+  EXPECT_DOUBLE_EQ(chat.scheduler.kv_memory_fraction, 0.9);
+  EXPECT_EQ(chat.router, aif::sim::RouterPolicy::LEAST_OUTSTANDING_TOKENS);
+  EXPECT_EQ(chat.perf.kind, aif::sim::PerfConfig::Kind::ROOFLINE);
+  EXPECT_DOUBLE_EQ(chat.perf.iteration_overhead_s, 0.0);
+  EXPECT_DOUBLE_EQ(chat.slo.ttft_s, 1.0);
+  EXPECT_DOUBLE_EQ(chat.slo.tpot_s, 0.1);
+  EXPECT_DOUBLE_EQ(chat.slo.e2e_s, 60.0);
+  const auto& assist = s.services[1];
+  EXPECT_EQ(assist.model, "Llama-3.1-8B");
+  EXPECT_EQ(assist.tp, 1);
+  EXPECT_EQ(assist.replicas, 8);
+  EXPECT_EQ(assist.router, aif::sim::RouterPolicy::ROUND_ROBIN);
+  EXPECT_DOUBLE_EQ(assist.perf.iteration_overhead_s, 1e-3);
+  EXPECT_DOUBLE_EQ(assist.slo.ttft_s, 0.5);
+  EXPECT_DOUBLE_EQ(assist.slo.tpot_s, 0.05);
+  EXPECT_DOUBLE_EQ(assist.slo.e2e_s, 30.0);
+  EXPECT_EQ(s.models.size(), 2u);
+  EXPECT_EQ(s.models.at("Llama-3.1-70B").layers, 80);
+  EXPECT_EQ(s.models.at("Llama-3.1-8B").kv_heads, 8);
+
+  ASSERT_EQ(s.workloads.size(), 2u);
+  const auto& trace = s.workloads[0];
+  EXPECT_EQ(trace.service, "chat");
+  EXPECT_EQ(trace.arrival.kind, aif::sim::ArrivalConfig::Kind::TRACE);
+  EXPECT_EQ(trace.arrival.trace_format, aif::sim::ArrivalConfig::TraceFormat::AZURE_CSV);
+  EXPECT_TRUE(fs::path(trace.arrival.trace_path).is_absolute()) << trace.arrival.trace_path;
+  EXPECT_EQ(fs::path(trace.arrival.trace_path).filename(), "azure2023_conv.csv");
+  EXPECT_TRUE(fs::is_regular_file(trace.arrival.trace_path));
+  EXPECT_DOUBLE_EQ(trace.arrival.rate_scale, 1.0);
+  EXPECT_EQ(trace.arrival.max_requests, -1);
+  const auto& bursty = s.workloads[1].arrival;
+  EXPECT_EQ(bursty.kind, aif::sim::ArrivalConfig::Kind::GAMMA);
+  EXPECT_DOUBLE_EQ(bursty.rate_per_s, 40.0);
+  EXPECT_DOUBLE_EQ(bursty.cv, 2.0);
+  EXPECT_EQ(bursty.prompt_tokens.kind, aif::sim::LengthDist::Kind::LOGNORMAL);
+  EXPECT_DOUBLE_EQ(bursty.prompt_tokens.median, 1020.0);
+  EXPECT_DOUBLE_EQ(bursty.prompt_tokens.sigma, 0.8);
+  EXPECT_DOUBLE_EQ(bursty.prompt_tokens.min, 16.0);
+  EXPECT_DOUBLE_EQ(bursty.prompt_tokens.max, 8192.0);
+  EXPECT_DOUBLE_EQ(bursty.output_tokens.median, 129.0);
+}
+
+TEST(Scenario, DefaultsWhenSectionsAreOmitted) {
+  const auto s = aif::sim::load_scenario_text(MINIMAL, "inline.yaml");
+  const aif::sim::SimulationConfig sim_defaults;
+  EXPECT_DOUBLE_EQ(s.simulation.duration_s, sim_defaults.duration_s);
+  EXPECT_EQ(s.gpu, "H100-SXM");
+  EXPECT_EQ(s.facility.gpus_per_server, 8);
+  EXPECT_EQ(s.services[0].tp, 1);
+  EXPECT_EQ(s.services[0].replicas, 1);
+  EXPECT_EQ(s.services[0].dtype, "bf16");
+  EXPECT_TRUE(s.workloads.empty());
+}
+
+TEST(Scenario, ExamplesUseEveryArrivalKind) {
+  const auto diurnal = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/examples/diurnal.yaml");
+  const auto& a = diurnal.workloads.at(0).arrival;
+  EXPECT_EQ(a.kind, aif::sim::ArrivalConfig::Kind::DIURNAL);
+  EXPECT_EQ(a.diurnal_curve.size(), 24u);
+  EXPECT_DOUBLE_EQ(a.diurnal_period_s, 86400.0);
+  EXPECT_DOUBLE_EQ(a.rate_per_s, 20.0);
+  EXPECT_DOUBLE_EQ(diurnal.simulation.sample_interval_s, 60.0);
+
+  const auto gamma = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/examples/bursty_gamma.yaml");
+  EXPECT_DOUBLE_EQ(gamma.workloads.at(0).arrival.rate_per_s, 5.0);  // 300/min
+  EXPECT_EQ(gamma.workloads.at(0).arrival.output_tokens.kind, aif::sim::LengthDist::Kind::UNIFORM);
+  EXPECT_EQ(gamma.workloads.at(0).arrival.max_requests, 20000);
+  EXPECT_EQ(gamma.services.at(0).scheduler.block_size, 32);
+
+  const auto lot = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/examples/least_outstanding_tokens.yaml");
+  EXPECT_DOUBLE_EQ(lot.device.tdp_w, 500.0);     // overridden
+  EXPECT_DOUBLE_EQ(lot.device.decode_w, 380.0);  // from the catalog
+  EXPECT_DOUBLE_EQ(lot.device.compute_efficiency, 0.6);
+  EXPECT_DOUBLE_EQ(lot.fabric.nvlink_bandwidth, 900e9);
+  EXPECT_EQ(lot.simulation.fidelity, aif::sim::Fidelity::ITERATION);
+  EXPECT_FALSE(lot.simulation.drain);
+  EXPECT_EQ(lot.services.at(1).perf.kind, aif::sim::PerfConfig::Kind::CONSTANT);
+  EXPECT_DOUBLE_EQ(lot.services.at(1).perf.constant_iteration_s, 0.020);
+}
+
+// ---- catalogs ------------------------------------------------------------------------------------------------------
+
+TEST(HardwareCatalog, DatasheetValuesParse) {
+  const auto hw = aif::sim::load_hardware_catalog(SOURCE_DIR + "/data/hardware.yaml");
+  for (const char* name : {"A100-80GB", "H100-SXM", "H200-SXM", "B200"}) ASSERT_EQ(hw.count(name), 1u) << name;
+  const auto& h100 = hw.at("H100-SXM");
+  EXPECT_DOUBLE_EQ(h100.peak_flops.at("bf16"), 989e12);
+  EXPECT_DOUBLE_EQ(h100.peak_flops.at("fp8"), 1979e12);
+  EXPECT_DOUBLE_EQ(h100.peak_flops.at("fp32"), 67e12);
+  EXPECT_DOUBLE_EQ(h100.hbm_bytes, 80e9);
+  EXPECT_DOUBLE_EQ(h100.hbm_bandwidth, 3.35e12);
+  EXPECT_DOUBLE_EQ(h100.nvlink_bandwidth, 900e9);
+  EXPECT_DOUBLE_EQ(h100.tdp_w, 700.0);
+  EXPECT_DOUBLE_EQ(h100.idle_w, 75.0);
+  EXPECT_DOUBLE_EQ(h100.prefill_w, 700.0);
+  EXPECT_DOUBLE_EQ(h100.decode_w, 380.0);
+  const auto& a100 = hw.at("A100-80GB");
+  EXPECT_DOUBLE_EQ(a100.peak_flops.at("bf16"), 312e12);
+  EXPECT_EQ(a100.peak_flops.count("fp8"), 0u);  // no FP8 tensor cores on Ampere
+  EXPECT_DOUBLE_EQ(a100.hbm_bandwidth, 2039e9);
+  EXPECT_DOUBLE_EQ(hw.at("H200-SXM").hbm_bytes, 141e9);
+  EXPECT_DOUBLE_EQ(hw.at("B200").peak_flops.at("bf16"), 2.25e15);
+  EXPECT_DOUBLE_EQ(hw.at("B200").nvlink_bandwidth, 1.8e12);
+  // Every figure carries a citation.
+  for (const auto& [name, spec] : hw) {
+    for (const char* field : {"peak_flops", "hbm", "hbm_bandwidth", "nvlink_bandwidth", "tdp", "idle_power",
+                              "prefill_power", "decode_power", "compute_efficiency", "memory_efficiency"}) {
+      EXPECT_EQ(spec.sources.count(field), 1u) << name << " has no source for " << field;
+    }
+  }
+}
+
+TEST(ModelCatalog, ParameterCountsMatchPublishedSizes) {
+  const auto models = aif::sim::load_model_catalog(SOURCE_DIR + "/data/models.yaml");
+  struct Published {
+    const char* name;
+    double parameters;  // from the model cards / papers
+  };
+  for (const Published& p : {Published{"Llama-2-7B", 6.74e9}, Published{"Llama-3.1-8B", 8.03e9},
+                             Published{"Llama-3.1-70B", 70.6e9}, Published{"Llama-3.1-405B", 405.9e9}}) {
+    const double computed = models.at(p.name).parameters();
+    EXPECT_NEAR(computed / p.parameters, 1.0, 0.01)
+        << p.name << ": computed " << computed << ", published " << p.parameters;
+  }
+  // KV cache of Llama-3.1-8B in bf16: 2 (K, V) x 32 layers x 8 KV heads x 128 dims x 2 bytes = 131,072 B/token.
+  EXPECT_DOUBLE_EQ(models.at("Llama-3.1-8B").kv_bytes_per_token(2), 131072.0);
+  const auto& tiny = models.at("tiny-llama");
+  EXPECT_EQ(tiny.layers, 4);
+  EXPECT_EQ(tiny.hidden, 512);
+  EXPECT_EQ(tiny.heads, 8);
+  EXPECT_EQ(tiny.kv_heads, 4);
+  EXPECT_EQ(tiny.head_dim, 64);
+  EXPECT_EQ(tiny.ffn, 1408);
+  EXPECT_EQ(tiny.vocab, 4096);
+  const auto& small = models.at("small-llama");
+  EXPECT_EQ(small.layers, 8);
+  EXPECT_EQ(small.hidden, 1024);
+  EXPECT_EQ(small.heads, 16);
+  EXPECT_EQ(small.kv_heads, 4);
+  EXPECT_EQ(small.ffn, 2816);
+  EXPECT_EQ(small.vocab, 8192);
+}
+
+TEST(DataDir, EnvironmentOverridesTheBuiltInPath) {
+  const char* saved = std::getenv("AIFSIM_DATA_DIR");
+  const std::string restore = saved ? saved : "";
+  setenv("AIFSIM_DATA_DIR", "/somewhere/else", 1);
+  EXPECT_EQ(aif::sim::data_dir(), "/somewhere/else");
+  unsetenv("AIFSIM_DATA_DIR");
+  EXPECT_EQ(aif::sim::data_dir(), SOURCE_DIR + "/data");
+  if (saved) setenv("AIFSIM_DATA_DIR", restore.c_str(), 1);
+}
