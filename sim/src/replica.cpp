@@ -55,10 +55,7 @@ void Replica::arrive(const IncomingRequest& r) {
     return;
   }
   meta_.emplace(r.id, Meta{r.workload, r.arrival_s, std::nan(""), r.prompt_tokens, r.output_tokens});
-  if (!busy_) {
-    energy_j_ += power_.idle_w * gpus_ * (now - idle_since_);
-    begin_step(now);
-  } else if (in_window_ && !window_cut_) {
+  if (busy_ && in_window_ && !window_cut_) {
     // The request may join at the first step boundary at or after now: end the window there.
     const auto it = std::lower_bound(window_end_.begin(), window_end_.end(), now);
     const int steps = static_cast<int>(it - window_end_.begin()) + 1;
@@ -69,6 +66,13 @@ void Replica::arrive(const IncomingRequest& r) {
       set_timer(window_end_[static_cast<size_t>(steps - 1)], [this, steps] { end_window(steps); });
     }
   }
+}
+
+void Replica::start_if_idle() {
+  if (busy_ || scheduler_.idle()) return;
+  const double now = simgrid::s4u::Engine::get_clock();
+  energy_j_ += power_.idle_w * gpus_ * (now - idle_since_);
+  begin_step(now);
 }
 
 void Replica::go_idle(double now) {

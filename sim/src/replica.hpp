@@ -46,8 +46,11 @@ class Replica {
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
-  // A request reaches the replica at the current simulated time.
+  // A request reaches the replica at the current simulated time. An idle replica does not start
+  // at once: the caller delivers every request of the same instant, then calls start_if_idle(), so
+  // that simultaneous arrivals share the first step as they would in a real engine's queue.
   void arrive(const IncomingRequest& request);
+  void start_if_idle();
 
   // State as of simulated time `now` (the same in both modes).
   int running() const { return static_cast<int>(scheduler_.num_running()); }

@@ -32,7 +32,4 @@ struct RunReport {
 // inconsistencies found while building (e.g. replicas that do not fit), std::runtime_error otherwise.
 RunReport run_simulation(const Scenario& scenario, const RunOptions& options);
 
-// The fingerprint as printed and stored: 16 lowercase hex digits.
-std::string fingerprint_hex(uint64_t fingerprint);
-
 }  // namespace aif::sim

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Serving benchmark: 1,000 GPUs, 1,000,000 Poisson requests, fast mode; and the
+# iteration-level mode on the first 100,000 requests of the same stream.
+# Usage: bench/run.sh [BUILD_DIR]   (prints the CLI's summary and timing lines)
+set -euo pipefail
+build=${1:-build/release}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p results/bench
+echo "== fast mode, 1,000,000 requests"
+"$build/sim/aifsim" run "$here/serving_1k_gpus.yaml" -o results/bench/fast.h5 --no-progress | grep -E "^(requests|finished|events|simulated_time|fingerprint|wall time)"
+echo "== iteration-level mode, 100,000 requests"
+"$build/sim/aifsim" run "$here/serving_1k_gpus.yaml" --iteration-level --set workloads[0].arrival.max_requests=100000 \
+  -o results/bench/iteration.h5 --no-progress | grep -E "^(requests|finished|events|simulated_time|fingerprint|wall time)"
+echo "== fast mode, same 100,000 requests"
+"$build/sim/aifsim" run "$here/serving_1k_gpus.yaml" --set workloads[0].arrival.max_requests=100000 \
+  -o results/bench/fast100k.h5 --no-progress | grep -E "^(requests|finished|events|simulated_time|fingerprint|wall time)"

@@ -1,0 +1,277 @@
+// aifsim-kbench: operator timings over a Vidur-like grid, memory bandwidth and peak GEMM rate, written as a
+// calibration table (docs/calibration-format.md). `--check` runs every operator against the float64 reference.
+#include <CLI/CLI.hpp>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <numeric>
+#include <vector>
+
+#include "aif/kernels/backend.hpp"
+#include "aif/kernels/opcheck.hpp"
+#include "aif/kernels/platform_info.hpp"
+#include "aif/kernels/rng.hpp"
+#include "app_common.hpp"
+
+namespace ak = aif::kernels;
+
+namespace {
+
+struct Stats {
+  int reps = 0;
+  double median = 0, min = 0, max = 0, p10 = 0, p90 = 0;
+};
+
+// Warm-up runs, then `reps` timed runs (more, up to max_reps, while under min_seconds in total).
+Stats time_it(ak::Backend& b, const std::function<void()>& fn, int warmup, int reps, double min_seconds) {
+  for (int i = 0; i < warmup; ++i) fn();
+  b.synchronize();
+  std::vector<double> t;
+  double total = 0;
+  const int max_reps = std::max(reps, 200);
+  while (static_cast<int>(t.size()) < reps || (total < min_seconds && static_cast<int>(t.size()) < max_reps)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    b.synchronize();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    t.push_back(s);
+    total += s;
+  }
+  std::sort(t.begin(), t.end());
+  auto q = [&](double f) { return t[static_cast<size_t>(std::lround(f * double(t.size() - 1)))]; };
+  return Stats{static_cast<int>(t.size()), q(0.5), t.front(), t.back(), q(0.1), q(0.9)};
+}
+
+struct Row {
+  std::string op;
+  int tp = 1, tokens = 0, batch = 0, kv_len = 0, n = 0, k = 0;
+  Stats s;
+  double flop = 0, bytes = 0;
+};
+
+std::vector<float> random_host(size_t n, uint64_t stream) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>(2 * ak::counter_uniform(7, stream, i) - 1);
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"aifsim-kbench: operator microbenchmarks and calibration table"};
+  std::string grid = "small", model_name = "small-llama", models_file = ak::app::default_models_path(), out,
+              backend_name = "cpu";
+  std::vector<int> tps{1, 2};
+  int threads = 0, warmup = 1, reps = 5;
+  double min_seconds = 0.05;
+  bool check = false;
+  app.add_option("--grid", grid, "small (CI, ~1-2 min on 2 cores) or full")->check(CLI::IsMember({"small", "full"}));
+  app.add_option("--model", model_name, "model whose shapes are timed");
+  app.add_option("--models-file", models_file, "model catalog (YAML)");
+  app.add_option("--tp", tps, "tensor-parallel degrees (shard shapes)")->delimiter(',');
+  app.add_option("--backend", backend_name, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--threads", threads, "CPU threads (0: all)");
+  app.add_option("--warmup", warmup, "untimed runs per point");
+  app.add_option("--reps", reps, "timed runs per point (at least)");
+  app.add_option("--min-seconds", min_seconds, "keep repeating a point until this much time is measured");
+  app.add_option("-o,--output", out, "calibration CSV to write");
+  app.add_flag("--check", check, "check every operator against the float64 reference and exit");
+  CLI11_PARSE(app, argc, argv);
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+
+  try {
+    auto b = ak::make_backend(backend_name, threads);
+    if (check) {
+      bool ok = true;
+      for (const auto& c : ak::check_operators(*b, uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()))) {
+        std::printf("%-16s %-60s error %.3e bound %.3e %s\n", c.op.c_str(), c.shape.c_str(), c.error, c.bound,
+                    c.ok() ? "ok" : "FAIL");
+        ok &= c.ok();
+      }
+      return ok ? 0 : 1;
+    }
+    const ak::ModelShape m = ak::app::load_model(models_file, model_name);
+    const bool full = grid == "full";
+    std::vector<Row> rows;
+    auto progress = [&](const Row& r) {
+      std::fprintf(stderr, "%-16s tp=%d tokens=%-5d batch=%-3d kv=%-5d median %.3e s  %.2f GFLOP/s  %.2f GB/s\n",
+                   r.op.c_str(), r.tp, r.tokens, r.batch, r.kv_len, r.s.median, r.flop / r.s.median * 1e-9,
+                   r.bytes / r.s.median * 1e-9);
+    };
+
+    // Peak GEMM rate: square fp32 GEMM, large enough to be compute bound.
+    const int gn = full ? 4096 : 2048;
+    double peak_flops = 0;
+    {
+      const auto w = random_host(size_t(gn) * gn, 1);
+      ak::DeviceArray<float> x(*b, size_t(gn) * gn), y(*b, size_t(gn) * gn);
+      x.upload(w.data(), w.size());
+      auto mat = b->make_matrix(w.data(), gn, gn);
+      Row r{"peak_gemm", 1, gn, 0, 0, gn, gn, {}, 2.0 * gn * double(gn) * gn, 3.0 * 4 * gn * double(gn)};
+      r.s = time_it(*b, [&] { b->linear(x.data(), gn, *mat, y.data()); }, warmup, reps, min_seconds);
+      peak_flops = r.flop / r.s.min;  // the best run: the attainable peak
+      rows.push_back(r);
+      progress(r);
+    }
+    // Memory bandwidth: STREAM triad a = b + s c (bytes counted as 3 arrays, no write-allocate).
+    double peak_bw = 0;
+    {
+      const size_t n = full ? (size_t(64) << 20) : (size_t(16) << 20);  // floats per array: 64 MiB / 256 MiB each
+      std::vector<float> a(n, 0.0f), bb(n, 1.0f), c(n, 2.0f);
+      Row r{"stream_triad", 1, 0, 0, 0, 0, 0, {}, 2.0 * double(n), 3.0 * 4 * double(n)};
+      r.s = time_it(*b, [&] {
+        tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 1 << 16), [&](const tbb::blocked_range<size_t>& rg) {
+          for (size_t i = rg.begin(); i < rg.end(); ++i) a[i] = bb[i] + 3.0f * c[i];
+        });
+      }, warmup, reps, min_seconds);
+      peak_bw = r.bytes / r.s.min;
+      rows.push_back(r);
+      progress(r);
+    }
+
+    const std::vector<int> tokens_grid = full ? std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}
+                                              : std::vector<int>{1, 4, 16, 64, 256, 1024};
+    const int max_tokens = tokens_grid.back();
+    for (int tp : tps) {
+      if (m.heads % tp || m.kv_heads % tp || m.ffn % tp || m.vocab % tp) {
+        std::fprintf(stderr, "skipping tp=%d: does not divide heads/kv_heads/ffn/vocab of %s\n", tp, m.name.c_str());
+        continue;
+      }
+      const int hq = m.heads / tp, hkv = m.kv_heads / tp, f = m.ffn / tp, hd = m.head_dim;
+      struct Lin {
+        const char* op;
+        int n, k;
+      };
+      const std::vector<Lin> lins{{"qkv_proj", (hq + 2 * hkv) * hd, m.hidden},
+                                  {"o_proj", m.hidden, hq * hd},
+                                  {"gate_up_proj", 2 * f, m.hidden},
+                                  {"down_proj", m.hidden, f},
+                                  {"lm_head", m.vocab / tp, m.hidden}};
+      const int widest = std::max({m.hidden, hq * hd, f, 2 * f, (hq + 2 * hkv) * hd, m.vocab / tp});
+      const auto xin = random_host(size_t(max_tokens) * widest, 2);
+      ak::DeviceArray<float> x(*b, xin.size()), y(*b, size_t(max_tokens) * widest);
+      x.upload(xin.data(), xin.size());
+      for (const Lin& l : lins) {
+        const auto w = random_host(size_t(l.n) * l.k, 3);
+        auto mat = b->make_matrix(w.data(), l.n, l.k);
+        for (int t : tokens_grid) {
+          Row r{l.op, tp, t, 0, 0, l.n, l.k, {}, 2.0 * t * l.n * double(l.k), 4.0 * (double(t) * l.k + double(l.n) * l.k + double(t) * l.n)};
+          r.s = time_it(*b, [&] { b->linear(x.data(), t, *mat, y.data()); }, warmup, reps, min_seconds);
+          rows.push_back(r);
+          progress(r);
+        }
+      }
+      // Elementwise operators at the same token counts.
+      const auto g = random_host(size_t(m.hidden), 4);
+      ak::DeviceArray<float> gamma(*b, g.size());
+      gamma.upload(g.data(), g.size());
+      std::vector<int32_t> pos(static_cast<size_t>(max_tokens));
+      std::iota(pos.begin(), pos.end(), 0);
+      ak::DeviceArray<int32_t> dpos(*b, pos.size());
+      dpos.upload(pos.data(), pos.size());
+      for (int t : tokens_grid) {
+        Row rn{"rms_norm", tp, t, 0, 0, m.hidden, 0, {}, 4.0 * t * m.hidden, 8.0 * t * m.hidden};
+        rn.s = time_it(*b, [&] { b->rms_norm(x.data(), gamma.data(), t, m.hidden, 1e-5f, y.data()); }, warmup, reps, min_seconds);
+        rows.push_back(rn);
+        Row rs{"swiglu", tp, t, 0, 0, f, 0, {}, 6.0 * t * f, 12.0 * t * f};
+        rs.s = time_it(*b, [&] { b->swiglu(x.data(), t, f, y.data()); }, warmup, reps, min_seconds);
+        rows.push_back(rs);
+        const int qkv_w = (hq + 2 * hkv) * hd;
+        Row rr{"rope", tp, t, 0, 0, (hq + hkv) * hd, 0, {}, 6.0 * t * (hq + hkv) * hd, 8.0 * t * (hq + hkv) * hd};
+        rr.s = time_it(*b, [&] {
+          b->rope(y.data(), qkv_w, dpos.data(), t, hq, hd, 10000.0f);
+          b->rope(y.data() + hq * hd, qkv_w, dpos.data(), t, hkv, hd, 10000.0f);
+        }, warmup, reps, min_seconds);
+        rows.push_back(rr);
+        progress(rn);
+        progress(rs);
+        progress(rr);
+      }
+      // Attention over a paged cache (block size 16): decode batch x KV length, prefill chunk x prefix.
+      const int bs = 16;
+      const std::vector<int> batches = full ? std::vector<int>{1, 4, 16, 64, 256} : std::vector<int>{1, 8, 32};
+      const std::vector<int> kv_lens = full ? std::vector<int>{128, 512, 2048, 8192} : std::vector<int>{128, 512, 2048};
+      const std::vector<int> chunks = full ? std::vector<int>{64, 256, 1024, 4096} : std::vector<int>{64, 256, 1024};
+      const std::vector<int> prefixes = full ? std::vector<int>{0, 1024, 4096} : std::vector<int>{0, 1024};
+      auto run_attention = [&](const char* op, int nseq, int q_len, int ctx) {
+        const int blocks_per = (ctx + bs - 1) / bs;
+        const int nblocks = nseq * blocks_per;
+        const size_t kv_w = size_t(hkv) * hd;
+        ak::DeviceArray<float> kc(*b, size_t(nblocks) * bs * kv_w), vc(*b, size_t(nblocks) * bs * kv_w);
+        b->fill(kc.data(), 0.01f, kc.size());
+        b->fill(vc.data(), 0.02f, vc.size());
+        std::vector<int32_t> qs(size_t(nseq) + 1), lens(size_t(nseq), ctx), table(static_cast<size_t>(nblocks));
+        for (int s = 0; s <= nseq; ++s) qs[size_t(s)] = s * q_len;
+        std::iota(table.begin(), table.end(), 0);
+        ak::DeviceArray<int32_t> dqs(*b, qs.size()), dl(*b, lens.size()), dt(*b, table.size());
+        dqs.upload(qs.data(), qs.size());
+        dl.upload(lens.data(), lens.size());
+        dt.upload(table.data(), table.size());
+        const size_t rows_q = size_t(nseq) * q_len;
+        ak::DeviceArray<float> q(*b, rows_q * hq * hd), o(*b, rows_q * hq * hd);
+        b->fill(q.data(), 0.1f, q.size());
+        ak::AttentionBatch ab;
+        ab.num_seqs = nseq;
+        ab.q_start = dqs.data();
+        ab.context_lens = dl.data();
+        ab.block_tables = dt.data();
+        ab.max_blocks_per_seq = blocks_per;
+        ab.block_size = bs;
+        ab.max_q_len = q_len;
+        ab.max_context_len = ctx;
+        const double prefix = ctx - q_len;
+        const double pairs = nseq * (double(q_len) * prefix + double(q_len) * (q_len + 1) / 2);
+        Row r{op, tp, nseq * q_len, nseq, ctx, 0, 0, {}, 4.0 * pairs * hq * hd,
+              double(nseq) * ctx * kv_w * 8.0 + 8.0 * double(rows_q) * hq * hd};
+        r.s = time_it(*b, [&] {
+          b->attention(q.data(), hq * hd, ab, kc.data(), vc.data(), hq, hkv, hd, 0.125f, o.data());
+        }, warmup, reps, min_seconds);
+        rows.push_back(r);
+        progress(r);
+      };
+      for (int bt : batches)
+        for (int kv : kv_lens) run_attention("attn_decode", bt, 1, kv);
+      for (int c : chunks)
+        for (int p : prefixes) run_attention("attn_prefill", 1, c, c + p);
+    }
+
+    std::ofstream f;
+    std::ostream& os = out.empty() ? std::cout : (f.open(out), f);
+    if (!out.empty() && !f) throw std::runtime_error(out + ": cannot write");
+    os << "# aifsim calibration table, format_version 1 (docs/calibration-format.md)\n"
+       << "# device: " << b->name() << "\n"
+       << "# device_description: " << b->device_description() << "\n"
+       << "# cpu_model: " << ak::cpu_model_name() << "\n"
+       << "# blas: " << ak::blas_version() << "\n"
+       << "# model: " << m.name << "\n"
+       << "# grid: " << grid << "\n"
+       << "# date: " << ak::app::now_iso8601() << "\n"
+       << "# command: " << command << "\n"
+       << "# peak_flop_per_s: " << peak_flops << "\n"
+       << "# peak_bytes_per_s: " << peak_bw << "\n";
+    os << "op,tp,tokens,batch,kv_len,n,k,reps,median_s,min_s,max_s,p10_s,p90_s,flop,bytes,flop_per_s,bytes_per_s,"
+          "frac_peak_flop,frac_peak_bytes\n";
+    char buf[512];
+    for (const Row& r : rows) {
+      const double fs = r.flop / r.s.median, bps = r.bytes / r.s.median;
+      std::snprintf(buf, sizeof buf, "%s,%d,%d,%d,%d,%d,%d,%d,%.6e,%.6e,%.6e,%.6e,%.6e,%.6e,%.6e,%.6e,%.6e,%.4f,%.4f\n",
+                    r.op.c_str(), r.tp, r.tokens, r.batch, r.kv_len, r.n, r.k, r.s.reps, r.s.median, r.s.min, r.s.max,
+                    r.s.p10, r.s.p90, r.flop, r.bytes, fs, bps, fs / peak_flops, bps / peak_bw);
+      os << buf;
+    }
+    std::fprintf(stderr, "peak GEMM %.1f GFLOP/s, triad %.1f GB/s; %zu rows\n", peak_flops * 1e-9, peak_bw * 1e-9,
+                 rows.size());
+  } catch (const std::exception& e) {
+    std::cerr << "aifsim-kbench: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Request traces read from files, validated. Every problem is one aif::sim::ScenarioError naming the file, the
+// 1-based line (0 when the file cannot be opened) and the column or field (key_path; "" for whole-line problems
+// such as malformed JSON or an empty file).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aif::sim {
+
+struct TraceRecord {
+  double time_s;          // s after the first row of the file (the first record has 0)
+  int32_t prompt_tokens;  // >= 1
+  int32_t output_tokens;  // >= 1: a request generates at least one token
+};
+
+// Azure LLM inference trace 2023 (Patel et al., Splitwise, ISCA 2024), CSV with the header
+// TIMESTAMP,ContextTokens,GeneratedTokens (the three columns in any order, each once; nothing else).
+// TIMESTAMP is wall clock "YYYY-MM-DD HH:MM:SS[.f...]" with up to 7 fraction digits (100 ns); it is converted to
+// integer 100 ns ticks (no floating-point date arithmetic) and the difference to the first row to seconds.
+// Rows must be sorted by time; CRLF line ends and a final newline are accepted, blank lines in between are not.
+std::vector<TraceRecord> read_azure_csv(const std::string& path);
+
+// Mooncake trace (Qin et al., FAST 2025), JSONL: one object per line with timestamp (ms, a number >= 0),
+// input_length and output_length (integers); other fields (hash_ids) are ignored, a field given twice is an error.
+// Lines must be sorted by timestamp.
+std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path);
+
+}  // namespace aif::sim

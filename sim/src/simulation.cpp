@@ -1,0 +1,448 @@
+#include "aif/sim/simulation.hpp"
+
+#include <simgrid/kernel/Timer.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+
+#include "aif/analysis/stats.hpp"
+#include "aif/models/arrivals.hpp"
+#include "aif/models/topology.hpp"
+#include "aif/sim/platform.hpp"
+#include "aif/sim/trace.hpp"
+#include "replica.hpp"
+
+namespace aif::sim {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using simgrid::kernel::timer::Timer;
+
+std::string service_key(size_t i) { return "services[" + std::to_string(i) + "]"; }
+
+std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const ServiceConfig& svc) {
+  if (svc.perf.kind == PerfConfig::Kind::CONSTANT)
+    return std::make_unique<models::ConstantPerfModel>(svc.perf.constant_iteration_s);
+  models::RooflineParams p;
+  p.device = sc.device;
+  p.model = sc.models.at(svc.model);
+  p.dtype = svc.dtype;
+  p.tp = svc.tp;
+  if (sc.fabric.nvlink_bandwidth > 0) p.allreduce_bandwidth = sc.fabric.nvlink_bandwidth / 2;
+  p.iteration_overhead_s = svc.perf.iteration_overhead_s;
+  return std::make_unique<models::RooflinePerfModel>(p);
+}
+
+// KV cache of one replica: what its GPUs' HBM holds after the weights, times the configured share.
+int kv_blocks(const Scenario& sc, const ServiceConfig& svc, size_t index) {
+  const models::ModelArch& m = sc.models.at(svc.model);
+  const double bytes = models::dtype_bytes(svc.dtype);
+  const double free_hbm = sc.device.hbm_bytes * svc.tp - m.parameters() * bytes;
+  const double per_block = m.kv_bytes_per_token(bytes) * svc.scheduler.block_size;
+  const double blocks = std::floor(free_hbm * svc.scheduler.kv_memory_fraction / per_block);
+  if (!(blocks >= 1))
+    throw ScenarioError(sc.source_path, 0, service_key(index) + ".model",
+                        "the weights of " + svc.model + " (" + std::to_string(m.parameters() * bytes / 1e9) +
+                            " GB) leave no room for a KV cache on " + std::to_string(svc.tp) + " x " + sc.gpu);
+  return static_cast<int>(std::min(blocks, 2e9));
+}
+
+std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const WorkloadConfig& w, size_t index) {
+  const ArrivalConfig& a = w.arrival;
+  const uint64_t stream = index;
+  const double horizon = sc.simulation.duration_s;
+  auto lengths = [](const LengthDist& d) {
+    models::LengthDistribution out;
+    switch (d.kind) {
+      case LengthDist::Kind::FIXED: out = models::LengthDistribution::fixed(static_cast<int32_t>(d.value)); break;
+      case LengthDist::Kind::UNIFORM:
+        out = models::LengthDistribution::uniform(static_cast<int32_t>(d.min), static_cast<int32_t>(d.max));
+        break;
+      case LengthDist::Kind::LOGNORMAL:
+        out = models::LengthDistribution::lognormal(d.median, d.sigma, static_cast<int32_t>(d.min),
+                                                     static_cast<int32_t>(d.max));
+        break;
+    }
+    return out;
+  };
+  models::ArrivalLimits limits{horizon, a.max_requests};
+  switch (a.kind) {
+    case ArrivalConfig::Kind::POISSON:
+      return models::make_poisson(a.rate_per_s, lengths(a.prompt_tokens), lengths(a.output_tokens), sc.simulation.seed,
+                                  stream, limits);
+    case ArrivalConfig::Kind::GAMMA:
+      return models::make_gamma(a.rate_per_s, a.cv, lengths(a.prompt_tokens), lengths(a.output_tokens),
+                                sc.simulation.seed, stream, limits);
+    case ArrivalConfig::Kind::DIURNAL:
+      return models::make_diurnal(a.rate_per_s, a.diurnal_curve, a.diurnal_period_s, lengths(a.prompt_tokens),
+                                  lengths(a.output_tokens), sc.simulation.seed, stream, limits);
+    case ArrivalConfig::Kind::TRACE: {
+      std::vector<TraceRecord> rows = a.trace_format == ArrivalConfig::TraceFormat::AZURE_CSV
+                                          ? read_azure_csv(a.trace_path)
+                                          : read_mooncake_jsonl(a.trace_path);
+      std::vector<models::Arrival> arrivals;
+      arrivals.reserve(rows.size());
+      for (const TraceRecord& r : rows) arrivals.push_back({r.time_s, r.prompt_tokens, r.output_tokens});
+      return models::make_trace_replay(std::move(arrivals), a.rate_scale, limits);
+    }
+  }
+  throw std::logic_error("unknown arrival kind");
+}
+
+std::string format_hms(double s) {
+  const long t = static_cast<long>(s);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  return buf;
+}
+
+// The whole run's state. Lives on the stack of run_simulation; timers point into it.
+class Run {
+ public:
+  Run(const Scenario& sc, const RunOptions& opt) : sc_(sc), opt_(opt), writer_(opt.output_path) {}
+
+  RunReport execute();
+
+ private:
+  struct Service {
+    const ServiceConfig* config;
+    std::unique_ptr<models::PerfModel> perf;
+    std::vector<Replica*> replicas;
+    size_t next_rr = 0;
+    analysis::QuantileSketch ttft, tpot, e2e;
+    int64_t finished = 0, slo_met = 0, output_tokens = 0;
+  };
+
+  void build();
+  void place_replicas();
+  void start_workload(size_t index);
+  void schedule_next_arrival(size_t index);
+  void schedule_pending_arrival(size_t index);  // a timer for pending_[index], if any
+  Replica& route(Service& svc, double now);
+  void on_request_done(const analysis::RequestRecord& r);
+  void sample();
+  std::vector<analysis::SummaryEntry> summarize(double end);
+  bool work_left() const;
+
+  const Scenario& sc_;
+  const RunOptions& opt_;
+  analysis::ResultsWriter writer_;
+  bool fast_ = true;
+  models::Topology topology_;
+  Platform platform_;
+  std::vector<Service> services_;
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::vector<std::unique_ptr<models::ArrivalProcess>> arrivals_;
+  std::vector<std::optional<models::Arrival>> pending_;
+  std::vector<size_t> workload_service_;  // workload index -> service index
+  int active_workloads_ = 0;
+  int64_t next_request_id_ = 0;
+  int64_t arrived_ = 0, finished_ = 0, rejected_ = 0, unfinished_ = 0, in_flight_ = 0;
+  int64_t input_tokens_ = 0, output_tokens_ = 0;
+  uint64_t events_ = 0;
+  double last_finish_ = 0;
+  bool sampling_ = true;
+};
+
+void Run::build() {
+  fast_ = (opt_.fidelity ? *opt_.fidelity : sc_.simulation.fidelity) == Fidelity::FAST;
+  models::LeafSpineParams p;
+  p.racks = sc_.facility.racks;
+  p.servers_per_rack = sc_.facility.servers_per_rack;
+  p.gpus_per_server = sc_.facility.gpus_per_server;
+  p.nvlink_bandwidth = sc_.fabric.nvlink_bandwidth > 0 ? sc_.fabric.nvlink_bandwidth : sc_.device.nvlink_bandwidth;
+  p.nic_bandwidth = sc_.fabric.nic_bandwidth;
+  p.spines = sc_.fabric.spines;
+  p.oversubscription = sc_.fabric.oversubscription;
+  p.link_latency_s = sc_.fabric.link_latency_s;
+  p.nvlink_latency_s = sc_.fabric.nvlink_latency_s;
+  topology_ = models::build_leaf_spine(p);
+  platform_ = build_platform(topology_);
+  place_replicas();
+}
+
+void Run::place_replicas() {
+  const int per_server = sc_.facility.gpus_per_server;
+  const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
+  std::vector<int> used(static_cast<size_t>(servers), 0);  // GPUs taken on each server, packed from GPU 0
+  ReplicaSinks sinks;
+  sinks.request_done = [this](const analysis::RequestRecord& r) { on_request_done(r); };
+  sinks.event = [this](const analysis::EventRecord& e) { writer_.add_event(e); };
+  if (!fast_) sinks.iteration = [this](const analysis::IterationRecord& it) { writer_.add_iteration(it); };
+  sinks.timer_events = &events_;
+  services_.resize(sc_.services.size());
+  for (size_t s = 0; s < sc_.services.size(); ++s) {
+    const ServiceConfig& cfg = sc_.services[s];
+    Service& svc = services_[s];
+    svc.config = &cfg;
+    svc.perf = make_perf_model(sc_, cfg);
+    models::SchedulerLimits limits;
+    limits.max_num_seqs = cfg.scheduler.max_num_seqs;
+    limits.max_num_batched_tokens = cfg.scheduler.max_num_batched_tokens;
+    limits.block_size = cfg.scheduler.block_size;
+    limits.chunked_prefill = cfg.scheduler.chunked_prefill;
+    limits.num_blocks = kv_blocks(sc_, cfg, s);
+    limits.max_model_len = sc_.models.at(cfg.model).max_context;
+    for (int r = 0; r < cfg.replicas; ++r) {
+      int server = 0;
+      while (server < servers && used[static_cast<size_t>(server)] + cfg.tp > per_server) ++server;
+      if (server == servers)
+        throw ScenarioError(sc_.source_path, 0, service_key(s) + ".replicas",
+                            "replica " + std::to_string(r) + " of " + cfg.name + " (tp " + std::to_string(cfg.tp) +
+                                ") does not fit: every server is full");
+      const int first_gpu = used[static_cast<size_t>(server)];
+      used[static_cast<size_t>(server)] += cfg.tp;
+      const std::string name = cfg.name + "/" + std::to_string(r);
+      replicas_.push_back(std::make_unique<Replica>(static_cast<int>(replicas_.size()), static_cast<int>(s), name,
+                                                    limits, *svc.perf, models::GpuPowerParams::from_device(sc_.device),
+                                                    cfg.tp, fast_, sinks));
+      svc.replicas.push_back(replicas_.back().get());
+      writer_.add_event({0.0, "replica_start", name,
+                         "on " + platform_.gpu(server, first_gpu)->get_name() + ".." +
+                             platform_.gpu(server, first_gpu + cfg.tp - 1)->get_name() + "; " +
+                             std::to_string(limits.num_blocks) + " KV blocks of " + std::to_string(limits.block_size) +
+                             " tokens; " + svc.perf->describe()});
+    }
+  }
+}
+
+void Run::start_workload(size_t index) {
+  for (size_t s = 0; s < sc_.services.size(); ++s)
+    if (sc_.services[s].name == sc_.workloads[index].service) workload_service_.push_back(s);
+  arrivals_.push_back(make_arrivals(sc_, sc_.workloads[index], index));
+  pending_.emplace_back();
+  ++active_workloads_;
+  schedule_next_arrival(index);
+}
+
+void Run::schedule_next_arrival(size_t index) {
+  pending_[index] = arrivals_[index]->next();
+  schedule_pending_arrival(index);
+}
+
+void Run::schedule_pending_arrival(size_t index) {
+  if (!pending_[index]) {
+    --active_workloads_;
+    return;
+  }
+  Timer::set(pending_[index]->time_s, [this, index] {
+    ++events_;
+    // Deliver every arrival of this instant before any idle replica starts its first step.
+    const double now = pending_[index]->time_s;
+    std::vector<Replica*> touched;
+    while (pending_[index] && pending_[index]->time_s == now) {
+      const models::Arrival a = *pending_[index];
+      Replica& replica = route(services_[workload_service_[index]], a.time_s);
+      ++arrived_;
+      ++in_flight_;
+      replica.arrive({next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens, a.output_tokens});
+      touched.push_back(&replica);
+      pending_[index] = arrivals_[index]->next();
+    }
+    for (Replica* r : touched) r->start_if_idle();
+    schedule_pending_arrival(index);
+  });
+}
+
+Replica& Run::route(Service& svc, double now) {
+  if (svc.config->router == RouterPolicy::ROUND_ROBIN) {
+    Replica& r = *svc.replicas[svc.next_rr];
+    svc.next_rr = (svc.next_rr + 1) % svc.replicas.size();
+    return r;
+  }
+  // Least outstanding tokens; ties go to the lowest index (deterministic).
+  Replica* best = svc.replicas.front();
+  int64_t best_tokens = best->outstanding_tokens(now);
+  for (Replica* r : svc.replicas) {
+    const int64_t t = r->outstanding_tokens(now);
+    if (t < best_tokens) best = r, best_tokens = t;
+  }
+  return *best;
+}
+
+void Run::on_request_done(const analysis::RequestRecord& r) {
+  writer_.add_request(r);
+  --in_flight_;
+  Service& svc = services_[static_cast<size_t>(r.service)];
+  if (r.outcome == analysis::Outcome::REJECTED) ++rejected_;
+  if (r.outcome == analysis::Outcome::UNFINISHED) ++unfinished_;
+  if (r.outcome != analysis::Outcome::FINISHED) return;
+  ++finished_;
+  ++svc.finished;
+  input_tokens_ += r.prompt_tokens;
+  output_tokens_ += r.generated_tokens;
+  svc.output_tokens += r.generated_tokens;
+  last_finish_ = std::max(last_finish_, r.finish_s);
+  const double ttft = r.first_token_s - r.arrival_s, e2e = r.finish_s - r.arrival_s;
+  svc.ttft.add(ttft);
+  svc.e2e.add(e2e);
+  double tpot = 0;
+  if (r.generated_tokens > 1) {
+    tpot = (r.finish_s - r.first_token_s) / (r.generated_tokens - 1);
+    svc.tpot.add(tpot);
+  }
+  const SloConfig& slo = svc.config->slo;
+  const bool met = (slo.ttft_s <= 0 || ttft <= slo.ttft_s) && (slo.e2e_s <= 0 || e2e <= slo.e2e_s) &&
+                   (slo.tpot_s <= 0 || r.generated_tokens <= 1 || tpot <= slo.tpot_s);
+  if (met) ++svc.slo_met;
+}
+
+bool Run::work_left() const { return active_workloads_ > 0 || in_flight_ > 0; }
+
+void Run::sample() {
+  const double now = simgrid::s4u::Engine::get_clock();
+  double gpu_w = 0;
+  int busy_gpus = 0, running = 0, waiting = 0;
+  for (const auto& r : replicas_) {
+    gpu_w += r->gpu_power_w(now);
+    if (r->busy()) busy_gpus += r->gpus();
+    running += r->running();
+    waiting += r->waiting();
+  }
+  int assigned = 0;
+  for (const auto& r : replicas_) assigned += r->gpus();
+  gpu_w += sc_.device.idle_w * (static_cast<int>(platform_.gpus.size()) - assigned);
+  const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
+  const double it_w = gpu_w + sc_.facility.server_overhead_w * servers;
+  writer_.add_sample(now, {gpu_w, it_w, it_w * sc_.facility.pue, static_cast<double>(busy_gpus),
+                           static_cast<double>(running), static_cast<double>(waiting), static_cast<double>(arrived_),
+                           static_cast<double>(finished_)});
+  const double next = now + sc_.simulation.sample_interval_s;
+  const bool more = next <= sc_.simulation.duration_s || (sc_.simulation.drain && work_left());
+  if (more) Timer::set(next, [this] {
+      ++events_;
+      sample();
+    });
+}
+
+std::vector<analysis::SummaryEntry> Run::summarize(double end) {
+  std::vector<analysis::SummaryEntry> out;
+  auto add = [&](const std::string& name, double value, const std::string& unit) { out.push_back({name, value, unit}); };
+  analysis::QuantileSketch ttft, tpot, e2e;
+  int64_t met = 0;
+  for (const Service& s : services_) {
+    ttft.merge(s.ttft);
+    tpot.merge(s.tpot);
+    e2e.merge(s.e2e);
+    met += s.slo_met;
+  }
+  double gpu_j = 0, busy_gpu_s = 0;
+  for (const auto& r : replicas_) {
+    gpu_j += r->gpu_energy_j();
+    busy_gpu_s += r->busy_s() * r->gpus();
+  }
+  int assigned = 0;
+  for (const auto& r : replicas_) assigned += r->gpus();
+  const double total_gpus = static_cast<double>(platform_.gpus.size());
+  gpu_j += sc_.device.idle_w * (total_gpus - assigned) * end;
+  const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
+  const double it_j = gpu_j + sc_.facility.server_overhead_w * servers * end;
+  const double facility_j = it_j * sc_.facility.pue;
+  add("requests", static_cast<double>(arrived_), "1");
+  add("finished", static_cast<double>(finished_), "1");
+  add("rejected", static_cast<double>(rejected_), "1");
+  add("unfinished", static_cast<double>(unfinished_), "1");
+  add("simulated_time", end, "s");
+  add("throughput", end > 0 ? finished_ / end : 0, "req/s");
+  add("input_tokens_per_s", end > 0 ? input_tokens_ / end : 0, "tokens/s");
+  add("output_tokens_per_s", end > 0 ? output_tokens_ / end : 0, "tokens/s");
+  for (auto [name, sk] : {std::pair<const char*, analysis::QuantileSketch*>{"ttft", &ttft}, {"tpot", &tpot},
+                          {"e2e", &e2e}}) {
+    const std::string n = name;
+    add(n + "_mean", sk->mean(), "s");
+    add(n + "_p50", sk->quantile(50), "s");
+    add(n + "_p90", sk->quantile(90), "s");
+    add(n + "_p99", sk->quantile(99), "s");
+  }
+  add("slo_attainment", arrived_ > 0 ? static_cast<double>(met) / static_cast<double>(arrived_) : std::nan(""), "1");
+  add("gpu_utilization", end > 0 ? busy_gpu_s / (total_gpus * end) : 0, "1");
+  add("gpu_energy", gpu_j / 3.6e6, "kWh");
+  add("it_energy", it_j / 3.6e6, "kWh");
+  add("facility_energy", facility_j / 3.6e6, "kWh");
+  add("mean_facility_power", end > 0 ? facility_j / end / 1e3 : 0, "kW");
+  add("energy_per_output_token", output_tokens_ > 0 ? facility_j / static_cast<double>(output_tokens_) : std::nan(""),
+      "J/token");
+  add("events", static_cast<double>(events_), "1");
+  return out;
+}
+
+RunReport Run::execute() {
+  const auto wall0 = Clock::now();
+  build();
+  writer_.write_meta({{"tool", "aifsim"},
+                      {"tool_version", opt_.tool_version},
+                      {"scenario_path", sc_.source_path},
+                      {"scenario", sc_.source_text},
+                      {"seed", std::to_string(sc_.simulation.seed)},
+                      {"fidelity", fast_ ? "fast" : "iteration"},
+                      {"command_line", opt_.command_line},
+                      {"device", sc_.gpu}});
+  writer_.define_series({{"gpu_power", "W", "all GPUs of the site"},
+                         {"it_power", "W", "GPUs plus server overhead"},
+                         {"facility_power", "W", "IT power times PUE"},
+                         {"busy_gpus", "1", "GPUs of replicas running a step"},
+                         {"running_requests", "1", "requests in a running batch"},
+                         {"waiting_requests", "1", "requests queued at replicas"},
+                         {"arrived_requests", "1", "cumulative arrivals"},
+                         {"finished_requests", "1", "cumulative finished requests"}});
+  for (size_t w = 0; w < sc_.workloads.size(); ++w) start_workload(w);
+  Timer::set(0.0, [this] { sample(); });
+
+  auto& engine = *simgrid::s4u::Engine::get_instance();
+  const double duration = sc_.simulation.duration_s;
+  if (opt_.progress) {
+    const int slices = 200;
+    for (int i = 1; i <= slices && (work_left() || i == 1); ++i) {
+      const double until = duration * i / slices;
+      engine.run_until(until);
+      const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
+      const double frac = static_cast<double>(i) / slices;
+      const int bar = static_cast<int>(frac * 30);
+      std::fprintf(stderr, "\r[%s%s] %3.0f%%  sim %s / %s  %.2fM events/s  ETA %.0fs ", std::string(bar, '#').c_str(),
+                   std::string(30 - bar, ' ').c_str(), frac * 100, format_hms(until).c_str(),
+                   format_hms(duration).c_str(), wall > 0 ? events_ / wall / 1e6 : 0.0,
+                   frac > 0 ? wall * (1 - frac) / frac : 0.0);
+    }
+    std::fprintf(stderr, "\n");
+  } else {
+    engine.run_until(duration);
+  }
+  if (sc_.simulation.drain) engine.run();  // let in-flight requests finish
+  const double end = sc_.simulation.drain ? std::max(duration, simgrid::s4u::Engine::get_clock()) : duration;
+  for (const auto& r : replicas_) r->finalize(end);
+  const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
+  RunReport report;
+  report.summary = summarize(end);
+  report.fingerprint = writer_.fingerprint();
+  report.events = events_;
+  report.simulated_s = end;
+  report.wall_s = wall;
+  report.requests = arrived_;
+  writer_.add_event({end, "run_end", "site", "simulated " + std::to_string(end) + " s"});
+  report.fingerprint = writer_.fingerprint();
+  writer_.finish(report.summary);
+  return report;
+}
+
+}  // namespace
+
+RunReport run_simulation(const Scenario& scenario, const RunOptions& options) {
+  // SimGrid reads its configuration from argv; the engine is created once per process.
+  std::vector<std::string> args{"aifsim", "--log=root.thresh:warning"};
+  for (const std::string& a : simgrid_config_args()) args.push_back(a);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  simgrid::s4u::Engine engine(&argc, argv.data());
+  Run run(scenario, options);
+  return run.execute();
+}
+
+}  // namespace aif::sim
