@@ -14,7 +14,8 @@ std::string default_models_path();  // <source>/data/models.yaml
 ModelShape load_model(const std::string& path, const std::string& name);
 // Azure LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens), first max_rows rows (0: all);
 // arrivals relative to the first row. Errors name file:line.
-std::vector<TraceRequest> read_azure_trace(const std::string& path, size_t max_rows);
+// Azure 2023 CSV or Mooncake JSONL (by extension), at most max_rows rows (0: all). Throws aif::sim::ScenarioError.
+std::vector<TraceRequest> read_trace(const std::string& path, size_t max_rows);
 std::string now_iso8601();
 
 }  // namespace aif::kernels::app

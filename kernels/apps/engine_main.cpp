@@ -60,7 +60,7 @@ ak::EngineConfig engine_config(const Common& c, const ak::ModelShape& shape) {
 int serve(const Common& c, const std::string& trace_path, double rate_scale, size_t max_requests, int max_prompt,
           int max_output, const std::string& out_path, const std::string& command) {
   const ak::ModelShape shape = ak::app::load_model(c.models_file, c.model);
-  auto trace = ak::app::read_azure_trace(trace_path, max_requests);
+  auto trace = ak::app::read_trace(trace_path, max_requests);
   auto backend = ak::make_backend(c.backend, c.threads);
   std::cerr << "model " << shape.name << " on " << backend->device_description() << "\n";
   const ak::HostWeights weights = ak::make_weights(shape, c.seed);

@@ -117,7 +117,7 @@ class Run {
     std::vector<Replica*> replicas;
     size_t next_rr = 0;
     analysis::QuantileSketch ttft, tpot, e2e;
-    int64_t finished = 0, slo_met = 0, output_tokens = 0;
+    int64_t arrived = 0, finished = 0, slo_met = 0, output_tokens = 0;
   };
 
   void build();
@@ -239,7 +239,9 @@ void Run::schedule_pending_arrival(size_t index) {
     std::vector<Replica*> touched;
     while (pending_[index] && pending_[index]->time_s == now) {
       const models::Arrival a = *pending_[index];
-      Replica& replica = route(services_[workload_service_[index]], a.time_s);
+      Service& svc = services_[workload_service_[index]];
+      Replica& replica = route(svc, a.time_s);
+      ++svc.arrived;
       ++arrived_;
       ++in_flight_;
       replica.arrive({next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens, a.output_tokens});
@@ -370,6 +372,21 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   add("energy_per_output_token", output_tokens_ > 0 ? facility_j / static_cast<double>(output_tokens_) : std::nan(""),
       "J/token");
   add("events", static_cast<double>(events_), "1");
+  // Per service: the figures a planner compares between deployments.
+  for (const Service& s : services_) {
+    const std::string n = s.config->name + ".";
+    double svc_j = 0;
+    for (const Replica* r : s.replicas) svc_j += r->gpu_energy_j();
+    add(n + "requests", static_cast<double>(s.arrived), "1");
+    add(n + "finished", static_cast<double>(s.finished), "1");
+    add(n + "ttft_p99", s.ttft.quantile(99), "s");
+    add(n + "tpot_p99", s.tpot.quantile(99), "s");
+    add(n + "e2e_p99", s.e2e.quantile(99), "s");
+    add(n + "slo_attainment", s.arrived > 0 ? static_cast<double>(s.slo_met) / static_cast<double>(s.arrived) : std::nan(""),
+        "1");
+    add(n + "gpu_energy_per_output_token",
+        s.output_tokens > 0 ? svc_j / static_cast<double>(s.output_tokens) : std::nan(""), "J/token");
+  }
   return out;
 }
 

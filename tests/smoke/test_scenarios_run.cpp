@@ -1,0 +1,101 @@
+// Every bundled scenario runs end to end and its key outputs hold together.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "../support/aifsim_process.hpp"
+#include "aif/analysis/stats.hpp"
+#include "aif/analysis/summary.hpp"
+
+using namespace aif::testing;
+using aif::analysis::ResultsReader;
+
+namespace {
+
+double value(const ResultsReader& r, const std::string& name) {
+  const auto v = r.summary_value(name);
+  EXPECT_TRUE(v.has_value()) << "summary has no " << name;
+  return v.value_or(std::nan(""));
+}
+
+}  // namespace
+
+TEST(DefaultScenario, RunsAndItsSummaryAgreesWithTheRecords) {
+  const std::string dir = scratch_dir("default");
+  const auto r = run_aifsim("run " + source_path("scenarios/default.yaml") + " -o " + dir + "/default.h5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("energy_per_output_token"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fingerprint"), std::string::npos);
+  ResultsReader res(dir + "/default.h5");
+  EXPECT_NE(res.meta().at("scenario").find("azure2023_conv.csv"), std::string::npos);
+
+  // The whole Azure conversation trace (19,366 requests) plus the synthetic workload, all drained.
+  const double requests = value(res, "requests");
+  EXPECT_EQ(static_cast<double>(res.request_count()), requests);
+  EXPECT_EQ(value(res, "finished") + value(res, "rejected") + value(res, "unfinished"), requests);
+  EXPECT_EQ(value(res, "chat.requests"), 19366);
+
+  // Latency percentiles: the live summary's sketch vs exact ones recomputed from /requests.
+  const auto exact = aif::analysis::summarize_requests(res);
+  const double bound = aif::analysis::QuantileSketch::relative_error_bound();
+  for (auto [name, stat] : {std::pair<const char*, const aif::analysis::LatencyStats*>{"ttft", &exact.ttft},
+                            {"tpot", &exact.tpot}, {"e2e", &exact.e2e}}) {
+    const std::string n = name;
+    std::printf("%s p50 exact %.6f summary %.6f; p99 exact %.6f summary %.6f\n", name, stat->p50,
+                value(res, n + "_p50"), stat->p99, value(res, n + "_p99"));
+    EXPECT_NEAR(value(res, n + "_p50"), stat->p50, 2 * bound * stat->p50);
+    EXPECT_NEAR(value(res, n + "_p99"), stat->p99, 2 * bound * stat->p99);
+    EXPECT_NEAR(value(res, n + "_mean"), stat->mean, 1e-9 * stat->mean);
+  }
+
+  // Energy: facility = IT x PUE; GPU energy between all-idle and all-at-TDP (64 H100s, 75 W .. 700 W).
+  const double t = value(res, "simulated_time");
+  const double gpu_kwh = value(res, "gpu_energy"), it_kwh = value(res, "it_energy");
+  EXPECT_NEAR(value(res, "facility_energy"), 1.3 * it_kwh, 1e-9 * it_kwh);
+  EXPECT_NEAR(it_kwh - gpu_kwh, 8 * 2000.0 * t / 3.6e6, 1e-9 * it_kwh);  // 8 servers x 2 kW overhead
+  EXPECT_GT(gpu_kwh, 64 * 75.0 * t / 3.6e6);
+  EXPECT_LT(gpu_kwh, 64 * 700.0 * t / 3.6e6);
+  // The sampled facility power integrates to the exact energy within the sampling error.
+  const auto time = res.series_time();
+  const auto power = res.series_values("facility_power");
+  ASSERT_GT(time.size(), 300u);
+  double sampled_j = 0;
+  for (size_t i = 0; i + 1 < time.size(); ++i) sampled_j += power[i] * (time[i + 1] - time[i]);
+  const double exact_j = value(res, "facility_energy") * 3.6e6 * (time.back() - time.front()) / t;
+  std::printf("facility energy: exact %.1f kWh, from 10 s samples %.1f kWh\n", exact_j / 3.6e6, sampled_j / 3.6e6);
+  EXPECT_NEAR(sampled_j, exact_j, 0.02 * exact_j);
+}
+
+TEST(ExampleScenarios, EachRunsAndFinishesItsRequests) {
+  const std::string dir = scratch_dir("examples");
+  int ran = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(source_path("scenarios/examples"))) {
+    if (entry.path().extension() != ".yaml") continue;
+    const std::string out = dir + "/" + entry.path().stem().string() + ".h5";
+    // Shortened to 10 simulated minutes so the suite stays quick; the examples' full runs are in their READMEs.
+    const auto r = run_aifsim("run " + entry.path().string() + " -q --set simulation.duration=10min -o " + out);
+    ASSERT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
+    ResultsReader res(out);
+    const double requests = *res.summary_value("requests");
+    EXPECT_GT(requests, 0) << entry.path();
+    const double finished = *res.summary_value("finished");
+    // Runs without drain stop at the horizon: what is in flight then is counted as unfinished.
+    EXPECT_EQ(finished + *res.summary_value("rejected") + *res.summary_value("unfinished"), requests) << entry.path();
+    EXPECT_GT(finished, 0.9 * requests) << entry.path();
+    EXPECT_EQ(static_cast<double>(res.request_count()), requests) << entry.path();
+    ++ran;
+  }
+  EXPECT_GE(ran, 5);
+}
+
+TEST(Cli, MissingScenarioAndBadOptionExitWithTwo) {
+  EXPECT_EQ(run_aifsim("run /nonexistent/scenario.yaml").exit_code, 2);
+  EXPECT_EQ(run_aifsim("run " + source_path("scenarios/default.yaml") + " --no-such-option").exit_code, 2);
+  const auto bad_set = run_aifsim("validate " + source_path("scenarios/default.yaml") + " --set simulation.seed=abc");
+  EXPECT_EQ(bad_set.exit_code, 2);
+  EXPECT_NE(bad_set.output.find("simulation.seed"), std::string::npos) << bad_set.output;
+  const auto version = run_aifsim("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.output.find("aifsim "), std::string::npos);
+}
