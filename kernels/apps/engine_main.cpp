@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   int max_prompt = 0, max_output = 0;
   auto* serve_cmd = app.add_subcommand("serve", "replay a trace in real time, write a results file");
   add_common(serve_cmd, sc);
-  serve_cmd->add_option("--trace", trace, "Azure LLM inference trace CSV")->required()->check(CLI::ExistingFile);
+  serve_cmd->add_option("--trace", trace, "request trace: Azure 2023 CSV or Mooncake JSONL (.jsonl)")->required()->check(CLI::ExistingFile);
   serve_cmd->add_option("--rate-scale", rate_scale, "arrival-rate multiplier (>1: faster)")->check(CLI::PositiveNumber);
   serve_cmd->add_option("--max-requests", max_requests, "first N requests only (0: all)");
   serve_cmd->add_option("--max-prompt", max_prompt, "clamp prompt lengths (0: no clamp)");

@@ -8,11 +8,9 @@ namespace aif::models {
 
 // ---------------------------------------------------------------- KvBlockManager
 
-KvBlockManager::KvBlockManager(int num_blocks, int block_size) : block_size_(block_size) {
+KvBlockManager::KvBlockManager(int num_blocks, int block_size) : block_size_(block_size), num_blocks_(num_blocks) {
   if (num_blocks <= 0) throw std::invalid_argument("KV cache needs at least one block, got " + std::to_string(num_blocks));
   if (block_size <= 0) throw std::invalid_argument("KV block size must be positive, got " + std::to_string(block_size));
-  ref_count_.assign(static_cast<size_t>(num_blocks), 0);
-  for (int b = 0; b < num_blocks; ++b) free_.push_back(b);
 }
 
 int KvBlockManager::extra_blocks(const SeqState& seq, int64_t tokens) const {
@@ -23,8 +21,14 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
   const int need = extra_blocks(seq, tokens);
   if (need > num_free()) return false;
   for (int i = 0; i < need; ++i) {
-    const int b = free_.front();
-    free_.pop_front();
+    int b;
+    if (!free_.empty()) {
+      b = free_.front();
+      free_.pop_front();
+    } else {
+      b = untouched_++;
+      ref_count_.push_back(0);
+    }
     ref_count_[static_cast<size_t>(b)] = 1;
     seq.block_table.push_back(b);
   }
@@ -34,7 +38,8 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
 void KvBlockManager::release(SeqState& seq) {
   // Tail blocks first: they are the least likely to be shared by a future prefix cache.
   for (auto it = seq.block_table.rbegin(); it != seq.block_table.rend(); ++it) {
-    int& rc = ref_count_.at(static_cast<size_t>(*it));
+    if (*it < 0 || *it >= untouched_) throw std::logic_error("KV block " + std::to_string(*it) + " was never allocated");
+    int& rc = ref_count_[static_cast<size_t>(*it)];
     if (rc <= 0) throw std::logic_error("KV block " + std::to_string(*it) + " freed twice");
     if (--rc == 0) free_.push_back(*it);
   }
@@ -45,7 +50,8 @@ void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live) c
   std::vector<int> owners(ref_count_.size(), 0);
   for (const SeqState* s : live)
     for (int b : s->block_table) {
-      if (b < 0 || b >= num_blocks()) throw std::logic_error("request " + std::to_string(s->id) + " holds invalid block");
+      if (b < 0 || b >= untouched_)
+        throw std::logic_error("request " + std::to_string(s->id) + " holds a block never allocated");
       ++owners[static_cast<size_t>(b)];
     }
   std::vector<int> in_free(ref_count_.size(), 0);

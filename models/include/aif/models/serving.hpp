@@ -40,12 +40,14 @@ struct SeqState {
 };
 
 // Paged KV cache bookkeeping: a free list in eviction order and a reference count per block.
+// Blocks never used yet are not listed: they are handed out after the free list runs dry, so
+// memory grows with the blocks a replica actually touches (1,000 replicas x 30k blocks is cheap).
 class KvBlockManager {
  public:
   KvBlockManager(int num_blocks, int block_size);
   int block_size() const { return block_size_; }
-  int num_blocks() const { return static_cast<int>(ref_count_.size()); }
-  int num_free() const { return static_cast<int>(free_.size()); }
+  int num_blocks() const { return num_blocks_; }
+  int num_free() const { return static_cast<int>(free_.size()) + (num_blocks_ - untouched_); }
   int blocks_for(int64_t tokens) const { return static_cast<int>((tokens + block_size_ - 1) / block_size_); }
   // Blocks that growing `seq` to hold `tokens` tokens would take from the free list.
   int extra_blocks(const SeqState& seq, int64_t tokens) const;
@@ -57,8 +59,10 @@ class KvBlockManager {
 
  private:
   int block_size_;
-  std::deque<int> free_;
-  std::vector<int> ref_count_;
+  int num_blocks_;
+  int untouched_ = 0;          // blocks [untouched_, num_blocks_) have never been allocated
+  std::deque<int> free_;       // released blocks, oldest first
+  std::vector<int> ref_count_; // per block in [0, untouched_)
 };
 
 // One scheduled piece of work: `num_tokens` new tokens of request `id`, whose first
