@@ -5,6 +5,11 @@
 #  - cli_validate_<name>: `aifsim validate` on each scenarios/**/*.yaml must exit with 0.
 set(AIF_SCENARIO_ROOT ${CMAKE_CURRENT_SOURCE_DIR}/..)
 
+# Debian's interpreter: scripts/setup.sh installs python3-jsonschema and python3-yaml for it
+# (a pyenv or venv python3 earlier on PATH may lack them).
+if(NOT DEFINED Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
+  set(Python3_EXECUTABLE /usr/bin/python3)
+endif()
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_Interpreter_FOUND)
   add_test(NAME schema_check COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/schema_check.py

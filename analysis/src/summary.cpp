@@ -111,7 +111,11 @@ std::string format_summary_table(const std::vector<SummaryEntry>& entries) {
   size_t value_width = std::string("value").size();
   for (const auto& entry : entries) {
     char text[64];
-    std::snprintf(text, sizeof text, "%.6g", entry.value);
+    // Counts print in full (1000000, not 1e+06); everything else with 6 significant digits.
+    if (std::isfinite(entry.value) && entry.value == std::floor(entry.value) && std::fabs(entry.value) < 1e15)
+      std::snprintf(text, sizeof text, "%.0f", entry.value);
+    else
+      std::snprintf(text, sizeof text, "%.6g", entry.value);
     values.emplace_back(text);
     name_width = std::max(name_width, entry.name.size());
     value_width = std::max(value_width, values.back().size());

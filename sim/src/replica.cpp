@@ -37,16 +37,8 @@ void Replica::set_timer(double date, std::function<void()> callback) {
 void Replica::arrive(const IncomingRequest& r) {
   const double now = simgrid::s4u::Engine::get_clock();
   if (!scheduler_.add_request(r.id, r.prompt_tokens, r.output_tokens)) {
-    RequestRecord rec;
-    rec.id = r.id;
-    rec.workload = r.workload;
-    rec.service = service_;
-    rec.replica = index_;
-    rec.arrival_s = r.arrival_s;
-    rec.prompt_tokens = r.prompt_tokens;
-    rec.output_tokens = r.output_tokens;
-    rec.outcome = Outcome::REJECTED;
-    sinks_.request_done(rec);
+    sinks_.request_done(record(r.id, Meta{r.workload, r.arrival_s, std::nan(""), r.prompt_tokens, r.output_tokens},
+                               Outcome::REJECTED));
     sinks_.event({now, "request_rejected", name_,
                   "request " + std::to_string(r.id) + " needs " + std::to_string(r.prompt_tokens + r.output_tokens) +
                       " tokens of KV cache; the replica holds " +
@@ -152,24 +144,29 @@ void Replica::end_window(int steps) {
   begin_step(now);
 }
 
+RequestRecord Replica::record(models::RequestId id, const Meta& m, analysis::Outcome outcome) const {
+  RequestRecord rec;
+  rec.id = id;
+  rec.workload = m.workload;
+  rec.service = service_;
+  rec.replica = index_;
+  rec.arrival_s = m.arrival_s;
+  rec.first_token_s = m.first_token_s;
+  rec.prompt_tokens = m.prompt_tokens;
+  rec.output_tokens = m.output_tokens;
+  rec.outcome = outcome;
+  return rec;
+}
+
 void Replica::record_outcomes(const std::vector<models::SeqOutcome>& outcomes, double now) {
   for (const models::SeqOutcome& o : outcomes) {
     Meta& m = meta_.at(o.id);
     if (o.first_token) m.first_token_s = now;
     if (!o.finished) continue;
-    RequestRecord rec;
-    rec.id = o.id;
-    rec.workload = m.workload;
-    rec.service = service_;
-    rec.replica = index_;
-    rec.arrival_s = m.arrival_s;
-    rec.first_token_s = m.first_token_s;
+    RequestRecord rec = record(o.id, m, Outcome::FINISHED);
     rec.finish_s = now;
-    rec.prompt_tokens = m.prompt_tokens;
-    rec.output_tokens = m.output_tokens;
     rec.generated_tokens = o.generated;
     rec.preemptions = o.preemptions;
-    rec.outcome = Outcome::FINISHED;
     meta_.erase(o.id);
     sinks_.request_done(rec);
   }
@@ -227,20 +224,10 @@ void Replica::finalize(double end) {
   for (const auto& kv : meta_) ids.push_back(kv.first);
   std::sort(ids.begin(), ids.end());  // deterministic record order
   for (models::RequestId id : ids) {
-    const Meta& m = meta_.at(id);
     const models::SeqState* s = scheduler_.find(id);
-    RequestRecord rec;
-    rec.id = id;
-    rec.workload = m.workload;
-    rec.service = service_;
-    rec.replica = index_;
-    rec.arrival_s = m.arrival_s;
-    rec.first_token_s = m.first_token_s;
-    rec.prompt_tokens = m.prompt_tokens;
-    rec.output_tokens = m.output_tokens;
+    RequestRecord rec = record(id, meta_.at(id), Outcome::UNFINISHED);
     rec.generated_tokens = s ? s->generated : 0;
     rec.preemptions = s ? s->preemptions : 0;
-    rec.outcome = Outcome::UNFINISHED;
     sinks_.request_done(rec);
   }
   meta_.clear();

@@ -81,6 +81,7 @@ class Replica {
   void begin_step(double now);
   void end_step();
   void end_window(int steps);
+  analysis::RequestRecord record(models::RequestId id, const Meta& meta, analysis::Outcome outcome) const;
   void record_outcomes(const std::vector<models::SeqOutcome>& outcomes, double now);
   void set_timer(double date, std::function<void()> callback);
   void go_idle(double now);
