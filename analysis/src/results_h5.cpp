@@ -114,6 +114,10 @@ Handle iteration_type(bool file) {
   insert(type, "prefill_tokens", offsetof(IterationRecord, prefill_tokens), i32(file));
   insert(type, "decode_tokens", offsetof(IterationRecord, decode_tokens), i32(file));
   insert(type, "context_tokens", offsetof(IterationRecord, context_tokens), i64(file));
+  insert(type, "prefill_seqs", offsetof(IterationRecord, prefill_seqs), i32(file));
+  insert(type, "sampled_seqs", offsetof(IterationRecord, sampled_seqs), i32(file));
+  insert(type, "attended_pairs", offsetof(IterationRecord, attended_pairs), f64(file));
+  insert(type, "prefill_attended_pairs", offsetof(IterationRecord, prefill_attended_pairs), f64(file));
   return file ? packed(std::move(type)) : std::move(type);
 }
 

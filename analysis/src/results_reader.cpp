@@ -18,8 +18,9 @@ const char* const REQUEST_COLUMNS[] = {
     "id",       "workload",      "service",       "replica",          "arrival_s",   "first_token_s",
     "finish_s", "prompt_tokens", "output_tokens", "generated_tokens", "preemptions", "outcome"};
 const char* const EVENT_COLUMNS[] = {"time_s", "kind", "target", "detail"};
-const char* const ITERATION_COLUMNS[] = {"replica",        "start_s",       "duration_s",    "num_seqs",
-                                         "prefill_tokens", "decode_tokens", "context_tokens"};
+const char* const ITERATION_COLUMNS[] = {"replica",        "start_s",       "duration_s",     "num_seqs",
+                                         "prefill_tokens", "decode_tokens", "context_tokens", "prefill_seqs",
+                                         "sampled_seqs",   "attended_pairs", "prefill_attended_pairs"};
 const char* const SUMMARY_COLUMNS[] = {"name", "value", "unit"};
 
 std::string format_number(double value) {

@@ -104,12 +104,16 @@ void Scheduler::add_to_shape(BatchShape& shape, const ScheduledChunk& c, bool sa
   const double n = c.num_tokens;
   shape.num_seqs += 1;
   shape.num_tokens += c.num_tokens;
-  if (c.decode)
+  const double pairs = n * c.context_before + n * (n + 1) / 2;  // causal: token j sees context + j + 1 keys
+  if (c.decode) {
     shape.decode_seqs += 1;
-  else
+  } else {
     shape.prefill_tokens += c.num_tokens;
+    shape.prefill_seqs += 1;
+    shape.prefill_attended_pairs += pairs;
+  }
   if (samples) shape.sampled_seqs += 1;
-  shape.attended_pairs += n * c.context_before + n * (n + 1) / 2;  // causal: token j sees context + j + 1 keys
+  shape.attended_pairs += pairs;
   shape.kv_read_tokens += c.context_before + n;
 }
 

@@ -126,6 +126,10 @@ void Replica::end_step() {
     it.prefill_tokens = static_cast<int32_t>(plan_.shape.prefill_tokens);
     it.decode_tokens = plan_.shape.decode_seqs;
     for (const auto& c : plan_.chunks) it.context_tokens += c.context_before;
+    it.prefill_seqs = plan_.shape.prefill_seqs;
+    it.sampled_seqs = plan_.shape.sampled_seqs;
+    it.attended_pairs = plan_.shape.attended_pairs;
+    it.prefill_attended_pairs = plan_.shape.prefill_attended_pairs;
     sinks_.iteration(it);
   }
   record_outcomes(scheduler_.complete(plan_), now);

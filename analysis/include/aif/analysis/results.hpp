@@ -70,6 +70,11 @@ struct IterationRecord {
   int32_t prefill_tokens = 0;  // prompt tokens computed in this step
   int32_t decode_tokens = 0;   // tokens generated in this step
   int64_t context_tokens = 0;  // sum over the batch of tokens already in the KV cache
+  // Enough of the step's composition for a perf model to predict it (models::BatchShape):
+  int32_t prefill_seqs = 0;            // sequences with prompt (or recompute) tokens in this step
+  int32_t sampled_seqs = 0;            // sequences that produced a token (LM head rows)
+  double attended_pairs = 0;           // (query, key) pairs over the batch, causal
+  double prefill_attended_pairs = 0;   // of which from prefill chunks
 };
 
 struct SeriesSpec {

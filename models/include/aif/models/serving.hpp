@@ -80,8 +80,10 @@ struct BatchShape {
   int64_t num_tokens = 0;           // all new tokens in the step
   int64_t prefill_tokens = 0;       // of which prompt / recompute tokens
   int decode_seqs = 0;
+  int prefill_seqs = 0;             // sequences with prompt / recompute tokens
   int sampled_seqs = 0;             // sequences that produce a token this step (LM head rows)
   double attended_pairs = 0;        // sum over chunks of query x key pairs (causal): attention FLOPs scale with this
+  double prefill_attended_pairs = 0;  // of which from prefill chunks; decode ones = decode keys read
   double kv_read_tokens = 0;        // sum over chunks of context_before + num_tokens: KV bytes read
 };
 
