@@ -30,7 +30,8 @@ RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(param
   if (it == p_.device.peak_flops.end() || !(it->second > 0))
     throw std::invalid_argument("device " + p_.device.name + " has no peak FLOP/s for dtype " + p_.dtype);
   if (!(p_.device.hbm_bandwidth > 0)) throw std::invalid_argument("device " + p_.device.name + " has no HBM bandwidth");
-  peak_flops_ = it->second;
+  if (!(p_.clock_fraction > 0 && p_.clock_fraction <= 1)) throw std::invalid_argument("clock_fraction must be in (0, 1]");
+  peak_flops_ = it->second * p_.clock_fraction;
   bytes_per_element_ = dtype_bytes(p_.dtype);
   const ModelArch& m = p_.model;
   head_params_ = static_cast<double>(m.vocab) * m.hidden;

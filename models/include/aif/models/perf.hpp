@@ -1,10 +1,13 @@
 // Iteration-time models: how long one scheduler step takes on one replica.
-// The roofline model here is the first one; the calibrated, table-driven model of a
-// later issue implements the same interface.
+// Three implementations: constant (tests, teaching), roofline from published figures, and
+// calibrated from measured operator tables.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
 #include "aif/models/serving.hpp"
 
@@ -47,6 +50,7 @@ struct RooflineParams {
   double allreduce_bandwidth = 0;    // bytes/s one direction per GPU for TP all-reduce (NVLink); 0 = device's / 2
   double allreduce_latency_s = 5e-6; // per all-reduce
   double iteration_overhead_s = 0;   // fixed CPU cost per step (scheduling, launch)
+  double clock_fraction = 1;         // (0, 1]: a power cap or lower DVFS state scales peak FLOP/s, not HBM bandwidth
 };
 
 // Roofline per operator group, per GPU of the replica:
@@ -71,6 +75,71 @@ class RooflinePerfModel final : public PerfModel {
   double head_params_;   // LM head
   double kv_bytes_per_token_;
   double bytes_per_element_;
+};
+
+
+struct CalibratedOptions {
+  // Host-side cost of a step outside the timed operators (scheduling, input preparation, kernel
+  // launches, Python-free bookkeeping), fitted by `aifsim calibrate` from a profiling run:
+  //   overhead = iteration_overhead_s + overhead_per_seq_s * seqs + overhead_per_token_s * tokens.
+  double iteration_overhead_s = 0;
+  double overhead_per_seq_s = 0;
+  double overhead_per_token_s = 0;
+  // Fraction of the maximum clock (a power cap or a lower DVFS state), in (0, 1]. Each operator's
+  // time is split by how compute-bound it was when measured (its achieved FLOP/s and bytes/s as
+  // fractions of the measured peaks): the compute-bound share stretches by 1 / clock_fraction, the
+  // memory-bound share does not (HBM / DRAM bandwidth does not follow the core clock).
+  double clock_fraction = 1;
+};
+
+// Operator-level iteration time from a measured kbench table (docs/calibration-format.md):
+//   layers x [2 rms_norm(t) + qkv_proj(t) + rope(t) + kv_cache_write(t) + attention + o_proj(t)
+//             + 2 add(t) + gate_up_proj(t) + swiglu(t) + down_proj(t)]
+//   + embedding(t) + rms_norm(s) + lm_head(s) + sampling(s) + overhead,
+// t = tokens in the step, s = sequences sampled. Attention = attn_decode(decode seqs, mean keys)
+// + prefill seqs x attn_prefill(mean chunk, mean prefix).
+// Interpolation: piecewise linear in tokens (bilinear over the attention grids). Outside the grid:
+// below the first point the first point's time (a call never gets cheaper); above the last point
+// linear continuation with the slope of the last two points. check_coverage() refuses shapes more
+// than 2x beyond the measured range, so extrapolation stays short.
+class CalibratedPerfModel final : public PerfModel {
+ public:
+  CalibratedPerfModel(const CalibrationTable& table, const ModelArch& model, int tp, CalibratedOptions options);
+  IterationCost iteration(const BatchShape& shape) const override;
+  std::string describe() const override;
+  // Throws std::out_of_range naming the operator and the measured range if a step of up to
+  // max_tokens tokens, max_seqs sequences or max_context keys would need more than 2x extrapolation.
+  void check_coverage(int max_tokens, int max_seqs, int max_context) const;
+  // One operator call's time at `tokens` rows (token-indexed operators), for tests and reports.
+  double op_seconds(const std::string& op, double tokens) const;
+  double decode_attention_seconds(double batch, double kv_len) const;
+  double prefill_attention_seconds(double chunk, double kv_len) const;
+
+ private:
+  struct Point {
+    double x, seconds, compute_share;
+  };
+  struct Curve {
+    std::vector<Point> points;  // ascending x
+  };
+  struct Grid {  // attention: (batch, keys) for decode, (chunk, prefix) for prefill; a full rectangle
+    std::vector<double> a, b;
+    std::vector<double> seconds, compute_share;  // a.size() x b.size()
+  };
+  struct Time {
+    double seconds = 0, compute = 0;
+  };
+  Time curve_at(const Curve& c, double x) const;
+  Time grid_at(const Grid& g, double a, double b) const;
+  Time op(const std::string& name, double tokens) const;
+  Time scaled(Time t) const;
+
+  std::string source_;
+  ModelArch model_;
+  int tp_;
+  CalibratedOptions options_;
+  std::map<std::string, Curve> curves_;
+  Grid decode_, prefill_;
 };
 
 }  // namespace aif::models
