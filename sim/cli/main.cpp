@@ -6,12 +6,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "aif/analysis/fingerprint.hpp"
 #include "aif/analysis/summary.hpp"
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/simulation.hpp"
+#include "aif/sim/validate.hpp"
 
 namespace {
 
@@ -52,6 +54,17 @@ int main(int argc, char** argv) {
   validate->add_option("scenario", validate_path, "Scenario file (YAML)")->required();
   validate->add_option("--set", validate_sets, "Override a scenario value: key.path=value (repeatable)");
 
+  std::string measured_path, vscenario, vout, vreport;
+  std::vector<std::string> vsets;
+  CLI::App* vagainst = app.add_subcommand(
+      "validate-against", "Simulate the requests of a real engine run (aifsim-engine serve) and compare with it");
+  vagainst->add_option("measured", measured_path, "Results file written by aifsim-engine serve")->required();
+  vagainst->add_option("--scenario", vscenario, "Scenario template (e.g. scenarios/validation/cpu-small-llama.yaml)")
+      ->required();
+  vagainst->add_option("-o,--output", vout, "Simulated results file; default results/<measured name>.sim.h5");
+  vagainst->add_option("--report", vreport, "Also write the comparison as Markdown to this file");
+  vagainst->add_option("--set", vsets, "Override a scenario value: key.path=value (repeatable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,6 +78,24 @@ int main(int argc, char** argv) {
       std::cout << validate_path << ": valid (" << sc.services.size() << " services, " << sc.workloads.size()
                 << " workloads, " << sc.facility.racks * sc.facility.servers_per_rack * sc.facility.gpus_per_server
                 << " GPUs)\n";
+      return 0;
+    }
+    if (*vagainst) {
+      aif::sim::ValidationOptions vo;
+      vo.measured_path = measured_path;
+      vo.scenario_path = vscenario;
+      vo.simulated_path =
+          vout.empty() ? "results/" + std::filesystem::path(measured_path).stem().string() + ".sim.h5" : vout;
+      vo.overrides = vsets;
+      const aif::sim::ValidationResult r = aif::sim::validate_against(vo);
+      const std::string report = aif::analysis::format_validation_report(r.metrics, r.steps);
+      std::cout << "measured " << measured_path << " vs simulated " << vo.simulated_path << "\n\n" << report;
+      if (!vreport.empty()) {
+        const std::string tmp = vreport + ".tmp";
+        std::ofstream(tmp) << "Measured `" << measured_path << "` vs simulated `" << vo.simulated_path << "`\n\n"
+                           << report;
+        std::filesystem::rename(tmp, vreport);
+      }
       return 0;
     }
     if (seed >= 0) sets.push_back("simulation.seed=" + std::to_string(seed));

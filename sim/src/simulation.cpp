@@ -27,21 +27,9 @@ using simgrid::kernel::timer::Timer;
 
 std::string service_key(size_t i) { return "services[" + std::to_string(i) + "]"; }
 
-std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const ServiceConfig& svc) {
-  if (svc.perf.kind == PerfConfig::Kind::CONSTANT)
-    return std::make_unique<models::ConstantPerfModel>(svc.perf.constant_iteration_s);
-  models::RooflineParams p;
-  p.device = sc.device;
-  p.model = sc.models.at(svc.model);
-  p.dtype = svc.dtype;
-  p.tp = svc.tp;
-  if (sc.fabric.nvlink_bandwidth > 0) p.allreduce_bandwidth = sc.fabric.nvlink_bandwidth / 2;
-  p.iteration_overhead_s = svc.perf.iteration_overhead_s;
-  return std::make_unique<models::RooflinePerfModel>(p);
-}
-
-// KV cache of one replica: what its GPUs' HBM holds after the weights, times the configured share.
+// KV cache of one replica: as configured, or what its GPUs' HBM holds after the weights times the configured share.
 int kv_blocks(const Scenario& sc, const ServiceConfig& svc, size_t index) {
+  if (svc.scheduler.num_blocks > 0) return svc.scheduler.num_blocks;
   const models::ModelArch& m = sc.models.at(svc.model);
   const double bytes = models::dtype_bytes(svc.dtype);
   const double free_hbm = sc.device.hbm_bytes * svc.tp - m.parameters() * bytes;
@@ -84,9 +72,12 @@ std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const 
       return models::make_diurnal(a.rate_per_s, a.diurnal_curve, a.diurnal_period_s, lengths(a.prompt_tokens),
                                   lengths(a.output_tokens), sc.simulation.seed, stream, limits);
     case ArrivalConfig::Kind::TRACE: {
-      std::vector<TraceRecord> rows = a.trace_format == ArrivalConfig::TraceFormat::AZURE_CSV
-                                          ? read_azure_csv(a.trace_path)
-                                          : read_mooncake_jsonl(a.trace_path);
+      std::vector<TraceRecord> rows;
+      switch (a.trace_format) {
+        case ArrivalConfig::TraceFormat::AZURE_CSV: rows = read_azure_csv(a.trace_path); break;
+        case ArrivalConfig::TraceFormat::MOONCAKE_JSONL: rows = read_mooncake_jsonl(a.trace_path); break;
+        case ArrivalConfig::TraceFormat::RESULTS_H5: rows = read_results_requests(a.trace_path); break;
+      }
       std::vector<models::Arrival> arrivals;
       arrivals.reserve(rows.size());
       for (const TraceRecord& r : rows) arrivals.push_back({r.time_s, r.prompt_tokens, r.output_tokens});
@@ -190,6 +181,13 @@ void Run::place_replicas() {
     limits.chunked_prefill = cfg.scheduler.chunked_prefill;
     limits.num_blocks = kv_blocks(sc_, cfg, s);
     limits.max_model_len = sc_.models.at(cfg.model).max_context;
+    if (const auto* calibrated = dynamic_cast<const models::CalibratedPerfModel*>(svc.perf.get())) {
+      try {
+        calibrated->check_coverage(limits.max_num_batched_tokens, limits.max_num_seqs, limits.max_model_len);
+      } catch (const std::out_of_range& e) {
+        throw ScenarioError(sc_.source_path, 0, service_key(s) + ".perf.table", e.what());
+      }
+    }
     for (int r = 0; r < cfg.replicas; ++r) {
       int server = 0;
       while (server < servers && used[static_cast<size_t>(server)] + cfg.tp > per_server) ++server;
@@ -401,6 +399,15 @@ RunReport Run::execute() {
                       {"fidelity", fast_ ? "fast" : "iteration"},
                       {"command_line", opt_.command_line},
                       {"device", sc_.gpu}});
+  for (const Service& svc : services_) {
+    const bool calibrated = svc.config->perf.kind == PerfConfig::Kind::CALIBRATED;
+    writer_.write_meta({{"service." + svc.config->name + ".perf", svc.perf->describe()},
+                        {"service." + svc.config->name + ".calibrated",
+                         calibrated ? "true: measured operator table"
+                                    : "false: " + std::string(svc.config->perf.kind == PerfConfig::Kind::CONSTANT
+                                                                  ? "constant step time"
+                                                                  : "roofline from published figures")}});
+  }
   writer_.define_series({{"gpu_power", "W", "all GPUs of the site"},
                          {"it_power", "W", "GPUs plus server overhead"},
                          {"facility_power", "W", "IT power times PUE"},
@@ -449,6 +456,32 @@ RunReport Run::execute() {
 }
 
 }  // namespace
+
+std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const ServiceConfig& svc) {
+  const models::ModelArch& arch = sc.models.at(svc.model);
+  switch (svc.perf.kind) {
+    case PerfConfig::Kind::CONSTANT: return std::make_unique<models::ConstantPerfModel>(svc.perf.constant_iteration_s);
+    case PerfConfig::Kind::CALIBRATED: {
+      models::CalibratedOptions o;
+      o.iteration_overhead_s = svc.perf.iteration_overhead_s;
+      o.overhead_per_seq_s = svc.perf.overhead_per_seq_s;
+      o.overhead_per_token_s = svc.perf.overhead_per_token_s;
+      o.clock_fraction = svc.perf.clock_fraction;
+      return std::make_unique<models::CalibratedPerfModel>(sc.calibration_tables.at(svc.perf.table_key), arch, svc.tp,
+                                                           o);
+    }
+    case PerfConfig::Kind::ROOFLINE: break;
+  }
+  models::RooflineParams p;
+  p.device = sc.device;
+  p.model = arch;
+  p.dtype = svc.dtype;
+  p.tp = svc.tp;
+  if (sc.fabric.nvlink_bandwidth > 0) p.allreduce_bandwidth = sc.fabric.nvlink_bandwidth / 2;
+  p.iteration_overhead_s = svc.perf.iteration_overhead_s;
+  p.clock_fraction = svc.perf.clock_fraction;
+  return std::make_unique<models::RooflinePerfModel>(p);
+}
 
 RunReport run_simulation(const Scenario& scenario, const RunOptions& options) {
   // SimGrid reads its configuration from argv; the engine is created once per process.

@@ -2,11 +2,13 @@
 // the recorder. One run per process (SimGrid's engine is a process-wide singleton).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "aif/analysis/results.hpp"
+#include "aif/models/perf.hpp"
 #include "aif/sim/scenario.hpp"
 
 namespace aif::sim {
@@ -31,5 +33,8 @@ struct RunReport {
 // Runs the scenario to completion and writes the results file. Throws ScenarioError for
 // inconsistencies found while building (e.g. replicas that do not fit), std::runtime_error otherwise.
 RunReport run_simulation(const Scenario& scenario, const RunOptions& options);
+
+// The iteration-time model a service's replicas use (also used to predict measured steps in validation).
+std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& scenario, const ServiceConfig& service);
 
 }  // namespace aif::sim
