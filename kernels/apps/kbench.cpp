@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "aif/kernels/backend.hpp"
+#include "aif/kernels/kbench.hpp"
 #include "aif/kernels/opcheck.hpp"
 #include "aif/kernels/platform_info.hpp"
 #include "aif/kernels/rng.hpp"
@@ -53,8 +54,17 @@ class L2Flusher {
 Stats time_it(ak::Backend& b, const std::function<void()>& fn, int warmup, int reps, double min_seconds) {
   // One per process (kbench times one backend); never destroyed, so it cannot outlive the backend's teardown.
   static L2Flusher* flusher = new L2Flusher(b);
-  for (int i = 0; i < warmup; ++i) fn();
+  double slowest_warmup = 0;
+  for (int i = 0; i < warmup; ++i) {
+    const auto w0 = std::chrono::steady_clock::now();
+    fn();
+    b.synchronize();
+    slowest_warmup = std::max(slowest_warmup, std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+  }
   b.synchronize();
+  // Points that take over a second per call (long prefill attention on a CPU) get 3 timed runs: their
+  // run-to-run spread is small and the full grid would otherwise take most of an hour.
+  if (slowest_warmup > 1.0) reps = std::min(reps, 3);
   std::vector<double> t;
   double total = 0;
   const int max_reps = std::max(reps, 200);
@@ -92,10 +102,12 @@ int main(int argc, char** argv) {
   std::string grid = "small", model_name = "small-llama", models_file = ak::app::default_models_path(), out,
               backend_name = "cpu";
   std::vector<int> tps{1, 2};
-  int threads = 0, warmup = 1, reps = 5;
+  int threads = 0, warmup = 1, reps = 5, block_size = 16;
   double min_seconds = 0.05;
   bool check = false;
-  app.add_option("--grid", grid, "small (CI, ~1-2 min on 2 cores) or full")->check(CLI::IsMember({"small", "full"}));
+  app.add_option("--grid", grid, "tiny (tests), small (CI, ~1 min on 2 cores) or full")
+      ->check(CLI::IsMember({"tiny", "small", "full"}));
+  app.add_option("--block-size", block_size, "tokens per KV block (the engine's --block-size)")->check(CLI::PositiveNumber);
   app.add_option("--model", model_name, "model whose shapes are timed");
   app.add_option("--models-file", models_file, "model catalog (YAML)");
   app.add_option("--tp", tps, "tensor-parallel degrees (shard shapes)")->delimiter(',');
@@ -122,7 +134,7 @@ int main(int argc, char** argv) {
       return ok ? 0 : 1;
     }
     const ak::ModelShape m = ak::app::load_model(models_file, model_name);
-    const bool full = grid == "full";
+    const bool full = grid == "full", tiny = grid == "tiny";
     std::vector<Row> rows;
     auto progress = [&](const Row& r) {
       std::fprintf(stderr, "%-16s tp=%d tokens=%-5d batch=%-3d kv=%-5d median %.3e s  %.2f GFLOP/s  %.2f GB/s\n",
@@ -131,7 +143,7 @@ int main(int argc, char** argv) {
     };
 
     // Peak GEMM rate: square fp32 GEMM, large enough to be compute bound.
-    const int gn = full ? 4096 : 2048;
+    const int gn = full ? 4096 : (tiny ? 256 : 2048);
     double peak_flops = 0;
     {
       const auto w = random_host(size_t(gn) * gn, 1);
@@ -147,7 +159,7 @@ int main(int argc, char** argv) {
     // Memory bandwidth: STREAM triad a = b + s c (bytes counted as 3 arrays, no write-allocate).
     double peak_bw = 0;
     {
-      const size_t n = full ? (size_t(64) << 20) : (size_t(16) << 20);  // floats per array: 64 MiB / 256 MiB each
+      const size_t n = full ? (size_t(64) << 20) : (tiny ? (size_t(1) << 20) : (size_t(16) << 20));  // floats per array
       std::vector<float> a(n, 0.0f), bb(n, 1.0f), c(n, 2.0f);
       Row r{"stream_triad", 1, 0, 0, 0, 0, 0, {}, 2.0 * double(n), 3.0 * 4 * double(n)};
       r.s = time_it(*b, [&] {
@@ -160,110 +172,19 @@ int main(int argc, char** argv) {
       progress(r);
     }
 
-    const std::vector<int> tokens_grid = full ? std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}
-                                              : std::vector<int>{1, 4, 16, 64, 256, 1024};
-    const int max_tokens = tokens_grid.back();
+    const ak::BenchGrid bench_grid = ak::bench_grid(grid);
     for (int tp : tps) {
       if (m.heads % tp || m.kv_heads % tp || m.ffn % tp || m.vocab % tp) {
         std::fprintf(stderr, "skipping tp=%d: does not divide heads/kv_heads/ffn/vocab of %s\n", tp, m.name.c_str());
         continue;
       }
-      const int hq = m.heads / tp, hkv = m.kv_heads / tp, f = m.ffn / tp, hd = m.head_dim;
-      struct Lin {
-        const char* op;
-        int n, k;
-      };
-      const std::vector<Lin> lins{{"qkv_proj", (hq + 2 * hkv) * hd, m.hidden},
-                                  {"o_proj", m.hidden, hq * hd},
-                                  {"gate_up_proj", 2 * f, m.hidden},
-                                  {"down_proj", m.hidden, f},
-                                  {"lm_head", m.vocab / tp, m.hidden}};
-      const int widest = std::max({m.hidden, hq * hd, f, 2 * f, (hq + 2 * hkv) * hd, m.vocab / tp});
-      const auto xin = random_host(size_t(max_tokens) * widest, 2);
-      ak::DeviceArray<float> x(*b, xin.size()), y(*b, size_t(max_tokens) * widest);
-      x.upload(xin.data(), xin.size());
-      for (const Lin& l : lins) {
-        const auto w = random_host(size_t(l.n) * l.k, 3);
-        auto mat = b->make_matrix(w.data(), l.n, l.k);
-        for (int t : tokens_grid) {
-          Row r{l.op, tp, t, 0, 0, l.n, l.k, {}, 2.0 * t * l.n * double(l.k), 4.0 * (double(t) * l.k + double(l.n) * l.k + double(t) * l.n)};
-          r.s = time_it(*b, [&] { b->linear(x.data(), t, *mat, y.data()); }, warmup, reps, min_seconds);
-          rows.push_back(r);
-          progress(r);
-        }
-      }
-      // Elementwise operators at the same token counts.
-      const auto g = random_host(size_t(m.hidden), 4);
-      ak::DeviceArray<float> gamma(*b, g.size());
-      gamma.upload(g.data(), g.size());
-      std::vector<int32_t> pos(static_cast<size_t>(max_tokens));
-      std::iota(pos.begin(), pos.end(), 0);
-      ak::DeviceArray<int32_t> dpos(*b, pos.size());
-      dpos.upload(pos.data(), pos.size());
-      for (int t : tokens_grid) {
-        Row rn{"rms_norm", tp, t, 0, 0, m.hidden, 0, {}, 4.0 * t * m.hidden, 8.0 * t * m.hidden};
-        rn.s = time_it(*b, [&] { b->rms_norm(x.data(), gamma.data(), t, m.hidden, 1e-5f, y.data()); }, warmup, reps, min_seconds);
-        rows.push_back(rn);
-        Row rs{"swiglu", tp, t, 0, 0, f, 0, {}, 6.0 * t * f, 12.0 * t * f};
-        rs.s = time_it(*b, [&] { b->swiglu(x.data(), t, f, y.data()); }, warmup, reps, min_seconds);
-        rows.push_back(rs);
-        const int qkv_w = (hq + 2 * hkv) * hd;
-        Row rr{"rope", tp, t, 0, 0, (hq + hkv) * hd, 0, {}, 6.0 * t * (hq + hkv) * hd, 8.0 * t * (hq + hkv) * hd};
-        rr.s = time_it(*b, [&] {
-          b->rope(y.data(), qkv_w, dpos.data(), t, hq, hd, 10000.0f);
-          b->rope(y.data() + hq * hd, qkv_w, dpos.data(), t, hkv, hd, 10000.0f);
-        }, warmup, reps, min_seconds);
-        rows.push_back(rr);
-        progress(rn);
-        progress(rs);
-        progress(rr);
-      }
-      // Attention over a paged cache (block size 16): decode batch x KV length, prefill chunk x prefix.
-      const int bs = 16;
-      const std::vector<int> batches = full ? std::vector<int>{1, 4, 16, 64, 256} : std::vector<int>{1, 8, 32};
-      const std::vector<int> kv_lens = full ? std::vector<int>{128, 512, 2048, 8192} : std::vector<int>{128, 512, 2048};
-      const std::vector<int> chunks = full ? std::vector<int>{64, 256, 1024, 4096} : std::vector<int>{64, 256, 1024};
-      const std::vector<int> prefixes = full ? std::vector<int>{0, 1024, 4096} : std::vector<int>{0, 1024};
-      auto run_attention = [&](const char* op, int nseq, int q_len, int ctx) {
-        const int blocks_per = (ctx + bs - 1) / bs;
-        const int nblocks = nseq * blocks_per;
-        const size_t kv_w = size_t(hkv) * hd;
-        ak::DeviceArray<float> kc(*b, size_t(nblocks) * bs * kv_w), vc(*b, size_t(nblocks) * bs * kv_w);
-        b->fill(kc.data(), 0.01f, kc.size());
-        b->fill(vc.data(), 0.02f, vc.size());
-        std::vector<int32_t> qs(size_t(nseq) + 1), lens(size_t(nseq), ctx), table(static_cast<size_t>(nblocks));
-        for (int s = 0; s <= nseq; ++s) qs[size_t(s)] = s * q_len;
-        std::iota(table.begin(), table.end(), 0);
-        ak::DeviceArray<int32_t> dqs(*b, qs.size()), dl(*b, lens.size()), dt(*b, table.size());
-        dqs.upload(qs.data(), qs.size());
-        dl.upload(lens.data(), lens.size());
-        dt.upload(table.data(), table.size());
-        const size_t rows_q = size_t(nseq) * q_len;
-        ak::DeviceArray<float> q(*b, rows_q * hq * hd), o(*b, rows_q * hq * hd);
-        b->fill(q.data(), 0.1f, q.size());
-        ak::AttentionBatch ab;
-        ab.num_seqs = nseq;
-        ab.q_start = dqs.data();
-        ab.context_lens = dl.data();
-        ab.block_tables = dt.data();
-        ab.max_blocks_per_seq = blocks_per;
-        ab.block_size = bs;
-        ab.max_q_len = q_len;
-        ab.max_context_len = ctx;
-        const double prefix = ctx - q_len;
-        const double pairs = nseq * (double(q_len) * prefix + double(q_len) * (q_len + 1) / 2);
-        Row r{op, tp, nseq * q_len, nseq, ctx, 0, 0, {}, 4.0 * pairs * hq * hd,
-              double(nseq) * ctx * kv_w * 8.0 + 8.0 * double(rows_q) * hq * hd};
-        r.s = time_it(*b, [&] {
-          b->attention(q.data(), hq * hd, ab, kc.data(), vc.data(), hq, hkv, hd, 0.125f, o.data());
-        }, warmup, reps, min_seconds);
-        rows.push_back(r);
-        progress(r);
-      };
-      for (int bt : batches)
-        for (int kv : kv_lens) run_attention("attn_decode", bt, 1, kv);
-      for (int c : chunks)
-        for (int p : prefixes) run_attention("attn_prefill", 1, c, c + p);
+      ak::for_each_bench_point(*b, m, tp, bench_grid, block_size,
+                               [&](const ak::BenchPoint& p, const std::function<void()>& run) {
+                                 Row r{p.op, p.tp, p.tokens, p.batch, p.kv_len, p.n, p.k, {}, p.flop, p.bytes};
+                                 r.s = time_it(*b, run, warmup, reps, min_seconds);
+                                 rows.push_back(r);
+                                 progress(r);
+                               });
     }
 
     std::ofstream f;
@@ -276,6 +197,8 @@ int main(int argc, char** argv) {
        << "# blas: " << ak::blas_version() << "\n"
        << "# model: " << m.name << "\n"
        << "# grid: " << grid << "\n"
+       << "# block_size: " << block_size << "\n"
+       << "# threads: " << threads << "\n"
        << "# date: " << ak::app::now_iso8601() << "\n"
        << "# command: " << command << "\n"
        << "# peak_flop_per_s: " << peak_flops << "\n"

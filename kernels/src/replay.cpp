@@ -54,19 +54,25 @@ ReplayResult replay(Engine& engine, const std::vector<TraceRequest>& trace, cons
         virtual_now = std::max(virtual_now, wake);
       continue;
     }
+    const double begin = now();
     const auto t0 = Clock::now();
     const StepReport rep = engine.step();
     const double dur = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!opt.real_time) virtual_now += dur;
-    const double end = now();
+    const double end = opt.real_time ? now() : virtual_now;
     if (!rep.plan.empty()) {
       ReplayIteration it;
-      it.start_s = end - dur;
+      it.start_s = begin;
       it.duration_s = dur;
       it.num_seqs = static_cast<int>(rep.plan.chunks.size());
       it.prefill_tokens = rep.prefill_tokens;
       it.decode_tokens = rep.decode_tokens;
       it.context_tokens = rep.context_tokens;
+      it.prefill_seqs = rep.plan.shape.prefill_seqs;
+      it.sampled_seqs = rep.plan.shape.sampled_seqs;
+      it.attended_pairs = rep.plan.shape.attended_pairs;
+      it.prefill_attended_pairs = rep.plan.shape.prefill_attended_pairs;
+      it.forward_s = rep.forward_s;
       res.iterations.push_back(it);
     }
     for (const models::SeqOutcome& o : rep.outcomes) {

@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "aif/analysis/results.hpp"
+#include "aif/sim/calibration.hpp"
 #include "aif/sim/yaml_util.hpp"
 
 namespace aif::sim {
@@ -270,7 +272,8 @@ FabricConfig parse_fabric(const Node& n) {
 SchedulerConfig parse_scheduler(const Node& n) {
   SchedulerConfig scheduler;
   if (!n.present()) return scheduler;
-  n.check_keys({"max_num_seqs", "max_num_batched_tokens", "block_size", "chunked_prefill", "kv_memory_fraction"});
+  n.check_keys(
+      {"max_num_seqs", "max_num_batched_tokens", "block_size", "chunked_prefill", "kv_memory_fraction", "num_blocks"});
   n.read("max_num_seqs", scheduler.max_num_seqs, yaml::between(1, 1 << 20));
   n.read("max_num_batched_tokens", scheduler.max_num_batched_tokens, yaml::between(1, 1 << 26));
   if (const Node block = n.child("block_size"); block.present()) {
@@ -281,11 +284,33 @@ SchedulerConfig parse_scheduler(const Node& n) {
   }
   n.read("chunked_prefill", scheduler.chunked_prefill);
   n.read_number("kv_memory_fraction", scheduler.kv_memory_fraction, FRACTION);
+  // An explicit cache size (e.g. the reference engine's --kv-gib in blocks) overrides kv_memory_fraction.
+  n.read("num_blocks", scheduler.num_blocks, yaml::between(1, 2e9));
   return scheduler;
 }
 
-// perf: roofline | {kind: roofline, iteration_overhead: 1ms} | {kind: constant, iteration_time: 20ms}
-PerfConfig parse_perf(const Node& n) {
+// A data file named in the scenario: absolute, "data/..." (the bundled data folder) or relative to the scenario.
+std::string resolve_data_path(const Node& n, const Context& ctx) {
+  const std::string text = n.as_string();
+  fs::path path(text);
+  if (text.rfind("data/", 0) == 0) {
+    path = fs::path(data_dir()) / text.substr(5);
+  } else if (path.is_relative()) {
+    path = ctx.base_dir / path;
+  }
+  if (!fs::is_regular_file(path)) {
+    n.fail("file not found: " + path.string() + " (relative paths start at the scenario's folder, 'data/...' at " +
+           data_dir() + ")");
+  }
+  return fs::absolute(path).lexically_normal().string();
+}
+
+// perf: roofline | {kind: roofline, iteration_overhead: 1ms, clock_fraction: 0.8}
+//     | {kind: constant, iteration_time: 20ms}
+//     | {kind: calibrated, table: data/calibration/x.csv, iteration_overhead, overhead_per_seq, overhead_per_token,
+//        clock_fraction}
+// A calibrated table is read and validated here, once per resolved path, into scenario.calibration_tables.
+PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario) {
   PerfConfig perf;
   if (!n.present()) return perf;
   if (n.is_scalar()) {
@@ -295,15 +320,33 @@ PerfConfig parse_perf(const Node& n) {
     return perf;
   }
   if (!n.is_map()) n.fail("expected 'roofline' or a map with a kind, found " + n.describe());
-  if (n.required("kind").as_enum({"roofline", "constant"}) == "roofline") {
-    n.check_keys({"kind", "iteration_overhead"});
-    n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s,
-                    Range{0, 10, false, false, ">= 0 and at most 10s"});
-  } else {
+  const Range overhead{0, 10, false, false, ">= 0 and at most 10s"};
+  const std::string kind = n.required("kind").as_enum({"roofline", "constant", "calibrated"});
+  if (kind == "roofline") {
+    n.check_keys({"kind", "iteration_overhead", "clock_fraction"});
+    n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s, overhead);
+    n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
+  } else if (kind == "constant") {
     n.check_keys({"kind", "iteration_time"});
     perf.kind = PerfConfig::Kind::CONSTANT;
     perf.constant_iteration_s =
         n.required("iteration_time").as_quantity(Unit::DURATION, Range{0, 10, true, false, "> 0 and at most 10s"});
+  } else {
+    n.check_keys({"kind", "table", "iteration_overhead", "overhead_per_seq", "overhead_per_token", "clock_fraction"});
+    perf.kind = PerfConfig::Kind::CALIBRATED;
+    n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
+    perf.table_key = resolve_data_path(n.required("table"), ctx);
+    auto table = scenario.calibration_tables.find(perf.table_key);
+    if (table == scenario.calibration_tables.end()) {
+      table = scenario.calibration_tables.emplace(perf.table_key, read_calibration_csv(perf.table_key)).first;
+    }
+    // `aifsim calibrate` writes the fitted step overheads into the table's header; the scenario's values win.
+    perf.iteration_overhead_s = calibration_header_number(table->second, "iteration_overhead_s", 0);
+    perf.overhead_per_seq_s = calibration_header_number(table->second, "overhead_per_seq_s", 0);
+    perf.overhead_per_token_s = calibration_header_number(table->second, "overhead_per_token_s", 0);
+    n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s, overhead);
+    n.read_quantity("overhead_per_seq", Unit::DURATION, perf.overhead_per_seq_s, overhead);
+    n.read_quantity("overhead_per_token", Unit::DURATION, perf.overhead_per_token_s, overhead);
   }
   return perf;
 }
@@ -318,7 +361,7 @@ SloConfig parse_slo(const Node& n) {
   return slo;
 }
 
-ServiceConfig parse_service(const Node& n, const Context& ctx, const Scenario& scenario) {
+ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
   n.check_keys({"name", "model", "dtype", "tp", "replicas", "scheduler", "router", "perf", "slo"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
@@ -350,7 +393,7 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, const Scenario& s
                          ? RouterPolicy::ROUND_ROBIN
                          : RouterPolicy::LEAST_OUTSTANDING_TOKENS;
   }
-  service.perf = parse_perf(n.child("perf"));
+  service.perf = parse_perf(n.child("perf"), ctx, scenario);
   service.slo = parse_slo(n.child("slo"));
 
   const double weight_bytes = arch->second.parameters() * models::dtype_bytes(service.dtype);
@@ -396,22 +439,6 @@ LengthDist parse_lengths(const Node& n) {
   return dist;
 }
 
-// A data file named in the scenario: absolute, "data/..." (the bundled data folder) or relative to the scenario.
-std::string resolve_data_path(const Node& n, const Context& ctx) {
-  const std::string text = n.as_string();
-  fs::path path(text);
-  if (text.rfind("data/", 0) == 0) {
-    path = fs::path(data_dir()) / text.substr(5);
-  } else if (path.is_relative()) {
-    path = ctx.base_dir / path;
-  }
-  if (!fs::is_regular_file(path)) {
-    n.fail("file not found: " + path.string() + " (relative paths start at the scenario's folder, 'data/...' at " +
-           data_dir() + ")");
-  }
-  return fs::absolute(path).lexically_normal().string();
-}
-
 ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
   ArrivalConfig arrival;
   if (!n.is_map()) n.fail("expected a map with a kind (poisson, gamma, diurnal or trace), found " + n.describe());
@@ -420,10 +447,21 @@ ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
   if (kind == "trace") {
     n.check_keys({"kind", "format", "path", "rate_scale", "max_requests"});
     arrival.kind = ArrivalConfig::Kind::TRACE;
-    arrival.trace_format = n.required("format").as_enum({"azure-csv", "mooncake-jsonl"}) == "azure-csv"
-                               ? ArrivalConfig::TraceFormat::AZURE_CSV
-                               : ArrivalConfig::TraceFormat::MOONCAKE_JSONL;
-    arrival.trace_path = resolve_data_path(n.required("path"), ctx);
+    const std::string format = n.required("format").as_enum({"azure-csv", "mooncake-jsonl", "results-h5"});
+    arrival.trace_format = format == "azure-csv"        ? ArrivalConfig::TraceFormat::AZURE_CSV
+                           : format == "mooncake-jsonl" ? ArrivalConfig::TraceFormat::MOONCAKE_JSONL
+                                                        : ArrivalConfig::TraceFormat::RESULTS_H5;
+    const Node path = n.required("path");
+    arrival.trace_path = resolve_data_path(path, ctx);
+    if (arrival.trace_format == ArrivalConfig::TraceFormat::RESULTS_H5) {
+      // Opening checks that it is an aifsim results file; the rows are read when the simulation starts.
+      try {
+        const analysis::ResultsReader reader(arrival.trace_path);
+        if (reader.request_count() == 0) path.fail(arrival.trace_path + " has no /requests rows to replay");
+      } catch (const analysis::ResultsError& e) {
+        path.fail(std::string("not a readable aifsim results file: ") + e.what());
+      }
+    }
     n.read_number("rate_scale", arrival.rate_scale, Range{0, 1e6, true, false, "> 0"});
     n.read("max_requests", arrival.max_requests, max_requests);
     return arrival;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "aif/analysis/results.hpp"
 #include "aif/sim/scenario.hpp"
 
 namespace aif::sim {
@@ -272,6 +273,40 @@ std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path) {
     previous_line = reader.number();
   }
   if (records.empty()) throw ScenarioError(path, 1, "", "the trace file is empty; expected one JSON object per line");
+  return records;
+}
+
+std::vector<TraceRecord> read_results_requests(const std::string& path) {
+  std::vector<analysis::RequestRecord> rows;
+  try {
+    rows = analysis::ResultsReader(path).requests();
+  } catch (const analysis::ResultsError& e) {
+    throw ScenarioError(path, 0, "", std::string("cannot replay the requests of this results file: ") + e.what());
+  }
+  if (rows.empty()) throw ScenarioError(path, 0, "/requests", "the results file has no requests to replay");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const analysis::RequestRecord& r = rows[i];
+    const int row = static_cast<int>(std::min<size_t>(i + 1, std::numeric_limits<int>::max()));
+    if (!std::isfinite(r.arrival_s))
+      throw ScenarioError(path, row, "/requests/arrival_s", "row " + std::to_string(i) + " has no arrival time");
+    if (r.prompt_tokens < 1)
+      throw ScenarioError(path, row, "/requests/prompt_tokens",
+                          "row " + std::to_string(i) + ": expected at least 1 (" + PROMPT_MINIMUM + "), found " +
+                              std::to_string(r.prompt_tokens));
+    if (r.output_tokens < 1)
+      throw ScenarioError(path, row, "/requests/output_tokens",
+                          "row " + std::to_string(i) + ": expected at least 1 (" + OUTPUT_MINIMUM + "), found " +
+                              std::to_string(r.output_tokens));
+  }
+  std::vector<size_t> order(rows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return rows[a].arrival_s < rows[b].arrival_s; });
+  std::vector<TraceRecord> records;
+  records.reserve(rows.size());
+  const double first = rows[order.front()].arrival_s;
+  for (const size_t i : order)
+    records.push_back({rows[i].arrival_s - first, rows[i].prompt_tokens, rows[i].output_tokens});
   return records;
 }
 

@@ -8,9 +8,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "aif/analysis/results.hpp"
 #include "aif/sim/scenario.hpp"
+#include "aif/sim/trace.hpp"
 
 namespace fs = std::filesystem;
 using aif::sim::ScenarioError;
@@ -339,6 +342,167 @@ TEST(Scenario, ExamplesUseEveryArrivalKind) {
   EXPECT_FALSE(lot.simulation.drain);
   EXPECT_EQ(lot.services.at(1).perf.kind, aif::sim::PerfConfig::Kind::CONSTANT);
   EXPECT_DOUBLE_EQ(lot.services.at(1).perf.constant_iteration_s, 0.020);
+}
+
+// ---- calibrated perf model, clocks, explicit KV size, results replay ---------------------------------------------
+
+TEST(Calibrated, ValidationScenarioMatchesTheEngineDefaults) {
+  const auto s = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/validation/cpu-small-llama.yaml");
+  EXPECT_EQ(s.gpu, "cpu-local");
+  ASSERT_EQ(s.services.size(), 1u);
+  const auto& svc = s.services[0];
+  EXPECT_EQ(svc.model, "small-llama");
+  EXPECT_EQ(svc.dtype, "fp32");
+  EXPECT_EQ(svc.tp, 1);
+  EXPECT_EQ(svc.replicas, 1);
+  // aifsim-engine defaults: --kv-gib 1, --block-size 16, --max-num-seqs 64, --max-batched-tokens 2048.
+  // One block of small-llama in fp32: 2 (K, V) x 4 B x 8 layers x 16 tokens x 4 kv_heads x 64 head_dim.
+  const double block_bytes = 2.0 * 4 * 8 * 16 * 4 * 64;
+  EXPECT_EQ(svc.scheduler.num_blocks, static_cast<int>(1073741824.0 / block_bytes));
+  EXPECT_EQ(svc.scheduler.num_blocks, 4096);
+  EXPECT_EQ(svc.scheduler.block_size, 16);
+  EXPECT_EQ(svc.scheduler.max_num_seqs, 64);
+  EXPECT_EQ(svc.scheduler.max_num_batched_tokens, 2048);
+  EXPECT_TRUE(svc.scheduler.chunked_prefill);
+  EXPECT_EQ(svc.perf.kind, aif::sim::PerfConfig::Kind::CALIBRATED);
+  ASSERT_EQ(s.calibration_tables.count(svc.perf.table_key), 1u) << svc.perf.table_key;
+  EXPECT_TRUE(fs::path(svc.perf.table_key).is_absolute());
+  EXPECT_EQ(fs::path(svc.perf.table_key).parent_path(), fs::path(SOURCE_DIR + "/data/calibration"));
+  EXPECT_FALSE(s.calibration_tables.at(svc.perf.table_key).rows.empty());
+  EXPECT_DOUBLE_EQ(svc.perf.clock_fraction, 1.0);
+  EXPECT_EQ(s.simulation.fidelity, aif::sim::Fidelity::ITERATION);
+  EXPECT_TRUE(s.simulation.drain);
+  const auto& a = s.workloads.at(0).arrival;
+  EXPECT_EQ(a.kind, aif::sim::ArrivalConfig::Kind::TRACE);
+  EXPECT_EQ(a.trace_format, aif::sim::ArrivalConfig::TraceFormat::AZURE_CSV);
+  EXPECT_EQ(fs::path(a.trace_path).filename(), "azure2023_conv.csv");
+}
+
+TEST(Calibrated, ExplicitValuesWinOverTheTableHeader) {
+  // A table whose header carries fitted overheads, as `aifsim calibrate` writes them.
+  const fs::path dir = fs::path(::testing::TempDir()) / "aif_calibrated_test";
+  fs::create_directories(dir);
+  std::ofstream(dir / "t.csv") << "# format_version: 1\n# peak_flop_per_s: 2e11\n# peak_bytes_per_s: 3e10\n"
+                               << "# iteration_overhead_s: 0.002\n# overhead_per_seq_s: 3e-05\n"
+                               << "# overhead_per_token_s: 4e-07\n"
+                               << "op,tp,tokens,batch,kv_len,n,k,median_s,flop,bytes\n"
+                               << "o_proj,1,1,0,0,1024,1024,4e-4,2097152,4202496\n";
+  const std::string table = (dir / "t.csv").string();
+  std::ofstream(dir / "s.yaml") << "hardware: {gpu: cpu-local}\nfacility: {racks: 1, servers_per_rack: 1, "
+                                << "gpus_per_server: 2}\nservices:\n"
+                                << "  - {name: a, model: small-llama, dtype: fp32, perf: {kind: calibrated, table: "
+                                   "t.csv}}\n"
+                                << "  - {name: b, model: small-llama, dtype: fp32, perf: {kind: calibrated, table: "
+                                << table << ", iteration_overhead: 1ms, overhead_per_seq: 20us, "
+                                << "overhead_per_token: 1us, clock_fraction: 0.75}}\n";
+  const auto s = aif::sim::load_scenario((dir / "s.yaml").string());
+  // Both services name the same file (relative and absolute): one table, one key.
+  ASSERT_EQ(s.calibration_tables.size(), 1u);
+  EXPECT_EQ(s.services[0].perf.table_key, s.services[1].perf.table_key);
+  EXPECT_EQ(s.services[0].perf.table_key, fs::absolute(table).lexically_normal().string());
+  const auto& header = s.services[0].perf;  // from the table's header
+  EXPECT_DOUBLE_EQ(header.iteration_overhead_s, 0.002);
+  EXPECT_DOUBLE_EQ(header.overhead_per_seq_s, 3e-5);
+  EXPECT_DOUBLE_EQ(header.overhead_per_token_s, 4e-7);
+  EXPECT_DOUBLE_EQ(header.clock_fraction, 1.0);
+  const auto& given = s.services[1].perf;  // written in the scenario
+  EXPECT_DOUBLE_EQ(given.iteration_overhead_s, 1e-3);
+  EXPECT_DOUBLE_EQ(given.overhead_per_seq_s, 20e-6);
+  EXPECT_DOUBLE_EQ(given.overhead_per_token_s, 1e-6);
+  EXPECT_DOUBLE_EQ(given.clock_fraction, 0.75);
+}
+
+TEST(Calibrated, OverheadsDefaultToZeroWithoutHeaderKeys) {
+  const fs::path table = fs::path(::testing::TempDir()) / "aif_calibrated_no_overheads.csv";
+  std::ofstream(table) << "# format_version: 1\n# peak_flop_per_s: 1.91249e+11\n# peak_bytes_per_s: 3e10\n"
+                       << "op,tp,tokens,batch,kv_len,n,k,median_s,flop,bytes\n"
+                       << "o_proj,1,1,0,0,1024,1024,4e-4,2097152,4202496\n";
+  const auto s = aif::sim::load_scenario_text(
+      "hardware: {gpu: cpu-local}\nfacility: {racks: 1, servers_per_rack: 1, gpus_per_server: 1}\n"
+      "services:\n  - {name: a, model: small-llama, dtype: fp32, "
+      "perf: {kind: calibrated, table: " + table.string() + "}}\n",
+      "inline.yaml");
+  const auto& perf = s.services[0].perf;
+  EXPECT_DOUBLE_EQ(perf.iteration_overhead_s, 0);
+  EXPECT_DOUBLE_EQ(perf.overhead_per_seq_s, 0);
+  EXPECT_DOUBLE_EQ(perf.overhead_per_token_s, 0);
+  EXPECT_DOUBLE_EQ(s.calibration_tables.at(perf.table_key).peak_flop_per_s, 1.91249e11);
+}
+
+TEST(Calibrated, BrokenTableIsReportedInTheTableFile) {
+  const std::string bad = SOURCE_DIR + "/tests/data/bad_calibration/zero_median.csv";
+  const ScenarioError e = text_error_of(std::string(MINIMAL) + "    perf: {kind: calibrated, table: " + bad + "}\n");
+  EXPECT_EQ(e.file(), bad);
+  EXPECT_EQ(e.line(), 6);
+  EXPECT_EQ(e.key_path(), "median_s");
+}
+
+TEST(Roofline, ClockFractionAndExplicitKvBlocks) {
+  const auto s = aif::sim::load_scenario_text(
+      std::string(MINIMAL) + "    perf: {kind: roofline, clock_fraction: 0.6}\n    scheduler: {num_blocks: 1000}\n",
+      "inline.yaml");
+  EXPECT_EQ(s.services[0].perf.kind, aif::sim::PerfConfig::Kind::ROOFLINE);
+  EXPECT_DOUBLE_EQ(s.services[0].perf.clock_fraction, 0.6);
+  EXPECT_EQ(s.services[0].scheduler.num_blocks, 1000);
+  const auto defaults = aif::sim::load_scenario_text(MINIMAL, "inline.yaml");
+  EXPECT_DOUBLE_EQ(defaults.services[0].perf.clock_fraction, 1.0);
+  EXPECT_EQ(defaults.services[0].scheduler.num_blocks, 0);  // derive from memory
+  EXPECT_TRUE(defaults.calibration_tables.empty());
+  // --set reaches the new keys like any other.
+  const auto set = aif::sim::load_scenario_text(MINIMAL, "inline.yaml",
+                                                {"services[0].scheduler.num_blocks=64",
+                                                 "services[0].scheduler.chunked_prefill=false"});
+  EXPECT_EQ(set.services[0].scheduler.num_blocks, 64);
+  EXPECT_FALSE(set.services[0].scheduler.chunked_prefill);
+}
+
+TEST(ResultsReplay, RequestsOfAResultsFileInArrivalOrder) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "aif_results_replay_test";
+  fs::create_directories(dir);
+  const std::string h5 = (dir / "measured.h5").string();
+  {
+    aif::analysis::ResultsWriter w(h5);
+    auto add = [&](int64_t id, double arrival, int32_t prompt, int32_t output, aif::analysis::Outcome outcome) {
+      aif::analysis::RequestRecord r;
+      r.id = id;
+      r.arrival_s = arrival;
+      r.prompt_tokens = prompt;
+      r.output_tokens = output;
+      r.generated_tokens = outcome == aif::analysis::Outcome::FINISHED ? output : 0;
+      r.outcome = outcome;
+      w.add_request(r);
+    };
+    // Written out of order (as several replicas would), with a rejected request and a tie at 2.5 s.
+    add(0, 1.0, 100, 10, aif::analysis::Outcome::FINISHED);
+    add(1, 2.5, 5000, 20, aif::analysis::Outcome::REJECTED);
+    add(2, 0.5, 300, 30, aif::analysis::Outcome::FINISHED);
+    add(3, 2.5, 400, 40, aif::analysis::Outcome::UNFINISHED);
+    w.finish({});
+  }
+  const auto s = aif::sim::load_scenario_text(std::string(MINIMAL) + "workloads:\n  - name: replay\n    service: chat\n"
+                                              "    arrival: {kind: trace, format: results-h5, path: " + h5 + "}\n",
+                                              "inline.yaml");
+  const auto& a = s.workloads.at(0).arrival;
+  EXPECT_EQ(a.trace_format, aif::sim::ArrivalConfig::TraceFormat::RESULTS_H5);
+  EXPECT_EQ(a.trace_path, h5);
+  const std::vector<aif::sim::TraceRecord> rows = aif::sim::read_results_requests(a.trace_path);
+  // Sorted by arrival (stable on ties), shifted so the first is at 0; the rejected one included.
+  const std::vector<std::tuple<double, int32_t, int32_t>> expected = {
+      {0.0, 300, 30}, {0.5, 100, 10}, {2.0, 5000, 20}, {2.0, 400, 40}};
+  ASSERT_EQ(rows.size(), expected.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_DOUBLE_EQ(rows[i].time_s, std::get<0>(expected[i])) << i;
+    EXPECT_EQ(rows[i].prompt_tokens, std::get<1>(expected[i])) << i;
+    EXPECT_EQ(rows[i].output_tokens, std::get<2>(expected[i])) << i;
+  }
+  // A file that is not a results file: ResultsError becomes a ScenarioError naming the file.
+  try {
+    aif::sim::read_results_requests(SOURCE_DIR + "/data/traces/azure2023_conv.csv");
+    ADD_FAILURE() << "a CSV file was read as a results file";
+  } catch (const ScenarioError& e) {
+    EXPECT_EQ(e.file(), SOURCE_DIR + "/data/traces/azure2023_conv.csv");
+    EXPECT_EQ(e.line(), 0);
+  }
 }
 
 // ---- catalogs ------------------------------------------------------------------------------------------------------

@@ -39,13 +39,22 @@ struct ReplayRequest {
   bool rejected = false;  // could never fit the KV cache
 };
 
+// One engine step. duration_s is the whole of Engine::step() on the wall clock: scheduler schedule(), host
+// inputs, Model::forward (metadata upload, every layer, final norm, LM head, logits download), host sampling
+// and scheduler complete(). Admission of arrivals and the release of finished requests are outside it.
 struct ReplayIteration {
-  double start_s = 0;
+  double start_s = 0;  // when Engine::step() was entered (run clock)
   double duration_s = 0;
   int num_seqs = 0;
   int prefill_tokens = 0;
   int decode_tokens = 0;
   int64_t context_tokens = 0;
+  // The step's composition, from plan.shape (models::BatchShape).
+  int prefill_seqs = 0;
+  int sampled_seqs = 0;
+  double attended_pairs = 0;
+  double prefill_attended_pairs = 0;
+  double forward_s = 0;  // of duration_s, Model::forward alone
 };
 
 struct ReplayResult {

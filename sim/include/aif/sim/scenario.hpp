@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
 
 namespace aif::sim {
@@ -76,7 +77,8 @@ struct ArrivalConfig {
   double diurnal_period_s = 86400;
   LengthDist prompt_tokens, output_tokens;  // synthetic kinds
   // TRACE
-  enum class TraceFormat { AZURE_CSV, MOONCAKE_JSONL } trace_format = TraceFormat::AZURE_CSV;
+  // RESULTS_H5: the /requests of an aifsim results file (arrival, prompt and output length of every row).
+  enum class TraceFormat { AZURE_CSV, MOONCAKE_JSONL, RESULTS_H5 } trace_format = TraceFormat::AZURE_CSV;
   std::string trace_path;          // resolved absolute path
   double rate_scale = 1;           // >1 compresses inter-arrival gaps (more load)
   int64_t max_requests = -1;       // stop after this many (any kind); -1 = no limit
@@ -94,14 +96,22 @@ struct SchedulerConfig {
   int block_size = 16;             // tokens per KV block
   bool chunked_prefill = true;
   double kv_memory_fraction = 0.9; // share of HBM left after weights that goes to the KV cache
+  int num_blocks = 0;              // KV cache size in blocks; 0 = derive it from memory (kv_memory_fraction)
 };
 
 enum class RouterPolicy { ROUND_ROBIN, LEAST_OUTSTANDING_TOKENS };
 
 struct PerfConfig {
-  enum class Kind { ROOFLINE, CONSTANT } kind = Kind::ROOFLINE;
+  enum class Kind { ROOFLINE, CONSTANT, CALIBRATED } kind = Kind::ROOFLINE;
   double constant_iteration_s = 0;  // CONSTANT
-  double iteration_overhead_s = 0;  // ROOFLINE: fixed CPU cost added to every iteration
+  double iteration_overhead_s = 0;  // ROOFLINE, CALIBRATED: fixed CPU cost added to every iteration
+  // CALIBRATED: key of the table in Scenario::calibration_tables (its resolved absolute path), and the CPU cost
+  // per sequence and per token of a step. Defaults: the table header's values written by `aifsim calibrate`, else 0.
+  std::string table_key;
+  double overhead_per_seq_s = 0;
+  double overhead_per_token_s = 0;
+  // ROOFLINE, CALIBRATED: the clock the GPUs run at as a fraction of their maximum (power cap, lower DVFS state).
+  double clock_fraction = 1;
 };
 
 struct SloConfig {
@@ -133,6 +143,8 @@ struct Scenario {
   std::vector<ServiceConfig> services;
   std::map<std::string, models::ModelArch> models;  // resolved architectures used by services
   std::vector<WorkloadConfig> workloads;
+  // Calibration tables read by services with perf kind calibrated, keyed by resolved path (PerfConfig::table_key).
+  std::map<std::string, models::CalibrationTable> calibration_tables;
 };
 
 // Parse, validate and resolve a scenario. `overrides` are "key.path=value" strings applied

@@ -26,4 +26,11 @@ std::vector<TraceRecord> read_azure_csv(const std::string& path);
 // Lines must be sorted by timestamp.
 std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path);
 
+// The /requests of an aifsim results file (simulator or `aifsim-engine serve`), every row including rejected and
+// unfinished ones, sorted by arrival_s (stable): time_s is arrival_s minus the earliest arrival, prompt and output
+// tokens as recorded (the requested output length, not what was generated). ResultsError (missing, foreign or
+// damaged file) becomes a ScenarioError on line 0; a row with a non-finite arrival or fewer than one prompt or
+// output token is an error naming the row (line = row index + 1) and the field.
+std::vector<TraceRecord> read_results_requests(const std::string& path);
+
 }  // namespace aif::sim

@@ -1,0 +1,44 @@
+// Calibration tables of aifsim-kbench (docs/calibration-format.md): reading and validating the CSV, and the fit of
+// the per-step CPU overhead against a profile of the real engine (aifsim calibrate).
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "aif/models/calibration.hpp"
+#include "aif/models/hardware.hpp"
+
+namespace aif::sim {
+
+// The format version this reader understands (header "# format_version: 1", or kbench's title line
+// "# aifsim calibration table, format_version 1 (...)").
+inline constexpr int CALIBRATION_FORMAT_VERSION = 1;
+
+// Operators a table may time (the `op` column); anything else is an error that lists these.
+const std::vector<std::string>& calibration_ops();
+
+// Reads and validates a kbench calibration CSV. Every problem is one ScenarioError(file, line, column, message):
+// the 1-based line (0 when the file cannot be opened) and the column name as key path ("" for whole-line problems;
+// the header key, e.g. "peak_flop_per_s", for header problems). Columns are looked up by name; unknown ones are
+// ignored. Required columns: op, tp, tokens, batch, kv_len, n, k, median_s, flop, bytes; p10_s and p90_s are read
+// when present. Header keys peak_flop_per_s and peak_bytes_per_s (> 0) are required; the optional keys
+// iteration_overhead_s, overhead_per_seq_s and overhead_per_token_s (written by `aifsim calibrate`) must be
+// numbers >= 0. A grid point (op, tp, tokens, batch, kv_len, n, k) may appear once.
+models::CalibrationTable read_calibration_csv(const std::string& path);
+
+// A header value of the table as a number, or `fallback` when the key is absent (read_calibration_csv has already
+// checked the value).
+double calibration_header_number(const models::CalibrationTable& table, const std::string& key, double fallback);
+
+// Per-step CPU overhead of the real engine that the operator sum of the table does not explain, fitted as
+// per_step_s + per_seq_s * sequences + per_token_s * tokens over the /iterations of an `aifsim-engine profile`
+// results file. Defined in sim/src/calibration_fit.cpp.
+struct StepOverhead {
+  double per_step_s = 0, per_seq_s = 0, per_token_s = 0;
+  double mape_before = 0, mape_after = 0;  // median absolute percentage error of the step time, without / with it
+  size_t iterations = 0;                   // steps used by the fit
+};
+StepOverhead fit_step_overhead(const models::CalibrationTable& table, const models::ModelArch& arch,
+                               const std::string& profile_h5);
+
+}  // namespace aif::sim
