@@ -39,23 +39,11 @@ endif()
 
 # aifsim calibrate:
 #  - cli_calibrate_other_device: only cpu-local can be calibrated here; anything else is a clean exit 2;
-#  - cli_calibrate_tiny (label smoke, when the kernels are built in this tree): kbench's tiny grid + the engine's
-#    profile + the overhead fit; the written table must carry the fit and pass `aifsim validate` in a scenario.
+#  - calibrating for real is exercised by tests/validation/test_engine_vs_sim.cpp (kbench, profile, fit, validate).
 if(TARGET aifsim)
   add_test(NAME cli_calibrate_other_device
            COMMAND sh -c "out=$(\"$0\" calibrate --device H200-SXM 2>&1); rc=$?; echo \"$out\"; \
 test $rc -eq 2 && echo \"$out\" | grep -q 'only cpu-local'" $<TARGET_FILE:aifsim>)
   set_tests_properties(cli_calibrate_other_device PROPERTIES LABELS unit)
 endif()
-if(TARGET aifsim AND TARGET aifsim-kbench AND TARGET aifsim-engine)
-  set(calibrate_dir ${CMAKE_CURRENT_BINARY_DIR}/calibrate_tiny)
-  file(MAKE_DIRECTORY ${calibrate_dir})
-  file(WRITE ${calibrate_dir}/scenario.yaml
-       "hardware: {gpu: cpu-local}\nfacility: {racks: 1, servers_per_rack: 1, gpus_per_server: 1}\n"
-       "services:\n  - {name: engine, model: small-llama, dtype: fp32, perf: {kind: calibrated, table: table.csv}}\n")
-  add_test(NAME cli_calibrate_tiny
-           COMMAND sh -c "rm -f \"$1/table.csv\" && \"$0\" calibrate --grid tiny --threads 2 -o \"$1/table.csv\" && \
-grep -q '^# iteration_overhead_s: ' \"$1/table.csv\" && grep -q '^# overhead_per_token_s: ' \"$1/table.csv\" && \
-\"$0\" validate \"$1/scenario.yaml\"" $<TARGET_FILE:aifsim> ${calibrate_dir})
-  set_tests_properties(cli_calibrate_tiny PROPERTIES LABELS smoke TIMEOUT 900)
-endif()
+

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <tuple>
 #include <sstream>
 #include <stdexcept>
 
@@ -52,11 +53,11 @@ IterationComparison compare_iterations(const std::vector<IterationRecord>& measu
   IterationComparison out;
   std::vector<double> ape;
   struct Acc {
-    std::string batch, context;
+    std::string kind, batch, context;
     size_t n = 0;
     double measured = 0, predicted = 0, ape = 0;
   };
-  std::map<std::pair<int, int>, Acc> bins;
+  std::map<std::tuple<int, int, int>, Acc> bins;
   for (size_t i = 0; i < measured.size(); ++i) {
     const IterationRecord& r = measured[i];
     if (!(r.duration_s > 0)) continue;
@@ -64,11 +65,14 @@ IterationComparison compare_iterations(const std::vector<IterationRecord>& measu
     ape.push_back(e);
     out.measured_total_s += r.duration_s;
     out.predicted_total_s += predicted[i];
+    const bool prefill = r.prefill_tokens > 0;
     const auto b = log2_bin(r.num_seqs);
-    const auto c = log2_bin(r.num_seqs > 0 ? (r.context_tokens + r.prefill_tokens + r.decode_tokens) /
-                                                 static_cast<double>(r.num_seqs)
-                                           : 1);
-    Acc& acc = bins[{b.first, c.first}];
+    const auto c = log2_bin(prefill ? r.prefill_tokens
+                                    : (r.num_seqs > 0 ? (r.context_tokens + r.decode_tokens) /
+                                                            static_cast<double>(r.num_seqs)
+                                                      : 1));
+    Acc& acc = bins[{prefill ? 1 : 0, b.first, c.first}];
+    acc.kind = prefill ? "prefill" : "decode";
     acc.batch = b.second;
     acc.context = c.second;
     ++acc.n;
@@ -85,7 +89,7 @@ IterationComparison compare_iterations(const std::vector<IterationRecord>& measu
   }
   for (const auto& kv : bins) {
     const Acc& a = kv.second;
-    out.bins.push_back({a.batch, a.context, a.n, a.measured / a.n, a.predicted / a.n, a.ape / a.n});
+    out.bins.push_back({a.kind, a.batch, a.context, a.n, a.measured / a.n, a.predicted / a.n, a.ape / a.n});
   }
   return out;
 }
@@ -105,11 +109,11 @@ std::string format_validation_report(const std::vector<MetricComparison>& metric
                 steps.steps, 100 * steps.mape, 100 * steps.median_ape, steps.measured_total_s,
                 steps.predicted_total_s);
   o << buf;
-  o << "| sequences | mean keys per sequence | steps | measured mean (ms) | predicted mean (ms) | MAPE |\n"
-       "|---|---|---:|---:|---:|---:|\n";
+  o << "| step | sequences | keys per sequence (decode) or prompt tokens (prefill) | steps | measured mean (ms) | "
+       "predicted mean (ms) | MAPE |\n|---|---|---|---:|---:|---:|---:|\n";
   for (const IterationBin& b : steps.bins) {
-    std::snprintf(buf, sizeof buf, "| %s | %s | %zu | %.3f | %.3f | %.1f %% |\n", b.batch.c_str(), b.context.c_str(),
-                  b.steps, 1e3 * b.measured_mean_s, 1e3 * b.predicted_mean_s, 100 * b.mape);
+    std::snprintf(buf, sizeof buf, "| %s | %s | %s | %zu | %.3f | %.3f | %.1f %% |\n", b.kind.c_str(), b.batch.c_str(),
+                  b.context.c_str(), b.steps, 1e3 * b.measured_mean_s, 1e3 * b.predicted_mean_s, 100 * b.mape);
     o << buf;
   }
   return o.str();

@@ -171,8 +171,9 @@ IterationCost CalibratedPerfModel::iteration(const BatchShape& s) const {
   add(total, scaled(op("rms_norm", s.sampled_seqs)), 1);
   add(total, scaled(op("lm_head", s.sampled_seqs)), 1);
   add(total, scaled(op("sampling", s.sampled_seqs)), 1);
+  const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
   const double overhead = options_.iteration_overhead_s + options_.overhead_per_seq_s * s.num_seqs +
-                          options_.overhead_per_token_s * t;
+                          options_.overhead_per_token_s * t + options_.overhead_per_key_s * decode_keys;
   c.compute_seconds = total.compute;
   c.memory_seconds = total.seconds - total.compute;
   c.seconds = total.seconds + overhead;
@@ -202,7 +203,8 @@ std::string CalibratedPerfModel::describe() const {
   std::ostringstream s;
   s << "calibrated " << model_.name << " tp" << tp_ << " from " << source_ << " (overhead "
     << options_.iteration_overhead_s << " s + " << options_.overhead_per_seq_s << " s/seq + "
-    << options_.overhead_per_token_s << " s/token, clock " << options_.clock_fraction << ")";
+    << options_.overhead_per_token_s << " s/token + " << options_.overhead_per_key_s << " s/decode key, clock "
+    << options_.clock_fraction << ")";
   return s.str();
 }
 

@@ -21,7 +21,8 @@ namespace {
 const std::vector<std::string> REQUIRED_COLUMNS = {"op", "tp", "tokens",   "batch", "kv_len",
                                                    "n",  "k",  "median_s", "flop",  "bytes"};
 const std::vector<std::string> OPTIONAL_COLUMNS = {"p10_s", "p90_s"};
-const std::vector<std::string> OVERHEAD_KEYS = {"iteration_overhead_s", "overhead_per_seq_s", "overhead_per_token_s"};
+const std::vector<std::string> OVERHEAD_KEYS = {"iteration_overhead_s", "overhead_per_seq_s", "overhead_per_token_s",
+                                                "overhead_per_key_s"};
 
 std::string trim(const std::string& s) {
   const size_t a = s.find_first_not_of(" \t");

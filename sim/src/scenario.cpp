@@ -332,7 +332,8 @@ PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario) {
     perf.constant_iteration_s =
         n.required("iteration_time").as_quantity(Unit::DURATION, Range{0, 10, true, false, "> 0 and at most 10s"});
   } else {
-    n.check_keys({"kind", "table", "iteration_overhead", "overhead_per_seq", "overhead_per_token", "clock_fraction"});
+    n.check_keys({"kind", "table", "iteration_overhead", "overhead_per_seq", "overhead_per_token", "overhead_per_key",
+                  "clock_fraction"});
     perf.kind = PerfConfig::Kind::CALIBRATED;
     n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
     perf.table_key = resolve_data_path(n.required("table"), ctx);
@@ -344,9 +345,11 @@ PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario) {
     perf.iteration_overhead_s = calibration_header_number(table->second, "iteration_overhead_s", 0);
     perf.overhead_per_seq_s = calibration_header_number(table->second, "overhead_per_seq_s", 0);
     perf.overhead_per_token_s = calibration_header_number(table->second, "overhead_per_token_s", 0);
+    perf.overhead_per_key_s = calibration_header_number(table->second, "overhead_per_key_s", 0);
     n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s, overhead);
     n.read_quantity("overhead_per_seq", Unit::DURATION, perf.overhead_per_seq_s, overhead);
     n.read_quantity("overhead_per_token", Unit::DURATION, perf.overhead_per_token_s, overhead);
+    n.read_quantity("overhead_per_key", Unit::DURATION, perf.overhead_per_key_s, overhead);
   }
   return perf;
 }

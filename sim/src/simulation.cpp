@@ -466,6 +466,7 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
       o.iteration_overhead_s = svc.perf.iteration_overhead_s;
       o.overhead_per_seq_s = svc.perf.overhead_per_seq_s;
       o.overhead_per_token_s = svc.perf.overhead_per_token_s;
+      o.overhead_per_key_s = svc.perf.overhead_per_key_s;
       o.clock_fraction = svc.perf.clock_fraction;
       return std::make_unique<models::CalibratedPerfModel>(sc.calibration_tables.at(svc.perf.table_key), arch, svc.tp,
                                                            o);

@@ -23,8 +23,9 @@ std::vector<MetricComparison> compare_request_metrics(const ResultsReader& measu
 // Per-step prediction error: each measured step's duration against the model's prediction for the
 // same batch composition.
 struct IterationBin {
-  std::string batch;    // e.g. "5-8" sequences
-  std::string context;  // e.g. "512-1023" mean keys per sequence
+  std::string kind;     // "decode" (every sequence decodes one token) or "prefill" (the step computes prompt tokens)
+  std::string batch;    // e.g. "4-7" sequences
+  std::string context;  // decode: mean keys per sequence, e.g. "512-1023"; prefill: prompt tokens in the step
   size_t steps = 0;
   double measured_mean_s = 0;
   double predicted_mean_s = 0;
@@ -36,7 +37,7 @@ struct IterationComparison {
   double mape = 0;           // over all steps
   double median_ape = 0;     // median absolute percentage error
   double measured_total_s = 0, predicted_total_s = 0;
-  std::vector<IterationBin> bins;  // batch size x mean context, bins with steps only
+  std::vector<IterationBin> bins;  // kind x batch size x context (or prompt tokens), bins with steps only
 };
 
 // `predicted` holds one prediction per record, in the same order.

@@ -79,12 +79,15 @@ class RooflinePerfModel final : public PerfModel {
 
 
 struct CalibratedOptions {
-  // Host-side cost of a step outside the timed operators (scheduling, input preparation, kernel
-  // launches, Python-free bookkeeping), fitted by `aifsim calibrate` from a profiling run:
-  //   overhead = iteration_overhead_s + overhead_per_seq_s * seqs + overhead_per_token_s * tokens.
+  // Cost of a step outside the timed operators (scheduling, input preparation, block tables, thread
+  // hand-offs, cache effects the isolated operator timings miss), fitted by `aifsim calibrate` from a
+  // profiling run of the real engine:
+  //   overhead = iteration_overhead_s + overhead_per_seq_s * seqs + overhead_per_token_s * tokens
+  //              + overhead_per_key_s * keys read by decode tokens.
   double iteration_overhead_s = 0;
   double overhead_per_seq_s = 0;
   double overhead_per_token_s = 0;
+  double overhead_per_key_s = 0;
   // Fraction of the maximum clock (a power cap or a lower DVFS state), in (0, 1]. Each operator's
   // time is split by how compute-bound it was when measured (its achieved FLOP/s and bytes/s as
   // fractions of the measured peaks): the compute-bound share stretches by 1 / clock_fraction, the
