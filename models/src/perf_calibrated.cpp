@@ -174,9 +174,15 @@ IterationCost CalibratedPerfModel::iteration(const BatchShape& s) const {
   const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
   const double overhead = options_.iteration_overhead_s + options_.overhead_per_seq_s * s.num_seqs +
                           options_.overhead_per_token_s * t + options_.overhead_per_key_s * decode_keys;
+  if (tp_ > 1) {
+    const double tp = tp_;
+    const double size = t * model_.hidden * options_.activation_bytes;
+    c.comm_seconds = 2.0 * model_.layers *
+                     (2.0 * (tp - 1) / tp * size / options_.allreduce_bandwidth + options_.allreduce_latency_s);
+  }
   c.compute_seconds = total.compute;
   c.memory_seconds = total.seconds - total.compute;
-  c.seconds = total.seconds + overhead;
+  c.seconds = total.seconds + c.comm_seconds + overhead;
   return c;
 }
 

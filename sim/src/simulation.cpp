@@ -468,6 +468,9 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
       o.overhead_per_token_s = svc.perf.overhead_per_token_s;
       o.overhead_per_key_s = svc.perf.overhead_per_key_s;
       o.clock_fraction = svc.perf.clock_fraction;
+      const double nvlink = sc.fabric.nvlink_bandwidth > 0 ? sc.fabric.nvlink_bandwidth : sc.device.nvlink_bandwidth;
+      if (nvlink > 0) o.allreduce_bandwidth = nvlink / 2;
+      o.activation_bytes = models::dtype_bytes(svc.dtype);
       return std::make_unique<models::CalibratedPerfModel>(sc.calibration_tables.at(svc.perf.table_key), arch, svc.tp,
                                                            o);
     }

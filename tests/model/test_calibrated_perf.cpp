@@ -111,6 +111,25 @@ TEST(CalibratedPerf, MixedStepEqualsTheSumWrittenOutByHand) {
   EXPECT_EQ(m.iteration(BatchShape{}).seconds, 0);
 }
 
+TEST(CalibratedPerf, TensorParallelAddsTwoRingAllReducesPerLayer) {
+  CalibrationTable table = synthetic_table();
+  for (CalibrationRow& r : table.rows) r.tp = 2;  // the same timings, as if measured on tp-2 shards
+  CalibratedOptions o;
+  o.allreduce_bandwidth = 100e9;
+  o.allreduce_latency_s = 4e-6;
+  o.activation_bytes = 2;
+  const CalibratedPerfModel tp1(synthetic_table(), toy(), 1, o), tp2(table, toy(), 2, o);
+  BatchShape s;
+  s.num_seqs = s.decode_seqs = s.sampled_seqs = 8;
+  s.num_tokens = 8;
+  s.attended_pairs = 8 * 64;
+  // 3 layers x 2 all-reduces x (2 (2-1)/2 x 8 tokens x 64 hidden x 2 B / 100 GB/s + 4 us).
+  const double expected = 3 * 2 * (1.0 * 8 * 64 * 2 / 100e9 + 4e-6);
+  EXPECT_NEAR(tp2.iteration(s).comm_seconds, expected, 1e-15);
+  EXPECT_NEAR(tp2.iteration(s).seconds - tp1.iteration(s).seconds, expected, 1e-15);
+  EXPECT_EQ(tp1.iteration(s).comm_seconds, 0);
+}
+
 TEST(CalibratedPerf, LowerClockSlowsComputeBoundOpsOnly) {
   CalibratedOptions capped;
   capped.clock_fraction = 0.5;

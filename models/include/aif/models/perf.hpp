@@ -93,12 +93,17 @@ struct CalibratedOptions {
   // fractions of the measured peaks): the compute-bound share stretches by 1 / clock_fraction, the
   // memory-bound share does not (HBM / DRAM bandwidth does not follow the core clock).
   double clock_fraction = 1;
+  // Tensor parallel (tp > 1): two ring all-reduces per layer of tokens x hidden activations, as in the
+  // roofline model, over this per-GPU one-direction bandwidth (NVLink) with this latency each.
+  double allreduce_bandwidth = 450e9;
+  double allreduce_latency_s = 5e-6;
+  double activation_bytes = 2;  // bytes per activation element on the wire (bf16)
 };
 
 // Operator-level iteration time from a measured kbench table (docs/calibration-format.md):
 //   layers x [2 rms_norm(t) + qkv_proj(t) + rope(t) + kv_cache_write(t) + attention + o_proj(t)
 //             + 2 add(t) + gate_up_proj(t) + swiglu(t) + down_proj(t)]
-//   + embedding(t) + rms_norm(s) + lm_head(s) + sampling(s) + overhead,
+//   + embedding(t) + rms_norm(s) + lm_head(s) + sampling(s) + TP all-reduces + overhead,
 // t = tokens in the step, s = sequences sampled. Attention = attn_decode(decode seqs, mean keys)
 // + prefill seqs x attn_prefill(mean chunk, mean prefix).
 // Interpolation: piecewise linear in tokens (bilinear over the attention grids). Outside the grid:
