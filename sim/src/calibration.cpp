@@ -1,6 +1,7 @@
 // Reading kbench calibration tables (docs/calibration-format.md) with the project's error discipline: one
 // ScenarioError per problem, naming the file, the line and the column.
 #include "aif/sim/calibration.hpp"
+#include "csv_text.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -24,22 +25,8 @@ const std::vector<std::string> OPTIONAL_COLUMNS = {"p10_s", "p90_s"};
 const std::vector<std::string> OVERHEAD_KEYS = {"iteration_overhead_s", "overhead_per_seq_s", "overhead_per_token_s",
                                                 "overhead_per_key_s"};
 
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t");
-  if (a == std::string::npos) return "";
-  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
-}
-
-std::vector<std::string> split_commas(const std::string& line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = line.find(',', start);
-    fields.push_back(trim(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) return fields;
-    start = comma + 1;
-  }
-}
+using csv::split_commas;
+using csv::trim;
 
 // A finite decimal number written in full (strtod syntax, nothing after it); false otherwise.
 bool parse_double(const std::string& text, double& value) {
