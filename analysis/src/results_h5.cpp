@@ -118,6 +118,7 @@ Handle iteration_type(bool file) {
   insert(type, "sampled_seqs", offsetof(IterationRecord, sampled_seqs), i32(file));
   insert(type, "attended_pairs", offsetof(IterationRecord, attended_pairs), f64(file));
   insert(type, "prefill_attended_pairs", offsetof(IterationRecord, prefill_attended_pairs), f64(file));
+  insert(type, "forward_s", offsetof(IterationRecord, forward_s), f64(file));
   return file ? packed(std::move(type)) : std::move(type);
 }
 

@@ -21,6 +21,8 @@ const char* const EVENT_COLUMNS[] = {"time_s", "kind", "target", "detail"};
 const char* const ITERATION_COLUMNS[] = {"replica",        "start_s",       "duration_s",     "num_seqs",
                                          "prefill_tokens", "decode_tokens", "context_tokens", "prefill_seqs",
                                          "sampled_seqs",   "attended_pairs", "prefill_attended_pairs"};
+// Optional (added later): forward_s. HDF5 converts compounds member by member, so a file without it reads
+// with the record's default (NaN) there.
 const char* const SUMMARY_COLUMNS[] = {"name", "value", "unit"};
 
 std::string format_number(double value) {

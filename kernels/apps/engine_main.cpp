@@ -135,6 +135,7 @@ int write_results(const std::string& out_path, const std::vector<std::pair<std::
     rec.sampled_seqs = it.sampled_seqs;
     rec.attended_pairs = it.attended_pairs;
     rec.prefill_attended_pairs = it.prefill_attended_pairs;
+    rec.forward_s = it.forward_s;
     w.add_iteration(rec);
   }
   w.finish({{"requests", double(res.requests.size()), "1"},

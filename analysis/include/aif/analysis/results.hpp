@@ -75,6 +75,7 @@ struct IterationRecord {
   int32_t sampled_seqs = 0;            // sequences that produced a token (LM head rows)
   double attended_pairs = 0;           // (query, key) pairs over the batch, causal
   double prefill_attended_pairs = 0;   // of which from prefill chunks
+  double forward_s = NOT_HAPPENED;     // real engine: of duration_s, the model's forward pass alone (NaN simulated)
 };
 
 struct SeriesSpec {
