@@ -9,6 +9,7 @@
 #include <numeric>
 #include <vector>
 
+#include "../support/kernel_shapes.hpp"
 #include "aif/kernels/engine.hpp"
 #include "aif/kernels/reference.hpp"
 
@@ -16,19 +17,7 @@ namespace ak = aif::kernels;
 
 namespace {
 
-ak::ModelShape test_shape() {
-  ak::ModelShape s;
-  s.name = "test-llama";
-  s.layers = 2;
-  s.hidden = 64;
-  s.heads = 4;
-  s.kv_heads = 2;
-  s.head_dim = 16;
-  s.ffn = 96;
-  s.vocab = 128;
-  s.max_context = 256;
-  return s;
-}
+ak::ModelShape test_shape() { return aif::testing::test_model_shape("test-llama", 96, 128, 256); }
 
 struct Fixture {
   std::unique_ptr<ak::Backend> backend = ak::make_cpu_backend(2);

@@ -6,25 +6,14 @@
 #include <cmath>
 #include <vector>
 
+#include "../support/kernel_shapes.hpp"
 #include "aif/kernels/profile.hpp"
 
 namespace ak = aif::kernels;
 
 namespace {
 
-ak::ModelShape shape() {
-  ak::ModelShape s;
-  s.name = "profile-test";
-  s.layers = 2;
-  s.hidden = 64;
-  s.heads = 4;
-  s.kv_heads = 2;
-  s.head_dim = 16;
-  s.ffn = 128;
-  s.vocab = 256;
-  s.max_context = 512;
-  return s;
-}
+ak::ModelShape shape() { return aif::testing::test_model_shape("profile-test", 128, 256, 512); }
 
 struct Want {
   int num_seqs, prefill_tokens, decode_tokens, context_tokens, prefill_seqs, sampled_seqs;

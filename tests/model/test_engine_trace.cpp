@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../support/kernel_shapes.hpp"
 #include "aif/kernels/replay.hpp"
 
 namespace ak = aif::kernels;
@@ -25,18 +26,7 @@ std::vector<ak::TraceRequest> azure_conv_head() {
   return trace;
 }
 
-ak::ModelShape small_shape() {
-  ak::ModelShape s;
-  s.name = "trace-test";
-  s.layers = 2;
-  s.hidden = 64;
-  s.heads = 4;
-  s.kv_heads = 2;
-  s.head_dim = 16;
-  s.ffn = 128;
-  s.vocab = 256;
-  return s;
-}
+ak::ModelShape small_shape() { return aif::testing::test_model_shape("trace-test", 128, 256, 0); }
 
 void expect_complete(const ak::ReplayResult& res, const std::vector<ak::TraceRequest>& trace,
                      const ak::ReplayOptions& opt) {

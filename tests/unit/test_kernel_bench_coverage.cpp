@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/kernel_shapes.hpp"
 #include "aif/kernels/backend.hpp"
 #include "aif/kernels/kbench.hpp"
 #include "aif/kernels/model.hpp"
@@ -100,19 +101,7 @@ class RecordingBackend final : public ak::Backend {
   ak::Backend& in_;
 };
 
-ak::ModelShape tiny() {
-  ak::ModelShape s;
-  s.name = "coverage-test";
-  s.layers = 2;
-  s.hidden = 64;
-  s.heads = 4;
-  s.kv_heads = 2;
-  s.head_dim = 16;
-  s.ffn = 96;
-  s.vocab = 128;
-  s.max_context = 256;
-  return s;
-}
+ak::ModelShape tiny() { return aif::testing::test_model_shape("coverage-test", 96, 128, 256); }
 
 // The calls each kbench point makes, keyed by "op/tokens/batch/kv_len".
 std::map<std::string, std::vector<std::string>> kbench_calls(ak::Backend& inner, const ak::ModelShape& s, int tp,
