@@ -139,7 +139,9 @@ class Run {
   int64_t input_tokens_ = 0, output_tokens_ = 0;
   uint64_t events_ = 0;
   double last_finish_ = 0;
-  bool sampling_ = true;
+  // Constant over the run, set by place_replicas(): GPUs no replica uses draw idle power; servers draw their overhead.
+  double spare_gpus_idle_w_ = 0;
+  double servers_overhead_w_ = 0;
 };
 
 void Run::build() {
@@ -209,6 +211,10 @@ void Run::place_replicas() {
                              " tokens; " + svc.perf->describe()});
     }
   }
+  int assigned = 0;
+  for (const auto& r : replicas_) assigned += r->gpus();
+  spare_gpus_idle_w_ = sc_.device.idle_w * (static_cast<int>(platform_.gpus.size()) - assigned);
+  servers_overhead_w_ = sc_.facility.server_overhead_w * servers;
 }
 
 void Run::start_workload(size_t index) {
@@ -306,11 +312,8 @@ void Run::sample() {
     running += r->running();
     waiting += r->waiting();
   }
-  int assigned = 0;
-  for (const auto& r : replicas_) assigned += r->gpus();
-  gpu_w += sc_.device.idle_w * (static_cast<int>(platform_.gpus.size()) - assigned);
-  const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
-  const double it_w = gpu_w + sc_.facility.server_overhead_w * servers;
+  gpu_w += spare_gpus_idle_w_;
+  const double it_w = gpu_w + servers_overhead_w_;
   writer_.add_sample(now, {gpu_w, it_w, it_w * sc_.facility.pue, static_cast<double>(busy_gpus),
                            static_cast<double>(running), static_cast<double>(waiting), static_cast<double>(arrived_),
                            static_cast<double>(finished_)});
@@ -338,12 +341,9 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
     gpu_j += r->gpu_energy_j();
     busy_gpu_s += r->busy_s() * r->gpus();
   }
-  int assigned = 0;
-  for (const auto& r : replicas_) assigned += r->gpus();
   const double total_gpus = static_cast<double>(platform_.gpus.size());
-  gpu_j += sc_.device.idle_w * (total_gpus - assigned) * end;
-  const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
-  const double it_j = gpu_j + sc_.facility.server_overhead_w * servers * end;
+  gpu_j += spare_gpus_idle_w_ * end;
+  const double it_j = gpu_j + servers_overhead_w_ * end;
   const double facility_j = it_j * sc_.facility.pue;
   add("requests", static_cast<double>(arrived_), "1");
   add("finished", static_cast<double>(finished_), "1");

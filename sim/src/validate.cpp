@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/simulation.hpp"
@@ -39,10 +40,11 @@ ValidationResult validate_against(const ValidationOptions& o) {
   ValidationResult result;
   std::map<std::string, std::string> meta;
   double last_arrival = 0;
+  std::optional<analysis::ResultsReader> measured;
   try {
-    analysis::ResultsReader measured(o.measured_path);
-    meta = measured.meta();
-    measured.for_each_request_chunk([&](const std::vector<analysis::RequestRecord>& rows) {
+    measured.emplace(o.measured_path);
+    meta = measured->meta();
+    measured->for_each_request_chunk([&](const std::vector<analysis::RequestRecord>& rows) {
       for (const auto& r : rows) last_arrival = std::max(last_arrival, r.arrival_s);
     });
   } catch (const analysis::ResultsError& e) {
@@ -74,9 +76,9 @@ ValidationResult validate_against(const ValidationOptions& o) {
   run.command_line = "aifsim validate-against " + o.measured_path + " --scenario " + o.scenario_path;
   run_simulation(scenario, run);
 
-  analysis::ResultsReader measured(o.measured_path), simulated(o.simulated_path);
-  result.metrics = analysis::compare_request_metrics(measured, simulated);
-  const std::vector<analysis::IterationRecord> steps = measured.iterations();
+  analysis::ResultsReader simulated(o.simulated_path);
+  result.metrics = analysis::compare_request_metrics(*measured, simulated);
+  const std::vector<analysis::IterationRecord> steps = measured->iterations();
   const auto perf = make_perf_model(scenario, scenario.services.front());
   std::vector<double> predicted;
   predicted.reserve(steps.size());
