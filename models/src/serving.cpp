@@ -121,10 +121,25 @@ void Scheduler::preempt(SeqState& seq, StepPlan& plan) {
   blocks_.release(seq);
   outstanding_tokens_ += std::min(seq.num_computed_tokens, seq.prompt_tokens);  // prompt work to redo
   seq.num_computed_tokens = 0;
+  seq.transferred_kv_tokens = 0;
   seq.preemptions += 1;
   running_.erase(std::find(running_.begin(), running_.end(), &seq));
   waiting_.push_front(&seq);
   plan.preempted.push_back(seq.id);
+}
+
+bool Scheduler::add_prefilled_request(RequestId id, int prompt_tokens, int max_output_tokens) {
+  if (max_output_tokens < 2)
+    throw std::invalid_argument("request " + std::to_string(id) +
+                                ": a prefilled request needs at least one token left to generate");
+  if (!add_request(id, prompt_tokens, max_output_tokens)) return false;
+  SeqState& seq = *seqs_.at(id);
+  seq.generated = 1;
+  seq.num_tokens = prompt_tokens + 1;
+  seq.num_computed_tokens = prompt_tokens;
+  seq.transferred_kv_tokens = prompt_tokens;
+  outstanding_tokens_ -= static_cast<int64_t>(prompt_tokens) + 1;  // the prompt and the first token are done
+  return true;
 }
 
 StepPlan Scheduler::schedule() {
@@ -163,6 +178,7 @@ StepPlan Scheduler::schedule() {
         num_new = budget;
       }
       if (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) break;
+      s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
       waiting_.pop_front();
       running_.push_back(&s);
       schedule_chunk(s, num_new);
@@ -289,7 +305,7 @@ void Scheduler::check_integrity() const {
     throw std::logic_error("scheduler: a request is neither running nor waiting");
   if (static_cast<int>(running_.size()) > limits_.max_num_seqs) throw std::logic_error("scheduler: too many running");
   for (const SeqState* s : waiting_)
-    if (s->num_computed_tokens != 0 || !s->block_table.empty())
+    if (s->num_computed_tokens != s->transferred_kv_tokens || !s->block_table.empty())
       throw std::logic_error("scheduler: waiting request " + std::to_string(s->id) + " holds KV");
 }
 

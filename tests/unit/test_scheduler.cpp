@@ -219,3 +219,60 @@ TEST(Scheduler, SteadyShapeMatchesPlannedShape) {
     b.complete(p);
   }
 }
+
+// Prefill/decode disaggregation: a request whose prompt KV arrives from a prefill replica starts decoding at once.
+TEST(Scheduler, PrefilledRequestDecodesFromTransferredKv) {
+  Scheduler s(limits(/*blocks=*/20, /*block_size=*/16));
+  ASSERT_TRUE(s.add_prefilled_request(7, /*prompt=*/40, /*output=*/4));
+  // Outstanding work: the 3 tokens still to generate (prompt and first token done elsewhere).
+  EXPECT_EQ(s.outstanding_tokens(), 3);
+  s.check_integrity();
+  StepPlan p = s.schedule();
+  ASSERT_EQ(p.chunks.size(), 1u);
+  EXPECT_EQ(p.chunks[0].num_tokens, 1);
+  EXPECT_EQ(p.chunks[0].context_before, 40);
+  EXPECT_TRUE(p.chunks[0].decode);
+  EXPECT_EQ(p.shape.prefill_tokens, 0);
+  EXPECT_EQ(s.find(7)->block_table.size(), 3u);  // ceil(41 / 16): the prompt's KV plus the first token's
+  s.check_integrity();
+  int steps = 1;
+  std::vector<SeqOutcome> out = s.complete(p);
+  while (s.num_running() > 0) {
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_FALSE(out[0].first_token);  // the first token was the prefill replica's
+    out = s.complete(s.schedule());
+    s.check_integrity();
+    ++steps;
+  }
+  EXPECT_EQ(steps, 3);  // tokens 2, 3, 4
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].finished);
+  EXPECT_EQ(out[0].generated, 4);
+  EXPECT_EQ(s.blocks().num_free(), 20);
+  EXPECT_EQ(s.outstanding_tokens(), 0);
+  EXPECT_THROW(s.add_prefilled_request(8, 10, 1), std::invalid_argument);  // nothing left to decode
+}
+
+// A prefilled request preempted by recompute drops the transferred KV and recomputes prompt + generated tokens.
+TEST(Scheduler, PreemptedPrefilledRequestRecomputes) {
+  Scheduler s(limits(/*blocks=*/4, /*block_size=*/16, /*seqs=*/8, /*budget=*/256));
+  ASSERT_TRUE(s.add_request(1, 16, 40));           // admitted first: 2 blocks after its first decode
+  ASSERT_TRUE(s.add_prefilled_request(2, 31, 30)); // 2 blocks at admission (32 tokens)
+  s.complete(s.schedule());
+  s.check_integrity();
+  // Grow until request 1 needs a third block while none is free: the most recent (2) is preempted.
+  bool preempted = false;
+  for (int i = 0; i < 40 && !preempted; ++i) {
+    StepPlan p = s.schedule();
+    preempted = !p.preempted.empty();
+    if (preempted) {
+      EXPECT_EQ(p.preempted[0], 2);
+      const SeqState* r = s.find(2);
+      EXPECT_EQ(r->num_computed_tokens, 0);
+      EXPECT_EQ(r->transferred_kv_tokens, 0);
+    }
+    s.complete(p);
+    s.check_integrity();
+  }
+  EXPECT_TRUE(preempted);
+}

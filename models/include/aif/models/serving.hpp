@@ -34,6 +34,10 @@ struct SeqState {
   int num_computed_tokens = 0;        // tokens whose KV is in the cache
   int generated = 0;
   int preemptions = 0;
+  // Prefill/decode disaggregation: the prompt's KV was computed on another replica and arrives with the request,
+  // so num_computed_tokens starts at the prompt while the blocks are allocated only at admission. 0 otherwise,
+  // and 0 again after a preemption (the transferred KV is dropped and recomputed here).
+  int transferred_kv_tokens = 0;
   std::vector<int> block_table;       // physical KV block ids, in logical order
   int remaining_output() const { return max_output_tokens - generated; }
   bool in_decode() const { return num_tokens - num_computed_tokens == 1 && generated > 0; }
@@ -109,6 +113,10 @@ class Scheduler {
   // Queue a request. Returns false (and does not queue it) if it can never fit:
   // prompt+output longer than the cache or than max_model_len.
   bool add_request(RequestId id, int prompt_tokens, int max_output_tokens);
+  // Queue a request whose prompt was prefilled elsewhere and whose first token is already generated (prefill /
+  // decode disaggregation): on admission it takes blocks for prompt + 1 tokens and decodes from there, so it
+  // generates max_output_tokens - 1 tokens here. Same refusals as add_request.
+  bool add_prefilled_request(RequestId id, int prompt_tokens, int max_output_tokens);
 
   // Plan the next step: running requests first (decode or the rest of a chunked
   // prefill), in arrival order, preempting the most recent ones by recompute when
