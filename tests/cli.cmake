@@ -47,3 +47,22 @@ test $rc -eq 2 && echo \"$out\" | grep -q 'only cpu-local'" $<TARGET_FILE:aifsim
   set_tests_properties(cli_calibrate_other_device PROPERTIES LABELS unit)
 endif()
 
+# aifsim topo:
+#  - cli_topo_default: the default scenario's fabric report (exit 0, with its bisection line);
+#  - cli_topo_dot: --dot writes a Graphviz file (through a temporary name);
+#  - cli_topo_bad_scenario: a fabric that cannot be built is the same clean exit 2 as `aifsim validate`.
+if(TARGET aifsim)
+  add_test(NAME cli_topo_default
+           COMMAND sh -c "out=$(\"$0\" topo \"$1\" 2>&1); rc=$?; echo \"$out\"; \
+test $rc -eq 0 && echo \"$out\" | grep -q 'bisection'" $<TARGET_FILE:aifsim> ${AIF_SCENARIO_ROOT}/scenarios/default.yaml)
+  set_tests_properties(cli_topo_default PROPERTIES LABELS unit)
+  add_test(NAME cli_topo_dot
+           COMMAND sh -c "rm -f \"$2\" && \"$0\" topo \"$1\" --dot \"$2\" && head -1 \"$2\" | grep -q '^graph fabric' \
+&& test ! -e \"$2.tmp\"" $<TARGET_FILE:aifsim> ${AIF_SCENARIO_ROOT}/scenarios/default.yaml
+                   ${CMAKE_CURRENT_BINARY_DIR}/cli_topo_default.dot)
+  set_tests_properties(cli_topo_dot PROPERTIES LABELS unit)
+  add_test(NAME cli_topo_bad_scenario
+           COMMAND sh -c "\"$0\" topo \"$1\"; test $? -eq 2" $<TARGET_FILE:aifsim>
+                   ${CMAKE_CURRENT_SOURCE_DIR}/data/bad_scenarios/71_fabric_dragonfly_too_few_global_links.yaml)
+  set_tests_properties(cli_topo_bad_scenario PROPERTIES LABELS unit)
+endif()

@@ -16,6 +16,7 @@
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/simulation.hpp"
 #include "aif/sim/validate.hpp"
+#include "topo.hpp"
 
 namespace {
 
@@ -198,6 +199,9 @@ int main(int argc, char** argv) {
   vagainst->add_option("--report", vreport, "Also write the comparison as Markdown to this file");
   vagainst->add_option("--set", vsets, "Override a scenario value: key.path=value (repeatable)");
 
+  aif::cli::TopoOptions topo_options;
+  CLI::App* topo = aif::cli::add_topo_command(app, topo_options);
+
   CalibrateOptions copt;
   CLI::App* calibrate = app.add_subcommand(
       "calibrate", "Time the operators (aifsim-kbench) and the engine's step overhead here; write a calibration table");
@@ -228,6 +232,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*calibrate) return run_calibrate(copt);
+    if (*topo) return aif::cli::run_topo(topo_options);
     if (*vagainst) {
       aif::sim::ValidationOptions vo;
       vo.measured_path = measured_path;
