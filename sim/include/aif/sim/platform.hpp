@@ -1,31 +1,29 @@
-// The SimGrid platform (hosts, links, routes) built from a models::Topology.
+// The SimGrid platform built from a models::Fabric: one host per GPU and per storage node, one split-duplex SHARED
+// link per fabric link, and a single routing zone that asks Fabric::route for every route.
 //
-// Structure (SimGrid 3.32 zones):
-//   root Full zone "fabric"
-//     one Full zone per server: its GPUs (hosts) and a gateway router "<server>-gw";
-//       GPU -> GPU:     NVLink of the source (UP) + NVLink of the destination (DOWN)
-//       GPU -> gateway: the GPU's own NIC (UP; DOWN on the way back): each GPU leaves the server through its NIC
-//     server -> server (zone-to-zone routes between gateways, one per server pair):
-//       same rack:  leaf
-//       other rack: leaf, uplink (UP) to the spine, spine, uplink (DOWN), leaf
-// so GPU-to-GPU routes are:
-//   same server: nvlink_UP, nvlink_DOWN                                           latency 2 * nvlink_latency
-//   same rack:   nic_UP, leaf, nic_DOWN                                           latency 2 * link_latency
-//   other rack:  nic_UP, leaf, uplink_UP, spine, uplink_DOWN, leaf, nic_DOWN      latency 4 * link_latency
-// NVLinks, NICs and uplinks are split-duplex SHARED links with the topology edge's per-direction bandwidth and latency.
-// Leaves and spines are FATPIPE links of latency 0 whose bandwidth is the switch's total port capacity, so they never
-// limit a flow: they stand for the (non-blocking) switch, give it a handle for failures (turn the link off) and let
-// same-rack routes be non-empty as SimGrid requires. The spine between two racks is Topology::spine_for_racks.
+// Why one custom zone: in SimGrid 3.32 a route between two zones passes through one gateway per zone, which cannot
+// express a rail-optimized fabric (each GPU leaves its server through its own NIC and rail), and a Full zone stores
+// N x N routes (10^10 at 100,000 GPUs). The zone here stores nothing per pair: SimGrid asks it for a route when a
+// communication starts (or on Host::route_to) and it answers with the fabric's route, O(hops).
+//
+// Links: fabric link `id` is the SimGrid split-duplex link `links[id]`, named "<low end>-<high end>" after the
+// fabric's vertex names (a suffix "#<id>" only when two links join the same pair of vertices). SimGrid names its
+// halves "<name>_UP" (low -> high, e.g. GPU -> leaf) and "<name>_DOWN". Bandwidth (bytes/s, each direction) and
+// latency are the FabricLink's. A route's latency is the sum of its links' latencies; a transfer of S bytes alone on
+// an idle route takes exactly latency + S / min(bandwidth) under simgrid_config_args().
+//
+// Hosts are named after their fabric vertex. GPU hosts have one core and PlatformOptions::gpu_speeds; storage hosts
+// have one core of PlatformOptions::storage_speed (they never compute; SimGrid needs a speed).
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Link.hpp>
-#include <simgrid/s4u/NetZone.hpp>
 
-#include "aif/models/topology.hpp"
+#include "aif/models/fabric.hpp"
 
 namespace aif::sim {
 
@@ -46,30 +44,35 @@ struct PlatformOptions {
   // Called for each GPU host before it is sealed, e.g. to set the energy plugin's properties (which SimGrid reads
   // when the host is sealed). `gpu_id` is the global GPU index.
   std::function<void(simgrid::s4u::Host* gpu, int gpu_id)> before_seal;
+  double storage_speed = 1e9;  // FLOP/s of a storage host
+  // Passed as `flow` to every Fabric::route: another seed moves flows to other equal-cost uplinks (ECMP hashing).
+  uint64_t ecmp_seed = 0;
 };
 
 struct Platform {
-  // Index = global GPU id, as in the topology: rack-major, then server, then GPU.
-  std::vector<simgrid::s4u::Host*> gpus;
+  std::vector<simgrid::s4u::Host*> gpus;              // index = GPU id (server * gpus_per_server + local)
+  std::vector<simgrid::s4u::Host*> storage;           // index = storage node id
+  std::vector<simgrid::s4u::SplitDuplexLink*> links;  // index = FabricLink::id
+  models::Fabric* fabric = nullptr;                   // the fabric routes come from; must outlive the simulation
   int gpus_per_server = 0;
   int servers = 0;
-  int servers_per_rack = 0;
-  int racks = 0;
-  std::vector<simgrid::s4u::NetZone*> server_zones;  // index = global server
-  // Links by role. Split-duplex ones are the SimGrid SplitDuplexLink (get_link_up()/get_link_down()).
-  std::vector<simgrid::s4u::SplitDuplexLink*> nvlinks;  // index = global GPU id
-  std::vector<simgrid::s4u::SplitDuplexLink*> nics;     // index = global GPU id
-  std::vector<simgrid::s4u::SplitDuplexLink*> uplinks;  // index = rack * spines + spine
-  std::vector<simgrid::s4u::Link*> leaves;              // index = rack (FATPIPE)
-  std::vector<simgrid::s4u::Link*> spines;              // index = spine (FATPIPE)
 
   int num_gpus() const { return static_cast<int>(gpus.size()); }
   // `server` is the global server index; throws std::out_of_range on bad indices.
   simgrid::s4u::Host* gpu(int server, int local) const;
+  // The SimGrid link a hop of Fabric::route crosses: the UP or DOWN half of links[hop.link].
+  simgrid::s4u::Link* link(const models::Hop& hop) const;
+  // Fail (up = false) or repair a fabric link: the fabric stops (resumes) routing over it, so communications started
+  // later avoid it, and both SimGrid halves are turned off (on), so communications crossing it now fail with
+  // simgrid::NetworkFailureException. A communication started between hosts the failures leave without a path throws
+  // the fabric's std::runtime_error in the actor that starts it. Throws std::out_of_range on a bad id. Callable before
+  // or during the run.
+  void set_link_state(int link, bool up);
 };
 
 // Create the platform in the current SimGrid engine: call it once, after the s4u::Engine is constructed (with
-// simgrid_config_args()) and before Engine::run. Host names are the topology's GPU vertex names.
-Platform build_platform(const models::Topology& topology, const PlatformOptions& options = {});
+// simgrid_config_args()), before any other zone is created and before Engine::run. Its zone becomes the root zone.
+// Throws std::invalid_argument for an empty fabric or bad options, std::logic_error if a zone already exists.
+Platform build_platform(models::Fabric& fabric, const PlatformOptions& options = {});
 
 }  // namespace aif::sim
