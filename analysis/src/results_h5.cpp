@@ -122,6 +122,19 @@ Handle iteration_type(bool file) {
   return file ? packed(std::move(type)) : std::move(type);
 }
 
+Handle job_step_type(bool file) {
+  Handle type = compound(sizeof(JobStepRecord));
+  insert(type, "job", offsetof(JobStepRecord, job), i32(file));
+  insert(type, "step", offsetof(JobStepRecord, step), i64(file));
+  insert(type, "start_s", offsetof(JobStepRecord, start_s), f64(file));
+  insert(type, "end_s", offsetof(JobStepRecord, end_s), f64(file));
+  insert(type, "compute_s", offsetof(JobStepRecord, compute_s), f64(file));
+  insert(type, "comm_s", offsetof(JobStepRecord, comm_s), f64(file));
+  insert(type, "exposed_comm_s", offsetof(JobStepRecord, exposed_comm_s), f64(file));
+  insert(type, "checkpoint_s", offsetof(JobStepRecord, checkpoint_s), f64(file));
+  return file ? packed(std::move(type)) : std::move(type);
+}
+
 Handle event_type(bool file) {
   Handle type = compound(sizeof(EventRow));
   Handle text = string_type();

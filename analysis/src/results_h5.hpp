@@ -70,6 +70,7 @@ Handle string_type();            // variable-length UTF-8 string
 Handle outcome_type(bool file);  // enum over int8
 Handle request_type(bool file);
 Handle iteration_type(bool file);
+Handle job_step_type(bool file);
 Handle event_type(bool file);
 Handle summary_type(bool file);
 

@@ -23,6 +23,8 @@ const char* const ITERATION_COLUMNS[] = {"replica",        "start_s",       "dur
                                          "sampled_seqs",   "attended_pairs", "prefill_attended_pairs"};
 // Optional (added later): forward_s. HDF5 converts compounds member by member, so a file without it reads
 // with the record's default (NaN) there.
+const char* const JOB_STEP_COLUMNS[] = {"job",    "step",           "start_s",     "end_s",
+                                        "compute_s", "comm_s", "exposed_comm_s", "checkpoint_s"};
 const char* const SUMMARY_COLUMNS[] = {"name", "value", "unit"};
 
 std::string format_number(double value) {
@@ -333,6 +335,40 @@ std::vector<IterationRecord> ResultsReader::iterations() const {
   std::vector<IterationRecord> all;
   for_each_iteration_chunk(
       [&](const std::vector<IterationRecord>& chunk) { all.insert(all.end(), chunk.begin(), chunk.end()); });
+  return all;
+}
+
+std::vector<std::string> ResultsReader::job_names() const {
+  const Impl& r = *impl_;
+  h5::QuietErrors quiet;
+  if (!r.exists("/jobs")) return {};
+  Handle group(r.check_id(H5Gopen2(r.file.get(), "/jobs", H5P_DEFAULT), "cannot open /jobs"), H5Gclose);
+  const htri_t has_names = H5Aexists(group.get(), "names");
+  r.check(has_names, "cannot inspect /jobs");
+  if (has_names == 0) return {};
+  return r.read_string_list_attribute(group.get(), "names");
+}
+
+size_t ResultsReader::job_step_count() const {
+  h5::QuietErrors quiet;
+  if (!impl_->exists("/jobs/steps")) return 0;
+  return impl_->rows(impl_->open_dataset("/jobs/steps"), "/jobs/steps");
+}
+
+void ResultsReader::for_each_job_step_chunk(const std::function<void(const std::vector<JobStepRecord>&)>& visit,
+                                            size_t rows_per_chunk) const {
+  {
+    h5::QuietErrors quiet;
+    if (!impl_->exists("/jobs/steps")) return;
+  }
+  Handle mem_type = h5::job_step_type(false);
+  impl_->for_each_chunk<JobStepRecord>("/jobs/steps", mem_type, JOB_STEP_COLUMNS, rows_per_chunk, visit);
+}
+
+std::vector<JobStepRecord> ResultsReader::job_steps() const {
+  std::vector<JobStepRecord> all;
+  for_each_job_step_chunk(
+      [&](const std::vector<JobStepRecord>& chunk) { all.insert(all.end(), chunk.begin(), chunk.end()); });
   return all;
 }
 

@@ -39,6 +39,7 @@ struct ResultsWriter::Impl {
   bool finished = false;
   bool series_defined = false;
   bool sampled = false;
+  bool jobs_defined = false;
 
   Handle file;
   Handle meta_group;
@@ -46,22 +47,27 @@ struct ResultsWriter::Impl {
   Handle requests;
   Handle events;
   Handle iterations;
+  Handle jobs_group;
+  Handle job_steps;
   Handle time;
   std::vector<Handle> series;
   hsize_t request_rows = 0;
   hsize_t event_rows = 0;
   hsize_t iteration_rows = 0;
+  hsize_t job_step_rows = 0;
   hsize_t sample_rows = 0;
 
   Handle request_mem_type = h5::request_type(false);
   Handle event_mem_type = h5::event_type(false);
   Handle iteration_mem_type = h5::iteration_type(false);
+  Handle job_step_mem_type = h5::job_step_type(false);
   Handle summary_mem_type = h5::summary_type(false);
   Handle text_type = h5::string_type();
 
   std::vector<RequestRecord> request_buffer;
   std::vector<EventRecord> event_buffer;
   std::vector<IterationRecord> iteration_buffer;
+  std::vector<JobStepRecord> job_step_buffer;
   std::vector<double> time_buffer;
   std::vector<std::vector<double>> series_buffers;  // one column per series
 
@@ -170,6 +176,12 @@ struct ResultsWriter::Impl {
     iteration_buffer.clear();
   }
 
+  void flush_job_steps() {
+    append(job_steps, job_step_rows, job_step_mem_type.get(), job_step_buffer.data(), job_step_buffer.size(),
+           "/jobs/steps");
+    job_step_buffer.clear();
+  }
+
   void flush_samples() {
     const hsize_t before = sample_rows;
     append(time, sample_rows, H5T_NATIVE_DOUBLE, time_buffer.data(), time_buffer.size(), "/timeseries/time");
@@ -186,6 +198,7 @@ struct ResultsWriter::Impl {
     flush_requests();
     flush_events();
     flush_iterations();
+    flush_job_steps();
     flush_samples();
   }
 
@@ -206,6 +219,8 @@ struct ResultsWriter::Impl {
     for (auto& handle : series) ok = handle.close() && ok;
     ok = time.close() && ok;
     ok = iterations.close() && ok;
+    ok = job_steps.close() && ok;
+    ok = jobs_group.close() && ok;
     ok = events.close() && ok;
     ok = requests.close() && ok;
     ok = timeseries_group.close() && ok;
@@ -253,6 +268,9 @@ ResultsWriter::ResultsWriter(const std::string& path, size_t chunk_rows, int def
   w.requests = w.create_table(w.file.get(), "requests", request_file_type.get(), chunk_rows);
   w.events = w.create_table(w.file.get(), "events", event_file_type.get(), chunk_rows);
   w.iterations = w.create_table(w.file.get(), "iterations", iteration_file_type.get(), chunk_rows);
+  Handle job_step_file_type = h5::job_step_type(true);
+  w.jobs_group = w.create_group(w.file.get(), "jobs");
+  w.job_steps = w.create_table(w.jobs_group.get(), "steps", job_step_file_type.get(), chunk_rows);
   w.timeseries_group = w.create_group(w.file.get(), "timeseries");
   w.time = w.create_table(w.timeseries_group.get(), "time", H5T_IEEE_F64LE, chunk_rows);
   w.write_string_attribute(w.time.get(), "unit", "s");
@@ -323,6 +341,25 @@ void ResultsWriter::add_iteration(const IterationRecord& record) {
   }
 }
 
+void ResultsWriter::define_jobs(const std::vector<std::string>& names) {
+  Impl& w = *impl_;
+  w.require_open("define_jobs");
+  if (w.jobs_defined) throw std::logic_error("ResultsWriter::define_jobs called twice on " + w.path);
+  h5::QuietErrors quiet;
+  w.write_string_list_attribute(w.jobs_group.get(), "names", names);
+  w.jobs_defined = true;
+}
+
+void ResultsWriter::add_job_step(const JobStepRecord& record) {
+  Impl& w = *impl_;
+  w.require_open("add_job_step");
+  w.job_step_buffer.push_back(record);
+  if (w.job_step_buffer.size() >= w.chunk_rows) {
+    h5::QuietErrors quiet;
+    w.flush_job_steps();
+  }
+}
+
 void ResultsWriter::define_series(const std::vector<SeriesSpec>& series) {
   Impl& w = *impl_;
   w.require_open("define_series");
@@ -372,7 +409,8 @@ uint64_t ResultsWriter::fingerprint() const { return impl_->fingerprint.value();
 
 size_t ResultsWriter::buffered_rows() const {
   const Impl& w = *impl_;
-  return std::max({w.request_buffer.size(), w.event_buffer.size(), w.iteration_buffer.size(), w.time_buffer.size()});
+  return std::max({w.request_buffer.size(), w.event_buffer.size(), w.iteration_buffer.size(), w.job_step_buffer.size(),
+                   w.time_buffer.size()});
 }
 
 size_t ResultsWriter::chunk_rows() const { return impl_->chunk_rows; }

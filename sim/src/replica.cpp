@@ -14,7 +14,7 @@ using analysis::RequestRecord;
 
 Replica::Replica(int index, int service, std::string name, const models::SchedulerLimits& limits,
                  const models::PerfModel& perf, const models::GpuPowerParams& power, int gpus, bool fast,
-                 ReplicaSinks sinks)
+                 ReplicaSinks sinks, ReplicaRole role)
     : index_(index),
       service_(service),
       name_(std::move(name)),
@@ -23,7 +23,11 @@ Replica::Replica(int index, int service, std::string name, const models::Schedul
       power_(power),
       gpus_(gpus),
       fast_(fast),
-      sinks_(std::move(sinks)) {}
+      sinks_(std::move(sinks)),
+      role_(role) {
+  if (role_ == ReplicaRole::PREFILL && !sinks_.prefill_done)
+    throw std::invalid_argument(name_ + ": a prefill replica needs a prefill_done sink");
+}
 
 void Replica::set_timer(double date, std::function<void()> callback) {
   uint64_t* counter = sinks_.timer_events;
@@ -35,8 +39,24 @@ void Replica::set_timer(double date, std::function<void()> callback) {
 }
 
 void Replica::arrive(const IncomingRequest& r) {
+  // A prefill replica generates the first token only; a one-token request ends there.
+  const int output_here = role_ == ReplicaRole::PREFILL ? 1 : r.output_tokens;
+  admit(r, std::nan(""), scheduler_.add_request(r.id, r.prompt_tokens, output_here));
+}
+
+void Replica::arrive_prefilled(const IncomingRequest& r, double first_token_s) {
+  if (role_ != ReplicaRole::DECODE) throw std::logic_error(name_ + ": only a decode replica takes prefilled requests");
+  admit(r, first_token_s, scheduler_.add_prefilled_request(r.id, r.prompt_tokens, r.output_tokens));
+}
+
+void Replica::set_loading(bool loading) {
+  loading_ = loading;
+  if (!loading_) start_if_idle();
+}
+
+void Replica::admit(const IncomingRequest& r, double first_token_s, bool accepted) {
   const double now = simgrid::s4u::Engine::get_clock();
-  if (!scheduler_.add_request(r.id, r.prompt_tokens, r.output_tokens)) {
+  if (!accepted) {
     sinks_.request_done(record(r.id, Meta{r.workload, r.arrival_s, std::nan(""), r.prompt_tokens, r.output_tokens},
                                Outcome::REJECTED));
     sinks_.event({now, "request_rejected", name_,
@@ -46,7 +66,7 @@ void Replica::arrive(const IncomingRequest& r) {
                                      scheduler_.blocks().block_size())});
     return;
   }
-  meta_.emplace(r.id, Meta{r.workload, r.arrival_s, std::nan(""), r.prompt_tokens, r.output_tokens});
+  meta_.emplace(r.id, Meta{r.workload, r.arrival_s, first_token_s, r.prompt_tokens, r.output_tokens});
   if (busy_ && in_window_ && !window_cut_) {
     // The request may join at the first step boundary at or after now: end the window there.
     const auto it = std::lower_bound(window_end_.begin(), window_end_.end(), now);
@@ -61,7 +81,7 @@ void Replica::arrive(const IncomingRequest& r) {
 }
 
 void Replica::start_if_idle() {
-  if (busy_ || scheduler_.idle()) return;
+  if (busy_ || loading_ || scheduler_.idle()) return;
   const double now = simgrid::s4u::Engine::get_clock();
   energy_j_ += power_.idle_w * gpus_ * (now - idle_since_);
   begin_step(now);
@@ -167,6 +187,13 @@ void Replica::record_outcomes(const std::vector<models::SeqOutcome>& outcomes, d
     Meta& m = meta_.at(o.id);
     if (o.first_token) m.first_token_s = now;
     if (!o.finished) continue;
+    if (role_ == ReplicaRole::PREFILL && m.output_tokens > 1) {
+      const IncomingRequest handoff{o.id, m.workload, m.arrival_s, m.prompt_tokens, m.output_tokens};
+      const double first_token_s = m.first_token_s;
+      meta_.erase(o.id);
+      sinks_.prefill_done(handoff, first_token_s, index_);
+      continue;
+    }
     RequestRecord rec = record(o.id, m, Outcome::FINISHED);
     rec.finish_s = now;
     rec.generated_tokens = o.generated;

@@ -23,8 +23,13 @@ class Timer;
 
 namespace aif::sim {
 
+struct IncomingRequest;
+
 struct ReplicaSinks {
   std::function<void(const analysis::RequestRecord&)> request_done;
+  // PREFILL replicas: a request's prompt is prefilled and its first token generated at `first_token_s`; the caller
+  // moves its KV to a decode replica (arrive_prefilled there).
+  std::function<void(const IncomingRequest&, double first_token_s, int replica)> prefill_done;
   std::function<void(const analysis::EventRecord&)> event;
   std::function<void(const analysis::IterationRecord&)> iteration;  // empty: do not record steps
   uint64_t* timer_events = nullptr;  // counts timer callbacks (the run's event count)
@@ -38,11 +43,15 @@ struct IncomingRequest {
   int32_t output_tokens;
 };
 
+// COMBINED: prefill and decode on the same replica. With prefill/decode disaggregation a PREFILL replica computes
+// prompts and first tokens only, and a DECODE replica continues requests whose KV it receives.
+enum class ReplicaRole { COMBINED, PREFILL, DECODE };
+
 class Replica {
  public:
   Replica(int index, int service, std::string name, const models::SchedulerLimits& limits,
           const models::PerfModel& perf, const models::GpuPowerParams& power, int gpus, bool fast,
-          ReplicaSinks sinks);
+          ReplicaSinks sinks, ReplicaRole role = ReplicaRole::COMBINED);
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
@@ -50,7 +59,13 @@ class Replica {
   // at once: the caller delivers every request of the same instant, then calls start_if_idle(), so
   // that simultaneous arrivals share the first step as they would in a real engine's queue.
   void arrive(const IncomingRequest& request);
+  // DECODE replicas: a request prefilled elsewhere, whose KV has just arrived (its first token came at first_token_s).
+  void arrive_prefilled(const IncomingRequest& request, double first_token_s);
   void start_if_idle();
+  // While loading (model weights on their way from storage) the replica queues requests but runs no step.
+  void set_loading(bool loading);
+  bool loading() const { return loading_; }
+  ReplicaRole role() const { return role_; }
 
   // State as of simulated time `now` (the same in both modes).
   int running() const { return static_cast<int>(scheduler_.num_running()); }
@@ -82,6 +97,7 @@ class Replica {
   void end_step();
   void end_window(int steps);
   analysis::RequestRecord record(models::RequestId id, const Meta& meta, analysis::Outcome outcome) const;
+  void admit(const IncomingRequest& r, double first_token_s, bool accepted);
   void record_outcomes(const std::vector<models::SeqOutcome>& outcomes, double now);
   void set_timer(double date, std::function<void()> callback);
   void go_idle(double now);
@@ -96,6 +112,8 @@ class Replica {
   int gpus_;
   bool fast_;
   ReplicaSinks sinks_;
+  ReplicaRole role_;
+  bool loading_ = false;
   std::unordered_map<models::RequestId, Meta> meta_;
 
   bool busy_ = false;

@@ -14,8 +14,10 @@
 #include <sstream>
 
 #include "aif/analysis/results.hpp"
+#include "aif/models/fabric.hpp"
 #include "aif/sim/calibration.hpp"
 #include "aif/sim/yaml_util.hpp"
+#include "scenario_jobs.hpp"
 
 namespace aif::sim {
 
@@ -253,19 +255,91 @@ FacilityConfig parse_facility(const Node& n) {
   return facility;
 }
 
-FabricConfig parse_fabric(const Node& n) {
+// The FabricParams field an invalid_argument from models::check_fabric_params starts with, as a fabric key (the
+// "_s" of latencies dropped); "" for fields that come from elsewhere (facility: servers, gpus_per_server).
+std::string fabric_key_of(const std::string& message) {
+  std::string field = message.substr(0, message.find(':'));
+  if (field == "servers" || field == "gpus_per_server") return "";
+  if (field.size() > 2 && field.compare(field.size() - 2, 2, "_s") == 0) field.resize(field.size() - 2);
+  return field;
+}
+
+// fabric: the kind and its parameters (docs/fabric.md). Keys that the kind does not use are errors, and the
+// combination is checked here with the facility, as models::build_fabric would, so a run never starts on a fabric
+// that cannot be built.
+FabricConfig parse_fabric(const Node& n, const Scenario& scenario) {
   FabricConfig fabric;
-  if (!n.present()) return fabric;
-  n.check_keys(
-      {"kind", "nic_bandwidth", "nvlink_bandwidth", "spines", "oversubscription", "link_latency", "nvlink_latency"});
-  if (const Node kind = n.child("kind"); kind.present()) kind.as_enum({"leaf-spine"});
-  n.read_quantity("nic_bandwidth", Unit::BANDWIDTH, fabric.nic_bandwidth, yaml::positive());
-  n.read_quantity("nvlink_bandwidth", Unit::BANDWIDTH, fabric.nvlink_bandwidth, yaml::positive());
-  n.read("spines", fabric.spines, yaml::between(1, 4096));
-  n.read_number("oversubscription", fabric.oversubscription, yaml::between(1, 64));
-  const Range latency{0, 1, false, false, ">= 0 and at most 1s"};
-  n.read_quantity("link_latency", Unit::DURATION, fabric.link_latency_s, latency);
-  n.read_quantity("nvlink_latency", Unit::DURATION, fabric.nvlink_latency_s, latency);
+  const std::vector<std::string> common = {
+      "kind",         "nic_bandwidth",  "nvlink_bandwidth", "nvlink_domain_gpus",     "servers_per_leaf",
+      "link_latency", "nvlink_latency", "storage_nodes",    "storage_nodes_per_leaf", "storage_bandwidth"};
+  const std::vector<std::string> tree = {"spines", "oversubscription"};
+  const std::vector<std::string> three_tier = {"tiers", "leaves_per_pod", "cores", "core_oversubscription"};
+  const std::vector<std::string> dragonfly = {"routers_per_group", "global_links_per_router", "local_bandwidth",
+                                              "global_bandwidth"};
+  if (n.present()) {
+    std::vector<std::string> all = common;
+    for (const auto* keys : {&tree, &three_tier, &dragonfly}) all.insert(all.end(), keys->begin(), keys->end());
+    n.check_keys(all);
+    // Scenario spelling is hyphenated; '_' is accepted for '-' (leaf_spine, fat_tree, rail_optimized).
+    const std::vector<std::string> kinds = {"leaf-spine", "fat-tree", "rail-optimized", "dragonfly"};
+    if (const Node kind = n.child("kind"); kind.present()) {
+      const std::string given = kind.as_string();
+      std::string text = given;
+      std::replace(text.begin(), text.end(), '_', '-');
+      const auto it = std::find(kinds.begin(), kinds.end(), text);
+      if (it == kinds.end())
+        kind.fail("expected one of " + yaml::join_or(kinds) + " ('_' for '-' is accepted too), found '" + given + "'");
+      fabric.kind = static_cast<FabricKind>(it - kinds.begin());
+    }
+    std::vector<std::string> used = common;
+    if (fabric.kind != FabricKind::DRAGONFLY) used.insert(used.end(), tree.begin(), tree.end());
+    if (fabric.kind == FabricKind::FAT_TREE) used.insert(used.end(), three_tier.begin(), three_tier.end());
+    if (fabric.kind == FabricKind::DRAGONFLY) used.insert(used.end(), dragonfly.begin(), dragonfly.end());
+    for (const auto& [key, value] : n.entries()) {
+      if (std::find(used.begin(), used.end(), key) != used.end()) continue;
+      std::string owners = "leaf-spine, fat-tree and rail-optimized";
+      if (std::find(dragonfly.begin(), dragonfly.end(), key) != dragonfly.end()) owners = "dragonfly";
+      if (std::find(three_tier.begin(), three_tier.end(), key) != three_tier.end()) owners = "fat-tree";
+      value.fail("not used by kind " + kinds[static_cast<size_t>(fabric.kind)] + " (only by " + owners + ")");
+    }
+
+    n.read_quantity("nic_bandwidth", Unit::BANDWIDTH, fabric.nic_bandwidth, yaml::positive());
+    n.read_quantity("nvlink_bandwidth", Unit::BANDWIDTH, fabric.nvlink_bandwidth, yaml::positive());
+    n.read("nvlink_domain_gpus", fabric.nvlink_domain_gpus, yaml::between(1, 100000));
+    n.read("servers_per_leaf", fabric.servers_per_leaf, yaml::between(1, 100000));
+    n.read("tiers", fabric.tiers, yaml::between(2, 3));
+    n.read("spines", fabric.spines, yaml::between(1, 4096));
+    n.read("leaves_per_pod", fabric.leaves_per_pod, yaml::between(1, 100000));
+    n.read("cores", fabric.cores, yaml::between(1, 4096));
+    n.read_number("oversubscription", fabric.oversubscription, yaml::between(1, 64));
+    n.read_number("core_oversubscription", fabric.core_oversubscription, yaml::between(1, 64));
+    n.read("routers_per_group", fabric.routers_per_group, yaml::between(1, 1024));
+    n.read("global_links_per_router", fabric.global_links_per_router, yaml::between(0, 1024));
+    n.read_quantity("local_bandwidth", Unit::BANDWIDTH, fabric.local_bandwidth, yaml::positive());
+    n.read_quantity("global_bandwidth", Unit::BANDWIDTH, fabric.global_bandwidth, yaml::positive());
+    n.read("storage_nodes", fabric.storage_nodes, yaml::between(0, 1000000));
+    n.read("storage_nodes_per_leaf", fabric.storage_nodes_per_leaf, yaml::between(1, 4096));
+    n.read_quantity("storage_bandwidth", Unit::BANDWIDTH, fabric.storage_bandwidth, yaml::positive());
+    const Range latency{0, 1, false, false, ">= 0 and at most 1s"};
+    n.read_quantity("link_latency", Unit::DURATION, fabric.link_latency_s, latency);
+    n.read_quantity("nvlink_latency", Unit::DURATION, fabric.nvlink_latency_s, latency);
+  }
+
+  // The combination, with the facility: the error names the key (its line when given, else the section's).
+  Scenario probe;
+  probe.facility = scenario.facility;
+  probe.device = scenario.device;
+  probe.fabric = fabric;
+  try {
+    models::check_fabric_params(fabric_params(probe));
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    const std::string key = fabric_key_of(message);
+    const size_t colon = message.find(": ");
+    const std::string detail = colon == std::string::npos ? message : message.substr(colon + 2);
+    if (key.empty()) n.fail(message);
+    n.child(key).fail(detail);
+  }
   return fabric;
 }
 
@@ -365,7 +439,8 @@ SloConfig parse_slo(const Node& n) {
 }
 
 ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
-  n.check_keys({"name", "model", "dtype", "tp", "replicas", "scheduler", "router", "perf", "slo"});
+  n.check_keys({"name", "model", "dtype", "tp", "replicas", "disaggregation", "load_weights", "scheduler", "router",
+                "perf", "slo"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
   const Node model = n.required("model");
@@ -390,6 +465,22 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
     }
   }
   n.read("replicas", service.replicas, yaml::between(1, 1e6));
+  if (const Node dis = n.child("disaggregation"); dis.present()) {
+    dis.check_keys({"prefill_replicas", "decode_replicas"});
+    if (n.child("replicas").present())
+      n.child("replicas").fail("give either replicas or disaggregation.{prefill_replicas, decode_replicas}, not both");
+    dis.required("prefill_replicas");
+    dis.required("decode_replicas");
+    dis.read("prefill_replicas", service.prefill_replicas, yaml::between(1, 1e6));
+    dis.read("decode_replicas", service.decode_replicas, yaml::between(1, 1e6));
+  }
+  if (const Node lw = n.child("load_weights"); lw.present()) {
+    bool on = false;
+    n.read("load_weights", on);
+    service.load_weights = on ? ServiceConfig::WeightLoading::ON : ServiceConfig::WeightLoading::OFF;
+    if (on && scenario.fabric.storage_nodes == 0)
+      lw.fail("loading weights needs storage nodes to read them from: set fabric.storage_nodes");
+  }
   service.scheduler = parse_scheduler(n.child("scheduler"));
   if (const Node router = n.child("router"); router.present()) {
     service.router = router.as_enum({"round-robin", "least-outstanding-tokens"}) == "round-robin"
@@ -517,12 +608,12 @@ void check_gpu_budget(const std::vector<Node>& nodes, const Scenario& scenario) 
   std::string breakdown;
   for (size_t i = 0; i < scenario.services.size(); ++i) {
     const ServiceConfig& s = scenario.services[i];
-    used += int64_t(s.replicas) * s.tp;
-    breakdown +=
-        (breakdown.empty() ? "" : ", ") + s.name + ": " + std::to_string(s.replicas) + " x tp " + std::to_string(s.tp);
+    used += int64_t(s.total_replicas()) * s.tp;
+    breakdown += (breakdown.empty() ? "" : ", ") + s.name + ": " + std::to_string(s.total_replicas()) + " x tp " +
+                 std::to_string(s.tp);
     if (used > available) {
       nodes[i]
-          .child("replicas")
+          .child(s.disaggregated() ? "disaggregation" : "replicas")
           .fail("the services need at least " + std::to_string(used) + " GPUs (" + breakdown +
                 ") but the facility has " + std::to_string(available) + " (" + std::to_string(f.racks) + " rack(s) x " +
                 std::to_string(f.servers_per_rack) + " servers x " + std::to_string(f.gpus_per_server) + " GPUs)");
@@ -532,9 +623,8 @@ void check_gpu_budget(const std::vector<Node>& nodes, const Scenario& scenario) 
 
 Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   if (!root.is_map()) root.fail("expected a scenario: a map with sections simulation, hardware, services, ...");
-  root.check_keys({"description", "simulation", "hardware", "facility", "fabric", "services", "workloads"},
+  root.check_keys({"description", "simulation", "hardware", "facility", "fabric", "services", "workloads", "jobs"},
                   {{"grid", "grid connection limit, carbon and price series, demand response"},
-                   {"jobs", "training, fine-tuning, evaluation and batch jobs"},
                    {"failures", "per-component failure rates, repairs and scripted incidents"},
                    {"policies", "power capping, carbon-aware shifting, admission and priorities"}});
   if (const Node description = root.child("description"); description.present()) description.as_string();
@@ -546,7 +636,7 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   scenario.simulation = parse_simulation(root.child("simulation"));
   parse_hardware(root.child("hardware"), ctx, scenario);
   scenario.facility = parse_facility(root.child("facility"));
-  scenario.fabric = parse_fabric(root.child("fabric"));
+  scenario.fabric = parse_fabric(root.child("fabric"), scenario);
 
   const Node services = root.required("services");
   const std::vector<Node> service_nodes = services.items();
@@ -573,6 +663,7 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
       scenario.workloads.push_back(std::move(workload));
     }
   }
+  if (const Node jobs = root.child("jobs"); jobs.present()) parse_jobs(jobs, ctx.models, scenario);
   return scenario;
 }
 

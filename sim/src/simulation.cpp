@@ -13,10 +13,13 @@
 
 #include "aif/analysis/stats.hpp"
 #include "aif/models/arrivals.hpp"
-#include "aif/models/topology.hpp"
+#include "aif/models/fabric.hpp"
 #include "aif/sim/platform.hpp"
 #include "aif/sim/trace.hpp"
+#include "link_monitor.hpp"
+#include "aif/sim/training_job.hpp"
 #include "replica.hpp"
+#include "transfer.hpp"
 
 namespace aif::sim {
 
@@ -105,18 +108,28 @@ class Run {
   struct Service {
     const ServiceConfig* config;
     std::unique_ptr<models::PerfModel> perf;
-    std::vector<Replica*> replicas;
-    size_t next_rr = 0;
+    std::vector<Replica*> replicas;  // all of them (energy, summaries)
+    std::vector<Replica*> entry;     // where arrivals go: every replica, or the prefill ones when disaggregated
+    std::vector<Replica*> decode;    // disaggregated: where prefilled requests continue
+    size_t next_rr = 0, next_rr_decode = 0;
+    double kv_bytes_per_token = 0;
+    int64_t kv_transfers = 0;
+    double kv_transfer_bytes = 0;
+    analysis::QuantileSketch kv_transfer_s;
     analysis::QuantileSketch ttft, tpot, e2e;
     int64_t arrived = 0, finished = 0, slo_met = 0, output_tokens = 0;
   };
 
   void build();
   void place_replicas();
+  void place_training_jobs();
   void start_workload(size_t index);
   void schedule_next_arrival(size_t index);
   void schedule_pending_arrival(size_t index);  // a timer for pending_[index], if any
   Replica& route(Service& svc, double now);
+  static Replica& pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now);
+  void on_prefill_done(const IncomingRequest& r, double first_token_s, int replica);
+  void load_weights(Replica& replica, const ServiceConfig& cfg);
   void on_request_done(const analysis::RequestRecord& r);
   void sample();
   std::vector<analysis::SummaryEntry> summarize(double end);
@@ -126,10 +139,13 @@ class Run {
   const RunOptions& opt_;
   analysis::ResultsWriter writer_;
   bool fast_ = true;
-  models::Topology topology_;
+  models::Fabric fabric_;  // the platform routes on it: lives as long as the run
   Platform platform_;
   std::vector<Service> services_;
   std::vector<std::unique_ptr<Replica>> replicas_;
+  std::vector<int> replica_first_gpu_;  // global GPU id of each replica's first GPU (its tp GPUs follow)
+  std::unique_ptr<LinkMonitor> links_;
+  std::vector<std::unique_ptr<TrainingJob>> jobs_;
   std::vector<std::unique_ptr<models::ArrivalProcess>> arrivals_;
   std::vector<std::optional<models::Arrival>> pending_;
   std::vector<size_t> workload_service_;  // workload index -> service index
@@ -146,19 +162,12 @@ class Run {
 
 void Run::build() {
   fast_ = (opt_.fidelity ? *opt_.fidelity : sc_.simulation.fidelity) == Fidelity::FAST;
-  models::LeafSpineParams p;
-  p.racks = sc_.facility.racks;
-  p.servers_per_rack = sc_.facility.servers_per_rack;
-  p.gpus_per_server = sc_.facility.gpus_per_server;
-  p.nvlink_bandwidth = sc_.fabric.nvlink_bandwidth > 0 ? sc_.fabric.nvlink_bandwidth : sc_.device.nvlink_bandwidth;
-  p.nic_bandwidth = sc_.fabric.nic_bandwidth;
-  p.spines = sc_.fabric.spines;
-  p.oversubscription = sc_.fabric.oversubscription;
-  p.link_latency_s = sc_.fabric.link_latency_s;
-  p.nvlink_latency_s = sc_.fabric.nvlink_latency_s;
-  topology_ = models::build_leaf_spine(p);
-  platform_ = build_platform(topology_);
+  fabric_ = models::build_fabric(fabric_params(sc_));
+  init_link_load_plugin();
+  platform_ = build_platform(fabric_);
+  links_ = std::make_unique<LinkMonitor>(platform_);
   place_replicas();
+  place_training_jobs();
 }
 
 void Run::place_replicas() {
@@ -170,6 +179,9 @@ void Run::place_replicas() {
   sinks.event = [this](const analysis::EventRecord& e) { writer_.add_event(e); };
   if (!fast_) sinks.iteration = [this](const analysis::IterationRecord& it) { writer_.add_iteration(it); };
   sinks.timer_events = &events_;
+  sinks.prefill_done = [this](const IncomingRequest& r, double first_token_s, int replica) {
+    on_prefill_done(r, first_token_s, replica);
+  };
   services_.resize(sc_.services.size());
   for (size_t s = 0; s < sc_.services.size(); ++s) {
     const ServiceConfig& cfg = sc_.services[s];
@@ -190,31 +202,65 @@ void Run::place_replicas() {
         throw ScenarioError(sc_.source_path, 0, service_key(s) + ".perf.table", e.what());
       }
     }
-    for (int r = 0; r < cfg.replicas; ++r) {
+    svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(models::dtype_bytes(cfg.dtype));
+    const int total = cfg.total_replicas();
+    for (int r = 0; r < total; ++r) {
       int server = 0;
       while (server < servers && used[static_cast<size_t>(server)] + cfg.tp > per_server) ++server;
+      const std::string key = service_key(s) + (cfg.disaggregated() ? ".disaggregation" : ".replicas");
       if (server == servers)
-        throw ScenarioError(sc_.source_path, 0, service_key(s) + ".replicas",
+        throw ScenarioError(sc_.source_path, 0, key,
                             "replica " + std::to_string(r) + " of " + cfg.name + " (tp " + std::to_string(cfg.tp) +
                                 ") does not fit: every server is full");
       const int first_gpu = used[static_cast<size_t>(server)];
       used[static_cast<size_t>(server)] += cfg.tp;
-      const std::string name = cfg.name + "/" + std::to_string(r);
+      ReplicaRole role = ReplicaRole::COMBINED;
+      std::string name = cfg.name + "/" + std::to_string(r);
+      if (cfg.disaggregated()) {
+        role = r < cfg.prefill_replicas ? ReplicaRole::PREFILL : ReplicaRole::DECODE;
+        name = cfg.name + (role == ReplicaRole::PREFILL ? "/prefill/" + std::to_string(r)
+                                                        : "/decode/" + std::to_string(r - cfg.prefill_replicas));
+      }
       replicas_.push_back(std::make_unique<Replica>(static_cast<int>(replicas_.size()), static_cast<int>(s), name,
                                                     limits, *svc.perf, models::GpuPowerParams::from_device(sc_.device),
-                                                    cfg.tp, fast_, sinks));
-      svc.replicas.push_back(replicas_.back().get());
+                                                    cfg.tp, fast_, sinks, role));
+      replica_first_gpu_.push_back(server * per_server + first_gpu);
+      Replica* replica = replicas_.back().get();
+      svc.replicas.push_back(replica);
+      (role == ReplicaRole::DECODE ? svc.decode : svc.entry).push_back(replica);
       writer_.add_event({0.0, "replica_start", name,
                          "on " + platform_.gpu(server, first_gpu)->get_name() + ".." +
                              platform_.gpu(server, first_gpu + cfg.tp - 1)->get_name() + "; " +
                              std::to_string(limits.num_blocks) + " KV blocks of " + std::to_string(limits.block_size) +
                              " tokens; " + svc.perf->describe()});
+      const bool load = cfg.load_weights == ServiceConfig::WeightLoading::ON ||
+                        (cfg.load_weights == ServiceConfig::WeightLoading::AUTO && fabric_.num_storage() > 0);
+      if (load) load_weights(*replica, cfg);
     }
   }
   int assigned = 0;
   for (const auto& r : replicas_) assigned += r->gpus();
   spare_gpus_idle_w_ = sc_.device.idle_w * (static_cast<int>(platform_.gpus.size()) - assigned);
   servers_overhead_w_ = sc_.facility.server_overhead_w * servers;
+}
+
+// Training and fine-tuning jobs take GPUs the replicas left free (training_job.hpp: placement policies); each runs
+// as one actor. Their GPUs still count as spare in the power model.
+void Run::place_training_jobs() {
+  if (sc_.jobs.empty()) return;
+  std::vector<bool> free(platform_.gpus.size(), true);
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    for (int g = 0; g < replicas_[r]->gpus(); ++g) free[static_cast<size_t>(replica_first_gpu_[r] + g)] = false;
+  }
+  const std::vector<JobLayout> layouts = place_jobs(sc_, fabric_, free);
+  TrainingJobSinks sinks;
+  sinks.step = [this](const analysis::JobStepRecord& s) { writer_.add_job_step(s); };
+  sinks.event = [this](const analysis::EventRecord& e) { writer_.add_event(e); };
+  for (size_t j = 0; j < sc_.jobs.size(); ++j) {
+    const JobConfig& job = sc_.jobs[j];
+    jobs_.push_back(std::make_unique<TrainingJob>(static_cast<int>(j), job, training_params(sc_, job, fabric_.params()),
+                                                  layouts[j], platform_, sc_.simulation.duration_s, sinks));
+  }
 }
 
 void Run::start_workload(size_t index) {
@@ -257,20 +303,71 @@ void Run::schedule_pending_arrival(size_t index) {
   });
 }
 
-Replica& Run::route(Service& svc, double now) {
-  if (svc.config->router == RouterPolicy::ROUND_ROBIN) {
-    Replica& r = *svc.replicas[svc.next_rr];
-    svc.next_rr = (svc.next_rr + 1) % svc.replicas.size();
+Replica& Run::route(Service& svc, double now) { return pick(svc.entry, svc.next_rr, svc.config->router, now); }
+
+Replica& Run::pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now) {
+  if (policy == RouterPolicy::ROUND_ROBIN) {
+    Replica& r = *replicas[next_rr];
+    next_rr = (next_rr + 1) % replicas.size();
     return r;
   }
   // Least outstanding tokens; ties go to the lowest index (deterministic).
-  Replica* best = svc.replicas.front();
+  Replica* best = replicas.front();
   int64_t best_tokens = best->outstanding_tokens(now);
-  for (Replica* r : svc.replicas) {
+  for (Replica* r : replicas) {
     const int64_t t = r->outstanding_tokens(now);
     if (t < best_tokens) best = r, best_tokens = t;
   }
   return *best;
+}
+
+// The prompt's KV cache moves from the prefill replica to a decode replica over the fabric: GPU i of one tensor-
+// parallel group to GPU i of the other, each carrying its 1/tp share of the heads. The request joins the decode
+// replica's queue once the last byte is in.
+void Run::on_prefill_done(const IncomingRequest& r, double first_token_s, int replica) {
+  ++events_;
+  const double now = simgrid::s4u::Engine::get_clock();
+  Service& svc = services_[workload_service_[static_cast<size_t>(r.workload)]];
+  Replica& dst = pick(svc.decode, svc.next_rr_decode, svc.config->router, now);
+  const int tp = svc.config->tp;
+  const double bytes = r.prompt_tokens * svc.kv_bytes_per_token;
+  std::vector<Flow> flows;
+  for (int i = 0; i < tp; ++i)
+    flows.push_back({platform_.gpus[static_cast<size_t>(replica_first_gpu_[static_cast<size_t>(replica)] + i)],
+                     platform_.gpus[static_cast<size_t>(replica_first_gpu_[static_cast<size_t>(dst.index())] + i)],
+                     bytes / tp});
+  start_transfer("kv-" + std::to_string(r.id), std::move(flows),
+                 [this, &svc, &dst, r, first_token_s, bytes](double start, double end) {
+                   ++events_;
+                   ++svc.kv_transfers;
+                   svc.kv_transfer_bytes += bytes;
+                   svc.kv_transfer_s.add(end - start);
+                   dst.arrive_prefilled(r, first_token_s);
+                   dst.start_if_idle();
+                 });
+}
+
+// Each GPU of the replica reads its 1/tp share of the weights from a storage node (spread over the nodes by GPU);
+// the replica serves once every share is in.
+void Run::load_weights(Replica& replica, const ServiceConfig& cfg) {
+  if (fabric_.num_storage() == 0)
+    throw ScenarioError(sc_.source_path, 0, service_key(static_cast<size_t>(&cfg - sc_.services.data())) + ".load_weights",
+                        "loading weights needs storage nodes in the fabric (fabric.storage_nodes)");
+  const double bytes = sc_.models.at(cfg.model).parameters() * models::dtype_bytes(cfg.dtype) / cfg.tp;
+  const int first = replica_first_gpu_[static_cast<size_t>(replica.index())];
+  std::vector<Flow> flows;
+  for (int i = 0; i < cfg.tp; ++i)
+    flows.push_back({platform_.storage[static_cast<size_t>((first + i) % fabric_.num_storage())],
+                     platform_.gpus[static_cast<size_t>(first + i)], bytes});
+  replica.set_loading(true);
+  start_transfer("weights-" + replica.name(), std::move(flows), [this, &replica, bytes, model = cfg.model](double start, double end) {
+    ++events_;
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "%.3g GB of %s weights per GPU from storage in %.3f s", bytes / 1e9,
+                  model.c_str(), end - start);
+    writer_.add_event({end, "replica_ready", replica.name(), detail});
+    replica.set_loading(false);
+  });
 }
 
 void Run::on_request_done(const analysis::RequestRecord& r) {
@@ -314,9 +411,16 @@ void Run::sample() {
   }
   gpu_w += spare_gpus_idle_w_;
   const double it_w = gpu_w + servers_overhead_w_;
-  writer_.add_sample(now, {gpu_w, it_w, it_w * sc_.facility.pue, static_cast<double>(busy_gpus),
-                           static_cast<double>(running), static_cast<double>(waiting), static_cast<double>(arrived_),
-                           static_cast<double>(finished_)});
+  std::vector<double> values{gpu_w,
+                             it_w,
+                             it_w * sc_.facility.pue,
+                             static_cast<double>(busy_gpus),
+                             static_cast<double>(running),
+                             static_cast<double>(waiting),
+                             static_cast<double>(arrived_),
+                             static_cast<double>(finished_)};
+  for (double v : links_->sample(now)) values.push_back(v);
+  writer_.add_sample(now, values);
   const double next = now + sc_.simulation.sample_interval_s;
   const bool more = next <= sc_.simulation.duration_s || (sc_.simulation.drain && work_left());
   if (more) Timer::set(next, [this] {
@@ -384,6 +488,21 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
         "1");
     add(n + "gpu_energy_per_output_token",
         s.output_tokens > 0 ? svc_j / static_cast<double>(s.output_tokens) : std::nan(""), "J/token");
+    if (s.config->disaggregated()) {
+      add(n + "kv_transfers", static_cast<double>(s.kv_transfers), "1");
+      add(n + "kv_transfer_bytes", s.kv_transfer_bytes, "B");
+      add(n + "kv_transfer_p50", s.kv_transfer_s.quantile(50), "s");
+      add(n + "kv_transfer_p99", s.kv_transfer_s.quantile(99), "s");
+    }
+  }
+  // The fabric: what each tier of links carried and how busy it was on average over the run.
+  for (const LinkMonitor::TierTotal& t : links_->tier_totals(end)) {
+    const std::string n = "fabric." + tier_name(t.tier) + ".";
+    add(n + "bytes", t.bytes, "B");
+    add(n + "mean_utilization", t.mean_util, "1");
+  }
+  for (const auto& job : jobs_) {
+    for (analysis::SummaryEntry& e : job->summary()) out.push_back(std::move(e));
   }
   return out;
 }
@@ -408,15 +527,23 @@ RunReport Run::execute() {
                                                                   ? "constant step time"
                                                                   : "roofline from published figures")}});
   }
-  writer_.define_series({{"gpu_power", "W", "all GPUs of the site"},
-                         {"it_power", "W", "GPUs plus server overhead"},
-                         {"facility_power", "W", "IT power times PUE"},
-                         {"busy_gpus", "1", "GPUs of replicas running a step"},
-                         {"running_requests", "1", "requests in a running batch"},
-                         {"waiting_requests", "1", "requests queued at replicas"},
-                         {"arrived_requests", "1", "cumulative arrivals"},
-                         {"finished_requests", "1", "cumulative finished requests"}});
+  std::vector<analysis::SeriesSpec> series{{"gpu_power", "W", "all GPUs of the site"},
+                                           {"it_power", "W", "GPUs plus server overhead"},
+                                           {"facility_power", "W", "IT power times PUE"},
+                                           {"busy_gpus", "1", "GPUs of replicas running a step"},
+                                           {"running_requests", "1", "requests in a running batch"},
+                                           {"waiting_requests", "1", "requests queued at replicas"},
+                                           {"arrived_requests", "1", "cumulative arrivals"},
+                                           {"finished_requests", "1", "cumulative finished requests"}};
+  for (analysis::SeriesSpec& spec : links_->series()) series.push_back(std::move(spec));
+  writer_.define_series(series);
   for (size_t w = 0; w < sc_.workloads.size(); ++w) start_workload(w);
+  if (!jobs_.empty()) {
+    std::vector<std::string> names;
+    for (const auto& job : jobs_) names.push_back(job->config().name);
+    writer_.define_jobs(names);
+    for (const auto& job : jobs_) job->start();
+  }
   Timer::set(0.0, [this] { sample(); });
 
   auto& engine = *simgrid::s4u::Engine::get_instance();

@@ -78,6 +78,19 @@ struct IterationRecord {
   double forward_s = NOT_HAPPENED;     // real engine: of duration_s, the model's forward pass alone (NaN simulated)
 };
 
+// One row of /jobs/steps: one optimizer step of a training or fine-tuning job. start_s + compute_s + exposed_comm_s
+// + checkpoint_s == end_s; comm_s - exposed_comm_s is the communication hidden behind compute.
+struct JobStepRecord {
+  int32_t job = -1;           // index into the scenario's jobs (names in /jobs@names)
+  int64_t step = 0;           // 0-based, in the job
+  double start_s = 0.0;
+  double end_s = 0.0;         // after the checkpoint written at the end of this step, if any
+  double compute_s = 0.0;     // compute on the critical path: every pipeline slot's forward + backward, optimizer
+  double comm_s = 0.0;        // communication: TP all-reduces and PP sends on the critical path + the DP all-reduce
+  double exposed_comm_s = 0.0;  // of which not hidden behind compute
+  double checkpoint_s = 0.0;  // writing the checkpoint to storage; 0 when this step wrote none
+};
+
 struct SeriesSpec {
   std::string name;  // dataset name under /timeseries: non-empty, no '/', not "time", unique
   std::string unit;
@@ -114,6 +127,9 @@ class ResultsWriter {
   void add_request(const RequestRecord& record);
   void add_event(const EventRecord& record);
   void add_iteration(const IterationRecord& record);
+  // Names of the jobs, indexed by JobStepRecord::job (the /jobs@names attribute); at most once.
+  void define_jobs(const std::vector<std::string>& names);
+  void add_job_step(const JobStepRecord& record);
 
   // Once, before the first sample.
   void define_series(const std::vector<SeriesSpec>& series);
@@ -164,6 +180,13 @@ class ResultsReader {
   void for_each_iteration_chunk(const std::function<void(const std::vector<IterationRecord>&)>& visit,
                                 size_t rows_per_chunk = DEFAULT_READ_ROWS) const;
   std::vector<IterationRecord> iterations() const;
+
+  // /jobs: empty in files without jobs (and in files written before /jobs existed).
+  std::vector<std::string> job_names() const;
+  size_t job_step_count() const;
+  void for_each_job_step_chunk(const std::function<void(const std::vector<JobStepRecord>&)>& visit,
+                               size_t rows_per_chunk = DEFAULT_READ_ROWS) const;
+  std::vector<JobStepRecord> job_steps() const;
 
   std::vector<SeriesSpec> series() const;  // in definition order
   std::vector<double> series_time() const;

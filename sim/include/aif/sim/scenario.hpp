@@ -11,6 +11,11 @@
 
 #include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
+#include "aif/sim/jobs_config.hpp"
+
+namespace aif::models {
+struct FabricParams;  // aif/models/fabric.hpp (Boost.Graph): include it where fabric_params() is called
+}  // namespace aif::models
 
 namespace aif::sim {
 
@@ -49,14 +54,30 @@ struct FacilityConfig {
   double pue = 1.3;                 // facility power / IT power (constant for now)
 };
 
-enum class FabricKind { LEAF_SPINE };
+// LEAF_SPINE is FAT_TREE with 2 tiers (the name older scenarios use). docs/fabric.md explains every kind and key.
+enum class FabricKind { LEAF_SPINE, FAT_TREE, RAIL_OPTIMIZED, DRAGONFLY };
 
+// The `fabric` section; fabric_params() turns it into models::FabricParams. 0 in a count or bandwidth below means
+// "derived" where the comment says so.
 struct FabricConfig {
   FabricKind kind = FabricKind::LEAF_SPINE;
   double nic_bandwidth = 50e9;        // bytes/s per GPU NIC (400 Gb/s)
   double nvlink_bandwidth = 0;        // bytes/s per GPU; 0 = take it from the device catalog
-  int spines = 2;
+  int nvlink_domain_gpus = 0;         // GPUs per NVLink domain; 0 = one server (72 with 4-GPU servers: NVL72)
+  int servers_per_leaf = 0;           // servers per leaf / scalable unit / dragonfly router; 0 = servers_per_rack
+  int tiers = 2;                      // fat-tree: 2 or 3
+  int spines = 2;                     // in total (2 tiers, rail-optimized) or per pod (3 tiers)
+  int leaves_per_pod = 0;             // 3 tiers
+  int cores = 0;                      // 3 tiers
   double oversubscription = 1.0;      // leaf downlink capacity / uplink capacity (>= 1)
+  double core_oversubscription = 1.0; // 3 tiers: spine downlink capacity / uplink capacity (>= 1)
+  int routers_per_group = 4;          // dragonfly
+  int global_links_per_router = 2;    // dragonfly
+  double local_bandwidth = 0;         // dragonfly, bytes/s per local link; 0 = a router's NICs / 2
+  double global_bandwidth = 0;        // dragonfly, bytes/s per global link; 0 = one server's NICs
+  int storage_nodes = 0;
+  int storage_nodes_per_leaf = 8;
+  double storage_bandwidth = 50e9;    // bytes/s per storage node NIC
   double link_latency_s = 1e-6;       // per hop
   double nvlink_latency_s = 0.5e-6;
 };
@@ -131,6 +152,15 @@ struct ServiceConfig {
   RouterPolicy router = RouterPolicy::ROUND_ROBIN;
   PerfConfig perf;
   SloConfig slo;
+  // Prefill/decode disaggregation (both > 0) or not (both 0): prefill replicas compute prompts and first tokens,
+  // then each request's KV cache crosses the fabric to a decode replica. Each replica has tp GPUs.
+  int prefill_replicas = 0;
+  int decode_replicas = 0;
+  // Model weights read from the fabric's storage nodes when a replica starts; it serves once they are in.
+  // AUTO: when the fabric has storage nodes.
+  enum class WeightLoading { AUTO, ON, OFF } load_weights = WeightLoading::AUTO;
+  bool disaggregated() const { return prefill_replicas > 0; }
+  int total_replicas() const { return disaggregated() ? prefill_replicas + decode_replicas : replicas; }
 };
 
 struct Scenario {
@@ -142,8 +172,9 @@ struct Scenario {
   FacilityConfig facility;
   FabricConfig fabric;
   std::vector<ServiceConfig> services;
-  std::map<std::string, models::ModelArch> models;  // resolved architectures used by services
+  std::map<std::string, models::ModelArch> models;  // resolved architectures used by services and jobs
   std::vector<WorkloadConfig> workloads;
+  std::vector<JobConfig> jobs;      // training and fine-tuning jobs (jobs_config.hpp)
   // Calibration tables read by services with perf kind calibrated, keyed by resolved path (PerfConfig::table_key).
   std::map<std::string, models::CalibrationTable> calibration_tables;
 };
@@ -160,5 +191,10 @@ std::map<std::string, models::DeviceSpec> load_hardware_catalog(const std::strin
 std::map<std::string, models::ModelArch> load_model_catalog(const std::string& path);
 // Where the bundled data/ folder is ($AIFSIM_DATA_DIR overrides the build-time source path).
 std::string data_dir();
+
+// The fabric a scenario describes: facility.racks x servers_per_rack servers of gpus_per_server GPUs, the fabric
+// section, and the device's NVLink bandwidth when fabric.nvlink_bandwidth is 0 (sim/src/fabric_params.cpp).
+// load_scenario has already checked it with models::check_fabric_params, so build_fabric accepts it.
+models::FabricParams fabric_params(const Scenario& sc);
 
 }  // namespace aif::sim

@@ -1,0 +1,122 @@
+// Training and fine-tuning jobs in the simulation: where their ranks run (placement) and one SimGrid actor per job
+// that steps through the optimizer steps.
+//
+// A step follows models::step_time's timeline. Compute and the TP all-reduces (inside an NVLink domain, where no
+// other traffic goes) are SimGrid timers of the step model's durations; everything that crosses the fabric is a
+// SimGrid communication sharing links with all other traffic:
+//   - PP sends: one micro-batch's activations from every stage to the next (all dp x tp x (pp - 1) GPU pairs at
+//     once), then its gradients back; measured once per step and counted for each of the m + pp - 1 slots;
+//   - DP gradient all-reduce: one collective per (stage, tp rank) group, all groups at once (one short-lived helper
+//     actor per group, as collectives block their caller), started at the last micro-batch's backward pass when
+//     `overlap`, else after it;
+//   - checkpoint every N steps: every GPU writes its share of the checkpoint to a storage node (round-robin over the
+//     storage nodes), all at once, and training waits for the last byte.
+// Flows started at once: a job's PP round and checkpoint start one flow per GPU; the DP all-reduces as many as the
+// collectives make (about one per GPU for ring and hierarchical).
+//
+// The actor stops after `steps` steps, or before starting a step at or after the horizon (simulation.duration).
+// A run without drain stops the engine at the horizon, possibly mid-step: that step is not recorded, and SimGrid
+// 3.32 prints "Process called exit when leaving - Skipping cleanups" for the actor left (harmless; killing it
+// mid-communication instead leaves flows in the solver and is worse in 3.32).
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "aif/analysis/results.hpp"
+#include "aif/models/fabric.hpp"
+#include "aif/models/training.hpp"
+#include "aif/sim/collectives.hpp"
+#include "aif/sim/platform.hpp"
+#include "aif/sim/scenario.hpp"
+
+namespace aif::sim {
+
+// The GPUs of a job's ranks. Rank (stage, dp rank, tp rank) runs on gpus[(stage * dp + dp_rank) * tp + tp_rank];
+// a TP group is always in one NVLink domain (a server unless fabric.nvlink_domain_gpus makes it larger).
+struct JobLayout {
+  int dp = 1, tp = 1, pp = 1;
+  std::vector<int> gpus;
+
+  int gpu(int stage, int dp_rank, int tp_rank) const {
+    return gpus[static_cast<size_t>((stage * dp + dp_rank) * tp + tp_rank)];
+  }
+  // The dp GPUs that all-reduce the gradients of one (stage, tp rank), in ring order (dp rank 0, 1, ...).
+  std::vector<int> dp_group(int stage, int tp_rank) const;
+};
+
+// Chooses a job's GPUs among those with free[gpu] true, and marks them false. Units of choice are TP groups: tp free
+// GPUs of one NVLink domain. Policies (JobPlacement):
+//   PACKED          servers in id order; ranks replica-major (each DP replica's pipeline on consecutive servers)
+//   SPREAD          TP groups taken round-robin over the leaves; ranks replica-major
+//   TOPOLOGY_AWARE  leaves with the most free TP groups first; ranks stage-major (each stage's DP groups on
+//                   consecutive servers, so the largest traffic, the gradient all-reduce, stays on as few leaves as
+//                   possible)
+// "Leaf" is the switch a server's first GPU's NIC reaches (Fabric::leaf_of_gpu). Throws std::runtime_error saying
+// how many TP groups are free when the job does not fit.
+JobLayout place_job(const JobConfig& job, const models::Fabric& fabric, std::vector<bool>& free);
+
+// Places the scenario's jobs in order on the GPUs left free (free[gpu] true; services take theirs first, see
+// Run::place_replicas), marking those it takes. Throws ScenarioError naming jobs[i].parallelism when one does not fit.
+std::vector<JobLayout> place_jobs(const Scenario& scenario, const models::Fabric& fabric, std::vector<bool>& free);
+
+// The step model of a job: the scenario's device and model, TP all-reduces over the fabric's NVLink (half the
+// per-GPU both-ways bandwidth each way; a ring step crosses two NVLink hops).
+models::TrainingParams training_params(const Scenario& scenario, const JobConfig& job,
+                                       const models::FabricParams& fabric);
+
+struct TrainingJobSinks {
+  std::function<void(const analysis::JobStepRecord&)> step;  // one per finished step
+  std::function<void(const analysis::EventRecord&)> event;   // job_start, checkpoint, job_end
+};
+
+class TrainingJob {
+ public:
+  // `index` is the job's index in the scenario (JobStepRecord::job). The platform must outlive the job.
+  TrainingJob(int index, JobConfig config, models::TrainingParams params, JobLayout layout, const Platform& platform,
+              double horizon_s, TrainingJobSinks sinks, CollectiveOptions collective_options = {});
+
+  // Creates the job's actor, which waits until config.start_s. Call once, before the engine runs.
+  void start();
+
+  const JobConfig& config() const { return config_; }
+  const models::TrainingStep& model() const { return model_; }
+  const JobLayout& layout() const { return layout_; }
+  int64_t steps_done() const { return static_cast<int64_t>(step_s_.size()); }
+  bool finished() const { return finished_; }
+  // GPU-seconds the job held its GPUs so far (from start to its last step's end).
+  double busy_gpu_s() const;
+
+  // "job.<name>.<metric>": steps, step_time_{mean,p50,p99} (s), comm_share (exposed communication / step time),
+  // bubble_fraction, tokens_per_s, achieved_flops_share (model FLOP/s over the job's GPUs' peak), checkpoints and
+  // checkpoint_time (s). Step statistics cover the steps done; NaN where none.
+  std::vector<analysis::SummaryEntry> summary() const;
+
+ private:
+  void run();
+  // One round of PP sends (forward when `forward`): every stage's GPUs to the next stage's (or back). Returns its time.
+  double pp_round(bool forward);
+  // All DP groups' gradient all-reduces, started now on helper actors; sleeps `window` meanwhile and waits for all.
+  // Returns the slowest all-reduce's time.
+  double dp_allreduce(double window);
+  double checkpoint();
+  void event(const std::string& kind, const std::string& detail) const;
+
+  int index_;
+  JobConfig config_;
+  models::TrainingStep model_;
+  JobLayout layout_;
+  const Platform& platform_;
+  double horizon_s_;
+  TrainingJobSinks sinks_;
+  CollectiveOptions collective_options_;
+  // Results so far.
+  std::vector<double> step_s_;
+  double exposed_comm_s_ = 0;
+  double checkpoint_s_ = 0;
+  int64_t checkpoints_ = 0;
+  double first_start_s_ = -1, last_end_s_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace aif::sim

@@ -1,0 +1,350 @@
+#include "aif/sim/training_job.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "aif/analysis/stats.hpp"
+
+namespace aif::sim {
+
+namespace sg4 = simgrid::s4u;
+
+std::vector<int> JobLayout::dp_group(int stage, int tp_rank) const {
+  std::vector<int> group;
+  group.reserve(static_cast<size_t>(dp));
+  for (int d = 0; d < dp; ++d) group.push_back(gpu(stage, d, tp_rank));
+  return group;
+}
+
+namespace {
+
+using Slot = std::vector<int>;  // the tp GPUs of one TP group, in one NVLink domain
+
+// Free TP groups per leaf, leaves in index order, NVLink domains (servers unless the fabric makes them larger) in id
+// order inside a leaf. A group's leaf is its first GPU's.
+std::map<int, std::vector<Slot>> free_slots_by_leaf(const models::Fabric& fabric, int tp,
+                                                    const std::vector<bool>& free) {
+  const models::FabricParams& p = fabric.params();
+  const int domain = p.nvlink_domain_gpus > 0 ? p.nvlink_domain_gpus : p.gpus_per_server;
+  std::map<int, std::vector<Slot>> by_leaf;
+  for (int first = 0; first < fabric.num_gpus(); first += domain) {
+    Slot slot;
+    for (int gpu = first; gpu < first + domain; ++gpu) {
+      if (!free[static_cast<size_t>(gpu)]) continue;
+      slot.push_back(gpu);
+      if (static_cast<int>(slot.size()) == tp) {
+        by_leaf[fabric.leaf_of_gpu(slot.front())].push_back(slot);
+        slot.clear();
+      }
+    }
+  }
+  return by_leaf;
+}
+
+std::vector<Slot> ordered_slots(JobPlacement placement, std::map<int, std::vector<Slot>> by_leaf) {
+  std::vector<Slot> out;
+  switch (placement) {
+    case JobPlacement::PACKED: {
+      // Servers in id order, whatever their leaf.
+      for (auto& [leaf, slots] : by_leaf) out.insert(out.end(), slots.begin(), slots.end());
+      std::sort(out.begin(), out.end());
+      break;
+    }
+    case JobPlacement::SPREAD: {
+      for (size_t round = 0;; ++round) {
+        bool any = false;
+        for (auto& [leaf, slots] : by_leaf) {
+          if (round < slots.size()) {
+            out.push_back(slots[round]);
+            any = true;
+          }
+        }
+        if (!any) break;
+      }
+      break;
+    }
+    case JobPlacement::TOPOLOGY_AWARE: {
+      std::vector<std::pair<int, std::vector<Slot>*>> leaves;
+      for (auto& [leaf, slots] : by_leaf) leaves.emplace_back(leaf, &slots);
+      // The fullest leaves first: the fewer leaves a job spans, the less of its traffic crosses the spines.
+      std::stable_sort(leaves.begin(), leaves.end(),
+                       [](const auto& a, const auto& b) { return a.second->size() > b.second->size(); });
+      for (auto& [leaf, slots] : leaves) out.insert(out.end(), slots->begin(), slots->end());
+      break;
+    }
+  }
+  return out;
+}
+
+std::string seconds_text(double s) {
+  std::ostringstream text;
+  text.precision(6);
+  text << s << " s";
+  return text.str();
+}
+
+}  // namespace
+
+JobLayout place_job(const JobConfig& job, const models::Fabric& fabric, std::vector<bool>& free) {
+  if (static_cast<int>(free.size()) != fabric.num_gpus())
+    throw std::invalid_argument("place_job: free has " + std::to_string(free.size()) + " entries for " +
+                                std::to_string(fabric.num_gpus()) + " GPUs");
+  const std::vector<Slot> slots = ordered_slots(job.placement, free_slots_by_leaf(fabric, job.tp, free));
+  const size_t needed = static_cast<size_t>(job.dp) * job.pp;
+  if (slots.size() < needed) {
+    throw std::runtime_error("job " + job.name + " needs " + std::to_string(needed) + " groups of " +
+                             std::to_string(job.tp) + " free GPUs in one NVLink domain (dp " + std::to_string(job.dp) +
+                             " x pp " + std::to_string(job.pp) + ", tp " + std::to_string(job.tp) + ") but only " +
+                             std::to_string(slots.size()) + " such groups are free");
+  }
+  JobLayout layout;
+  layout.dp = job.dp;
+  layout.tp = job.tp;
+  layout.pp = job.pp;
+  layout.gpus.assign(needed * static_cast<size_t>(job.tp), -1);
+  const bool stage_major = job.placement == JobPlacement::TOPOLOGY_AWARE;
+  size_t next = 0;
+  for (int outer = 0; outer < (stage_major ? job.pp : job.dp); ++outer) {
+    for (int inner = 0; inner < (stage_major ? job.dp : job.pp); ++inner) {
+      const int stage = stage_major ? outer : inner, replica = stage_major ? inner : outer;
+      const Slot& slot = slots[next++];
+      for (int t = 0; t < job.tp; ++t) {
+        layout.gpus[static_cast<size_t>((stage * job.dp + replica) * job.tp + t)] = slot[static_cast<size_t>(t)];
+        free[static_cast<size_t>(slot[static_cast<size_t>(t)])] = false;
+      }
+    }
+  }
+  return layout;
+}
+
+std::vector<JobLayout> place_jobs(const Scenario& scenario, const models::Fabric& fabric, std::vector<bool>& free) {
+  std::vector<JobLayout> layouts;
+  for (size_t i = 0; i < scenario.jobs.size(); ++i) {
+    try {
+      layouts.push_back(place_job(scenario.jobs[i], fabric, free));
+    } catch (const std::runtime_error& e) {
+      throw ScenarioError(scenario.source_path, 0, "jobs[" + std::to_string(i) + "].parallelism",
+                          std::string(e.what()) + " after the services and the jobs before it took theirs");
+    }
+  }
+  return layouts;
+}
+
+models::TrainingParams training_params(const Scenario& scenario, const JobConfig& job,
+                                       const models::FabricParams& fabric) {
+  models::TrainingParams p;
+  p.device = scenario.device;
+  p.model = scenario.models.at(job.model);
+  p.dtype = job.dtype;
+  p.dp = job.dp;
+  p.tp = job.tp;
+  p.pp = job.pp;
+  p.global_batch = job.global_batch;
+  p.micro_batch = job.micro_batch;
+  p.seq_len = job.seq_len;
+  p.efficiency = job.efficiency;
+  p.tp_bandwidth = fabric.nvlink_bandwidth / 2;
+  p.tp_step_latency_s = 2 * fabric.nvlink_latency_s;  // GPU -> NVSwitch -> GPU
+  return p;
+}
+
+TrainingJob::TrainingJob(int index, JobConfig config, models::TrainingParams params, JobLayout layout,
+                         const Platform& platform, double horizon_s, TrainingJobSinks sinks,
+                         CollectiveOptions collective_options)
+    : index_(index),
+      config_(std::move(config)),
+      model_(models::plan_training_step(params)),
+      layout_(std::move(layout)),
+      platform_(platform),
+      horizon_s_(horizon_s),
+      sinks_(std::move(sinks)),
+      collective_options_(collective_options) {
+  if (static_cast<int>(layout_.gpus.size()) != model_.gpus())
+    throw std::invalid_argument("TrainingJob " + config_.name + ": the layout has " +
+                                std::to_string(layout_.gpus.size()) + " GPUs, the job needs " +
+                                std::to_string(model_.gpus()));
+  if (config_.checkpoint.every_steps > 0 && platform_.storage.empty())
+    throw std::invalid_argument("TrainingJob " + config_.name + ": checkpoints need storage nodes on the platform");
+}
+
+void TrainingJob::start() {
+  sg4::Actor::create("job/" + config_.name, platform_.gpus.at(static_cast<size_t>(layout_.gpus.front())),
+                     [this] { run(); });
+}
+
+void TrainingJob::event(const std::string& kind, const std::string& detail) const {
+  if (sinks_.event) sinks_.event({sg4::Engine::get_clock(), kind, "job/" + config_.name, detail});
+}
+
+double TrainingJob::pp_round(bool forward) {
+  const double t0 = sg4::Engine::get_clock();
+  const auto bytes = static_cast<uint64_t>(std::llround(model_.pp_send_bytes));
+  std::vector<sg4::CommPtr> comms;
+  comms.reserve(static_cast<size_t>(layout_.dp * layout_.tp * (layout_.pp - 1)));
+  for (int s = 0; s + 1 < layout_.pp; ++s) {
+    for (int d = 0; d < layout_.dp; ++d) {
+      for (int t = 0; t < layout_.tp; ++t) {
+        const int a = layout_.gpu(s, d, t), b = layout_.gpu(s + 1, d, t);
+        comms.push_back(sg4::Comm::sendto_async(platform_.gpus[static_cast<size_t>(forward ? a : b)],
+                                                platform_.gpus[static_cast<size_t>(forward ? b : a)], bytes));
+      }
+    }
+  }
+  sg4::Comm::wait_all(comms);
+  // One step of a SEND in the collectives' model: latency, bytes, and the per-step overhead.
+  if (collective_options_.step_overhead_s > 0) sg4::this_actor::sleep_for(collective_options_.step_overhead_s);
+  return sg4::Engine::get_clock() - t0;
+}
+
+double TrainingJob::dp_allreduce(double window) {
+  if (layout_.dp == 1) {
+    if (window > 0) sg4::this_actor::sleep_for(window);
+    return 0;
+  }
+  // Collectives block their caller: one helper actor per (stage, tp rank) group runs them side by side.
+  auto times = std::make_shared<std::vector<double>>(static_cast<size_t>(layout_.pp * layout_.tp), 0.0);
+  std::vector<sg4::ActorPtr> helpers;
+  for (int s = 0; s < layout_.pp; ++s) {
+    for (int t = 0; t < layout_.tp; ++t) {
+      const std::vector<int> group = layout_.dp_group(s, t);
+      const double bytes = model_.stages[static_cast<size_t>(s)].grad_bytes;
+      const size_t slot = static_cast<size_t>(s * layout_.tp + t);
+      helpers.push_back(
+          sg4::Actor::create("job/" + config_.name + "/dp" + std::to_string(slot),
+                             platform_.gpus[static_cast<size_t>(group.front())], [this, group, bytes, slot, times] {
+                               CollectiveResult r;
+                               switch (config_.allreduce) {
+                                 case JobAllreduce::RING:
+                                   r = all_reduce_ring(platform_, group, bytes, collective_options_);
+                                   break;
+                                 case JobAllreduce::TREE:
+                                   r = all_reduce_tree(platform_, group, bytes, collective_options_);
+                                   break;
+                                 case JobAllreduce::HIERARCHICAL:
+                                   r = all_reduce_hierarchical(platform_, group, bytes, collective_options_);
+                                   break;
+                               }
+                               (*times)[slot] = r.time_s;
+                             }));
+    }
+  }
+  if (window > 0) sg4::this_actor::sleep_for(window);
+  for (const auto& helper : helpers) helper->join();
+  return *std::max_element(times->begin(), times->end());
+}
+
+double TrainingJob::checkpoint() {
+  const double t0 = sg4::Engine::get_clock();
+  const size_t per_stage = static_cast<size_t>(layout_.dp * layout_.tp);
+  const size_t storage = platform_.storage.size();
+  std::vector<sg4::CommPtr> comms;
+  comms.reserve(layout_.gpus.size());
+  for (size_t k = 0; k < layout_.gpus.size(); ++k) {
+    const auto bytes = static_cast<uint64_t>(std::llround(model_.stages[k / per_stage].checkpoint_bytes));
+    comms.push_back(sg4::Comm::sendto_async(platform_.gpus[static_cast<size_t>(layout_.gpus[k])],
+                                            platform_.storage[k % storage], bytes));
+  }
+  sg4::Comm::wait_all(comms);
+  return sg4::Engine::get_clock() - t0;
+}
+
+void TrainingJob::run() {
+  if (config_.start_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(config_.start_s);
+  {
+    std::ostringstream detail;
+    const models::StepTime idle = models::step_time(model_, {}, config_.overlap);
+    detail << to_string(config_.kind) << " of " << config_.model << " on " << model_.gpus() << " GPUs (dp "
+           << layout_.dp << " x tp " << layout_.tp << " x pp " << layout_.pp << ", " << to_string(config_.placement)
+           << " from GPU " << layout_.gpus.front() << "); " << model_.micro_batches
+           << " micro-batches per step, forward " << seconds_text(model_.forward_s()) << ", backward "
+           << seconds_text(model_.backward_s()) << ", TP " << seconds_text(model_.tp_comm_s())
+           << " per micro-batch; step without fabric traffic " << seconds_text(idle.total_s);
+    event("job_start", detail.str());
+  }
+  const double slots = model_.slots();
+  const double slot_compute = model_.forward_s() + model_.backward_s();
+  const double window = config_.overlap ? model_.backward_s() : 0;
+  for (int64_t step = 0; step < config_.steps; ++step) {
+    const double start = sg4::Engine::get_clock();
+    if (start >= horizon_s_) break;
+    if (first_start_s_ < 0) first_start_s_ = start;
+    // 1F1B: the PP sends of one slot over the fabric now, the rest of the pipeline phase as one timer.
+    double pf = 0, pb = 0;
+    if (layout_.pp > 1) {
+      pf = pp_round(true);
+      pb = pp_round(false);
+    }
+    const double slot_comm = model_.tp_comm_s() + pf + pb;
+    const double pipeline = slots * (slot_compute + slot_comm);
+    sg4::this_actor::sleep_for(std::max(0.0, pipeline - window - (pf + pb)));
+    const double dp_start = sg4::Engine::get_clock();
+    const double dp = dp_allreduce(window);
+    const double exposed_dp = std::max(0.0, sg4::Engine::get_clock() - dp_start - window);
+    sg4::this_actor::sleep_for(model_.optimizer_s());
+    analysis::JobStepRecord record;
+    record.job = index_;
+    record.step = step;
+    record.start_s = start;
+    record.compute_s = slots * slot_compute + model_.optimizer_s();
+    record.comm_s = slots * slot_comm + dp;
+    record.exposed_comm_s = slots * slot_comm + exposed_dp;
+    if (config_.checkpoint.every_steps > 0 && (step + 1) % config_.checkpoint.every_steps == 0) {
+      record.checkpoint_s = checkpoint();
+      ++checkpoints_;
+      checkpoint_s_ += record.checkpoint_s;
+      std::ostringstream detail;
+      detail.precision(6);
+      detail << "after step " << step << ": " << model_.checkpoint_bytes / 1e9 << " GB from " << model_.gpus()
+             << " GPUs to " << platform_.storage.size() << " storage nodes in " << seconds_text(record.checkpoint_s);
+      event("checkpoint", detail.str());
+    }
+    record.end_s = sg4::Engine::get_clock();
+    step_s_.push_back(record.end_s - record.start_s);
+    exposed_comm_s_ += record.exposed_comm_s;
+    last_end_s_ = record.end_s;
+    if (sinks_.step) sinks_.step(record);
+  }
+  finished_ = steps_done() == config_.steps;
+  std::ostringstream detail;
+  detail << steps_done() << " of " << config_.steps << " steps"
+         << (finished_ ? "" : " (stopped at the simulation horizon)");
+  event("job_end", detail.str());
+}
+
+double TrainingJob::busy_gpu_s() const {
+  return first_start_s_ < 0 ? 0 : model_.gpus() * (last_end_s_ - first_start_s_);
+}
+
+std::vector<analysis::SummaryEntry> TrainingJob::summary() const {
+  std::vector<analysis::SummaryEntry> out;
+  const std::string n = "job." + config_.name + ".";
+  auto add = [&](const std::string& name, double value, const std::string& unit) {
+    out.push_back({n + name, value, unit});
+  };
+  const analysis::LatencyStats stats = analysis::latency_stats(step_s_);
+  double total = 0;
+  for (double s : step_s_) total += s;
+  const double steps = static_cast<double>(step_s_.size());
+  const double nan = std::nan("");
+  add("steps", steps, "1");
+  add("step_time_mean", stats.mean, "s");
+  add("step_time_p50", stats.p50, "s");
+  add("step_time_p99", stats.p99, "s");
+  add("comm_share", total > 0 ? exposed_comm_s_ / total : nan, "1");
+  add("bubble_fraction", model_.bubble_fraction(), "1");
+  add("tokens_per_s", total > 0 ? steps * model_.tokens_per_step / total : nan, "tokens/s");
+  add("achieved_flops_share",
+      total > 0 ? steps * model_.model_flops_per_step / (total * model_.gpus() * model_.peak_flops) : nan, "1");
+  add("checkpoints", static_cast<double>(checkpoints_), "1");
+  add("checkpoint_time", checkpoint_s_, "s");
+  return out;
+}
+
+}  // namespace aif::sim
