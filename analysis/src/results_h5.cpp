@@ -154,6 +154,18 @@ Handle summary_type(bool file) {
   return file ? packed(std::move(type)) : std::move(type);
 }
 
+Handle link_usage_type(bool file) {
+  Handle type = compound(sizeof(LinkUsageRow));
+  Handle text = string_type();
+  insert(type, "name", offsetof(LinkUsageRow, name), text.get());
+  insert(type, "tier", offsetof(LinkUsageRow, tier), text.get());
+  insert(type, "bandwidth", offsetof(LinkUsageRow, bandwidth), f64(file));
+  insert(type, "bytes", offsetof(LinkUsageRow, bytes), f64(file));
+  insert(type, "mean_util", offsetof(LinkUsageRow, mean_util), f64(file));
+  insert(type, "peak_util", offsetof(LinkUsageRow, peak_util), f64(file));
+  return file ? packed(std::move(type)) : std::move(type);
+}
+
 void reclaim(hid_t mem_type, size_t rows, void* buffer) {
   if (rows == 0) return;
   const hsize_t dims = rows;

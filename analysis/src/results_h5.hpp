@@ -73,6 +73,7 @@ Handle iteration_type(bool file);
 Handle job_step_type(bool file);
 Handle event_type(bool file);
 Handle summary_type(bool file);
+Handle link_usage_type(bool file);
 
 // Memory rows for the string-bearing tables (pointers into caller-owned strings, or into buffers
 // HDF5 allocated on read).
@@ -81,6 +82,14 @@ struct EventRow {
   const char* kind;
   const char* target;
   const char* detail;
+};
+struct LinkUsageRow {
+  const char* name;
+  const char* tier;
+  double bandwidth;
+  double bytes;
+  double mean_util;
+  double peak_util;
 };
 struct SummaryRow {
   const char* name;

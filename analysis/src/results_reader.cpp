@@ -18,6 +18,7 @@ const char* const REQUEST_COLUMNS[] = {
     "id",       "workload",      "service",       "replica",          "arrival_s",   "first_token_s",
     "finish_s", "prompt_tokens", "output_tokens", "generated_tokens", "preemptions", "outcome"};
 const char* const EVENT_COLUMNS[] = {"time_s", "kind", "target", "detail"};
+const char* const LINK_COLUMNS[] = {"name", "tier", "bandwidth", "bytes", "mean_util", "peak_util"};
 const char* const ITERATION_COLUMNS[] = {"replica",        "start_s",       "duration_s",     "num_seqs",
                                          "prefill_tokens", "decode_tokens", "context_tokens", "prefill_seqs",
                                          "sampled_seqs",   "attended_pairs", "prefill_attended_pairs"};
@@ -336,6 +337,36 @@ std::vector<IterationRecord> ResultsReader::iterations() const {
   for_each_iteration_chunk(
       [&](const std::vector<IterationRecord>& chunk) { all.insert(all.end(), chunk.begin(), chunk.end()); });
   return all;
+}
+
+std::vector<LinkUsageRecord> ResultsReader::busiest_links() const {
+  const Impl& r = *impl_;
+  h5::QuietErrors quiet;
+  std::vector<LinkUsageRecord> out;
+  if (!r.exists("/links")) return out;
+  Handle table = r.open_dataset("/links/busiest");
+  r.require_columns(table, "/links/busiest", LINK_COLUMNS);
+  const size_t count = r.rows(table, "/links/busiest");
+  Handle mem_type = h5::link_usage_type(false);
+  std::vector<h5::LinkUsageRow> rows(count, h5::LinkUsageRow{nullptr, nullptr, 0, 0, 0, 0});
+  r.read_rows(table, mem_type.get(), 0, count, rows.data(), "/links/busiest");
+  for (const auto& row : rows)
+    out.push_back({row.name ? row.name : "", row.tier ? row.tier : "", row.bandwidth, row.bytes, row.mean_util,
+                   row.peak_util, {}});
+  h5::reclaim(mem_type.get(), rows.size(), rows.data());
+  Handle util = r.open_dataset("/links/busiest_util");
+  Handle space(r.check_id(H5Dget_space(util.get()), "cannot read /links/busiest_util"), H5Sclose);
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_ndims(space.get()) != 2 || H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2 ||
+      dims[1] != count)
+    h5::fail(r.path, "/links/busiest_util is not a (samples x " + std::to_string(count) + ") matrix");
+  std::vector<double> matrix(static_cast<size_t>(dims[0] * dims[1]));
+  if (!matrix.empty())
+    r.check(H5Dread(util.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, matrix.data()),
+            "cannot read /links/busiest_util");
+  for (size_t j = 0; j < count; ++j)
+    for (size_t i = 0; i < dims[0]; ++i) out[j].util.push_back(matrix[i * count + j]);
+  return out;
 }
 
 std::vector<std::string> ResultsReader::job_names() const {

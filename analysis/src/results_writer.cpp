@@ -40,6 +40,8 @@ struct ResultsWriter::Impl {
   bool series_defined = false;
   bool sampled = false;
   bool jobs_defined = false;
+  bool links_set = false;
+  std::vector<LinkUsageRecord> busiest_links;
 
   Handle file;
   Handle meta_group;
@@ -200,6 +202,40 @@ struct ResultsWriter::Impl {
     flush_iterations();
     flush_job_steps();
     flush_samples();
+  }
+
+  // /links/busiest (one row per link half) and /links/busiest_util (samples x links, row i at /timeseries/time[i]).
+  void write_links() {
+    if (!links_set) return;
+    for (const LinkUsageRecord& l : busiest_links)
+      if (l.util.size() != sample_rows)
+        throw std::invalid_argument("ResultsWriter: link " + l.name + " has " + std::to_string(l.util.size()) +
+                                    " utilization values for " + std::to_string(sample_rows) + " samples");
+    Handle group = create_group(file.get(), "links");
+    Handle file_type = h5::link_usage_type(true);
+    Handle mem_type = h5::link_usage_type(false);
+    Handle table = create_table(group.get(), "busiest", file_type.get(), std::max<size_t>(1, busiest_links.size()));
+    std::vector<h5::LinkUsageRow> rows;
+    for (const LinkUsageRecord& l : busiest_links)
+      rows.push_back({l.name.c_str(), l.tier.c_str(), l.bandwidth, l.bytes, l.mean_util, l.peak_util});
+    hsize_t n = 0;
+    append(table, n, mem_type.get(), rows.data(), rows.size(), "/links/busiest");
+    const hsize_t dims[2] = {sample_rows, static_cast<hsize_t>(busiest_links.size())};
+    Handle space(check_id(H5Screate_simple(2, dims, nullptr), "H5Screate_simple"), H5Sclose);
+    Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
+    check(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times");
+    Handle util(check_id(H5Dcreate2(group.get(), "busiest_util", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                    H5P_DEFAULT),
+                         "cannot create dataset /links/busiest_util"),
+                H5Dclose);
+    std::vector<double> matrix(static_cast<size_t>(dims[0] * dims[1]));
+    for (size_t j = 0; j < busiest_links.size(); ++j)
+      for (size_t i = 0; i < sample_rows; ++i) matrix[i * busiest_links.size() + j] = busiest_links[j].util[i];
+    if (!matrix.empty())
+      check(H5Dwrite(util.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, matrix.data()),
+            "cannot write /links/busiest_util");
+    write_string_attribute(util.get(), "unit", "1");
+    if (!util.close() || !table.close() || !group.close()) fail("cannot close /links");
   }
 
   void write_summary(const std::vector<SummaryEntry>& summary) {
@@ -417,12 +453,21 @@ size_t ResultsWriter::chunk_rows() const { return impl_->chunk_rows; }
 
 const std::string& ResultsWriter::path() const { return impl_->path; }
 
+void ResultsWriter::set_busiest_links(std::vector<LinkUsageRecord> links) {
+  Impl& w = *impl_;
+  w.require_open("set_busiest_links");
+  if (w.links_set) throw std::logic_error("ResultsWriter::set_busiest_links called twice on " + w.path);
+  w.busiest_links = std::move(links);
+  w.links_set = true;
+}
+
 void ResultsWriter::finish(const std::vector<SummaryEntry>& summary) {
   Impl& w = *impl_;
   w.require_open("finish");
   {
     h5::QuietErrors quiet;
     w.flush_all();
+    w.write_links();
     w.write_summary(summary);
     w.write_string_attribute(w.meta_group.get(), "fingerprint", fingerprint_hex(w.fingerprint.value()));
     w.check(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), "cannot flush");

@@ -638,9 +638,13 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   scenario.facility = parse_facility(root.child("facility"));
   scenario.fabric = parse_fabric(root.child("fabric"), scenario);
 
-  const Node services = root.required("services");
-  const std::vector<Node> service_nodes = services.items();
-  if (service_nodes.empty()) services.fail("expected at least one service");
+  // A site serves, trains, or both: services may be left out (or empty) when there are jobs.
+  const Node services = root.child("services");
+  const std::vector<Node> service_nodes = services.present() ? services.items() : std::vector<Node>{};
+  if (service_nodes.empty() && !root.child("jobs").present()) {
+    if (!services.present()) root.required("services");  // "required key 'services' is missing"
+    services.fail("expected at least one service (or a jobs section)");
+  }
   for (const Node& node : service_nodes) {
     ServiceConfig service = parse_service(node, ctx, scenario);
     for (size_t j = 0; j < scenario.services.size(); ++j) {

@@ -158,6 +158,8 @@ class Run {
   // Constant over the run, set by place_replicas(): GPUs no replica uses draw idle power; servers draw their overhead.
   double spare_gpus_idle_w_ = 0;
   double servers_overhead_w_ = 0;
+  // A training GPU computing draws busy (compute-bound) power instead of idle power: the difference, per GPU.
+  double job_extra_w_ = 0;
 };
 
 void Run::build() {
@@ -242,6 +244,8 @@ void Run::place_replicas() {
   for (const auto& r : replicas_) assigned += r->gpus();
   spare_gpus_idle_w_ = sc_.device.idle_w * (static_cast<int>(platform_.gpus.size()) - assigned);
   servers_overhead_w_ = sc_.facility.server_overhead_w * servers;
+  const models::GpuPowerParams power = models::GpuPowerParams::from_device(sc_.device);
+  job_extra_w_ = models::gpu_busy_power(power, 1.0) - power.idle_w;
 }
 
 // Training and fine-tuning jobs take GPUs the replicas left free (training_job.hpp: placement policies); each runs
@@ -409,7 +413,12 @@ void Run::sample() {
     running += r->running();
     waiting += r->waiting();
   }
-  gpu_w += spare_gpus_idle_w_;
+  gpu_w += spare_gpus_idle_w_;  // job GPUs included: their compute is added at busy power below
+  for (const auto& job : jobs_) {
+    const double n = static_cast<double>(job->layout().gpus.size());
+    gpu_w += n * job_extra_w_ * job->compute_share_now();
+    if (job->compute_share_now() > 0) busy_gpus += static_cast<int>(n);
+  }
   const double it_w = gpu_w + servers_overhead_w_;
   std::vector<double> values{gpu_w,
                              it_w,
@@ -447,6 +456,10 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   }
   const double total_gpus = static_cast<double>(platform_.gpus.size());
   gpu_j += spare_gpus_idle_w_ * end;
+  for (const auto& job : jobs_) {
+    gpu_j += job_extra_w_ * job->compute_gpu_s();
+    busy_gpu_s += job->compute_gpu_s();
+  }
   const double it_j = gpu_j + servers_overhead_w_ * end;
   const double facility_j = it_j * sc_.facility.pue;
   add("requests", static_cast<double>(arrived_), "1");
@@ -530,7 +543,7 @@ RunReport Run::execute() {
   std::vector<analysis::SeriesSpec> series{{"gpu_power", "W", "all GPUs of the site"},
                                            {"it_power", "W", "GPUs plus server overhead"},
                                            {"facility_power", "W", "IT power times PUE"},
-                                           {"busy_gpus", "1", "GPUs of replicas running a step"},
+                                           {"busy_gpus", "1", "GPUs of replicas running a step and of running training jobs"},
                                            {"running_requests", "1", "requests in a running batch"},
                                            {"waiting_requests", "1", "requests queued at replicas"},
                                            {"arrived_requests", "1", "cumulative arrivals"},
@@ -577,6 +590,21 @@ RunReport Run::execute() {
   report.wall_s = wall;
   report.requests = arrived_;
   writer_.add_event({end, "run_end", "site", "simulated " + std::to_string(end) + " s"});
+  // The links of the shared tiers that carried the most, with their utilization over every sampling interval.
+  std::vector<analysis::LinkUsageRecord> busiest;
+  for (const LinkMonitor::LinkTotal& t : links_->busiest(16)) {
+    const models::FabricLink& fl = fabric_.link(t.link);
+    analysis::LinkUsageRecord rec;
+    rec.name = platform_.link(models::Hop{t.link, t.up})->get_name();
+    rec.tier = tier_name(fl.tier);
+    rec.bandwidth = fl.bandwidth;
+    rec.bytes = t.bytes;
+    rec.mean_util = end > 0 ? t.bytes / (end * fl.bandwidth) : 0;
+    rec.peak_util = t.peak_util;
+    rec.util = links_->series_of(t.link, t.up);
+    busiest.push_back(std::move(rec));
+  }
+  writer_.set_busiest_links(std::move(busiest));
   report.fingerprint = writer_.fingerprint();
   writer_.finish(report.summary);
   return report;

@@ -270,6 +270,11 @@ void TrainingJob::run() {
   }
   const double slots = model_.slots();
   const double slot_compute = model_.forward_s() + model_.backward_s();
+  // Each GPU computes its stage's micro-batches and the optimizer step; the other slots are bubbles.
+  const double gpu_compute = model_.micro_batches * slot_compute + model_.optimizer_s();
+  const double idle_step = models::step_time(model_, {}, config_.overlap).total_s;
+  compute_share_ = idle_step > 0 ? std::min(1.0, gpu_compute / idle_step) : 0;
+  running_ = true;
   const double window = config_.overlap ? model_.backward_s() : 0;
   for (int64_t step = 0; step < config_.steps; ++step) {
     const double start = sg4::Engine::get_clock();
@@ -307,10 +312,13 @@ void TrainingJob::run() {
     }
     record.end_s = sg4::Engine::get_clock();
     step_s_.push_back(record.end_s - record.start_s);
+    compute_gpu_s_ += model_.gpus() * gpu_compute;
+    compute_share_ = std::min(1.0, gpu_compute / (record.end_s - record.start_s));
     exposed_comm_s_ += record.exposed_comm_s;
     last_end_s_ = record.end_s;
     if (sinks_.step) sinks_.step(record);
   }
+  running_ = false;
   finished_ = steps_done() == config_.steps;
   std::ostringstream detail;
   detail << steps_done() << " of " << config_.steps << " steps"

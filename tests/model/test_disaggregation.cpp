@@ -54,6 +54,39 @@ TEST(Disaggregation, KvTransferAndWeightLoadingTakeTheirFabricTime) {
   for (const auto& e : res.summary()) summary[e.name] = e.value;
   EXPECT_EQ(summary.at("split.kv_transfers"), 2);
   EXPECT_NEAR(summary.at("split.kv_transfer_bytes"), 2 * 1000 * m.kv_bytes_per_token(2), 1);
+  // What the links carried (link_load plugin), by tier: each KV flow crosses its source NIC up and its destination
+  // NIC down; each weight share crosses its storage node's link up, the storage leaf's uplink up, the leaf's uplink
+  // down and the GPU's NIC down. 16 shares of W / 8 = 2 W in all.
+  const double kv_total = 2 * 1000 * m.kv_bytes_per_token(2);
+  // SimGrid's link_load plugin also counts each flow at its rate during the route's latency (measured here: one
+  // latency x bandwidth per link half crossed), so the NIC tier reads up to 32 x 50 GB/s x 2 us more for the 16 KV
+  // flows (a 0.3 ms flow: +0.6 %); the long weight flows make it negligible elsewhere.
+  const double nic_exact = 2 * kv_total + 2 * weights, latency_extra = 32 * 50e9 * 2e-6;
+  std::printf("NIC bytes: simulated %.9g, by hand %.9g (+ up to %.3g counted during latency)\n",
+              summary.at("fabric.nic.bytes"), nic_exact, latency_extra);
+  EXPECT_GE(summary.at("fabric.nic.bytes"), nic_exact - 1e-6 * weights);
+  EXPECT_LE(summary.at("fabric.nic.bytes"), nic_exact + latency_extra + 1e-6 * weights);
+  EXPECT_NEAR(summary.at("fabric.storage.bytes"), 2 * weights, 1e-6 * weights);
+  EXPECT_NEAR(summary.at("fabric.uplink.bytes"), 4 * weights, 1e-6 * weights);
+  // While loading, each storage node's 1 GB/s link is full: the storage tier's busiest link is at 100 % in every
+  // one-second interval that ends before `ready`.
+  const auto times = res.series_time();
+  const auto storage_max = res.series_values("link_util_storage_max");
+  int full = 0;
+  for (size_t i = 1; i < times.size() && times[i] < ready; ++i) {
+    EXPECT_NEAR(storage_max[i], 1.0, 1e-9) << "interval ending at " << times[i];
+    ++full;
+  }
+  EXPECT_EQ(full, 16);
+  // The busiest shared links: the two storage leaf uplink halves and the leaf's downlink, each with 2 W.
+  const auto busiest = res.busiest_links();
+  ASSERT_GE(busiest.size(), 2u);
+  EXPECT_EQ(busiest[0].tier, "uplink");
+  EXPECT_NEAR(busiest[0].bytes, 2 * weights, 1e-6 * weights);
+  ASSERT_EQ(busiest[0].util.size(), times.size());
+  double integral = 0;  // utilization x interval x bandwidth over the run = bytes
+  for (size_t i = 1; i < times.size(); ++i) integral += busiest[0].util[i] * (times[i] - times[i - 1]) * busiest[0].bandwidth;
+  EXPECT_NEAR(integral, busiest[0].bytes, 1e-6 * weights);
   int ready_events = 0;
   for (const auto& e : res.events())
     if (e.kind == "replica_ready") ++ready_events;

@@ -370,3 +370,42 @@ TEST(ResultsFile, BadFilesThrowResultsErrorNamingTheFile) {
   }
   fs::remove_all(dir);
 }
+
+TEST(ResultsFile, BusiestLinksRoundTripAndMustMatchTheSamples) {
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "links.h5").string();
+  {
+    ResultsWriter writer(path);
+    writer.define_series({{"x", "1", "anything"}});
+    for (int i = 0; i < 3; ++i) writer.add_sample(i * 10.0, {1.0 * i});
+    writer.set_busiest_links({{"a-b_UP", "uplink", 25e9, 5e11, 0.5, 0.9, {0.0, 0.9, 0.1}},
+                              {"c-d_DOWN", "core", 50e9, 1e11, 0.1, 0.2, {0.0, 0.2, 0.0}}});
+    EXPECT_THROW(writer.set_busiest_links({}), std::logic_error);
+    writer.finish({});
+  }
+  const auto links = ResultsReader(path).busiest_links();
+  ASSERT_EQ(links.size(), 2u);
+  EXPECT_EQ(links[0].name, "a-b_UP");
+  EXPECT_EQ(links[1].tier, "core");
+  EXPECT_EQ(links[1].bandwidth, 50e9);
+  EXPECT_EQ(links[0].bytes, 5e11);
+  EXPECT_EQ(links[0].peak_util, 0.9);
+  EXPECT_EQ(links[1].mean_util, 0.1);
+  EXPECT_EQ(links[0].util, (std::vector<double>{0.0, 0.9, 0.1}));
+  EXPECT_EQ(links[1].util, (std::vector<double>{0.0, 0.2, 0.0}));
+  // A file without /links reads as none.
+  const std::string plain = (dir / "plain.h5").string();
+  ResultsWriter(plain).finish({});
+  EXPECT_TRUE(ResultsReader(plain).busiest_links().empty());
+  // A series of the wrong length is refused at finish, and no file is left behind.
+  const std::string bad = (dir / "bad.h5").string();
+  {
+    ResultsWriter writer(bad);
+    writer.define_series({{"x", "1", "anything"}});
+    writer.add_sample(0, {1});
+    writer.set_busiest_links({{"a-b_UP", "uplink", 1, 1, 1, 1, {0.0, 1.0}}});
+    EXPECT_THROW(writer.finish({}), std::invalid_argument);
+  }
+  EXPECT_FALSE(fs::exists(bad));
+  fs::remove_all(dir);
+}

@@ -91,6 +91,17 @@ struct JobStepRecord {
   double checkpoint_s = 0.0;  // writing the checkpoint to storage; 0 when this step wrote none
 };
 
+// One of the busiest link halves of a run (/links/busiest and a column of /links/busiest_util).
+struct LinkUsageRecord {
+  std::string name;          // the SimGrid link: "<low end>-<high end>_UP" or "_DOWN"
+  std::string tier;          // "uplink", "core", "global", ...
+  double bandwidth = 0.0;    // bytes/s
+  double bytes = 0.0;        // carried over the run
+  double mean_util = 0.0;    // bytes / (run time x bandwidth)
+  double peak_util = 0.0;    // highest utilization over one sampling interval
+  std::vector<double> util;  // utilization over each sampling interval ending at /timeseries/time[i]
+};
+
 struct SeriesSpec {
   std::string name;  // dataset name under /timeseries: non-empty, no '/', not "time", unique
   std::string unit;
@@ -130,6 +141,9 @@ class ResultsWriter {
   // Names of the jobs, indexed by JobStepRecord::job (the /jobs@names attribute); at most once.
   void define_jobs(const std::vector<std::string>& names);
   void add_job_step(const JobStepRecord& record);
+  // The busiest links, written by finish() as /links/busiest and /links/busiest_util; each util has one value per
+  // sample added (checked there). At most once.
+  void set_busiest_links(std::vector<LinkUsageRecord> links);
 
   // Once, before the first sample.
   void define_series(const std::vector<SeriesSpec>& series);
@@ -187,6 +201,8 @@ class ResultsReader {
   void for_each_job_step_chunk(const std::function<void(const std::vector<JobStepRecord>&)>& visit,
                                size_t rows_per_chunk = DEFAULT_READ_ROWS) const;
   std::vector<JobStepRecord> job_steps() const;
+  // /links: empty in files without it.
+  std::vector<LinkUsageRecord> busiest_links() const;
 
   std::vector<SeriesSpec> series() const;  // in definition order
   std::vector<double> series_time() const;

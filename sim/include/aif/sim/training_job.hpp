@@ -86,6 +86,12 @@ class TrainingJob {
   bool finished() const { return finished_; }
   // GPU-seconds the job held its GPUs so far (from start to its last step's end).
   double busy_gpu_s() const;
+  // GPU-seconds spent computing in the steps done (forward, backward, optimizer; not pipeline bubbles nor waits for
+  // communication): what the job adds to its GPUs' idle energy at busy power.
+  double compute_gpu_s() const { return compute_gpu_s_; }
+  // Share of its GPUs' time the job spends computing now: that of its last step (of the step model before the
+  // first one) while it runs, 0 before its start and after its end.
+  double compute_share_now() const { return running_ ? compute_share_ : 0.0; }
 
   // "job.<name>.<metric>": steps, step_time_{mean,p50,p99} (s), comm_share (exposed communication / step time),
   // bubble_fraction, tokens_per_s, achieved_flops_share (model FLOP/s over the job's GPUs' peak), checkpoints and
@@ -117,6 +123,9 @@ class TrainingJob {
   int64_t checkpoints_ = 0;
   double first_start_s_ = -1, last_end_s_ = 0;
   bool finished_ = false;
+  bool running_ = false;
+  double compute_gpu_s_ = 0;
+  double compute_share_ = 0;
 };
 
 }  // namespace aif::sim
