@@ -14,3 +14,7 @@ echo "== iteration-level mode, 100,000 requests"
 echo "== fast mode, same 100,000 requests"
 "$build/sim/aifsim" run "$here/serving_1k_gpus.yaml" --set workloads[0].arrival.max_requests=100000 \
   -o results/bench/fast100k.h5 --no-progress | grep -E "^(requests|finished|events|simulated_time|fingerprint|wall time)"
+echo "== fabric: 100,000-GPU rail-optimized SimGrid platform; DP all-reduces of a 1,024-GPU job, 100 steps"
+if [ -x "$build/bench/fabric_scale" ]; then "$build/bench/fabric_scale"; else echo "(build with -DAIF_BUILD_BENCH=ON for fabric_scale)"; fi
+echo "== training: a 1,024-GPU Llama-3.1-70B job (dp 16 x tp 8 x pp 8), 100 steps, rail-optimized fabric"
+"$build/sim/aifsim" run "$here/training_1024_gpus.yaml" -o results/bench/training.h5 --no-progress | grep -E "^(job\.|events|simulated_time|fingerprint|wall time)"
