@@ -514,6 +514,11 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
     add(n + "bytes", t.bytes, "B");
     add(n + "mean_utilization", t.mean_util, "1");
   }
+  // The most loaded shared link (its name and series are in /links): how close the fabric came to a bottleneck.
+  const auto top = links_->busiest(1);
+  add("fabric.busiest_link_peak_utilization", top.empty() ? 0.0 : top.front().peak_util, "1");
+  add("fabric.busiest_link_mean_utilization",
+      top.empty() || end <= 0 ? 0.0 : top.front().bytes / (end * fabric_.link(top.front().link).bandwidth), "1");
   for (const auto& job : jobs_) {
     for (analysis::SummaryEntry& e : job->summary()) out.push_back(std::move(e));
   }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "../support/aifsim_process.hpp"
 #include "aif/analysis/stats.hpp"
@@ -98,4 +99,40 @@ TEST(Cli, MissingScenarioAndBadOptionExitWithTwo) {
   const auto version = run_aifsim("--version");
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_NE(version.output.find("aifsim "), std::string::npos);
+}
+
+// The two 1,024-GPU examples differ only in the rail switches' oversubscription (1 vs 4): the training job, whose
+// DP rings cross the spines, slows down and exposes more communication; the site's outputs hang together.
+TEST(ExampleScenarios, OversubscribedSpineSlowsTheTrainingJob) {
+  const std::string dir = scratch_dir("rail_examples");
+  std::map<std::string, std::map<std::string, double>> summary;
+  for (const std::string name : {"rail_1024_train_and_serve", "rail_1024_train_and_serve_oversubscribed"}) {
+    const auto r = run_aifsim("run " + source_path("scenarios/examples/" + name + ".yaml") +
+                              " -q --set simulation.duration=5min -o " + dir + "/" + name + ".h5");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ResultsReader res(dir + "/" + name + ".h5");
+    for (const auto& e : res.summary()) summary[name][e.name] = e.value;
+    // Every step record adds up, and the summary counts them.
+    const auto steps = res.job_steps();
+    ASSERT_GT(steps.size(), 10u);
+    EXPECT_EQ(static_cast<double>(steps.size()), summary[name].at("job.pretrain-70b.steps"));
+    for (const auto& s : steps)
+      EXPECT_NEAR(s.end_s - s.start_s, s.compute_s + s.exposed_comm_s + s.checkpoint_s, 1e-6) << "step " << s.step;
+    // Every finished request of the disaggregated service moved its KV cache once.
+    EXPECT_EQ(summary[name].at("chat.kv_transfers"), summary[name].at("chat.finished"));
+    // The uplinks carried the gradients: some of the busiest links are uplinks, with a series per sample.
+    const auto links = res.busiest_links();
+    ASSERT_FALSE(links.empty());
+    EXPECT_EQ(links.front().util.size(), res.series_time().size());
+    EXPECT_GT(summary[name].at("fabric.uplink.bytes"), 0);
+  }
+  const auto& base = summary["rail_1024_train_and_serve"];
+  const auto& over = summary["rail_1024_train_and_serve_oversubscribed"];
+  std::printf("step time: %.4f s non-blocking, %.4f s at 4:1; exposed communication %.3f vs %.3f\n",
+              base.at("job.pretrain-70b.step_time_mean"), over.at("job.pretrain-70b.step_time_mean"),
+              base.at("job.pretrain-70b.comm_share"), over.at("job.pretrain-70b.comm_share"));
+  EXPECT_GT(over.at("job.pretrain-70b.step_time_mean"), base.at("job.pretrain-70b.step_time_mean") * 1.01);
+  EXPECT_GT(over.at("job.pretrain-70b.comm_share"), base.at("job.pretrain-70b.comm_share"));
+  // The same bytes cross the uplinks (same jobs, same steps) over a quarter of the capacity: 4x the utilization.
+  EXPECT_NEAR(over.at("fabric.uplink.mean_utilization") / base.at("fabric.uplink.mean_utilization"), 4.0, 0.4);
 }
