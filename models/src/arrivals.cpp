@@ -5,18 +5,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "mix64.hpp"
+
 namespace aif::models {
 
 namespace {
 
-// SplitMix64 output function (Steele, Lea & Flood, OOPSLA 2014): spreads nearby seeds over the 64-bit space so that
-// streams 0, 1, 2... of one seed start far apart in the Mersenne Twister's state.
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using detail::mix64;
 
 constexpr double TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0;
 

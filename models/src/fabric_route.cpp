@@ -8,18 +8,13 @@
 
 #include "aif/models/fabric.hpp"
 
+#include "mix64.hpp"
+
 namespace aif::models {
 
 namespace {
 
-// SplitMix64 finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014): a fixed,
-// platform-independent mix, so ECMP choices do not depend on the standard library's std::hash.
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using detail::mix64;
 
 uint64_t flow_hash(uint64_t a, uint64_t b, uint64_t flow) { return mix64(mix64(mix64(a) ^ b) ^ flow); }
 

@@ -7,7 +7,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "aif/models/fabric.hpp"
 #include "aif/models/training.hpp"
+#include "aif/sim/training_job.hpp"
 
 namespace aif::sim {
 
@@ -145,18 +147,7 @@ JobConfig parse_job(const Node& n, const std::map<std::string, models::ModelArch
   if (const Node checkpoint = n.child("checkpoint"); checkpoint.present()) parse_checkpoint(checkpoint, scenario, job);
 
   // Weights, gradients and Adam state must fit in HBM next to nothing else (activations are not counted).
-  models::TrainingParams p;
-  p.device = scenario.device;
-  p.model = arch->second;
-  p.dtype = job.dtype;
-  p.dp = job.dp;
-  p.tp = job.tp;
-  p.pp = job.pp;
-  p.global_batch = job.global_batch;
-  p.micro_batch = job.micro_batch;
-  p.seq_len = job.seq_len;
-  p.efficiency = job.efficiency;
-  p.tp_bandwidth = scenario.fabric.nvlink_bandwidth > 0 ? scenario.fabric.nvlink_bandwidth / 2 : 0;
+  const models::TrainingParams p = training_params(scenario.device, arch->second, job, fabric_params(scenario));
   try {
     const models::TrainingStep step = models::plan_training_step(p);
     if (step.state_bytes_per_gpu >= scenario.device.hbm_bytes) {

@@ -139,9 +139,14 @@ std::vector<JobLayout> place_jobs(const Scenario& scenario, const models::Fabric
 
 models::TrainingParams training_params(const Scenario& scenario, const JobConfig& job,
                                        const models::FabricParams& fabric) {
+  return training_params(scenario.device, scenario.models.at(job.model), job, fabric);
+}
+
+models::TrainingParams training_params(const models::DeviceSpec& device, const models::ModelArch& model,
+                                       const JobConfig& job, const models::FabricParams& fabric) {
   models::TrainingParams p;
-  p.device = scenario.device;
-  p.model = scenario.models.at(job.model);
+  p.device = device;
+  p.model = model;
   p.dtype = job.dtype;
   p.dp = job.dp;
   p.tp = job.tp;

@@ -16,6 +16,7 @@
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 
+#include "../support/simgrid_engine.hpp"
 #include "aif/models/fabric.hpp"
 #include "aif/sim/platform.hpp"
 
@@ -53,23 +54,7 @@ FabricParams small_params() {
   return p;
 }
 
-// Engine::Engine(int*, char**) keeps pointers into argv: give it storage that lives as long as the process.
-sg4::Engine& engine() {
-  static std::vector<std::string> args = [] {
-    std::vector<std::string> a{"test_platform"};
-    for (const std::string& c : aif::sim::simgrid_config_args()) a.push_back(c);
-    return a;
-  }();
-  static std::vector<char*> argv = [] {
-    std::vector<char*> v;
-    for (std::string& s : args) v.push_back(s.data());
-    v.push_back(nullptr);
-    return v;
-  }();
-  static int argc = static_cast<int>(args.size());
-  static sg4::Engine* e = new sg4::Engine(&argc, argv.data());  // never destroyed: one engine per process
-  return *e;
-}
+sg4::Engine& engine() { return aif::testing::simgrid_engine("test_platform"); }
 
 struct Fixture {
   Fabric fabric = aif::models::build_fabric(small_params());

@@ -64,6 +64,9 @@ std::vector<JobLayout> place_jobs(const Scenario& scenario, const models::Fabric
 // per-GPU both-ways bandwidth each way; a ring step crosses two NVLink hops).
 models::TrainingParams training_params(const Scenario& scenario, const JobConfig& job,
                                        const models::FabricParams& fabric);
+// The same before the scenario is complete (the loader checks each job with it).
+models::TrainingParams training_params(const models::DeviceSpec& device, const models::ModelArch& model,
+                                       const JobConfig& job, const models::FabricParams& fabric);
 
 struct TrainingJobSinks {
   std::function<void(const analysis::JobStepRecord&)> step;  // one per finished step
