@@ -6,8 +6,21 @@
 
 namespace aif::models {
 
+namespace {
+
+void check_clock(double clock_fraction) {
+  if (!(clock_fraction > 0 && clock_fraction <= 1)) throw std::invalid_argument("clock_fraction must be in (0, 1]");
+}
+
+}  // namespace
+
 ConstantPerfModel::ConstantPerfModel(double seconds) : seconds_(seconds) {
   if (!(seconds > 0)) throw std::invalid_argument("constant iteration time must be positive");
+}
+
+IterationCost ConstantPerfModel::iteration_at_clock(const BatchShape& shape, double clock_fraction) const {
+  check_clock(clock_fraction);
+  return iteration(shape);
 }
 
 IterationCost ConstantPerfModel::iteration(const BatchShape& shape) const {
@@ -30,8 +43,8 @@ RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(param
   if (it == p_.device.peak_flops.end() || !(it->second > 0))
     throw std::invalid_argument("device " + p_.device.name + " has no peak FLOP/s for dtype " + p_.dtype);
   if (!(p_.device.hbm_bandwidth > 0)) throw std::invalid_argument("device " + p_.device.name + " has no HBM bandwidth");
-  if (!(p_.clock_fraction > 0 && p_.clock_fraction <= 1)) throw std::invalid_argument("clock_fraction must be in (0, 1]");
-  peak_flops_ = it->second * p_.clock_fraction;
+  check_clock(p_.clock_fraction);
+  peak_flops_ = it->second;
   bytes_per_element_ = dtype_bytes(p_.dtype);
   const ModelArch& m = p_.model;
   head_params_ = static_cast<double>(m.vocab) * m.hidden;
@@ -42,11 +55,17 @@ RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(param
 }
 
 IterationCost RooflinePerfModel::iteration(const BatchShape& s) const {
+  return iteration_at_clock(s, p_.clock_fraction);
+}
+
+IterationCost RooflinePerfModel::iteration_at_clock(const BatchShape& s, double clock_fraction) const {
+  check_clock(clock_fraction);
   IterationCost c;
   if (s.num_seqs == 0) return c;
   const ModelArch& m = p_.model;
   const double tp = p_.tp;
-  const double flop_rate = peak_flops_ * p_.device.compute_efficiency;
+  // The core clock scales peak FLOP/s; HBM bandwidth does not follow it.
+  const double flop_rate = peak_flops_ * clock_fraction * p_.device.compute_efficiency;
   const double byte_rate = p_.device.hbm_bandwidth * p_.device.memory_efficiency;
 
   // Linear layers: every new token goes through every layer; only sampled rows reach the LM head.

@@ -128,24 +128,29 @@ CalibratedPerfModel::Time CalibratedPerfModel::op(const std::string& name, doubl
   return curve_at(curves_.at(name), tokens);
 }
 
-CalibratedPerfModel::Time CalibratedPerfModel::scaled(Time t) const {
-  const double stretch = (t.compute / options_.clock_fraction) - t.compute;
+CalibratedPerfModel::Time CalibratedPerfModel::scaled(Time t, double clock_fraction) {
+  const double stretch = (t.compute / clock_fraction) - t.compute;
   return {t.seconds + stretch, t.compute + stretch};
 }
 
 double CalibratedPerfModel::op_seconds(const std::string& name, double tokens) const {
-  return scaled(op(name, tokens)).seconds;
+  return scaled(op(name, tokens), options_.clock_fraction).seconds;
 }
 
 double CalibratedPerfModel::decode_attention_seconds(double batch, double kv_len) const {
-  return scaled(grid_at(decode_, batch, kv_len)).seconds;
+  return scaled(grid_at(decode_, batch, kv_len), options_.clock_fraction).seconds;
 }
 
 double CalibratedPerfModel::prefill_attention_seconds(double chunk, double kv_len) const {
-  return scaled(grid_at(prefill_, chunk, kv_len - chunk)).seconds;
+  return scaled(grid_at(prefill_, chunk, kv_len - chunk), options_.clock_fraction).seconds;
 }
 
 IterationCost CalibratedPerfModel::iteration(const BatchShape& s) const {
+  return iteration_at_clock(s, options_.clock_fraction);
+}
+
+IterationCost CalibratedPerfModel::iteration_at_clock(const BatchShape& s, double clock_fraction) const {
+  if (!(clock_fraction > 0 && clock_fraction <= 1)) throw std::invalid_argument("clock_fraction must be in (0, 1]");
   IterationCost c;
   if (s.num_seqs == 0) return c;
   const double t = static_cast<double>(s.num_tokens);
@@ -154,23 +159,23 @@ IterationCost CalibratedPerfModel::iteration(const BatchShape& s) const {
     sum.seconds += times * x.seconds;
     sum.compute += times * x.compute;
   };
-  for (const LayerOp& o : LAYER_OPS) add(layer, scaled(op(o.name, t)), o.calls);
+  for (const LayerOp& o : LAYER_OPS) add(layer, scaled(op(o.name, t), clock_fraction), o.calls);
   if (s.decode_seqs > 0) {
     const double keys = (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs;
-    add(layer, scaled(grid_at(decode_, s.decode_seqs, keys)), 1);
+    add(layer, scaled(grid_at(decode_, s.decode_seqs, keys), clock_fraction), 1);
   }
   if (s.prefill_seqs > 0) {
     // Mean chunk and prefix of the prefill sequences; pairs = n * prefix + n (n + 1) / 2 per chunk.
     const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
     const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
-    add(layer, scaled(grid_at(prefill_, n, prefix)), s.prefill_seqs);
+    add(layer, scaled(grid_at(prefill_, n, prefix), clock_fraction), s.prefill_seqs);
   }
   Time total;
   add(total, layer, model_.layers);
-  add(total, scaled(op("embedding", t)), 1);
-  add(total, scaled(op("rms_norm", s.sampled_seqs)), 1);
-  add(total, scaled(op("lm_head", s.sampled_seqs)), 1);
-  add(total, scaled(op("sampling", s.sampled_seqs)), 1);
+  add(total, scaled(op("embedding", t), clock_fraction), 1);
+  add(total, scaled(op("rms_norm", s.sampled_seqs), clock_fraction), 1);
+  add(total, scaled(op("lm_head", s.sampled_seqs), clock_fraction), 1);
+  add(total, scaled(op("sampling", s.sampled_seqs), clock_fraction), 1);
   const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
   const double overhead = options_.iteration_overhead_s + options_.overhead_per_seq_s * s.num_seqs +
                           options_.overhead_per_token_s * t + options_.overhead_per_key_s * decode_keys;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "aif/models/facility_power.hpp"
+
 namespace aif::sim {
 
 using analysis::Outcome;
@@ -24,7 +26,8 @@ Replica::Replica(int index, int service, std::string name, const models::Schedul
       gpus_(gpus),
       fast_(fast),
       sinks_(std::move(sinks)),
-      role_(role) {
+      role_(role),
+      clock_(perf.clock_fraction()) {
   if (role_ == ReplicaRole::PREFILL && !sinks_.prefill_done)
     throw std::invalid_argument(name_ + ": a prefill replica needs a prefill_done sink");
 }
@@ -67,17 +70,41 @@ void Replica::admit(const IncomingRequest& r, double first_token_s, bool accepte
     return;
   }
   meta_.emplace(r.id, Meta{r.workload, r.arrival_s, first_token_s, r.prompt_tokens, r.output_tokens});
-  if (busy_ && in_window_ && !window_cut_) {
-    // The request may join at the first step boundary at or after now: end the window there.
-    const auto it = std::lower_bound(window_end_.begin(), window_end_.end(), now);
-    const int steps = static_cast<int>(it - window_end_.begin()) + 1;
-    if (steps < static_cast<int>(window_end_.size())) {
-      timer_->remove();
-      timer_ = nullptr;
-      window_cut_ = true;
-      set_timer(window_end_[static_cast<size_t>(steps - 1)], [this, steps] { end_window(steps); });
-    }
+  // The request may join at the first step boundary at or after now.
+  cut_window(now);
+}
+
+void Replica::cut_window(double now) {
+  if (!busy_ || !in_window_ || window_cut_) return;
+  const auto it = std::lower_bound(window_end_.begin(), window_end_.end(), now);
+  const int steps = static_cast<int>(it - window_end_.begin()) + 1;
+  if (steps < static_cast<int>(window_end_.size())) {
+    timer_->remove();
+    timer_ = nullptr;
+    window_cut_ = true;
+    set_timer(window_end_[static_cast<size_t>(steps - 1)], [this, steps] { end_window(steps); });
   }
+}
+
+void Replica::set_clock_fraction(double clock_fraction) {
+  if (!(clock_fraction > 0 && clock_fraction <= 1))
+    throw std::invalid_argument(name_ + ": clock fraction must be in (0, 1], got " + std::to_string(clock_fraction));
+  if (clock_fraction == clock_) return;  // no cut: the event stream of an unchanged clock stays as it was
+  clock_ = clock_fraction;
+  // A normal step in flight ends as planned and the next one is planned at the new clock; a window's later steps
+  // were planned at the old clock, so it ends at the next boundary.
+  cut_window(simgrid::s4u::Engine::get_clock());
+}
+
+models::IterationCost Replica::step_cost(const models::BatchShape& shape) const {
+  return perf_.iteration_at_clock(shape, clock_);
+}
+
+double Replica::busy_power_w(const models::IterationCost& cost) const {
+  // At full clock exactly the uncapped figure (idle + (busy - idle) x 1 may differ from busy in the last bit).
+  const double per_gpu = clock_ >= 1 ? models::gpu_busy_power(power_, cost.compute_bound_share())
+                                     : models::gpu_power_at_clock(power_, cost.compute_bound_share(), clock_);
+  return per_gpu * gpus_;
 }
 
 void Replica::start_if_idle() {
@@ -106,11 +133,11 @@ void Replica::begin_step(double now) {
       window_power_w_.resize(static_cast<size_t>(steady));
       double t = now;
       for (int i = 0; i < steady; ++i) {
-        const models::IterationCost cost = perf_.iteration(scheduler_.steady_shape(i));
+        const models::IterationCost cost = step_cost(scheduler_.steady_shape(i));
         t = t + cost.seconds;  // the same additions the iteration-level mode makes, in the same order
         window_end_[static_cast<size_t>(i)] = t;
         window_duration_[static_cast<size_t>(i)] = cost.seconds;
-        window_power_w_[static_cast<size_t>(i)] = models::gpu_busy_power(power_, cost.compute_bound_share()) * gpus_;
+        window_power_w_[static_cast<size_t>(i)] = busy_power_w(cost);
       }
       set_timer(window_end_.back(), [this, steady] { end_window(steady); });
       return;
@@ -124,10 +151,10 @@ void Replica::begin_step(double now) {
     plan_ = scheduler_.schedule();
     if (plan_.empty()) throw std::logic_error(name_ + ": scheduler made no progress");
   }
-  const models::IterationCost cost = perf_.iteration(plan_.shape);
+  const models::IterationCost cost = step_cost(plan_.shape);
   step_start_ = now;
   step_end_ = now + cost.seconds;
-  step_power_w_ = models::gpu_busy_power(power_, cost.compute_bound_share()) * gpus_;
+  step_power_w_ = busy_power_w(cost);
   set_timer(step_end_, [this] { end_step(); });
 }
 

@@ -6,6 +6,10 @@
 //    decodes one token, nothing can join), their durations are summed in a tight loop and a
 //    single timer is set for the end of the window, the first step in which a request finishes.
 //    An arrival inside the window cuts it at the next step boundary, where it can join.
+//
+// Clock (power caps, DVFS): set_clock_fraction() takes effect at the next step boundary. A step in flight keeps the
+// time and power it was planned with; a steady window in flight is cut at the first step boundary at or after now
+// (the same cut as an arrival's) and the steps after it are planned at the new clock, so both modes agree.
 #pragma once
 #include <functional>
 #include <string>
@@ -67,6 +71,14 @@ class Replica {
   bool loading() const { return loading_; }
   ReplicaRole role() const { return role_; }
 
+  // The GPUs' core clock as a fraction of the maximum, in (0, 1] (else std::invalid_argument), from the next step
+  // boundary on: step times come from PerfModel::iteration_at_clock, busy power from models::gpu_power_at_clock
+  // (facility_power.hpp, default DVFS exponent).
+  // A change at the very instant of a step boundary lands on either side of it, as SimGrid orders the two events.
+  void set_clock_fraction(double clock_fraction);
+  // The clock set last (the perf model's own at the start); the step in flight may still run at the previous one.
+  double clock_fraction() const { return clock_; }
+
   // State as of simulated time `now` (the same in both modes).
   int running() const { return static_cast<int>(scheduler_.num_running()); }
   int waiting() const { return static_cast<int>(scheduler_.num_waiting()); }
@@ -81,6 +93,7 @@ class Replica {
   const std::string& name() const { return name_; }
   int index() const { return index_; }
   int gpus() const { return gpus_; }
+  int service_index() const { return service_; }
   double gpu_energy_j() const { return energy_j_; }
   double busy_s() const { return busy_s_; }
   int64_t steps() const { return steps_; }
@@ -100,6 +113,10 @@ class Replica {
   void admit(const IncomingRequest& r, double first_token_s, bool accepted);
   void record_outcomes(const std::vector<models::SeqOutcome>& outcomes, double now);
   void set_timer(double date, std::function<void()> callback);
+  // Ends a steady window in flight at the first step boundary at or after now, so the next step can change.
+  void cut_window(double now);
+  models::IterationCost step_cost(const models::BatchShape& shape) const;
+  double busy_power_w(const models::IterationCost& cost) const;  // all of the replica's GPUs
   void go_idle(double now);
   int window_steps_done(double now) const;  // window steps whose end is <= now
 
@@ -114,6 +131,7 @@ class Replica {
   ReplicaSinks sinks_;
   ReplicaRole role_;
   bool loading_ = false;
+  double clock_;  // fraction of the maximum clock that new steps run at
   std::unordered_map<models::RequestId, Meta> meta_;
 
   bool busy_ = false;

@@ -260,6 +260,46 @@ double TrainingJob::checkpoint() {
   return sg4::Engine::get_clock() - t0;
 }
 
+void TrainingJob::set_clock_fraction(double clock_fraction) {
+  if (!(clock_fraction > 0 && clock_fraction <= 1))
+    throw std::invalid_argument("TrainingJob " + config_.name + ": clock fraction must be in (0, 1], got " +
+                                std::to_string(clock_fraction));
+  clock_ = clock_fraction;
+}
+
+namespace {
+
+// Power above idle of one GPU computing at `clock`.
+double compute_power_above_idle_w(const models::GpuPowerParams& power, const models::DvfsParams& dvfs, double clock) {
+  // At full clock exactly the uncapped figure sim/simulation has always used.
+  if (clock >= 1) return models::gpu_busy_power(power, 1.0) - power.idle_w;
+  return models::gpu_power_at_clock(power, 1.0, clock, dvfs) - power.idle_w;
+}
+
+}  // namespace
+
+double TrainingJob::compute_power_w_now(const models::GpuPowerParams& power, const models::DvfsParams& dvfs) const {
+  return compute_share_now() * compute_power_above_idle_w(power, dvfs, step_clock_);
+}
+
+double TrainingJob::compute_energy_j(const models::GpuPowerParams& power, const models::DvfsParams& dvfs) const {
+  double joules = 0;
+  for (const auto& [clock, gpu_s] : compute_gpu_s_by_clock_)
+    joules += compute_power_above_idle_w(power, dvfs, clock) * gpu_s;
+  return joules;
+}
+
+double TrainingJob::idle_compute_share(double clock) const {
+  models::TrainingStep m = model_;
+  for (models::StageCost& s : m.stages) {
+    s.forward_s /= clock;
+    s.backward_s /= clock;
+  }
+  const double gpu_compute = m.micro_batches * (m.forward_s() + m.backward_s()) + m.optimizer_s();
+  const double idle_step = models::step_time(m, {}, config_.overlap).total_s;
+  return idle_step > 0 ? std::min(1.0, gpu_compute / idle_step) : 0;
+}
+
 void TrainingJob::run() {
   if (config_.start_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(config_.start_s);
   {
@@ -271,20 +311,29 @@ void TrainingJob::run() {
            << " micro-batches per step, forward " << seconds_text(model_.forward_s()) << ", backward "
            << seconds_text(model_.backward_s()) << ", TP " << seconds_text(model_.tp_comm_s())
            << " per micro-batch; step without fabric traffic " << seconds_text(idle.total_s);
+    if (clock_ < 1) detail << " (all at full clock; the clock is " << clock_ << ")";
     event("job_start", detail.str());
   }
   const double slots = model_.slots();
-  const double slot_compute = model_.forward_s() + model_.backward_s();
-  // Each GPU computes its stage's micro-batches and the optimizer step; the other slots are bubbles.
-  const double gpu_compute = model_.micro_batches * slot_compute + model_.optimizer_s();
-  const double idle_step = models::step_time(model_, {}, config_.overlap).total_s;
-  compute_share_ = idle_step > 0 ? std::min(1.0, gpu_compute / idle_step) : 0;
+  const double full_clock_slot_compute = model_.forward_s() + model_.backward_s();
+  step_clock_ = clock_;
+  compute_share_ = idle_compute_share(step_clock_);
   running_ = true;
-  const double window = config_.overlap ? model_.backward_s() : 0;
   for (int64_t step = 0; step < config_.steps; ++step) {
+    if (pause_requested_ && sg4::Engine::get_clock() < horizon_s_) wait_while_paused();
     const double start = sg4::Engine::get_clock();
     if (start >= horizon_s_) break;
     if (first_start_s_ < 0) first_start_s_ = start;
+    // The clock is read once per step (the approximation at the top of training_job.hpp).
+    if (clock_ != step_clock_) {
+      step_clock_ = clock_;
+      compute_share_ = idle_compute_share(step_clock_);
+    }
+    // Forward and backward are FLOP-bound; the optimizer step is HBM-bound and keeps its time.
+    const double slot_compute = full_clock_slot_compute / step_clock_;
+    // Each GPU computes its stage's micro-batches and the optimizer step; the other slots are bubbles.
+    const double gpu_compute = model_.micro_batches * slot_compute + model_.optimizer_s();
+    const double window = config_.overlap ? model_.backward_s() / step_clock_ : 0;
     // 1F1B: the PP sends of one slot over the fabric now, the rest of the pipeline phase as one timer.
     double pf = 0, pb = 0;
     if (layout_.pp > 1) {
@@ -318,6 +367,7 @@ void TrainingJob::run() {
     record.end_s = sg4::Engine::get_clock();
     step_s_.push_back(record.end_s - record.start_s);
     compute_gpu_s_ += model_.gpus() * gpu_compute;
+    compute_gpu_s_by_clock_[step_clock_] += model_.gpus() * gpu_compute;
     compute_share_ = std::min(1.0, gpu_compute / (record.end_s - record.start_s));
     exposed_comm_s_ += record.exposed_comm_s;
     last_end_s_ = record.end_s;
@@ -329,6 +379,39 @@ void TrainingJob::run() {
   detail << steps_done() << " of " << config_.steps << " steps"
          << (finished_ ? "" : " (stopped at the simulation horizon)");
   event("job_end", detail.str());
+}
+
+void TrainingJob::pause() { pause_requested_ = true; }
+
+void TrainingJob::resume() { pause_requested_ = false; }
+
+// Between two steps: checkpoint (when there is storage), then idle until resume() or the horizon. The job looks at
+// the flag once a second: a resume takes effect within a second.
+void TrainingJob::wait_while_paused() {
+  const double t0 = sg4::Engine::get_clock();
+  double checkpoint_s = 0;
+  if (!platform_.storage.empty() && steps_done() > 0) checkpoint_s = checkpoint();
+  const bool was_running = running_;
+  running_ = false;
+  paused_ = true;
+  event("job_pause", "after " + std::to_string(steps_done()) + " steps" +
+                         (checkpoint_s > 0 ? "; checkpoint written in " + seconds_text(checkpoint_s) : ""));
+  while (pause_requested_ && sg4::Engine::get_clock() < horizon_s_) sg4::this_actor::sleep_for(1.0);
+  paused_ = false;
+  running_ = was_running;
+  event("job_resume", "after a pause of " + seconds_text(sg4::Engine::get_clock() - t0));
+}
+
+double TrainingJob::remaining_s() const {
+  const int64_t left = config_.steps - steps_done();
+  if (left <= 0) return 0;
+  double mean = models::step_time(model_, {}, config_.overlap).total_s;
+  if (!step_s_.empty()) {
+    double total = 0;
+    for (double s : step_s_) total += s;
+    mean = total / static_cast<double>(step_s_.size());
+  }
+  return static_cast<double>(left) * mean;
 }
 
 double TrainingJob::busy_gpu_s() const {

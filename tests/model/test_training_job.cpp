@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u.hpp>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "../support/simgrid_engine.hpp"
 #include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
+#include "aif/models/facility_power.hpp"
 #include "aif/models/training.hpp"
 #include "aif/sim/collectives.hpp"
 #include "aif/sim/platform.hpp"
@@ -374,4 +376,83 @@ TEST(TrainingJobRun, ExampleScenarioWritesStepsThatAddUp) {
   }
   EXPECT_EQ(starts, 2);
   EXPECT_EQ(ends, 2);
+}
+
+// A clock change (power cap) at half-way through step 0 of the first test's job: step 0 keeps its clock; steps 1
+// and 2 start after the call and run their forward and backward passes at half clock, 2x as long. The optimizer
+// step is HBM-bound and keeps its time, so compute_s = slots x 2 (forward + backward) + optimizer, just under 2x.
+// Each step equals the closed form of the step model with forward and backward stretched by 1 / 0.5 (the DP
+// all-reduce hides behind the longer last backward pass). Power and energy above idle follow
+// models::gpu_power_at_clock at each step's clock.
+TEST(TrainingJob, StepsStartedAfterAClockChangeComputeAtTheNewClock) {
+  World& w = world();
+  const auto p = params(2, 1, 2);
+  JobLayout layout;
+  layout.dp = 2;
+  layout.tp = 1;
+  layout.pp = 2;
+  layout.gpus = {0, 8, 1, 9};
+  Recorded rec;
+  const JobConfig c = config("capped", p, 3);
+  TrainingJob job(0, c, p, layout, w.platform, 1e9, sinks(rec));
+  const auto& m = job.model();
+  aif::models::StepComm comm;
+  comm.pp_forward_s = aif::sim::predict::ring_time(CollectiveOp::SEND, 2, m.pp_send_bytes, {NVLINK_BW, 2 * NVLINK_LAT});
+  comm.pp_backward_s = comm.pp_forward_s;
+  comm.dp_allreduce_s =
+      aif::sim::predict::ring_time(CollectiveOp::ALL_REDUCE, 2, m.dp_allreduce_bytes, {NIC_BW, 4 * LINK_LAT});
+  const auto full = aif::models::step_time(m, comm, true);
+  aif::models::TrainingStep halved = m;
+  for (auto& s : halved.stages) {
+    s.forward_s /= 0.5;
+    s.backward_s /= 0.5;
+  }
+  const auto half = aif::models::step_time(halved, comm, true);
+  const aif::models::GpuPowerParams power{100, 400, 700};
+  const double extra_full = 700 - 100, extra_half = aif::models::gpu_power_at_clock(power, 1.0, 0.5) - 100;
+  EXPECT_EQ(job.clock_fraction(), 1.0);
+  EXPECT_THROW(job.set_clock_fraction(0), std::invalid_argument);
+  EXPECT_THROW(job.set_clock_fraction(1.5), std::invalid_argument);
+  using simgrid::kernel::timer::Timer;
+  Timer::set(c.start_s + 0.5 * full.total_s, [&job] { job.set_clock_fraction(0.5); });
+  // Half-way through step 2: the share measured in step 1 at the new clock, at the new clock's power.
+  double sampled_w = -1;
+  Timer::set(c.start_s + full.total_s + 1.5 * half.total_s,
+             [&job, &sampled_w, power] { sampled_w = job.compute_power_w_now(power); });
+  job.start();
+  engine().run();
+  ASSERT_EQ(rec.steps.size(), 3u);
+  EXPECT_EQ(job.clock_fraction(), 0.5);
+  const double slots = m.slots(), fb = m.forward_s() + m.backward_s();
+  const double by_hand_full = slots * fb + m.optimizer_s(), by_hand_half = slots * fb / 0.5 + m.optimizer_s();
+  std::printf(
+      "compute per step: %.9g s at full clock, %.9g s at half clock (%.4fx; forward + backward 2x, optimizer "
+      "%.3g s unchanged)\n",
+      rec.steps[0].compute_s, rec.steps[1].compute_s, rec.steps[1].compute_s / rec.steps[0].compute_s, m.optimizer_s());
+  expect_rel("step 0 compute (started before the change)", by_hand_full, rec.steps[0].compute_s, 1e-12);
+  expect_rel("step 0 time", full.total_s, rec.steps[0].end_s - rec.steps[0].start_s, 1e-6);
+  for (size_t i = 1; i < 3; ++i) {
+    expect_rel("compute at half clock", by_hand_half, rec.steps[i].compute_s, 1e-12, i == 1);
+    expect_rel("compute at half clock (closed form)", half.compute_s, rec.steps[i].compute_s, 1e-12, i == 1);
+    expect_rel("step time at half clock", half.total_s, rec.steps[i].end_s - rec.steps[i].start_s, 1e-6, i == 1);
+    expect_rel("exposed communication at half clock", half.exposed_comm_s, rec.steps[i].exposed_comm_s, 1e-6, i == 1);
+  }
+  EXPECT_NEAR(rec.steps[1].compute_s - m.optimizer_s(), 2 * (rec.steps[0].compute_s - m.optimizer_s()),
+              1e-12 * rec.steps[1].compute_s);
+  // GPU-seconds of compute per step: micro-batches x (forward + backward) + optimizer, on each of the 4 GPUs.
+  const double gpu_full = m.micro_batches * fb + m.optimizer_s(),
+               gpu_half = m.micro_batches * fb / 0.5 + m.optimizer_s();
+  const double gpus = m.gpus();
+  expect_rel("compute GPU-seconds", gpus * (gpu_full + 2 * gpu_half), job.compute_gpu_s(), 1e-12);
+  const double energy = extra_full * gpus * gpu_full + extra_half * gpus * 2 * gpu_half;
+  std::printf(
+      "  energy above idle: by hand %.6g J, job %.6g J (a GPU computing at half clock draws %.2f W above "
+      "idle, %.0f W at full clock)\n",
+      energy, job.compute_energy_j(power), extra_half, extra_full);
+  EXPECT_NEAR(job.compute_energy_j(power), energy, 1e-12 * energy);
+  const double share_step1 = gpu_half / (rec.steps[1].end_s - rec.steps[1].start_s);
+  std::printf("  power above idle in step 2: by hand %.6f W (share %.4f), job %.6f W\n", share_step1 * extra_half,
+              share_step1, sampled_w);
+  EXPECT_NEAR(sampled_w, share_step1 * extra_half, 1e-9 * extra_half);
+  EXPECT_EQ(job.compute_power_w_now(power), 0.0);  // ended
 }

@@ -27,7 +27,16 @@ struct IterationCost {
 class PerfModel {
  public:
   virtual ~PerfModel() = default;
+  // The step at the clock the model was built with (clock_fraction()); equal, bit for bit, to
+  // iteration_at_clock(shape, clock_fraction()).
   virtual IterationCost iteration(const BatchShape& shape) const = 0;
+  // The step with the GPUs' core clock at `clock_fraction` of the maximum, in (0, 1] (a power cap or DVFS state
+  // set while the simulation runs). Compute-bound work slows by 1 / clock; memory-bound work (HBM bandwidth),
+  // communication and fixed overheads do not follow the core clock. Pure virtual so that no model ignores a
+  // cap by accident.
+  virtual IterationCost iteration_at_clock(const BatchShape& shape, double clock_fraction) const = 0;
+  // The clock iteration() runs at.
+  virtual double clock_fraction() const = 0;
   virtual std::string describe() const = 0;
 };
 
@@ -36,6 +45,9 @@ class ConstantPerfModel final : public PerfModel {
  public:
   explicit ConstantPerfModel(double seconds);
   IterationCost iteration(const BatchShape& shape) const override;
+  // A constant step carries no compute/memory split: the clock does not change it.
+  IterationCost iteration_at_clock(const BatchShape& shape, double clock_fraction) const override;
+  double clock_fraction() const override { return 1; }
   std::string describe() const override;
 
  private:
@@ -63,13 +75,15 @@ class RooflinePerfModel final : public PerfModel {
  public:
   explicit RooflinePerfModel(RooflineParams params);
   IterationCost iteration(const BatchShape& shape) const override;
+  IterationCost iteration_at_clock(const BatchShape& shape, double clock_fraction) const override;
+  double clock_fraction() const override { return p_.clock_fraction; }
   std::string describe() const override;
   const RooflineParams& params() const { return p_; }
   double weight_bytes_per_gpu() const { return weight_bytes_ / p_.tp; }
 
  private:
   RooflineParams p_;
-  double peak_flops_;    // dense FLOP/s of the dtype
+  double peak_flops_;    // dense FLOP/s of the dtype at full clock
   double weight_bytes_;  // all weights, whole model
   double layer_params_;  // parameters in the transformer layers (no embeddings, no LM head)
   double head_params_;   // LM head
@@ -114,11 +128,14 @@ class CalibratedPerfModel final : public PerfModel {
  public:
   CalibratedPerfModel(const CalibrationTable& table, const ModelArch& model, int tp, CalibratedOptions options);
   IterationCost iteration(const BatchShape& shape) const override;
+  IterationCost iteration_at_clock(const BatchShape& shape, double clock_fraction) const override;
+  double clock_fraction() const override { return options_.clock_fraction; }
   std::string describe() const override;
   // Throws std::out_of_range naming the operator and the measured range if a step of up to
   // max_tokens tokens, max_seqs sequences or max_context keys would need more than 2x extrapolation.
   void check_coverage(int max_tokens, int max_seqs, int max_context) const;
-  // One operator call's time at `tokens` rows (token-indexed operators), for tests and reports.
+  // One operator call's time at `tokens` rows (token-indexed operators), at the constructed clock, for tests and
+  // reports.
   double op_seconds(const std::string& op, double tokens) const;
   double decode_attention_seconds(double batch, double kv_len) const;
   double prefill_attention_seconds(double chunk, double kv_len) const;
@@ -140,7 +157,7 @@ class CalibratedPerfModel final : public PerfModel {
   Time curve_at(const Curve& c, double x) const;
   Time grid_at(const Grid& g, double a, double b) const;
   Time op(const std::string& name, double tokens) const;
-  Time scaled(Time t) const;
+  static Time scaled(Time t, double clock_fraction);
 
   std::string source_;
   ModelArch model_;

@@ -14,17 +14,25 @@
 // Flows started at once: a job's PP round and checkpoint start one flow per GPU; the DP all-reduces as many as the
 // collectives make (about one per GPU for ring and hierarchical).
 //
+// Clock (power caps, DVFS): set_clock_fraction() applies to the steps that start after the call. Their forward and
+// backward passes (FLOP-bound: the step model times them at peak x efficiency) stretch by 1 / clock; the optimizer
+// step (HBM-bound), TP all-reduces, PP sends, the DP all-reduce and checkpoints do not follow the core clock. A step
+// in progress keeps the clock it started with: an approximation, as a real cap would slow the rest of that step's
+// compute at once; it is off by at most one step's compute.
+//
 // The actor stops after `steps` steps, or before starting a step at or after the horizon (simulation.duration).
 // A run without drain stops the engine at the horizon, possibly mid-step: that step is not recorded, and SimGrid
 // 3.32 prints "Process called exit when leaving - Skipping cleanups" for the actor left (harmless; killing it
 // mid-communication instead leaves flows in the solver and is worse in 3.32).
 #pragma once
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
+#include "aif/models/facility_power.hpp"
 #include "aif/models/training.hpp"
 #include "aif/sim/collectives.hpp"
 #include "aif/sim/platform.hpp"
@@ -92,9 +100,28 @@ class TrainingJob {
   // GPU-seconds spent computing in the steps done (forward, backward, optimizer; not pipeline bubbles nor waits for
   // communication): what the job adds to its GPUs' idle energy at busy power.
   double compute_gpu_s() const { return compute_gpu_s_; }
-  // Share of its GPUs' time the job spends computing now: that of its last step (of the step model before the
-  // first one) while it runs, 0 before its start and after its end.
+  // Share of its GPUs' time the job spends computing now: that of its last step (of the step model on an idle fabric
+  // before the first one, and for the first step at a new clock) while it runs, 0 before its start and after its end.
   double compute_share_now() const { return running_ ? compute_share_ : 0.0; }
+
+  // The GPUs' core clock as a fraction of the maximum, in (0, 1] (else std::invalid_argument), for the steps that
+  // start from now on (see the top of this file).
+  void set_clock_fraction(double clock_fraction);
+  double clock_fraction() const { return clock_; }
+  // Demand response and carbon-aware deferral: pause() lets the step in progress finish, writes a checkpoint when
+  // the job has storage to write to, then holds the job (its GPUs idle) until resume(). Idempotent.
+  void pause();
+  void resume();
+  bool paused() const { return paused_; }
+  // Time the remaining steps would take at the mean step time so far (the step model's before the first step).
+  double remaining_s() const;
+  // Power and energy above idle: a GPU computing at clock f draws models::gpu_power_at_clock(power, 1, f, dvfs)
+  // (exactly gpu_busy_power(power, 1) at f = 1), else idle.
+  // Mean power above idle of one of its GPUs now: compute_share_now() x (that at the clock of the step in progress
+  // - idle).
+  double compute_power_w_now(const models::GpuPowerParams& power, const models::DvfsParams& dvfs = {}) const;
+  // Energy above idle of all its GPUs over the steps done; (busy - idle) x compute_gpu_s() while the clock stays 1.
+  double compute_energy_j(const models::GpuPowerParams& power, const models::DvfsParams& dvfs = {}) const;
 
   // "job.<name>.<metric>": steps, step_time_{mean,p50,p99} (s), comm_share (exposed communication / step time),
   // bubble_fraction, tokens_per_s, achieved_flops_share (model FLOP/s over the job's GPUs' peak), checkpoints and
@@ -109,6 +136,9 @@ class TrainingJob {
   // Returns the slowest all-reduce's time.
   double dp_allreduce(double window);
   double checkpoint();
+  void wait_while_paused();
+  // compute_share_now() of a step at `clock` on an idle fabric (models::step_time with its compute stretched).
+  double idle_compute_share(double clock) const;
   void event(const std::string& kind, const std::string& detail) const;
 
   int index_;
@@ -129,6 +159,11 @@ class TrainingJob {
   bool running_ = false;
   double compute_gpu_s_ = 0;
   double compute_share_ = 0;
+  std::map<double, double> compute_gpu_s_by_clock_;  // clock -> GPU-seconds of compute of the steps done at it
+  double clock_ = 1;                                 // for steps that start from now on
+  double step_clock_ = 1;                            // of the step in progress (or the last one)
+  bool pause_requested_ = false;
+  bool paused_ = false;
 };
 
 }  // namespace aif::sim
