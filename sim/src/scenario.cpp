@@ -18,6 +18,7 @@
 #include "aif/sim/calibration.hpp"
 #include "aif/sim/yaml_util.hpp"
 #include "scenario_jobs.hpp"
+#include "scenario_power.hpp"
 
 namespace aif::sim {
 
@@ -240,7 +241,7 @@ void parse_hardware(const Node& n, Context& ctx, Scenario& scenario) {
 FacilityConfig parse_facility(const Node& n) {
   FacilityConfig facility;
   if (!n.present()) return facility;
-  n.check_keys({"racks", "servers_per_rack", "gpus_per_server", "server_overhead", "pue"});
+  n.check_keys({"racks", "servers_per_rack", "gpus_per_server", "server_overhead", "pue", "power"});
   n.read("racks", facility.racks, yaml::between(1, 100000));
   n.read("servers_per_rack", facility.servers_per_rack, yaml::between(1, 1000));
   // 72: the largest NVLink domain sold as one unit (GB200 NVL72).
@@ -440,7 +441,7 @@ SloConfig parse_slo(const Node& n) {
 
 ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
   n.check_keys({"name", "model", "dtype", "tp", "replicas", "disaggregation", "load_weights", "scheduler", "router",
-                "perf", "slo"});
+                "perf", "slo", "priority"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
   const Node model = n.required("model");
@@ -489,6 +490,7 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
   }
   service.perf = parse_perf(n.child("perf"), ctx, scenario);
   service.slo = parse_slo(n.child("slo"));
+  read_priority(n, service.priority);
 
   const double weight_bytes = arch->second.parameters() * models::dtype_bytes(service.dtype);
   const double per_gpu = weight_bytes / service.tp;
@@ -586,7 +588,7 @@ ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
 }
 
 WorkloadConfig parse_workload(const Node& n, const Context& ctx, const Scenario& scenario) {
-  n.check_keys({"name", "service", "arrival"});
+  n.check_keys({"name", "service", "arrival", "deferrable"});
   WorkloadConfig workload;
   workload.name = n.required("name").as_string();
   const Node service = n.required("service");
@@ -597,6 +599,7 @@ WorkloadConfig parse_workload(const Node& n, const Context& ctx, const Scenario&
     service.fail("unknown service '" + workload.service + "' (services: " + yaml::join_or(names) + ")");
   }
   workload.arrival = parse_arrival(n.required("arrival"), ctx);
+  read_deferrable(n, workload.deferrable, workload.deadline_s);
   return workload;
 }
 
@@ -623,10 +626,9 @@ void check_gpu_budget(const std::vector<Node>& nodes, const Scenario& scenario) 
 
 Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   if (!root.is_map()) root.fail("expected a scenario: a map with sections simulation, hardware, services, ...");
-  root.check_keys({"description", "simulation", "hardware", "facility", "fabric", "services", "workloads", "jobs"},
-                  {{"grid", "grid connection limit, carbon and price series, demand response"},
-                   {"failures", "per-component failure rates, repairs and scripted incidents"},
-                   {"policies", "power capping, carbon-aware shifting, admission and priorities"}});
+  root.check_keys({"description", "simulation", "hardware", "facility", "fabric", "services", "workloads", "jobs",
+                   "grid", "policies"},
+                  {{"failures", "per-component failure rates, repairs and scripted incidents"}});
   if (const Node description = root.child("description"); description.present()) description.as_string();
 
   Scenario scenario;
@@ -636,6 +638,8 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   scenario.simulation = parse_simulation(root.child("simulation"));
   parse_hardware(root.child("hardware"), ctx, scenario);
   scenario.facility = parse_facility(root.child("facility"));
+  scenario.facility_power = parse_facility_power(root.child("facility"), base_dir, scenario);
+  scenario.grid = parse_grid(root.child("grid"), base_dir, scenario);
   scenario.fabric = parse_fabric(root.child("fabric"), scenario);
 
   // A site serves, trains, or both: services may be left out (or empty) when there are jobs.
@@ -668,6 +672,7 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
     }
   }
   if (const Node jobs = root.child("jobs"); jobs.present()) parse_jobs(jobs, ctx.models, scenario);
+  scenario.policies = parse_policies(root.child("policies"), scenario);
   return scenario;
 }
 

@@ -10,6 +10,7 @@
 #include "aif/models/fabric.hpp"
 #include "aif/models/training.hpp"
 #include "aif/sim/training_job.hpp"
+#include "scenario_power.hpp"
 
 namespace aif::sim {
 
@@ -92,7 +93,7 @@ void parse_checkpoint(const Node& n, const Scenario& scenario, JobConfig& job) {
 
 JobConfig parse_job(const Node& n, const std::map<std::string, models::ModelArch>& catalog, const Scenario& scenario) {
   n.check_keys({"name", "kind", "model", "dtype", "parallelism", "global_batch", "micro_batch", "seq_len", "steps",
-                "start", "placement", "allreduce", "overlap", "efficiency", "checkpoint"});
+                "start", "placement", "allreduce", "overlap", "efficiency", "checkpoint", "priority", "deferrable"});
   JobConfig job;
   job.name = n.required("name").as_string();
   if (const Node kind = n.child("kind"); kind.present()) {
@@ -145,6 +146,15 @@ JobConfig parse_job(const Node& n, const std::map<std::string, models::ModelArch
   n.read("overlap", job.overlap);
   n.read_number("efficiency", job.efficiency, Range{0, 1, true, false, "in (0, 1]"});
   if (const Node checkpoint = n.child("checkpoint"); checkpoint.present()) parse_checkpoint(checkpoint, scenario, job);
+  read_priority(n, job.priority);
+  read_deferrable(n, job.deferrable, job.deadline_s);
+  // A start moved past the end of the run would silently never happen.
+  if (job.deferrable && job.start_s + job.deadline_s > scenario.simulation.duration_s) {
+    std::ostringstream msg;
+    msg << "start + deadline is " << job.start_s + job.deadline_s << " s, after simulation.duration ("
+        << scenario.simulation.duration_s << " s): the start could move out of the run";
+    n.child("deferrable").child("deadline").fail(msg.str());
+  }
 
   // Weights, gradients and Adam state must fit in HBM next to nothing else (activations are not counted).
   const models::TrainingParams p = training_params(scenario.device, arch->second, job, fabric_params(scenario));

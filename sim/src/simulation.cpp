@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <deque>
+#include <map>
 #include <memory>
 #include <numeric>
 
@@ -17,6 +19,7 @@
 #include "aif/sim/platform.hpp"
 #include "aif/sim/trace.hpp"
 #include "link_monitor.hpp"
+#include "power_manager.hpp"
 #include "aif/sim/training_job.hpp"
 #include "replica.hpp"
 #include "transfer.hpp"
@@ -131,6 +134,9 @@ class Run {
   void on_prefill_done(const IncomingRequest& r, double first_token_s, int replica);
   void load_weights(Replica& replica, const ServiceConfig& cfg);
   void on_request_done(const analysis::RequestRecord& r);
+  void build_power_manager();
+  void deliver(size_t workload, const models::Arrival& a, std::vector<Replica*>& touched);
+  void release_held(double now);
   void sample();
   std::vector<analysis::SummaryEntry> summarize(double end);
   bool work_left() const;
@@ -145,6 +151,9 @@ class Run {
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<int> replica_first_gpu_;  // global GPU id of each replica's first GPU (its tp GPUs follow)
   std::unique_ptr<LinkMonitor> links_;
+  std::unique_ptr<PowerManager> power_;
+  std::vector<std::deque<models::Arrival>> held_;  // per workload: deferrable arrivals held by the power policies
+  int64_t held_count_ = 0;
   std::vector<std::unique_ptr<TrainingJob>> jobs_;
   std::vector<std::unique_ptr<models::ArrivalProcess>> arrivals_;
   std::vector<std::optional<models::Arrival>> pending_;
@@ -170,6 +179,8 @@ void Run::build() {
   links_ = std::make_unique<LinkMonitor>(platform_);
   place_replicas();
   place_training_jobs();
+  held_.resize(sc_.workloads.size());
+  build_power_manager();
 }
 
 void Run::place_replicas() {
@@ -291,20 +302,45 @@ void Run::schedule_pending_arrival(size_t index) {
     // Deliver every arrival of this instant before any idle replica starts its first step.
     const double now = pending_[index]->time_s;
     std::vector<Replica*> touched;
+    const bool hold = sc_.workloads[index].deferrable && power_ && power_->hold_deferrable(now);
     while (pending_[index] && pending_[index]->time_s == now) {
-      const models::Arrival a = *pending_[index];
-      Service& svc = services_[workload_service_[index]];
-      Replica& replica = route(svc, a.time_s);
-      ++svc.arrived;
-      ++arrived_;
-      ++in_flight_;
-      replica.arrive({next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens, a.output_tokens});
-      touched.push_back(&replica);
+      if (hold) {
+        held_[index].push_back(*pending_[index]);  // released by release_held(), its arrival time kept
+        ++held_count_;
+      } else {
+        deliver(index, *pending_[index], touched);
+      }
       pending_[index] = arrivals_[index]->next();
     }
     for (Replica* r : touched) r->start_if_idle();
     schedule_pending_arrival(index);
   });
+}
+
+void Run::deliver(size_t index, const models::Arrival& a, std::vector<Replica*>& touched) {
+  Service& svc = services_[workload_service_[index]];
+  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock());
+  ++svc.arrived;
+  ++arrived_;
+  ++in_flight_;
+  replica.arrive({next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens, a.output_tokens});
+  touched.push_back(&replica);
+}
+
+// Held deferrable arrivals go once the policies let them, or when their deadline (arrival + deadline) has come.
+void Run::release_held(double now) {
+  if (held_count_ == 0) return;
+  const bool hold = power_->hold_deferrable(now);
+  std::vector<Replica*> touched;
+  for (size_t w = 0; w < held_.size(); ++w) {
+    const double deadline = sc_.workloads[w].deadline_s;
+    while (!held_[w].empty() && (!hold || held_[w].front().time_s + deadline <= now)) {
+      deliver(w, held_[w].front(), touched);
+      held_[w].pop_front();
+      --held_count_;
+    }
+  }
+  for (Replica* r : touched) r->start_if_idle();
 }
 
 Replica& Run::route(Service& svc, double now) { return pick(svc.entry, svc.next_rr, svc.config->router, now); }
@@ -401,7 +437,71 @@ void Run::on_request_done(const analysis::RequestRecord& r) {
   if (met) ++svc.slo_met;
 }
 
-bool Run::work_left() const { return active_workloads_ > 0 || in_flight_ > 0; }
+bool Run::work_left() const { return active_workloads_ > 0 || in_flight_ > 0 || held_count_ > 0; }
+
+// Every replica and training job becomes a consumer the power manager can measure and slow down; what no consumer
+// accounts for (server overhead, spare GPUs at idle) is static power per rack.
+void Run::build_power_manager() {
+  const int per_server = sc_.facility.gpus_per_server;
+  const int per_rack = sc_.facility.servers_per_rack * per_server;
+  const models::GpuPowerParams gpu = models::GpuPowerParams::from_device(sc_.device);
+  std::vector<double> static_rack_w(static_cast<size_t>(sc_.facility.racks),
+                                    sc_.facility.server_overhead_w * sc_.facility.servers_per_rack);
+  std::vector<bool> used(platform_.gpus.size(), false);
+  std::vector<PowerConsumer> consumers;
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    Replica* r = replicas_[i].get();
+    const int first = replica_first_gpu_[i];
+    for (int g = first; g < first + r->gpus(); ++g) used[static_cast<size_t>(g)] = true;
+    PowerConsumer k;
+    k.name = "replica " + r->name();
+    k.priority = sc_.services[static_cast<size_t>(r->service_index())].priority;
+    k.rack_gpus = {{first / per_rack, r->gpus()}};
+    k.gpus = r->gpus();
+    k.power_w = [r](double now) { return r->gpu_power_w(now); };
+    k.clock = [r] { return r->clock_fraction(); };
+    k.set_clock = [r](double f) { r->set_clock_fraction(f); };
+    consumers.push_back(std::move(k));
+  }
+  for (const auto& job_ptr : jobs_) {
+    TrainingJob* job = job_ptr.get();
+    PowerConsumer k;
+    k.name = "job " + job->config().name;
+    k.training = true;
+    k.priority = job->config().priority;
+    std::map<int, int> racks;
+    for (int g : job->layout().gpus) {
+      used[static_cast<size_t>(g)] = true;
+      ++racks[g / per_rack];
+    }
+    k.rack_gpus.assign(racks.begin(), racks.end());
+    k.gpus = static_cast<int>(job->layout().gpus.size());
+    k.power_w = [job, gpu](double) {
+      return static_cast<double>(job->layout().gpus.size()) * (gpu.idle_w + job->compute_power_w_now(gpu));
+    };
+    k.clock = [job] { return job->clock_fraction(); };
+    k.set_clock = [job](double f) { job->set_clock_fraction(f); };
+    k.pause = [job] { job->pause(); };
+    k.resume = [job] { job->resume(); };
+    k.deferrable = job->config().deferrable;
+    k.deadline_s = job->config().deadline_s;
+    k.remaining_s = [job] { return job->remaining_s(); };
+    consumers.push_back(std::move(k));
+  }
+  for (size_t g = 0; g < used.size(); ++g)
+    if (!used[g]) static_rack_w[g / static_cast<size_t>(per_rack)] += gpu.idle_w;
+  try {
+    power_ = std::make_unique<PowerManager>(sc_, std::move(consumers), std::move(static_rack_w), gpu,
+                                            [this](const analysis::EventRecord& e) { writer_.add_event(e); }, &events_);
+  } catch (const std::invalid_argument& e) {
+    // The chain's parameters together (e.g. a free-cooling PUE below what the fixed losses alone give).
+    throw ScenarioError(sc_.source_path, 0, "facility.power", e.what());
+  }
+  power_->set_after_tick([this](double now) { release_held(now); });
+  power_->set_keep_going([this](double next) {
+    return next <= sc_.simulation.duration_s || (sc_.simulation.drain && work_left());
+  });
+}
 
 void Run::sample() {
   const double now = simgrid::s4u::Engine::get_clock();
@@ -429,6 +529,7 @@ void Run::sample() {
                              static_cast<double>(arrived_),
                              static_cast<double>(finished_)};
   for (double v : links_->sample(now)) values.push_back(v);
+  for (double v : power_->sample(now)) values.push_back(v);
   writer_.add_sample(now, values);
   const double next = now + sc_.simulation.sample_interval_s;
   const bool more = next <= sc_.simulation.duration_s || (sc_.simulation.drain && work_left());
@@ -457,11 +558,13 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   const double total_gpus = static_cast<double>(platform_.gpus.size());
   gpu_j += spare_gpus_idle_w_ * end;
   for (const auto& job : jobs_) {
-    gpu_j += job_extra_w_ * job->compute_gpu_s();
+    gpu_j += job->compute_energy_j(models::GpuPowerParams::from_device(sc_.device));
     busy_gpu_s += job->compute_gpu_s();
   }
   const double it_j = gpu_j + servers_overhead_w_ * end;
-  const double facility_j = it_j * sc_.facility.pue;
+  // With the power chain on, facility energy comes from it (losses and cooling at the outdoor temperature), not from
+  // the constant facility.pue.
+  const double facility_j = sc_.facility_power.enabled ? power_->facility_energy_j() : it_j * sc_.facility.pue;
   add("requests", static_cast<double>(arrived_), "1");
   add("finished", static_cast<double>(finished_), "1");
   add("rejected", static_cast<double>(rejected_), "1");
@@ -522,6 +625,7 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   for (const auto& job : jobs_) {
     for (analysis::SummaryEntry& e : job->summary()) out.push_back(std::move(e));
   }
+  for (analysis::SummaryEntry& e : power_->summary(end, static_cast<double>(output_tokens_))) out.push_back(std::move(e));
   return out;
 }
 
@@ -554,6 +658,7 @@ RunReport Run::execute() {
                                            {"arrived_requests", "1", "cumulative arrivals"},
                                            {"finished_requests", "1", "cumulative finished requests"}};
   for (analysis::SeriesSpec& spec : links_->series()) series.push_back(std::move(spec));
+  for (analysis::SeriesSpec& spec : power_->series()) series.push_back(std::move(spec));
   writer_.define_series(series);
   for (size_t w = 0; w < sc_.workloads.size(); ++w) start_workload(w);
   if (!jobs_.empty()) {
@@ -562,6 +667,7 @@ RunReport Run::execute() {
     writer_.define_jobs(names);
     for (const auto& job : jobs_) job->start();
   }
+  power_->start();  // its control instant at 0 comes before the first sample
   Timer::set(0.0, [this] { sample(); });
 
   auto& engine = *simgrid::s4u::Engine::get_instance();

@@ -45,6 +45,10 @@ struct JobConfig {
   bool overlap = true;      // DP all-reduce overlapped with the last micro-batch's backward pass
   double efficiency = 0.5;  // (0, 1]: share of the dtype's dense peak FLOP/s the compute reaches
   JobCheckpointConfig checkpoint;
+  int priority = 0;  // higher = more latency-critical: capped later (policies.power_capping, order by_priority)
+  // deferrable: {deadline}: the power policies may move the start later, by at most deadline_s after start_s.
+  bool deferrable = false;
+  double deadline_s = 0;
 
   int gpus() const { return dp * tp * pp; }
 };

@@ -12,6 +12,7 @@
 #include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
 #include "aif/sim/jobs_config.hpp"
+#include "aif/sim/power_config.hpp"
 
 namespace aif::models {
 struct FabricParams;  // aif/models/fabric.hpp (Boost.Graph): include it where fabric_params() is called
@@ -109,6 +110,10 @@ struct WorkloadConfig {
   std::string name;
   std::string service;             // name of the service it sends to
   ArrivalConfig arrival;
+  // deferrable: {deadline}: batch work whose requests the power policies (demand response, carbon-aware) may
+  // hold, each for at most deadline_s after it arrives.
+  bool deferrable = false;
+  double deadline_s = 0;
 };
 
 struct SchedulerConfig {
@@ -159,6 +164,7 @@ struct ServiceConfig {
   // Model weights read from the fabric's storage nodes when a replica starts; it serves once they are in.
   // AUTO: when the fabric has storage nodes.
   enum class WeightLoading { AUTO, ON, OFF } load_weights = WeightLoading::AUTO;
+  int priority = 0;                // higher = more latency-critical: capped last (policies.power_capping)
   bool disaggregated() const { return prefill_replicas > 0; }
   int total_replicas() const { return disaggregated() ? prefill_replicas + decode_replicas : replicas; }
 };
@@ -175,6 +181,9 @@ struct Scenario {
   std::map<std::string, models::ModelArch> models;  // resolved architectures used by services and jobs
   std::vector<WorkloadConfig> workloads;
   std::vector<JobConfig> jobs;      // training and fine-tuning jobs (jobs_config.hpp)
+  FacilityPowerConfig facility_power;  // facility.power (power_config.hpp)
+  GridConfig grid;
+  PoliciesConfig policies;
   // Calibration tables read by services with perf kind calibrated, keyed by resolved path (PerfConfig::table_key).
   std::map<std::string, models::CalibrationTable> calibration_tables;
 };
