@@ -383,20 +383,3 @@ TEST(PowerConfigErrors, PriorityAndDeferrable) {
 }
 
 // The examples of scenarios/energy load with the sections they exist to show.
-TEST(PowerConfig, EnergyExamplesUseTheirSections) {
-  const std::string dir = SOURCE_DIR + "/scenarios/energy/";
-  const auto cap = aif::sim::load_scenario(dir + "grid_cap_battery.yaml");
-  EXPECT_DOUBLE_EQ(cap.grid.connection_limit_w, 15e6);
-  EXPECT_TRUE(cap.grid.battery.present);
-  EXPECT_TRUE(cap.policies.power_capping.enabled);
-  EXPECT_TRUE(cap.facility_power.enabled);
-
-  const auto dr = aif::sim::load_scenario(dir + "demand_response_day.yaml");
-  ASSERT_EQ(dr.policies.demand_response.size(), 1u);
-  EXPECT_DOUBLE_EQ(dr.policies.demand_response[0].duration_s, 3600.0);
-
-  const auto carbon = aif::sim::load_scenario(dir + "carbon_aware_month.yaml");
-  EXPECT_TRUE(carbon.policies.carbon_aware.enabled);
-  EXPECT_FALSE(carbon.grid.carbon_g_per_kwh.path.empty());
-  EXPECT_GE(carbon.simulation.duration_s, 28 * 86400.0);
-}
