@@ -75,20 +75,8 @@ bool digits(const std::string& s, size_t pos, size_t count, int64_t& value) {
   return true;
 }
 
-bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int month_days(int64_t y, int64_t m) {
-  static const int DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && leap(y) ? 29 : DAYS[m - 1];
-}
-
-// Days from 0001-01-01 (proleptic Gregorian): whole years (365 each plus leap days), then months, then days.
-int64_t days_since_year_one(int64_t y, int64_t m, int64_t d) {
-  const int64_t py = y - 1;
-  int64_t days = py * 365 + py / 4 - py / 100 + py / 400;
-  for (int64_t k = 1; k < m; ++k) days += month_days(y, k);
-  return days + d - 1;
-}
+int month_days(int64_t y, int64_t m) { return csv::days_in_month(y, m); }
+int64_t days_since_year_one(int64_t y, int64_t m, int64_t d) { return csv::day_number(y, m, d); }
 
 // "YYYY-MM-DD[ T]HH:MM[:SS[.f...]][Z|+HH:MM|-HH:MM]" -> whole seconds since 0001-01-01 UTC and the fraction.
 bool parse_date_time(const std::string& s, int64_t& seconds, double& fraction) {

@@ -47,20 +47,8 @@ bool is_blank(const std::string& s) { return s.find_first_not_of(" \t") == std::
 using csv::split_commas;
 using csv::trim;
 
-bool leap_year(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int days_in_month(int64_t y, int m) {
-  static const int DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && leap_year(y) ? 29 : DAYS[m - 1];
-}
-
-// Days from 0001-01-01 to y-m-d in the proleptic Gregorian calendar: whole years, then whole months of year y.
-int64_t day_number(int64_t y, int m, int d) {
-  const int64_t past_years = y - 1;
-  int64_t days = past_years * 365 + past_years / 4 - past_years / 100 + past_years / 400;
-  for (int month = 1; month < m; ++month) days += days_in_month(y, month);
-  return days + d - 1;
-}
+using csv::day_number;
+using csv::days_in_month;
 
 // Reads exactly `count` digits at s[pos...]; false if any is not a digit.
 bool digits(const std::string& s, size_t pos, size_t count, int64_t& value) {
