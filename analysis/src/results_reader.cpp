@@ -369,6 +369,35 @@ std::vector<LinkUsageRecord> ResultsReader::busiest_links() const {
   return out;
 }
 
+std::optional<RackPowerSeries> ResultsReader::rack_power() const {
+  const Impl& r = *impl_;
+  h5::QuietErrors quiet;
+  if (!r.exists("/power")) return std::nullopt;
+  RackPowerSeries out;
+  Handle hall = r.open_dataset("/power/rack_hall");
+  Handle watts = r.open_dataset("/power/rack_power");
+  Handle space(r.check_id(H5Dget_space(watts.get()), "cannot read /power/rack_power"), H5Sclose);
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_ndims(space.get()) != 2 || H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2)
+    h5::fail(r.path, "/power/rack_power is not a (samples x racks) matrix");
+  Handle hall_space(r.check_id(H5Dget_space(hall.get()), "cannot read /power/rack_hall"), H5Sclose);
+  hsize_t racks = 0;
+  if (H5Sget_simple_extent_ndims(hall_space.get()) != 1 || H5Sget_simple_extent_dims(hall_space.get(), &racks, nullptr) != 1 ||
+      racks != std::max<hsize_t>(1, dims[1]))
+    h5::fail(r.path, "/power/rack_hall does not name a hall for each of the " + std::to_string(dims[1]) +
+                         " racks of /power/rack_power");
+  std::vector<int32_t> halls(static_cast<size_t>(racks));
+  r.check(H5Dread(hall.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, halls.data()),
+          "cannot read /power/rack_hall");
+  halls.resize(static_cast<size_t>(dims[1]));
+  out.hall = std::move(halls);
+  out.watts.resize(static_cast<size_t>(dims[0] * dims[1]));
+  if (!out.watts.empty())
+    r.check(H5Dread(watts.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.watts.data()),
+            "cannot read /power/rack_power");
+  return out;
+}
+
 std::vector<std::string> ResultsReader::job_names() const {
   const Impl& r = *impl_;
   h5::QuietErrors quiet;

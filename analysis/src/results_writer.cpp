@@ -41,6 +41,7 @@ struct ResultsWriter::Impl {
   bool sampled = false;
   bool jobs_defined = false;
   bool links_set = false;
+  std::optional<RackPowerSeries> rack_power;
   std::vector<LinkUsageRecord> busiest_links;
 
   Handle file;
@@ -236,6 +237,45 @@ struct ResultsWriter::Impl {
             "cannot write /links/busiest_util");
     write_string_attribute(util.get(), "unit", "1");
     if (!util.close() || !table.close() || !group.close()) fail("cannot close /links");
+  }
+
+  // /power/rack_hall (int32 [racks]) and /power/rack_power (float32 [samples x racks], W, deflated in row chunks).
+  void write_rack_power() {
+    if (!rack_power) return;
+    const RackPowerSeries& rp = *rack_power;
+    if (rp.watts.size() != sample_rows * rp.racks())
+      throw std::invalid_argument("ResultsWriter: rack power has " + std::to_string(rp.watts.size()) + " values for " +
+                                  std::to_string(sample_rows) + " samples x " + std::to_string(rp.racks()) + " racks");
+    Handle group = create_group(file.get(), "power");
+    const hsize_t racks = std::max<hsize_t>(1, rp.racks());
+    Handle hall_space(check_id(H5Screate_simple(1, &racks, nullptr), "H5Screate_simple"), H5Sclose);
+    Handle hall(check_id(H5Dcreate2(group.get(), "rack_hall", H5T_STD_I32LE, hall_space.get(), H5P_DEFAULT,
+                                    H5P_DEFAULT, H5P_DEFAULT),
+                         "cannot create dataset /power/rack_hall"),
+                H5Dclose);
+    std::vector<int32_t> halls = rp.hall;
+    halls.resize(static_cast<size_t>(racks), -1);
+    check(H5Dwrite(hall.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, halls.data()),
+          "cannot write /power/rack_hall");
+    const hsize_t dims[2] = {sample_rows, static_cast<hsize_t>(rp.racks())};
+    Handle space(check_id(H5Screate_simple(2, dims, nullptr), "H5Screate_simple"), H5Sclose);
+    Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
+    check(H5Pset_obj_track_times(dcpl.get(), false), "H5Pset_obj_track_times");
+    if (dims[0] > 0 && dims[1] > 0) {
+      const hsize_t chunk[2] = {std::min<hsize_t>(dims[0], std::max<hsize_t>(1, 65536 / dims[1])), dims[1]};
+      check(H5Pset_chunk(dcpl.get(), 2, chunk), "H5Pset_chunk");
+      check(H5Pset_deflate(dcpl.get(), 4), "H5Pset_deflate");
+    }
+    Handle watts(check_id(H5Dcreate2(group.get(), "rack_power", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                     H5P_DEFAULT),
+                          "cannot create dataset /power/rack_power"),
+                 H5Dclose);
+    if (!rp.watts.empty())
+      check(H5Dwrite(watts.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, rp.watts.data()),
+            "cannot write /power/rack_power");
+    write_string_attribute(watts.get(), "unit", "W");
+    write_string_attribute(hall.get(), "racks", std::to_string(rp.racks()));
+    if (!watts.close() || !hall.close() || !group.close()) fail("cannot close /power");
   }
 
   void write_summary(const std::vector<SummaryEntry>& summary) {
@@ -461,6 +501,13 @@ void ResultsWriter::set_busiest_links(std::vector<LinkUsageRecord> links) {
   w.links_set = true;
 }
 
+void ResultsWriter::set_rack_power(RackPowerSeries racks) {
+  Impl& w = *impl_;
+  w.require_open("set_rack_power");
+  if (w.rack_power) throw std::logic_error("ResultsWriter::set_rack_power called twice on " + w.path);
+  w.rack_power = std::move(racks);
+}
+
 void ResultsWriter::finish(const std::vector<SummaryEntry>& summary) {
   Impl& w = *impl_;
   w.require_open("finish");
@@ -468,6 +515,7 @@ void ResultsWriter::finish(const std::vector<SummaryEntry>& summary) {
     h5::QuietErrors quiet;
     w.flush_all();
     w.write_links();
+    w.write_rack_power();
     w.write_summary(summary);
     w.write_string_attribute(w.meta_group.get(), "fingerprint", fingerprint_hex(w.fingerprint.value()));
     w.check(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), "cannot flush");

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "aif/sim/signals.hpp"
+#include "scenario_power.hpp"
 
 namespace aif::sim {
 
@@ -36,23 +37,6 @@ double median_of(const models::TimeSeries& s) {
   for (const auto& p : s.points()) v.push_back(p.value);
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
-}
-
-// The facility chain's parameters from the scenario: model defaults where the scenario leaves them out; the design IT
-// power is every GPU at its board limit plus every server's overhead.
-models::FacilityPowerParams facility_params(const Scenario& sc) {
-  const FacilityPowerConfig& f = sc.facility_power;
-  models::FacilityPowerParams p;
-  const double servers = static_cast<double>(sc.facility.racks) * sc.facility.servers_per_rack;
-  p.design_it_w = servers * (sc.facility.gpus_per_server * sc.device.tdp_w + sc.facility.server_overhead_w);
-  if (f.pdu_loss_fraction >= 0) p.pdu_loss_fraction = f.pdu_loss_fraction;
-  if (f.ups_rated_w > 0) p.ups.rated_w = f.ups_rated_w;
-  if (f.ups_no_load_fraction >= 0) p.ups.no_load_fraction = f.ups_no_load_fraction;
-  if (f.ups_proportional_fraction >= 0) p.ups.proportional_fraction = f.ups_proportional_fraction;
-  if (f.free_cooling_below_c > -1000) p.cooling.free_cooling_below_c = f.free_cooling_below_c;
-  if (f.pue_per_degree >= 0) p.cooling.w_per_it_w_per_degree = f.pue_per_degree;
-  if (f.pue_free_cooling > 0) p.cooling.free_w_per_it_w = models::free_cooling_for_pue(p, f.pue_free_cooling);
-  return p;
 }
 
 models::BatteryParams battery_params(const BatteryConfig& b) {
@@ -95,7 +79,7 @@ PowerManager::PowerManager(const Scenario& scenario, std::vector<PowerConsumer> 
   enabled_ = f.enabled || g.present || p.power_capping.enabled || !p.demand_response.empty() ||
              p.carbon_aware.enabled || p.peak_shaving.enabled;
   interval_s_ = p.power_capping.control_interval_s > 0 ? p.power_capping.control_interval_s : 1;
-  if (chain_enabled_) facility_model_ = std::make_unique<models::FacilityPowerModel>(facility_params(sc_));
+  if (chain_enabled_) facility_model_ = std::make_unique<models::FacilityPowerModel>(facility_power_params(sc_.facility, sc_.device, sc_.facility_power));
   outdoor_c_ = load_signal(f.outdoor_temperature_c, 20);
   carbon_ = load_signal(g.carbon_g_per_kwh, 0);
   price_ = load_signal(g.price_per_kwh, 0);
@@ -113,6 +97,9 @@ PowerManager::PowerManager(const Scenario& scenario, std::vector<PowerConsumer> 
     return x.name < y.name;
   });
   rack_peak_w_.assign(static_rack_w_.size(), 0);
+  const int per_hall = f.racks_per_hall > 0 ? f.racks_per_hall : 0;
+  halls_ = per_hall > 0 ? (static_cast<int>(static_rack_w_.size()) + per_hall - 1) / per_hall : 0;
+  for (const PowerConsumer& k : consumers_) groups_[k.group];
   deferred_.assign(consumers_.size(), false);
   set_power_w_.assign(consumers_.size(), -1);
   if (p.carbon_aware.enabled) {
@@ -132,6 +119,7 @@ PowerManager::Chain PowerManager::measure(double now) const {
   for (size_t i = 0; i < consumers_.size(); ++i) {
     const PowerConsumer& k = consumers_[i];
     const double w = set_power_w_[i] >= 0 ? set_power_w_[i] : k.power_w(now);
+    c.consumer_w.push_back(w);
     for (const auto& [rack, gpus] : k.rack_gpus) c.rack_w[static_cast<size_t>(rack)] += w * gpus / k.gpus;
   }
   c.it_w = std::accumulate(c.rack_w.begin(), c.rack_w.end(), 0.0);
@@ -174,7 +162,13 @@ void PowerManager::tick() {
   }
   apply_demand_response(c, now);
   apply_carbon_aware(now);
-  apply_capping(c, now);
+  // What the battery will cover at this instant (peak shaving) is not capped away: capping starts when it runs out.
+  double battery_plan_w = 0;
+  if (battery_) {
+    const double request = battery_request(c);
+    if (request > 0) battery_plan_w = std::min(battery_->site_power_w(request), battery_->deliverable_j() / interval_s_);
+  }
+  apply_capping(c, now, battery_plan_w);
   c = measure(now);  // GPU power follows a new cap at once (the firmware enforces it within milliseconds)
   if (battery_) {
     const double request = battery_request(c);
@@ -208,8 +202,21 @@ void PowerManager::integrate(const Chain& c, double now, double dt) {
   cost_ += std::max(0.0, c.grid_w) / 3.6e6 * price_.integral(now, now + dt);
   peak_grid_w_ = std::max(peak_grid_w_, c.grid_w);
   const double limit = sc_.grid.connection_limit_w;
-  if (limit > 0 && c.grid_w >= limit * (1 - 2 * sc_.policies.power_capping.headroom_fraction)) at_limit_s_ += dt;
+  if (limit > 0 && c.grid_w >= limit * (1 - 1.5 * sc_.policies.power_capping.headroom_fraction)) at_limit_s_ += dt;
   total_s_ += dt;
+  // Grid power attributed to each consumer's group in proportion to its IT power (GPUs + its servers' overhead).
+  if (c.it_w > 0 && dt > 0) {
+    const double carbon_kwh = carbon_.integral(now, now + dt) / 3.6e6;
+    const double price_kwh = price_.integral(now, now + dt) / 3.6e6;
+    const double grid = std::max(0.0, c.grid_w);
+    for (size_t i = 0; i < consumers_.size(); ++i) {
+      const double share = (c.consumer_w[i] + consumers_[i].overhead_w) / c.it_w;
+      GroupTotals& g = groups_[consumers_[i].group];
+      g.grid_j += c.grid_w * share * dt;
+      g.carbon_g += grid * share * carbon_kwh;
+      g.cost += grid * share * price_kwh;
+    }
+  }
   grid_samples_.push_back(c.grid_w);
   for (size_t r = 0; r < c.rack_w.size(); ++r) rack_peak_w_[r] = std::max(rack_peak_w_[r], c.rack_w[r]);
   if (dr_active_ >= 0) {
@@ -219,7 +226,7 @@ void PowerManager::integrate(const Chain& c, double now, double dt) {
 }
 
 // Power of consumer k at clock f, from its power now: idle + dynamic x (f / f_now)^alpha (models::gpu_power_at_clock).
-void PowerManager::apply_capping(const Chain& c, double now) {
+void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
   const PowerCappingConfig& pc = sc_.policies.power_capping;
   if (!pc.enabled) return;
   const double idle_gpu = gpu_power_.idle_w;
@@ -270,10 +277,12 @@ void PowerManager::apply_capping(const Chain& c, double now) {
     return need_it_w;
   };
   const double headroom = pc.headroom_fraction;
-  if (limit > 0 && c.grid_w > limit * (1 - headroom / 2)) {
-    const double need = (c.grid_w - limit * (1 - headroom)) / slope;
+  if (const double draw = c.grid_w - battery_w; limit > 0 && draw > limit * (1 - headroom / 2)) {
+    const double need = (draw - limit * (1 - headroom)) / slope;
     reduce(need, [](const PowerConsumer&) { return true; },
-           fmt("grid draw %.4g MW above %.4g MW (limit x (1 - headroom))", c.grid_w / 1e6, limit * (1 - headroom) / 1e6));
+           fmt("grid draw %.4g MW", draw / 1e6) +
+               (battery_w > 0 ? fmt(" (after %.4g MW from the battery)", battery_w / 1e6) : std::string()) +
+               fmt(" above %.4g MW (limit x (1 - headroom))", limit * (1 - headroom) / 1e6));
     return;
   }
   // Rack limits: only the consumers on the rack that is over.
@@ -426,7 +435,7 @@ bool PowerManager::hold_deferrable(double now) const {
 
 std::vector<analysis::SeriesSpec> PowerManager::series() const {
   if (!enabled_) return {};
-  return {{"rack_power_max", "W", "IT power of the most loaded rack"},
+  std::vector<analysis::SeriesSpec> out{{"rack_power_max", "W", "IT power of the most loaded rack"},
           {"it_power_chain", "W", "IT power seen by the power manager at its last control instant"},
           {"facility_power_chain", "W", "IT power plus UPS and distribution losses plus cooling"},
           {"pue", "1", "facility power / IT power"},
@@ -438,6 +447,17 @@ std::vector<analysis::SeriesSpec> PowerManager::series() const {
           {"price", "1/kWh", "electricity price (scenario currency per kWh)"},
           {"outdoor_temperature", "degC", "outdoor temperature (cooling)"},
           {"min_clock_fraction", "1", "lowest GPU clock any consumer runs at"}};
+  for (int h = 0; h < halls_; ++h)
+    out.push_back({"hall_power_" + std::to_string(h), "W", "IT power of hall " + std::to_string(h)});
+  return out;
+}
+
+std::vector<int32_t> PowerManager::rack_halls() const {
+  const int per_hall = sc_.facility_power.racks_per_hall;
+  std::vector<int32_t> halls(static_rack_w_.size(), 0);
+  if (per_hall > 0)
+    for (size_t r = 0; r < halls.size(); ++r) halls[r] = static_cast<int32_t>(r / static_cast<size_t>(per_hall));
+  return halls;
 }
 
 std::vector<double> PowerManager::sample(double now) const {
@@ -446,21 +466,27 @@ std::vector<double> PowerManager::sample(double now) const {
   for (const PowerConsumer& k : consumers_) min_clock = std::min(min_clock, k.clock());
   const Chain& c = last_;
   const double rack_max = c.rack_w.empty() ? 0 : *std::max_element(c.rack_w.begin(), c.rack_w.end());
-  return {rack_max,
-          c.it_w,
-          c.facility.facility_w,
-          c.facility.pue,
-          c.solar_w,
-          c.battery_w,
-          battery_ ? battery_->soc() : std::nan(""),
-          c.grid_w,
-          carbon_.at(now),
-          price_.at(now),
-          outdoor_c_.at(now),
-          min_clock};
+  std::vector<double> out{rack_max,
+                          c.it_w,
+                          c.facility.facility_w,
+                          c.facility.pue,
+                          c.solar_w,
+                          c.battery_w,
+                          battery_ ? battery_->soc() : std::nan(""),
+                          c.grid_w,
+                          carbon_.at(now),
+                          price_.at(now),
+                          outdoor_c_.at(now),
+                          min_clock};
+  std::vector<double> hall_w(static_cast<size_t>(halls_), 0.0);
+  const std::vector<int32_t> halls = halls_ > 0 ? rack_halls() : std::vector<int32_t>{};
+  for (size_t r = 0; r < halls.size() && r < c.rack_w.size(); ++r) hall_w[static_cast<size_t>(halls[r])] += c.rack_w[r];
+  out.insert(out.end(), hall_w.begin(), hall_w.end());
+  return out;
 }
 
-std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double output_tokens) const {
+std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double output_tokens,
+                                                          const std::map<std::string, double>& tokens_by_group) const {
   std::vector<analysis::SummaryEntry> out;
   if (!enabled_) return out;
   (void)end;
@@ -487,6 +513,16 @@ std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double out
       "kW");
   add("power.demand_response_events", dr_events_, "1");
   add("power.demand_response_met", dr_met_, "1");
+  for (const auto& [group, g] : groups_) {
+    const std::string n = group + ".";
+    add(n + "grid_energy", g.grid_j / kwh, "kWh");
+    add(n + "carbon", g.carbon_g / 1e3, "kgCO2");
+    add(n + "energy_cost", g.cost, sc_.grid.currency);
+    if (const auto it = tokens_by_group.find(group); it != tokens_by_group.end()) {
+      add(n + "grid_energy_per_output_token", it->second > 0 ? g.grid_j / it->second : std::nan(""), "J/token");
+      add(n + "carbon_per_output_token", it->second > 0 ? g.carbon_g / it->second : std::nan(""), "gCO2/token");
+    }
+  }
   return out;
 }
 

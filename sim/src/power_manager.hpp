@@ -16,7 +16,9 @@
 // carbon and cost energies are exact for loads that change at control instants, and otherwise carry an error of at
 // most one interval's change. GPU energy itself stays exact (replicas integrate their own steps).
 #pragma once
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +34,8 @@ namespace aif::sim {
 // Something that draws GPU power and can be slowed down: a serving replica or a training job.
 struct PowerConsumer {
   std::string name;      // "service chat/3", "job pretrain"
+  std::string group;     // what its energy and carbon are reported under: the service name, or "job.<name>"
+  double overhead_w = 0; // server overhead of the servers it occupies (CPUs, NICs, fans), for attribution only
   bool training = false;
   int priority = 0;      // higher = more latency-critical = capped last
   std::vector<std::pair<int, int>> rack_gpus;  // (rack, GPUs of it there): a replica sits in one rack, a job spans some
@@ -61,6 +65,10 @@ class PowerManager {
   // Series added to /timeseries (in this order in sample()).
   std::vector<analysis::SeriesSpec> series() const;
   std::vector<double> sample(double now) const;
+  // IT power of every rack at the last control instant (W), for /power/rack_power.
+  const std::vector<double>& rack_power_w() const { return last_.rack_w; }
+  // Hall of every rack (facility.power.racks_per_hall; all 0 when not given).
+  std::vector<int32_t> rack_halls() const;
   // True while deferrable arrivals must be held (demand response or carbon/price-aware deferral).
   bool hold_deferrable(double now) const;
   // Called after every control instant (the run releases held deferrable work there).
@@ -69,7 +77,11 @@ class PowerManager {
   void set_keep_going(std::function<bool(double next)> keep_going) { keep_going_ = std::move(keep_going); }
   // Site totals: grid, facility and IT energy, carbon, cost, peak and 95th-percentile grid draw, time at the limit,
   // demand-response compliance, per-token carbon and energy (`output_tokens` of the whole run).
-  std::vector<analysis::SummaryEntry> summary(double end, double output_tokens) const;
+  // Per group (service or job): grid energy, carbon and cost attributed in proportion to its IT power (its GPUs plus
+  // the overhead of the servers it occupies) at every control instant; per output token for services
+  // (`tokens_by_group`, keyed by service name).
+  std::vector<analysis::SummaryEntry> summary(double end, double output_tokens,
+                                              const std::map<std::string, double>& tokens_by_group) const;
   bool enabled() const { return enabled_; }
   // Facility energy over the run, J (what the legacy constant-PUE figure becomes when the chain is on).
   double facility_energy_j() const { return facility_j_; }
@@ -77,6 +89,7 @@ class PowerManager {
  private:
   struct Chain {
     std::vector<double> rack_w;
+    std::vector<double> consumer_w;  // each consumer's GPU power
     double it_w = 0;
     models::FacilityPower facility;
     double solar_w = 0;
@@ -86,7 +99,8 @@ class PowerManager {
   void tick();
   Chain measure(double now) const;
   void integrate(const Chain& c, double now, double dt);
-  void apply_capping(const Chain& c, double now);
+  // `battery_w`: what the battery will deliver at this instant (peak shaving), so that capping acts only on the rest.
+  void apply_capping(const Chain& c, double now, double battery_w);
   void apply_demand_response(const Chain& c, double now);
   void apply_carbon_aware(double now);
   double battery_request(const Chain& c) const;
@@ -133,6 +147,11 @@ class PowerManager {
   double peak_grid_w_ = 0, at_limit_s_ = 0, total_s_ = 0;
   std::vector<double> grid_samples_;  // grid draw at every control instant, for the 95th percentile
   std::vector<double> rack_peak_w_;
+  int halls_ = 0;
+  struct GroupTotals {
+    double grid_j = 0, carbon_g = 0, cost = 0;
+  };
+  std::map<std::string, GroupTotals> groups_;
   int cap_actions_ = 0;
   double last_cap_s_ = -1e300;    // clocks are raised again only 10 control intervals after the last cut
   double effect_before_w_ = -1;    // grid draw before the last action, logged with its effect at the next instant

@@ -201,8 +201,33 @@ FacilityPowerConfig parse_facility_power(const Node& facility, const fs::path& b
     ups.read_number("proportional_fraction", power.ups_proportional_fraction, LOSS_FRACTION);
   }
   n.read_number("pdu_loss_fraction", power.pdu_loss_fraction, LOSS_FRACTION);
-  if (const Node cooling = n.child("cooling"); cooling.present()) parse_cooling(cooling, base_dir, power);
+  if (const Node cooling = n.child("cooling"); cooling.present()) {
+    parse_cooling(cooling, base_dir, power);
+    // The free-cooling PUE must leave room for the UPS and PDU losses at full load: checked here, with its line.
+    try {
+      facility_power_params(f, scenario.device, power);
+    } catch (const std::invalid_argument& e) {
+      std::string why = e.what();
+      if (const std::string prefix = "free_cooling_for_pue: "; why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
+      cooling.child("pue_free_cooling").fail(why);
+    }
+  }
   return power;
+}
+
+models::FacilityPowerParams facility_power_params(const FacilityConfig& facility, const models::DeviceSpec& device,
+                                                  const FacilityPowerConfig& power) {
+  models::FacilityPowerParams p;
+  const double servers = static_cast<double>(facility.racks) * facility.servers_per_rack;
+  p.design_it_w = servers * (facility.gpus_per_server * device.tdp_w + facility.server_overhead_w);
+  if (power.pdu_loss_fraction >= 0) p.pdu_loss_fraction = power.pdu_loss_fraction;
+  if (power.ups_rated_w > 0) p.ups.rated_w = power.ups_rated_w;
+  if (power.ups_no_load_fraction >= 0) p.ups.no_load_fraction = power.ups_no_load_fraction;
+  if (power.ups_proportional_fraction >= 0) p.ups.proportional_fraction = power.ups_proportional_fraction;
+  if (power.free_cooling_below_c > -1000) p.cooling.free_cooling_below_c = power.free_cooling_below_c;
+  if (power.pue_per_degree >= 0) p.cooling.w_per_it_w_per_degree = power.pue_per_degree;
+  if (power.pue_free_cooling > 0) p.cooling.free_w_per_it_w = models::free_cooling_for_pue(p, power.pue_free_cooling);
+  return p;
 }
 
 // ---- grid -------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #pragma once
 #include <filesystem>
 
+#include "aif/models/facility_power.hpp"
 #include "aif/sim/power_config.hpp"
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/yaml_util.hpp"
@@ -14,6 +15,11 @@ namespace aif::sim {
 // `facility` is the facility section (its `power` key is read; absent: the chain stays off).
 FacilityPowerConfig parse_facility_power(const yaml::Node& facility, const std::filesystem::path& base_dir,
                                          const Scenario& scenario);
+// The facility chain's parameters: model defaults where the scenario leaves them out; the design IT power is every GPU
+// at its board limit plus every server's overhead. Throws std::invalid_argument when pue_free_cooling cannot be met
+// (parse_facility_power turns that into a ScenarioError at the key).
+models::FacilityPowerParams facility_power_params(const FacilityConfig& facility, const models::DeviceSpec& device,
+                                                  const FacilityPowerConfig& power);
 GridConfig parse_grid(const yaml::Node& grid, const std::filesystem::path& base_dir, const Scenario& scenario);
 // Needs scenario.facility_power, scenario.grid, services, workloads and jobs already read.
 PoliciesConfig parse_policies(const yaml::Node& policies, const Scenario& scenario);

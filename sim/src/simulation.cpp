@@ -152,6 +152,7 @@ class Run {
   std::vector<int> replica_first_gpu_;  // global GPU id of each replica's first GPU (its tp GPUs follow)
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<PowerManager> power_;
+  analysis::RackPowerSeries rack_power_;  // watts grows by one row of racks per sample
   std::vector<std::deque<models::Arrival>> held_;  // per workload: deferrable arrivals held by the power policies
   int64_t held_count_ = 0;
   std::vector<std::unique_ptr<TrainingJob>> jobs_;
@@ -455,6 +456,8 @@ void Run::build_power_manager() {
     for (int g = first; g < first + r->gpus(); ++g) used[static_cast<size_t>(g)] = true;
     PowerConsumer k;
     k.name = "replica " + r->name();
+    k.group = sc_.services[static_cast<size_t>(r->service_index())].name;
+    k.overhead_w = sc_.facility.server_overhead_w * r->gpus() / per_server;
     k.priority = sc_.services[static_cast<size_t>(r->service_index())].priority;
     k.rack_gpus = {{first / per_rack, r->gpus()}};
     k.gpus = r->gpus();
@@ -467,6 +470,8 @@ void Run::build_power_manager() {
     TrainingJob* job = job_ptr.get();
     PowerConsumer k;
     k.name = "job " + job->config().name;
+    k.group = "job." + job->config().name;
+    k.overhead_w = sc_.facility.server_overhead_w * static_cast<double>(job->layout().gpus.size()) / per_server;
     k.training = true;
     k.priority = job->config().priority;
     std::map<int, int> racks;
@@ -530,6 +535,12 @@ void Run::sample() {
                              static_cast<double>(finished_)};
   for (double v : links_->sample(now)) values.push_back(v);
   for (double v : power_->sample(now)) values.push_back(v);
+  if (power_->enabled()) {
+    // Before the manager's first control instant a rack has no measured power yet: NaN, not a made-up 0.
+    const std::vector<double>& racks = power_->rack_power_w();
+    for (size_t r = 0; r < static_cast<size_t>(sc_.facility.racks); ++r)
+      rack_power_.watts.push_back(r < racks.size() ? static_cast<float>(racks[r]) : std::nanf(""));
+  }
   writer_.add_sample(now, values);
   const double next = now + sc_.simulation.sample_interval_s;
   const bool more = next <= sc_.simulation.duration_s || (sc_.simulation.drain && work_left());
@@ -625,7 +636,10 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   for (const auto& job : jobs_) {
     for (analysis::SummaryEntry& e : job->summary()) out.push_back(std::move(e));
   }
-  for (analysis::SummaryEntry& e : power_->summary(end, static_cast<double>(output_tokens_))) out.push_back(std::move(e));
+  std::map<std::string, double> tokens_by_service;
+  for (const Service& s : services_) tokens_by_service[s.config->name] = static_cast<double>(s.output_tokens);
+  for (analysis::SummaryEntry& e : power_->summary(end, static_cast<double>(output_tokens_), tokens_by_service))
+    out.push_back(std::move(e));
   return out;
 }
 
@@ -716,6 +730,10 @@ RunReport Run::execute() {
     busiest.push_back(std::move(rec));
   }
   writer_.set_busiest_links(std::move(busiest));
+  if (power_->enabled()) {
+    rack_power_.hall = power_->rack_halls();
+    writer_.set_rack_power(std::move(rack_power_));
+  }
   report.fingerprint = writer_.fingerprint();
   writer_.finish(report.summary);
   return report;

@@ -180,6 +180,8 @@ TrainingJob::TrainingJob(int index, JobConfig config, models::TrainingParams par
 }
 
 void TrainingJob::start() {
+  clock_mutex_ = sg4::Mutex::create();
+  clock_changed_ = sg4::ConditionVariable::create();
   sg4::Actor::create("job/" + config_.name, platform_.gpus.at(static_cast<size_t>(layout_.gpus.front())),
                      [this] { run(); });
 }
@@ -208,9 +210,11 @@ double TrainingJob::pp_round(bool forward) {
   return sg4::Engine::get_clock() - t0;
 }
 
-double TrainingJob::dp_allreduce(double window) {
+double TrainingJob::dp_allreduce(double window_full_s) {
+  const double t0 = sg4::Engine::get_clock();
   if (layout_.dp == 1) {
-    if (window > 0) sg4::this_actor::sleep_for(window);
+    if (window_full_s > 0) run_phase(window_full_s, 0);
+    window_s_ = sg4::Engine::get_clock() - t0;
     return 0;
   }
   // Collectives block their caller: one helper actor per (stage, tp rank) group runs them side by side.
@@ -240,7 +244,8 @@ double TrainingJob::dp_allreduce(double window) {
                              }));
     }
   }
-  if (window > 0) sg4::this_actor::sleep_for(window);
+  if (window_full_s > 0) run_phase(window_full_s, 0);
+  window_s_ = sg4::Engine::get_clock() - t0;
   for (const auto& helper : helpers) helper->join();
   return *std::max_element(times->begin(), times->end());
 }
@@ -264,7 +269,37 @@ void TrainingJob::set_clock_fraction(double clock_fraction) {
   if (!(clock_fraction > 0 && clock_fraction <= 1))
     throw std::invalid_argument("TrainingJob " + config_.name + ": clock fraction must be in (0, 1], got " +
                                 std::to_string(clock_fraction));
+  if (clock_fraction == clock_) return;
   clock_ = clock_fraction;
+  if (clock_changed_) clock_changed_->notify_all();  // from a timer (maestro) too: the job's phase wakes at once
+}
+
+void TrainingJob::run_phase(double compute_full_s, double fixed_s) {
+  const double gpus = static_cast<double>(model_.gpus());
+  double done = 0;  // share of the phase done
+  while (done < 1) {
+    if (clock_ != step_clock_) {
+      step_clock_ = clock_;
+      compute_share_ = idle_compute_share(step_clock_);
+    }
+    const double f = step_clock_;
+    const double duration = compute_full_s / f + fixed_s;
+    if (duration <= 0) return;
+    const double t0 = sg4::Engine::get_clock();
+    const double end = t0 + (1 - done) * duration;
+    {
+      std::unique_lock<sg4::Mutex> lock(*clock_mutex_);
+      while (clock_ == f && sg4::Engine::get_clock() < end)
+        if (clock_changed_->wait_until(lock, end) == std::cv_status::timeout) break;
+    }
+    const double now = sg4::Engine::get_clock();
+    const double share = now >= end ? 1 - done : std::min(1 - done, (now - t0) / duration);
+    // The phase is critical-path time over all slots; a GPU computes in micro_batches of them (the rest: bubbles).
+    const double gpu_s = gpus * share * compute_full_s / f * model_.micro_batches / model_.slots();
+    compute_gpu_s_ += gpu_s;
+    compute_gpu_s_by_clock_[f] += gpu_s;
+    done = now >= end ? 1 : done + share;
+  }
 }
 
 namespace {
@@ -279,7 +314,7 @@ double compute_power_above_idle_w(const models::GpuPowerParams& power, const mod
 }  // namespace
 
 double TrainingJob::compute_power_w_now(const models::GpuPowerParams& power, const models::DvfsParams& dvfs) const {
-  return compute_share_now() * compute_power_above_idle_w(power, dvfs, step_clock_);
+  return compute_share_now() * compute_power_above_idle_w(power, dvfs, running_ ? clock_ : step_clock_);
 }
 
 double TrainingJob::compute_energy_j(const models::GpuPowerParams& power, const models::DvfsParams& dvfs) const {
@@ -324,36 +359,38 @@ void TrainingJob::run() {
     const double start = sg4::Engine::get_clock();
     if (start >= horizon_s_) break;
     if (first_start_s_ < 0) first_start_s_ = start;
-    // The clock is read once per step (the approximation at the top of training_job.hpp).
     if (clock_ != step_clock_) {
       step_clock_ = clock_;
       compute_share_ = idle_compute_share(step_clock_);
     }
-    // Forward and backward are FLOP-bound; the optimizer step is HBM-bound and keeps its time.
-    const double slot_compute = full_clock_slot_compute / step_clock_;
-    // Each GPU computes its stage's micro-batches and the optimizer step; the other slots are bubbles.
-    const double gpu_compute = model_.micro_batches * slot_compute + model_.optimizer_s();
-    const double window = config_.overlap ? model_.backward_s() / step_clock_ : 0;
-    // 1F1B: the PP sends of one slot over the fabric now, the rest of the pipeline phase as one timer.
+    // 1F1B: the PP sends of one slot over the fabric now, the rest of the pipeline phase as one timer whose
+    // forward and backward passes follow the clock (run_phase); the optimizer step is HBM-bound and keeps its time.
     double pf = 0, pb = 0;
     if (layout_.pp > 1) {
       pf = pp_round(true);
       pb = pp_round(false);
     }
     const double slot_comm = model_.tp_comm_s() + pf + pb;
-    const double pipeline = slots * (slot_compute + slot_comm);
-    sg4::this_actor::sleep_for(std::max(0.0, pipeline - window - (pf + pb)));
+    // Each GPU computes its stage's micro-batches (slots x slot compute on the critical path); with overlap the last
+    // backward pass runs beside the DP all-reduce.
+    const double window_full = config_.overlap ? model_.backward_s() : 0;
+    const double compute_full = slots * full_clock_slot_compute - window_full;
+    const double fixed = slots * slot_comm - (pf + pb);
+    run_phase(compute_full, fixed);
     const double dp_start = sg4::Engine::get_clock();
-    const double dp = dp_allreduce(window);
-    const double exposed_dp = std::max(0.0, sg4::Engine::get_clock() - dp_start - window);
+    const double dp = dp_allreduce(window_full);
+    const double dp_phase = sg4::Engine::get_clock() - dp_start;
     sg4::this_actor::sleep_for(model_.optimizer_s());
+    compute_gpu_s_ += model_.gpus() * model_.optimizer_s();
+    compute_gpu_s_by_clock_[step_clock_] += model_.gpus() * model_.optimizer_s();
     analysis::JobStepRecord record;
     record.job = index_;
     record.step = step;
     record.start_s = start;
-    record.compute_s = slots * slot_compute + model_.optimizer_s();
+    // Communication does not follow the clock: what is left of the step is compute on the critical path.
     record.comm_s = slots * slot_comm + dp;
-    record.exposed_comm_s = slots * slot_comm + exposed_dp;
+    record.exposed_comm_s = slots * slot_comm + std::max(0.0, dp_phase - window_s_);
+    record.compute_s = (sg4::Engine::get_clock() - start) - record.exposed_comm_s;
     if (config_.checkpoint.every_steps > 0 && (step + 1) % config_.checkpoint.every_steps == 0) {
       record.checkpoint_s = checkpoint();
       ++checkpoints_;
@@ -366,9 +403,9 @@ void TrainingJob::run() {
     }
     record.end_s = sg4::Engine::get_clock();
     step_s_.push_back(record.end_s - record.start_s);
-    compute_gpu_s_ += model_.gpus() * gpu_compute;
-    compute_gpu_s_by_clock_[step_clock_] += model_.gpus() * gpu_compute;
-    compute_share_ = std::min(1.0, gpu_compute / (record.end_s - record.start_s));
+    // Of the GPUs' time in this step, the share spent computing (at the clock it ends at; that of the next step).
+    const double gpu_compute = model_.micro_batches * full_clock_slot_compute / step_clock_ + model_.optimizer_s();
+    compute_share_ = std::min(1.0, gpu_compute / (record.end_s - record.start_s - record.checkpoint_s));
     exposed_comm_s_ += record.exposed_comm_s;
     last_end_s_ = record.end_s;
     if (sinks_.step) sinks_.step(record);

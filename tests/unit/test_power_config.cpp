@@ -131,7 +131,7 @@ facility:
     ups: {rated: 120kW, no_load_fraction: 0.02, proportional_fraction: 0.03}
     pdu_loss_fraction: 0.015
     cooling:
-      pue_free_cooling: 1.1
+      pue_free_cooling: 1.2
       free_cooling_below_c: 18
       pue_per_degree: 0.012
       outdoor_temperature_c: {path: sites.csv, column: Lagos, scale: 40, repeat: false}
@@ -183,7 +183,7 @@ policies:
   EXPECT_DOUBLE_EQ(p.ups_no_load_fraction, 0.02);
   EXPECT_DOUBLE_EQ(p.ups_proportional_fraction, 0.03);
   EXPECT_DOUBLE_EQ(p.pdu_loss_fraction, 0.015);
-  EXPECT_DOUBLE_EQ(p.pue_free_cooling, 1.1);
+  EXPECT_DOUBLE_EQ(p.pue_free_cooling, 1.2);
   EXPECT_DOUBLE_EQ(p.free_cooling_below_c, 18.0);
   EXPECT_DOUBLE_EQ(p.pue_per_degree, 0.012);
   EXPECT_TRUE(p.outdoor_temperature_c.present);

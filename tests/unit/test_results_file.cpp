@@ -409,3 +409,43 @@ TEST(ResultsFile, BusiestLinksRoundTripAndMustMatchTheSamples) {
   EXPECT_FALSE(fs::exists(bad));
   fs::remove_all(dir);
 }
+
+TEST(ResultsFile, RackPowerRoundTripsAndMustMatchTheSamples) {
+  const fs::path dir = temp_dir();
+  const std::string path = (dir / "racks.h5").string();
+  // 3 samples x 2 racks in 2 halls; a NaN (before the first control instant) survives the round trip.
+  const std::vector<float> watts{std::nanf(""), 2.5f, 1000.25f, 3e4f, 0.f, 12345.5f};
+  {
+    ResultsWriter writer(path);
+    writer.define_series({{"x", "1", "anything"}});
+    for (int i = 0; i < 3; ++i) writer.add_sample(i * 10.0, {1.0 * i});
+    writer.set_rack_power({{0, 1}, watts});
+    EXPECT_THROW(writer.set_rack_power({{0}, {1.f, 2.f, 3.f}}), std::logic_error);
+    writer.finish({});
+  }
+  const auto racks = ResultsReader(path).rack_power();
+  ASSERT_TRUE(racks.has_value());
+  EXPECT_EQ(racks->hall, (std::vector<int32_t>{0, 1}));
+  ASSERT_EQ(racks->samples(), 3u);
+  ASSERT_EQ(racks->racks(), 2u);
+  EXPECT_TRUE(std::isnan(racks->at(0, 0)));
+  EXPECT_EQ(racks->at(0, 1), 2.5f);
+  EXPECT_EQ(racks->at(1, 0), 1000.25f);
+  EXPECT_EQ(racks->at(1, 1), 3e4f);
+  EXPECT_EQ(racks->at(2, 1), 12345.5f);
+  // A file without /power reads as none.
+  const std::string plain = (dir / "plain.h5").string();
+  ResultsWriter(plain).finish({});
+  EXPECT_FALSE(ResultsReader(plain).rack_power().has_value());
+  // A matrix that does not have one row per sample is refused at finish, and no file is left behind.
+  const std::string bad = (dir / "bad.h5").string();
+  {
+    ResultsWriter writer(bad);
+    writer.define_series({{"x", "1", "anything"}});
+    writer.add_sample(0, {1});
+    writer.set_rack_power({{0, 0}, {1.f, 2.f, 3.f, 4.f}});
+    EXPECT_THROW(writer.finish({}), std::invalid_argument);
+  }
+  EXPECT_FALSE(fs::exists(bad));
+  fs::remove_all(dir);
+}

@@ -108,6 +108,16 @@ struct SeriesSpec {
   std::string description;
 };
 
+// /power/rack_power and /power/rack_hall: the IT power of every rack at every sample (what a topology view colours
+// racks by at a cursor time), float32 to keep month-long runs of many racks small.
+struct RackPowerSeries {
+  std::vector<int32_t> hall;  // hall of each rack (0 when the scenario names no halls)
+  std::vector<float> watts;   // samples x racks, row-major; row i at /timeseries/time[i]
+  size_t racks() const { return hall.size(); }
+  size_t samples() const { return hall.empty() ? 0 : watts.size() / hall.size(); }
+  float at(size_t sample, size_t rack) const { return watts[sample * hall.size() + rack]; }
+};
+
 struct SummaryEntry {
   std::string name;
   double value = 0.0;
@@ -144,6 +154,8 @@ class ResultsWriter {
   // The busiest links, written by finish() as /links/busiest and /links/busiest_util; each util has one value per
   // sample added (checked there). At most once.
   void set_busiest_links(std::vector<LinkUsageRecord> links);
+  // Rack power, written by finish() under /power; watts holds one row per sample added (checked there). At most once.
+  void set_rack_power(RackPowerSeries racks);
 
   // Once, before the first sample.
   void define_series(const std::vector<SeriesSpec>& series);
@@ -203,6 +215,8 @@ class ResultsReader {
   std::vector<JobStepRecord> job_steps() const;
   // /links: empty in files without it.
   std::vector<LinkUsageRecord> busiest_links() const;
+  // /power: nullopt in files without it.
+  std::optional<RackPowerSeries> rack_power() const;
 
   std::vector<SeriesSpec> series() const;  // in definition order
   std::vector<double> series_time() const;

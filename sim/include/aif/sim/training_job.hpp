@@ -14,11 +14,12 @@
 // Flows started at once: a job's PP round and checkpoint start one flow per GPU; the DP all-reduces as many as the
 // collectives make (about one per GPU for ring and hierarchical).
 //
-// Clock (power caps, DVFS): set_clock_fraction() applies to the steps that start after the call. Their forward and
-// backward passes (FLOP-bound: the step model times them at peak x efficiency) stretch by 1 / clock; the optimizer
-// step (HBM-bound), TP all-reduces, PP sends, the DP all-reduce and checkpoints do not follow the core clock. A step
-// in progress keeps the clock it started with: an approximation, as a real cap would slow the rest of that step's
-// compute at once; it is off by at most one step's compute.
+// Clock (power caps, DVFS): set_clock_fraction() applies at once, as a GPU's firmware enforces a cap within
+// milliseconds. Forward and backward passes (FLOP-bound: the step model times them at peak x efficiency) stretch by
+// 1 / clock; the optimizer step (HBM-bound), TP all-reduces, PP sends, the DP all-reduce and checkpoints do not
+// follow the core clock. A compute phase in progress (the pipeline phase, the backward pass overlapped with the DP
+// all-reduce) keeps the share of it already done and runs the rest at the new clock: the phase's compute and its
+// clock-independent part are taken as evenly mixed over it.
 //
 // The actor stops after `steps` steps, or before starting a step at or after the horizon (simulation.duration).
 // A run without drain stops the engine at the horizon, possibly mid-step: that step is not recorded, and SimGrid
@@ -29,6 +30,9 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <simgrid/s4u/ConditionVariable.hpp>
+#include <simgrid/s4u/Mutex.hpp>
 
 #include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
@@ -104,8 +108,8 @@ class TrainingJob {
   // before the first one, and for the first step at a new clock) while it runs, 0 before its start and after its end.
   double compute_share_now() const { return running_ ? compute_share_ : 0.0; }
 
-  // The GPUs' core clock as a fraction of the maximum, in (0, 1] (else std::invalid_argument), for the steps that
-  // start from now on (see the top of this file).
+  // The GPUs' core clock as a fraction of the maximum, in (0, 1] (else std::invalid_argument), from now on, also for
+  // the rest of the compute phase in progress (see the top of this file).
   void set_clock_fraction(double clock_fraction);
   double clock_fraction() const { return clock_; }
   // Demand response and carbon-aware deferral: pause() lets the step in progress finish, writes a checkpoint when
@@ -117,8 +121,7 @@ class TrainingJob {
   double remaining_s() const;
   // Power and energy above idle: a GPU computing at clock f draws models::gpu_power_at_clock(power, 1, f, dvfs)
   // (exactly gpu_busy_power(power, 1) at f = 1), else idle.
-  // Mean power above idle of one of its GPUs now: compute_share_now() x (that at the clock of the step in progress
-  // - idle).
+  // Mean power above idle of one of its GPUs now: compute_share_now() x (that at the current clock - idle).
   double compute_power_w_now(const models::GpuPowerParams& power, const models::DvfsParams& dvfs = {}) const;
   // Energy above idle of all its GPUs over the steps done; (busy - idle) x compute_gpu_s() while the clock stays 1.
   double compute_energy_j(const models::GpuPowerParams& power, const models::DvfsParams& dvfs = {}) const;
@@ -132,9 +135,12 @@ class TrainingJob {
   void run();
   // One round of PP sends (forward when `forward`): every stage's GPUs to the next stage's (or back). Returns its time.
   double pp_round(bool forward);
-  // All DP groups' gradient all-reduces, started now on helper actors; sleeps `window` meanwhile and waits for all.
-  // Returns the slowest all-reduce's time.
-  double dp_allreduce(double window);
+  // All DP groups' gradient all-reduces, started now on helper actors; computes `window_full_s` (full-clock seconds of
+  // the overlapped backward pass) meanwhile and waits for all. Returns the slowest all-reduce's time.
+  double dp_allreduce(double window_full_s);
+  // A phase of compute_full_s / clock of compute (on every GPU of the job) mixed with fixed_s that no clock changes;
+  // a clock change mid-phase applies to the rest of it. Counts the compute GPU-seconds at each clock.
+  void run_phase(double compute_full_s, double fixed_s);
   double checkpoint();
   void wait_while_paused();
   // compute_share_now() of a step at `clock` on an idle fabric (models::step_time with its compute stretched).
@@ -160,8 +166,11 @@ class TrainingJob {
   double compute_gpu_s_ = 0;
   double compute_share_ = 0;
   std::map<double, double> compute_gpu_s_by_clock_;  // clock -> GPU-seconds of compute of the steps done at it
-  double clock_ = 1;                                 // for steps that start from now on
-  double step_clock_ = 1;                            // of the step in progress (or the last one)
+  double clock_ = 1;                                 // now
+  double step_clock_ = 1;                            // the clock run_phase is running at
+  double window_s_ = 0;                              // the last overlapped backward pass's duration
+  simgrid::s4u::MutexPtr clock_mutex_;               // with clock_changed_: wakes run_phase at a clock change
+  simgrid::s4u::ConditionVariablePtr clock_changed_;
   bool pause_requested_ = false;
   bool paused_ = false;
 };
