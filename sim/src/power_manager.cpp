@@ -110,6 +110,8 @@ PowerManager::PowerManager(const Scenario& scenario, std::vector<PowerConsumer> 
 
 void PowerManager::start() {
   if (!enabled_) return;
+  // Deferral decided before any job takes its first step (the timer at 0 may run after the jobs' actors).
+  apply_carbon_aware(0.0);
   Timer::set(0.0, [this] { tick(); });
 }
 
@@ -288,8 +290,10 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
   // Rack limits: only the consumers on the rack that is over.
   const double rack_limit = sc_.facility_power.rack_power_limit_w;
   if (rack_limit > 0) {
+    bool any_over = false;
     for (size_t r = 0; r < c.rack_w.size(); ++r) {
       if (c.rack_w[r] <= rack_limit * (1 - headroom / 2)) continue;
+      any_over = true;
       const int rack = static_cast<int>(r);
       actions.clear();
       reduce(c.rack_w[r] - rack_limit * (1 - headroom),
@@ -300,23 +304,26 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
              },
              fmt("rack %.0f draws %.4g kW, above %.4g kW", static_cast<double>(r), c.rack_w[r] / 1e3,
                  rack_limit * (1 - headroom) / 1e3));
-      return;
     }
+    if (any_over) return;  // every rack over its limit cut at this instant; raising waits for the next ones
   }
   // Room to give back: raise clocks in the reverse order, as far as the margin allows.
   if (limit <= 0 && rack_limit <= 0) return;
   if (now - last_cap_s_ < 10 * interval_s_) return;  // hysteresis in time: no cut-raise-cut at every instant
   double room_it_w = limit > 0 ? (limit * (1 - 2 * headroom) - c.grid_w) / slope : 1e300;
   if (room_it_w <= 0) return;
+  // Each rack's own room under its limit: a raise spreads over the racks a consumer spans by its GPUs there.
+  std::vector<double> rack_room(c.rack_w.size(), 1e300);
+  if (rack_limit > 0)
+    for (size_t r = 0; r < c.rack_w.size(); ++r) rack_room[r] = rack_limit * (1 - 2 * headroom) - c.rack_w[r];
   std::string raised;
   for (auto it = cap_order_.rbegin(); it != cap_order_.rend() && room_it_w > 0; ++it) {
     PowerConsumer& k = consumers_[*it];
     if (k.clock() >= 1) continue;
-    if (rack_limit > 0) {
-      bool rack_full = false;
-      for (const auto& [rk, g] : k.rack_gpus) rack_full |= c.rack_w[static_cast<size_t>(rk)] > rack_limit * (1 - 2 * headroom);
-      if (rack_full) continue;
-    }
+    double room_k = room_it_w;
+    for (const auto& [rk, g] : k.rack_gpus)
+      room_k = std::min(room_k, rack_room[static_cast<size_t>(rk)] * k.gpus / g);
+    if (room_k <= 0) continue;
     // Raise only as far as the worst case allows (every GPU of it busy and compute-bound at the new clock): a
     // consumer idle at this instant would otherwise be uncapped in full and overshoot at its next step.
     auto worst_added = [&](double f) {
@@ -324,11 +331,11 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
                        models::gpu_power_at_clock(gpu_power_, 1.0, k.clock(), dvfs_));
     };
     double f = 1.0;
-    if (worst_added(1.0) > room_it_w) {
+    if (worst_added(1.0) > room_k) {
       double lo = k.clock(), hi = 1.0;  // worst_added(lo) = 0 <= room < worst_added(hi)
       for (int step = 0; step < 40; ++step) {
         const double mid = (lo + hi) / 2;
-        (worst_added(mid) <= room_it_w ? lo : hi) = mid;
+        (worst_added(mid) <= room_k ? lo : hi) = mid;
       }
       f = lo;
     }
@@ -339,6 +346,7 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
     raised += (raised.empty() ? "" : "; ") + k.name + fmt(" clock %.2f -> %.2f (+%.1f kW)", k.clock(), f, added / 1e3);
     k.set_clock(f);
     room_it_w -= added;
+    for (const auto& [rk, g] : k.rack_gpus) rack_room[static_cast<size_t>(rk)] -= added * g / k.gpus;
     ++cap_actions_;
   }
   if (!raised.empty()) {
@@ -404,7 +412,7 @@ void PowerManager::apply_carbon_aware(double now) {
   const char* what = ca.signal == CarbonAwareConfig::Signal::CARBON ? "carbon intensity" : "price";
   for (size_t i = 0; i < consumers_.size(); ++i) {
     PowerConsumer& k = consumers_[i];
-    if (!k.deferrable || !k.pause) continue;
+    if (!k.deferrable || !k.pause || (k.done && k.done())) continue;
     const double slack = k.deadline_s - (now + (k.remaining_s ? k.remaining_s() : 0));
     const bool want_pause = value > carbon_threshold_ && slack > interval_s_ && dr_active_ < 0;
     if (want_pause && !deferred_[i]) {

@@ -51,6 +51,7 @@ struct PowerConsumer {
   bool deferrable = false;
   double deadline_s = 0;
   std::function<double()> remaining_s;
+  std::function<bool()> done;  // a job that has run all its steps: nothing left to defer
 };
 
 class PowerManager {

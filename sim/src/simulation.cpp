@@ -489,8 +489,9 @@ void Run::build_power_manager() {
     k.pause = [job] { job->pause(); };
     k.resume = [job] { job->resume(); };
     k.deferrable = job->config().deferrable;
-    k.deadline_s = job->config().deadline_s;
+    k.deadline_s = job->config().start_s + job->config().deadline_s;  // absolute: finish by start + deadline
     k.remaining_s = [job] { return job->remaining_s(); };
+    k.done = [job] { return job->finished(); };
     consumers.push_back(std::move(k));
   }
   for (size_t g = 0; g < used.size(); ++g)
@@ -674,6 +675,8 @@ RunReport Run::execute() {
   for (analysis::SeriesSpec& spec : links_->series()) series.push_back(std::move(spec));
   for (analysis::SeriesSpec& spec : power_->series()) series.push_back(std::move(spec));
   writer_.define_series(series);
+  // The power manager's control instant at 0 comes first: a deferrable job is held before its first step.
+  power_->start();
   for (size_t w = 0; w < sc_.workloads.size(); ++w) start_workload(w);
   if (!jobs_.empty()) {
     std::vector<std::string> names;
@@ -681,7 +684,6 @@ RunReport Run::execute() {
     writer_.define_jobs(names);
     for (const auto& job : jobs_) job->start();
   }
-  power_->start();  // its control instant at 0 comes before the first sample
   Timer::set(0.0, [this] { sample(); });
 
   auto& engine = *simgrid::s4u::Engine::get_instance();

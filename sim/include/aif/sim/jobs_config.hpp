@@ -46,7 +46,8 @@ struct JobConfig {
   double efficiency = 0.5;  // (0, 1]: share of the dtype's dense peak FLOP/s the compute reaches
   JobCheckpointConfig checkpoint;
   int priority = 0;  // higher = more latency-critical: capped later (policies.power_capping, order by_priority)
-  // deferrable: {deadline}: the power policies may move the start later, by at most deadline_s after start_s.
+  // deferrable: {deadline}: the power policies may pause the job (before its start or between steps) as long as it
+  // can still finish by start_s + deadline_s at its mean step time so far.
   bool deferrable = false;
   double deadline_s = 0;
 
