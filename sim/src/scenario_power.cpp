@@ -3,10 +3,11 @@
 // depends on (a battery policy needs a battery, carbon-aware shifting needs a carbon series and deferrable work).
 #include "scenario_power.hpp"
 
+#include "aif/sim/signals.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,23 +66,13 @@ std::string resolve_path(const Node& n, const fs::path& base_dir) {
   return fs::absolute(path).lexically_normal().string();
 }
 
-std::string strip_cell(std::string cell) {
-  if (cell.rfind("\xEF\xBB\xBF", 0) == 0) cell.erase(0, 3);  // UTF-8 byte order mark
-  const auto first = cell.find_first_not_of(" \t\r\"");
-  if (first == std::string::npos) return "";
-  const auto last = cell.find_last_not_of(" \t\r\"");
-  return cell.substr(first, last - first + 1);
-}
-
-// The header names of a CSV file, in order.
-std::vector<std::string> csv_header(const Node& path_node, const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) path_node.fail("cannot read a CSV header line from " + path);
-  std::vector<std::string> names;
-  std::istringstream cells(line);
-  for (std::string cell; std::getline(cells, cell, ',');) names.push_back(strip_cell(cell));
-  return names;
+// The value columns of a CSV signal file (the readers' own parsing, so the scenario check and the run agree).
+std::vector<std::string> signal_columns(const Node& path_node, const std::string& path) {
+  try {
+    return read_signal_columns(path);
+  } catch (const SignalError& e) {
+    path_node.fail(e.what());
+  }
 }
 
 // A signal given as a plain number in the unit its key names, or as a column of a CSV time series whose first
@@ -100,9 +91,8 @@ SignalConfig parse_signal(const Node& n, const fs::path& base_dir, const Range& 
   n.check_keys({"path", "column", "scale", "repeat"});
   const Node path = n.required("path");
   signal.path = resolve_path(path, base_dir);
-  std::vector<std::string> columns = csv_header(path, signal.path);
-  if (columns.size() < 2) path.fail(signal.path + " has no value column: expected a time column, then values");
-  columns.erase(columns.begin());
+  const std::vector<std::string> columns = signal_columns(path, signal.path);
+  if (columns.empty()) path.fail(signal.path + " has no value column: expected a time column, then values");
   if (const Node column = n.child("column"); column.present()) {
     signal.column = column.as_string();
     if (std::find(columns.begin(), columns.end(), signal.column) == columns.end()) {
@@ -121,36 +111,12 @@ SignalConfig parse_signal(const Node& n, const fs::path& base_dir, const Range& 
 }
 
 // {region: <name>}: the region's average grid intensity from the Azure GreenSKU table (data/grid).
-// TODO(signals): use read_region_carbon (aif/sim/signals.hpp) once the signal readers land.
 double region_intensity(const Node& region) {
-  const std::string name = region.as_string();
-  const std::string path = data_dir() + "/grid/azure_greensku_dc_region_carbon.csv";
-  std::ifstream in(path);
-  if (!in) region.fail("cannot read the region table " + path);
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> header;
-  std::istringstream head(line);
-  for (std::string cell; std::getline(head, cell, ',');) header.push_back(strip_cell(cell));
-  const auto col = std::find(header.begin(), header.end(), "Avg Grid Intensity");
-  if (col == header.end()) region.fail(path + " has no 'Avg Grid Intensity' column");
-  const size_t index = static_cast<size_t>(col - header.begin());
-  std::vector<std::string> regions;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::istringstream row(line);
-    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(strip_cell(cell));
-    if (cells.empty() || cells[0].empty()) continue;
-    regions.push_back(cells[0]);
-    if (cells[0] != name) continue;
-    if (index >= cells.size()) region.fail(path + ": the row of '" + name + "' has no grid intensity");
-    try {
-      return std::stod(cells[index]);
-    } catch (const std::exception&) {
-      region.fail(path + ": the grid intensity of '" + name + "' is not a number: '" + cells[index] + "'");
-    }
+  try {
+    return read_region_carbon(data_dir() + "/grid/azure_greensku_dc_region_carbon.csv", region.as_string());
+  } catch (const SignalError& e) {
+    region.fail(e.what());
   }
-  region.fail("unknown region '" + name + "' (regions in " + path + ": " + yaml::join_or(regions) + ")");
 }
 
 // ---- facility.power ---------------------------------------------------------------------------------------------

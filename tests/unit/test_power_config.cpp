@@ -278,7 +278,7 @@ TEST(PowerConfig, RegionTakesItsGridIntensityFromTheAzureTable) {
   EXPECT_TRUE(s.grid.carbon_g_per_kwh.present);
   EXPECT_DOUBLE_EQ(s.grid.carbon_g_per_kwh.constant, 291.0);  // "Avg Grid Intensity" of europewest
   expect_error(std::string(SITE) + "grid:\n  carbon_intensity_g_per_kwh: {region: marsnorth}\n",
-               "grid.carbon_intensity_g_per_kwh.region", "unknown region 'marsnorth' (regions in");
+               "grid.carbon_intensity_g_per_kwh.region", "no region 'marsnorth' in the table; regions: europewest");
 }
 
 TEST(PowerConfig, OverridesReachThePowerSections) {
