@@ -78,7 +78,7 @@ PowerManager::PowerManager(const Scenario& scenario, std::vector<PowerConsumer> 
   chain_enabled_ = f.enabled;
   enabled_ = f.enabled || g.present || p.power_capping.enabled || !p.demand_response.empty() ||
              p.carbon_aware.enabled || p.peak_shaving.enabled;
-  interval_s_ = p.power_capping.control_interval_s > 0 ? p.power_capping.control_interval_s : 1;
+  interval_s_ = p.control_interval_s > 0 ? p.control_interval_s : 1;
   if (chain_enabled_) facility_model_ = std::make_unique<models::FacilityPowerModel>(facility_power_params(sc_.facility, sc_.device, sc_.facility_power));
   outdoor_c_ = load_signal(f.outdoor_temperature_c, 20);
   carbon_ = load_signal(g.carbon_g_per_kwh, 0);
@@ -217,6 +217,9 @@ void PowerManager::integrate(const Chain& c, double now, double dt) {
       g.grid_j += c.grid_w * share * dt;
       g.carbon_g += grid * share * carbon_kwh;
       g.cost += grid * share * price_kwh;
+      const double active = std::max(0.0, c.consumer_w[i] - gpu_power_.idle_w * consumers_[i].gpus) / c.it_w;
+      g.active_grid_j += c.grid_w * active * dt;
+      g.active_carbon_g += grid * active * carbon_kwh;
     }
   }
   grid_samples_.push_back(c.grid_w);
@@ -412,7 +415,7 @@ void PowerManager::apply_carbon_aware(double now) {
   const char* what = ca.signal == CarbonAwareConfig::Signal::CARBON ? "carbon intensity" : "price";
   for (size_t i = 0; i < consumers_.size(); ++i) {
     PowerConsumer& k = consumers_[i];
-    if (!k.deferrable || !k.pause || (k.done && k.done())) continue;
+    if (!k.deferrable || !k.pause || now < k.start_s || (k.done && k.done())) continue;
     const double slack = k.deadline_s - (now + (k.remaining_s ? k.remaining_s() : 0));
     const bool want_pause = value > carbon_threshold_ && slack > interval_s_ && dr_active_ < 0;
     if (want_pause && !deferred_[i]) {
@@ -526,6 +529,10 @@ std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double out
     add(n + "grid_energy", g.grid_j / kwh, "kWh");
     add(n + "carbon", g.carbon_g / 1e3, "kgCO2");
     add(n + "energy_cost", g.cost, sc_.grid.currency);
+    add(n + "active_grid_energy", g.active_grid_j / kwh, "kWh");
+    add(n + "active_carbon", g.active_carbon_g / 1e3, "kgCO2");
+    add(n + "active_carbon_intensity", g.active_grid_j > 0 ? g.active_carbon_g / (g.active_grid_j / kwh) : std::nan(""),
+        "gCO2/kWh");
     if (const auto it = tokens_by_group.find(group); it != tokens_by_group.end()) {
       add(n + "grid_energy_per_output_token", it->second > 0 ? g.grid_j / it->second : std::nan(""), "J/token");
       add(n + "carbon_per_output_token", it->second > 0 ? g.carbon_g / it->second : std::nan(""), "gCO2/token");

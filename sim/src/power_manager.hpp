@@ -1,6 +1,6 @@
 // The site's power from chip to grid, and the policies that act on it (private to sim/).
 //
-// Every control interval (policies.power_capping.control_interval, 1 s by default) the manager reads the power of
+// Every control interval (policies.control_interval, 1 s by default) the manager reads the power of
 // every consumer (replicas, training jobs, spare GPUs, servers), builds the chain rack -> hall -> IT -> facility
 // (UPS and distribution losses, cooling at the outdoor temperature) -> grid (minus solar, plus or minus the battery),
 // integrates energy, carbon and cost over the interval, and lets the policies act:
@@ -52,6 +52,7 @@ struct PowerConsumer {
   double deadline_s = 0;
   std::function<double()> remaining_s;
   std::function<bool()> done;  // a job that has run all its steps: nothing left to defer
+  double start_s = 0;          // a job is not deferred before its own start
 };
 
 class PowerManager {
@@ -151,6 +152,7 @@ class PowerManager {
   int halls_ = 0;
   struct GroupTotals {
     double grid_j = 0, carbon_g = 0, cost = 0;
+    double active_grid_j = 0, active_carbon_g = 0;  // of its GPUs' power above idle: what scheduling can move
   };
   std::map<std::string, GroupTotals> groups_;
   int cap_actions_ = 0;

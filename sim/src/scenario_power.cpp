@@ -277,20 +277,13 @@ GridConfig parse_grid(const Node& n, const fs::path& base_dir, const Scenario& s
 namespace {
 
 PowerCappingConfig parse_power_capping(const Node& n, const Scenario& scenario) {
-  n.check_keys({"order", "control_interval", "min_clock_fraction", "headroom_fraction"});
+  n.check_keys({"order", "min_clock_fraction", "headroom_fraction"});
   PowerCappingConfig capping;
   capping.enabled = true;
   if (const Node order = n.child("order"); order.present()) {
     capping.order =
         order.as_enum({"training_first", "by_priority"}) == "training_first" ? CapOrder::TRAINING_FIRST
                                                                               : CapOrder::BY_PRIORITY;
-  }
-  if (const Node interval = n.child("control_interval"); interval.present()) {
-    capping.control_interval_s = interval.as_quantity(Unit::DURATION, yaml::positive());
-    if (capping.control_interval_s > scenario.simulation.duration_s) {
-      interval.fail("expected at most the simulation duration (" + seconds_text(scenario.simulation.duration_s) +
-                    ")");
-    }
   }
   n.read_number("min_clock_fraction", capping.min_clock_fraction, EFFICIENCY);
   n.read_number("headroom_fraction", capping.headroom_fraction,
@@ -405,7 +398,14 @@ PeakShavingConfig parse_peak_shaving(const Node& n, const Scenario& scenario) {
 PoliciesConfig parse_policies(const Node& n, const Scenario& scenario) {
   PoliciesConfig policies;
   if (!n.present()) return policies;
-  n.check_keys({"power_capping", "demand_response", "carbon_aware", "peak_shaving"});
+  n.check_keys({"control_interval", "power_capping", "demand_response", "carbon_aware", "peak_shaving"});
+  if (const Node interval = n.child("control_interval"); interval.present()) {
+    policies.control_interval_s = interval.as_quantity(Unit::DURATION, yaml::positive());
+    if (policies.control_interval_s > scenario.simulation.duration_s) {
+      interval.fail("expected at most the simulation duration (" + seconds_text(scenario.simulation.duration_s) +
+                    ")");
+    }
+  }
   if (const Node c = n.child("power_capping"); c.present()) policies.power_capping = parse_power_capping(c, scenario);
   if (const Node d = n.child("demand_response"); d.present()) {
     policies.demand_response = parse_demand_response(d, scenario);

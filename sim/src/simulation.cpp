@@ -492,6 +492,7 @@ void Run::build_power_manager() {
     k.deadline_s = job->config().start_s + job->config().deadline_s;  // absolute: finish by start + deadline
     k.remaining_s = [job] { return job->remaining_s(); };
     k.done = [job] { return job->finished(); };
+    k.start_s = job->config().start_s;
     consumers.push_back(std::move(k));
   }
   for (size_t g = 0; g < used.size(); ++g)
@@ -708,6 +709,26 @@ RunReport Run::execute() {
   if (sc_.simulation.drain) engine.run();  // let in-flight requests finish
   const double end = sc_.simulation.drain ? std::max(duration, simgrid::s4u::Engine::get_clock()) : duration;
   for (const auto& r : replicas_) r->finalize(end);
+  // Deferrable arrivals still held by the power policies at the end never reached a replica: unfinished, not lost.
+  for (size_t w = 0; w < held_.size(); ++w) {
+    for (const models::Arrival& a : held_[w]) {
+      Service& svc = services_[workload_service_[w]];
+      ++svc.arrived;
+      ++arrived_;
+      ++in_flight_;
+      analysis::RequestRecord record;
+      record.id = next_request_id_++;
+      record.workload = static_cast<int32_t>(w);
+      record.service = static_cast<int32_t>(workload_service_[w]);
+      record.arrival_s = a.time_s;
+      record.prompt_tokens = a.prompt_tokens;
+      record.output_tokens = a.output_tokens;
+      record.outcome = analysis::Outcome::UNFINISHED;
+      on_request_done(record);
+    }
+    held_[w].clear();
+  }
+  held_count_ = 0;
   const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
   RunReport report;
   report.summary = summarize(end);

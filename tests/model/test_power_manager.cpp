@@ -310,3 +310,23 @@ TEST(PowerManager, CarbonAwareBatchRequestsWaitForCleanHoursWithinTheirDeadline)
   }
   EXPECT_GT(held, 500);
 }
+
+// A run that ends (without drain) while deferrable requests are still held reports each of them as unfinished,
+// with no replica: none disappears from /requests or the summary.
+TEST(PowerManager, RequestsStillHeldAtTheEndAreUnfinishedNotLost) {
+  const std::string dir = scratch_dir("power_held_at_end");
+  ResultsReader r(run_scenario(dir, "power_carbon_aware_batch.yaml", "run",
+                               "--set simulation.duration=30min --set simulation.drain=false"));
+  const auto s = summary_of(r);
+  const auto requests = r.requests();
+  // Every arrival of the dirty first 30 min waits for min(clean hour, arrival + 30 min): past the end.
+  ASSERT_GT(requests.size(), 200u);
+  for (const auto& q : requests) {
+    EXPECT_EQ(q.outcome, aif::analysis::Outcome::UNFINISHED) << "request " << q.id;
+    EXPECT_EQ(q.replica, -1);
+    EXPECT_LT(q.arrival_s, 1800);
+  }
+  EXPECT_EQ(s.at("requests"), static_cast<double>(requests.size()));
+  EXPECT_EQ(s.at("unfinished"), static_cast<double>(requests.size()));
+  EXPECT_EQ(s.at("finished"), 0);
+}

@@ -110,7 +110,7 @@ policies:
   const auto& capping = s.policies.power_capping;
   EXPECT_TRUE(capping.enabled);
   EXPECT_EQ(capping.order, aif::sim::CapOrder::TRAINING_FIRST);
-  EXPECT_DOUBLE_EQ(capping.control_interval_s, 1.0);
+  EXPECT_DOUBLE_EQ(s.policies.control_interval_s, 1.0);
   EXPECT_DOUBLE_EQ(capping.min_clock_fraction, 0.3);
   EXPECT_DOUBLE_EQ(capping.headroom_fraction, 0.02);
   ASSERT_EQ(s.policies.demand_response.size(), 1u);
@@ -167,7 +167,8 @@ jobs:
     priority: -5
     deferrable: {deadline: 90min}
 policies:
-  power_capping: {order: by_priority, control_interval: 500ms, min_clock_fraction: 0.5, headroom_fraction: 0.05}
+  control_interval: 500ms
+  power_capping: {order: by_priority, min_clock_fraction: 0.5, headroom_fraction: 0.05}
   demand_response:
     - {start: 30min, duration: 15min, shed: 20kW, methods: [defer_batch, cap]}
     - {start: 45min, duration: 1h, shed: 0.01MW}
@@ -228,7 +229,7 @@ policies:
   const auto& c = s.policies.power_capping;
   EXPECT_TRUE(c.enabled);
   EXPECT_EQ(c.order, aif::sim::CapOrder::BY_PRIORITY);
-  EXPECT_DOUBLE_EQ(c.control_interval_s, 0.5);
+  EXPECT_DOUBLE_EQ(s.policies.control_interval_s, 0.5);
   EXPECT_DOUBLE_EQ(c.min_clock_fraction, 0.5);
   EXPECT_DOUBLE_EQ(c.headroom_fraction, 0.05);
   ASSERT_EQ(s.policies.demand_response.size(), 2u);
@@ -343,7 +344,7 @@ TEST(PowerConfigErrors, PoliciesCheckWhatTheyActOn) {
   const std::string site = std::string(SITE) + "grid:\n  connection_limit: 100kW\n";
   expect_error(site + "policies: {power_capping: {order: fastest_first}}\n", "policies.power_capping.order",
                "expected one of training_first or by_priority");
-  expect_error(site + "policies: {power_capping: {control_interval: 3h}}\n", "policies.power_capping.control_interval",
+  expect_error(site + "policies: {control_interval: 3h}\n", "policies.control_interval",
                "at most the simulation duration");
   expect_error(site + "policies: {power_capping: {min_clock_fraction: 0}}\n",
                "policies.power_capping.min_clock_fraction", "in (0, 1]");

@@ -72,7 +72,6 @@ enum class CapOrder {
 struct PowerCappingConfig {
   bool enabled = false;
   CapOrder order = CapOrder::TRAINING_FIRST;
-  double control_interval_s = 1;      // how often the controller looks at the power
   double min_clock_fraction = 0.3;    // never cap a GPU below this clock
   double headroom_fraction = 0.02;    // aim this far below the limit
 };
@@ -102,6 +101,7 @@ struct PeakShavingConfig {
 };
 
 struct PoliciesConfig {
+  double control_interval_s = 1;  // how often the power manager looks at the power and its policies act
   PowerCappingConfig power_capping;
   std::vector<DemandResponseEvent> demand_response;
   CarbonAwareConfig carbon_aware;
