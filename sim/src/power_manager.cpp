@@ -204,7 +204,10 @@ void PowerManager::integrate(const Chain& c, double now, double dt) {
   cost_ += std::max(0.0, c.grid_w) / 3.6e6 * price_.integral(now, now + dt);
   peak_grid_w_ = std::max(peak_grid_w_, c.grid_w);
   const double limit = sc_.grid.connection_limit_w;
-  if (limit > 0 && c.grid_w >= limit * (1 - 1.5 * sc_.policies.power_capping.headroom_fraction)) at_limit_s_ += dt;
+  if (limit > 0 && c.grid_w >= limit * (1 - 2 * sc_.policies.power_capping.headroom_fraction)) at_limit_s_ += dt;
+  bool capped = false;
+  for (const PowerConsumer& k : consumers_) capped |= k.clock() < 1;
+  if (capped) capped_s_ += dt;
   total_s_ += dt;
   // Grid power attributed to each consumer's group in proportion to its IT power (GPUs + its servers' overhead).
   if (c.it_w > 0 && dt > 0) {
@@ -515,6 +518,7 @@ std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double out
   add("power.peak_grid_draw", peak_grid_w_ / 1e6, "MW");
   add("power.p95_grid_draw", percentile(grid_samples_, 95) / 1e6, "MW");
   add("power.hours_at_limit", at_limit_s_ / 3600, "h");
+  add("power.hours_capped", capped_s_ / 3600, "h");
   add("power.carbon", carbon_g_ / 1e3, "kgCO2");
   add("power.cost", cost_, sc_.grid.currency);
   add("power.carbon_per_output_token", output_tokens > 0 ? carbon_g_ / output_tokens : std::nan(""), "gCO2/token");

@@ -146,7 +146,7 @@ class PowerManager {
   // Totals.
   double it_j_ = 0, facility_j_ = 0, grid_j_ = 0, solar_j_ = 0, battery_out_j_ = 0, battery_in_j_ = 0;
   double carbon_g_ = 0, cost_ = 0, cooling_j_ = 0, losses_j_ = 0;
-  double peak_grid_w_ = 0, at_limit_s_ = 0, total_s_ = 0;
+  double peak_grid_w_ = 0, at_limit_s_ = 0, capped_s_ = 0, total_s_ = 0;
   std::vector<double> grid_samples_;  // grid draw at every control instant, for the 95th percentile
   std::vector<double> rack_peak_w_;
   int halls_ = 0;

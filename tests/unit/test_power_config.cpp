@@ -384,3 +384,26 @@ TEST(PowerConfigErrors, PriorityAndDeferrable) {
 }
 
 // The examples of scenarios/energy load with the sections they exist to show.
+TEST(PowerConfig, EnergyScenariosLoadWithTheSectionsTheyShow) {
+  const auto gcb = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/energy/grid_cap_battery.yaml");
+  EXPECT_DOUBLE_EQ(gcb.grid.connection_limit_w, 15e6);
+  EXPECT_TRUE(gcb.grid.battery.present);
+  EXPECT_DOUBLE_EQ(gcb.grid.battery.capacity_j, 3.6e9);  // 1 MWh
+  EXPECT_TRUE(gcb.policies.power_capping.enabled);
+  EXPECT_TRUE(gcb.policies.peak_shaving.enabled);
+  // IT nameplate: 2,048 servers x (8 x 700 W + 4 kW) = 19.66 MW, the "20 MW" of the file's title.
+  const double nameplate = 2048 * (8 * gcb.device.tdp_w + gcb.facility.server_overhead_w);
+  EXPECT_NEAR(nameplate, 19.66e6, 0.01e6);
+  const auto dr = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/energy/demand_response_day.yaml");
+  ASSERT_EQ(dr.policies.demand_response.size(), 1u);
+  EXPECT_DOUBLE_EQ(dr.policies.demand_response[0].start_s, 7200);
+  EXPECT_DOUBLE_EQ(dr.policies.demand_response[0].shed_w, 1.5e6);
+  EXPECT_EQ(dr.policies.demand_response[0].methods,
+            (std::vector<std::string>{"defer_batch", "pause_training", "cap"}));
+  const auto month = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/energy/carbon_aware_month.yaml");
+  EXPECT_TRUE(month.policies.carbon_aware.enabled);
+  EXPECT_EQ(month.grid.carbon_g_per_kwh.column, "Caiso_North");
+  EXPECT_DOUBLE_EQ(month.simulation.duration_s, 31 * 86400.0);
+  ASSERT_EQ(month.jobs.size(), 4u);
+  for (const auto& job : month.jobs) EXPECT_TRUE(job.deferrable) << job.name;
+}
