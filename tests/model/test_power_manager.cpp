@@ -4,18 +4,13 @@
 #include <map>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/results_summary.hpp"
 #include "aif/analysis/results.hpp"
 
 using namespace aif::testing;
 using aif::analysis::ResultsReader;
 
 namespace {
-
-std::map<std::string, double> summary_of(const ResultsReader& r) {
-  std::map<std::string, double> out;
-  for (const auto& e : r.summary()) out[e.name] = e.value;
-  return out;
-}
 
 // The idle site of power_chain_idle.yaml (and power_battery.yaml) by hand, every level (docs/power.md).
 struct IdleSite {

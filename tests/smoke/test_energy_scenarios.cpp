@@ -10,18 +10,13 @@
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/results_summary.hpp"
 #include "aif/analysis/results.hpp"
 
 using namespace aif::testing;
 using aif::analysis::ResultsReader;
 
 namespace {
-
-std::map<std::string, double> summary_of(const ResultsReader& r) {
-  std::map<std::string, double> out;
-  for (const auto& e : r.summary()) out[e.name] = e.value;
-  return out;
-}
 
 std::string run_energy(const std::string& name, const std::string& extra = "") {
   const std::string out = scratch_dir("energy_" + name) + "/run.h5";
