@@ -42,12 +42,14 @@ void Replica::set_timer(double date, std::function<void()> callback) {
 }
 
 void Replica::arrive(const IncomingRequest& r) {
+  if (down_) throw std::logic_error(name_ + ": a request for a replica that is down");
   // A prefill replica generates the first token only; a one-token request ends there.
   const int output_here = role_ == ReplicaRole::PREFILL ? 1 : r.output_tokens;
   admit(r, std::nan(""), scheduler_.add_request(r.id, r.prompt_tokens, output_here));
 }
 
 void Replica::arrive_prefilled(const IncomingRequest& r, double first_token_s) {
+  if (down_) throw std::logic_error(name_ + ": a request for a replica that is down");
   if (role_ != ReplicaRole::DECODE) throw std::logic_error(name_ + ": only a decode replica takes prefilled requests");
   admit(r, first_token_s, scheduler_.add_prefilled_request(r.id, r.prompt_tokens, r.output_tokens));
 }
@@ -108,7 +110,7 @@ double Replica::busy_power_w(const models::IterationCost& cost) const {
 }
 
 void Replica::start_if_idle() {
-  if (busy_ || loading_ || scheduler_.idle()) return;
+  if (down_ || busy_ || loading_ || scheduler_.idle()) return;
   const double now = simgrid::s4u::Engine::get_clock();
   energy_j_ += power_.idle_w * gpus_ * (now - idle_since_);
   begin_step(now);
@@ -242,6 +244,7 @@ int64_t Replica::outstanding_tokens(double now) const {
 }
 
 double Replica::gpu_power_w(double now) const {
+  if (down_) return 0;
   if (!busy_) return power_.idle_w * gpus_;
   if (in_window_) {
     const size_t i = std::min(static_cast<size_t>(window_steps_done(now)), window_power_w_.size() - 1);
@@ -255,6 +258,7 @@ void Replica::finalize(double end) {
     timer_->remove();
     timer_ = nullptr;
   }
+  if (down_) return;  // its requests went back at fail(); it drew nothing since
   if (!busy_) {
     energy_j_ += power_.idle_w * gpus_ * std::max(0.0, end - idle_since_);
   } else if (in_window_) {
@@ -289,6 +293,77 @@ void Replica::finalize(double end) {
     sinks_.request_done(rec);
   }
   meta_.clear();
+}
+
+std::vector<LostRequest> Replica::fail(double now) {
+  if (down_) throw std::logic_error(name_ + ": fails while already down");
+  if (timer_) {
+    timer_->remove();
+    timer_ = nullptr;
+  }
+  // Energy up to now, and the window steps that ended by now (as finalize does).
+  if (!busy_) {
+    energy_j_ += power_.idle_w * gpus_ * std::max(0.0, now - idle_since_);
+  } else if (in_window_) {
+    const int done = window_steps_done(now);
+    for (int i = 0; i < done; ++i) {
+      energy_j_ += window_power_w_[static_cast<size_t>(i)] * window_duration_[static_cast<size_t>(i)];
+      busy_s_ += window_duration_[static_cast<size_t>(i)];
+    }
+    const double partial_start = done == 0 ? window_start_ : window_end_[static_cast<size_t>(done - 1)];
+    if (static_cast<size_t>(done) < window_end_.size()) {
+      energy_j_ += window_power_w_[static_cast<size_t>(done)] * (now - partial_start);
+      busy_s_ += now - partial_start;
+    }
+    steps_ += done;
+    if (done > 0) record_outcomes(scheduler_.advance_steady(done), window_end_[static_cast<size_t>(done - 1)]);
+  } else {
+    energy_j_ += step_power_w_ * (now - step_start_);
+    busy_s_ += now - step_start_;
+  }
+  busy_ = false;
+  in_window_ = false;
+  std::vector<models::RequestId> ids;
+  ids.reserve(meta_.size());
+  for (const auto& kv : meta_) ids.push_back(kv.first);
+  std::sort(ids.begin(), ids.end());
+  std::vector<LostRequest> lost;
+  lost.reserve(ids.size());
+  for (models::RequestId id : ids) {
+    const Meta& m = meta_.at(id);
+    const models::SeqState* s = scheduler_.find(id);
+    lost.push_back({{id, m.workload, m.arrival_s, m.prompt_tokens, m.output_tokens},
+                    m.first_token_s,
+                    s ? static_cast<int32_t>(s->generated) : 0,
+                    s ? static_cast<int32_t>(s->preemptions) : 0});
+  }
+  meta_.clear();
+  scheduler_ = models::Scheduler(scheduler_.limits());  // the KV cache and every queue go with the GPUs
+  down_ = true;
+  return lost;
+}
+
+void Replica::restore(double now) {
+  if (!down_) throw std::logic_error(name_ + ": restored while not down");
+  down_ = false;
+  busy_ = false;
+  idle_since_ = now;
+}
+
+analysis::RequestRecord Replica::dropped_record(const LostRequest& lost, int32_t service) const {
+  RequestRecord rec;
+  rec.id = lost.request.id;
+  rec.workload = lost.request.workload;
+  rec.service = service;
+  rec.replica = index_;
+  rec.arrival_s = lost.request.arrival_s;
+  rec.first_token_s = lost.first_token_s;
+  rec.prompt_tokens = lost.request.prompt_tokens;
+  rec.output_tokens = lost.request.output_tokens;
+  rec.generated_tokens = lost.generated_tokens;
+  rec.preemptions = lost.preemptions;
+  rec.outcome = Outcome::DROPPED;
+  return rec;
 }
 
 }  // namespace aif::sim

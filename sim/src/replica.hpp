@@ -47,6 +47,14 @@ struct IncomingRequest {
   int32_t output_tokens;
 };
 
+// What a failed replica held: enough to retry the request elsewhere (same id and arrival) or record it dropped.
+struct LostRequest {
+  IncomingRequest request;   // as first given
+  double first_token_s;      // NaN when no token came yet
+  int32_t generated_tokens;  // produced before the failure (lost with the KV cache)
+  int32_t preemptions;
+};
+
 // COMBINED: prefill and decode on the same replica. With prefill/decode disaggregation a PREFILL replica computes
 // prompts and first tokens only, and a DECODE replica continues requests whose KV it receives.
 enum class ReplicaRole { COMBINED, PREFILL, DECODE };
@@ -89,6 +97,17 @@ class Replica {
   // Close the books at `end`: idle energy up to it, partial step energy when cut off, and the
   // records of requests still in flight (outcome UNFINISHED).
   void finalize(double end);
+  // Failure: the replica's GPUs stop now. The step in flight is lost (its energy counted up to now); in fast mode the
+  // window's steps that ended by now are kept (their outcomes recorded, as finalize does). Every request it holds is
+  // returned in id order and leaves its scheduler. A down replica draws nothing, runs nothing, and arrive() throws
+  // std::logic_error until restore(). Failing a down replica throws std::logic_error.
+  std::vector<LostRequest> fail(double now);
+  // Repaired or replaced: idle and empty from now (the caller may set_loading while weights load). Throws
+  // std::logic_error when the replica is not down.
+  void restore(double now);
+  bool down() const { return down_; }
+  // The DROPPED record of a request this replica lost.
+  analysis::RequestRecord dropped_record(const LostRequest& lost, int32_t service) const;
 
   const std::string& name() const { return name_; }
   int index() const { return index_; }
@@ -131,6 +150,7 @@ class Replica {
   ReplicaSinks sinks_;
   ReplicaRole role_;
   bool loading_ = false;
+  bool down_ = false;
   double clock_;  // fraction of the maximum clock that new steps run at
   std::unordered_map<models::RequestId, Meta> meta_;
 

@@ -17,6 +17,7 @@
 #include "aif/models/fabric.hpp"
 #include "aif/sim/calibration.hpp"
 #include "aif/sim/yaml_util.hpp"
+#include "scenario_failures.hpp"
 #include "scenario_jobs.hpp"
 #include "scenario_power.hpp"
 
@@ -627,8 +628,7 @@ void check_gpu_budget(const std::vector<Node>& nodes, const Scenario& scenario) 
 Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   if (!root.is_map()) root.fail("expected a scenario: a map with sections simulation, hardware, services, ...");
   root.check_keys({"description", "simulation", "hardware", "facility", "fabric", "services", "workloads", "jobs",
-                   "grid", "policies"},
-                  {{"failures", "per-component failure rates, repairs and scripted incidents"}});
+                   "grid", "policies", "failures", "ops"});
   if (const Node description = root.child("description"); description.present()) description.as_string();
 
   Scenario scenario;
@@ -673,6 +673,8 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   }
   if (const Node jobs = root.child("jobs"); jobs.present()) parse_jobs(jobs, ctx.models, scenario);
   scenario.policies = parse_policies(root.child("policies"), scenario);
+  scenario.failures = parse_failures(root.child("failures"), scenario);
+  scenario.ops = parse_ops(root.child("ops"), scenario);
   return scenario;
 }
 

@@ -81,9 +81,20 @@ void parse_parallelism(const Node& n, const models::ModelArch& arch, const Scena
 }
 
 void parse_checkpoint(const Node& n, const Scenario& scenario, JobConfig& job) {
-  n.check_keys({"every_steps", "to"});
-  job.checkpoint.every_steps = n.required("every_steps").as_int(yaml::between(1, 1e12));
+  n.check_keys({"every_steps", "every", "to", "write_time"});
+  const Node steps = n.child("every_steps"), every = n.child("every");
+  if (steps.present() && every.present()) every.fail("give every_steps or every, not both");
+  if (!steps.present() && !every.present()) n.fail("expected every_steps (a step count) or every (a duration of progress)");
+  if (steps.present()) job.checkpoint.every_steps = steps.as_int(yaml::between(1, 1e12));
+  if (every.present()) job.checkpoint.every_s = every.as_quantity(Unit::DURATION, yaml::positive());
   if (const Node to = n.child("to"); to.present()) job.checkpoint.to = to.as_enum({"storage"});
+  if (const Node write = n.child("write_time"); write.present()) {
+    if (n.child("to").present()) write.fail("give write_time (a fixed time) or to: storage (flows), not both");
+    job.checkpoint.write_time_s = write.as_quantity(Unit::DURATION, yaml::positive());
+    return;
+  }
+  if (job.network == JobConfig::Network::ANALYTIC)
+    n.fail("a job with network: analytic sends no flows: give the checkpoint a write_time");
   if (scenario.fabric.storage_nodes <= 0) {
     n.fail(
         "checkpoints go to the fabric's storage nodes, but fabric.storage_nodes is 0; add storage nodes to the "
@@ -93,7 +104,8 @@ void parse_checkpoint(const Node& n, const Scenario& scenario, JobConfig& job) {
 
 JobConfig parse_job(const Node& n, const std::map<std::string, models::ModelArch>& catalog, const Scenario& scenario) {
   n.check_keys({"name", "kind", "model", "dtype", "parallelism", "global_batch", "micro_batch", "seq_len", "steps",
-                "start", "placement", "allreduce", "overlap", "efficiency", "checkpoint", "priority", "deferrable"});
+                "start", "placement", "allreduce", "overlap", "efficiency", "checkpoint", "priority", "deferrable",
+                "network"});
   JobConfig job;
   job.name = n.required("name").as_string();
   if (const Node kind = n.child("kind"); kind.present()) {
@@ -145,6 +157,8 @@ JobConfig parse_job(const Node& n, const std::map<std::string, models::ModelArch
   }
   n.read("overlap", job.overlap);
   n.read_number("efficiency", job.efficiency, Range{0, 1, true, false, "in (0, 1]"});
+  if (const Node network = n.child("network"); network.present())
+    job.network = network.as_enum({"flows", "analytic"}) == "flows" ? JobConfig::Network::FLOWS : JobConfig::Network::ANALYTIC;
   if (const Node checkpoint = n.child("checkpoint"); checkpoint.present()) parse_checkpoint(checkpoint, scenario, job);
   read_priority(n, job.priority);
   read_deferrable(n, job.deferrable, job.deadline_s);

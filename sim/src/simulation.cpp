@@ -20,6 +20,7 @@
 #include "aif/sim/trace.hpp"
 #include "link_monitor.hpp"
 #include "power_manager.hpp"
+#include "reliability.hpp"
 #include "aif/sim/training_job.hpp"
 #include "replica.hpp"
 #include "transfer.hpp"
@@ -121,6 +122,8 @@ class Run {
     analysis::QuantileSketch kv_transfer_s;
     analysis::QuantileSketch ttft, tpot, e2e;
     int64_t arrived = 0, finished = 0, slo_met = 0, output_tokens = 0;
+    int64_t retried = 0, dropped = 0;     // requests of failed replicas
+    std::deque<IncomingRequest> orphans;  // waiting for a live replica (every one of the service is down)
   };
 
   void build();
@@ -135,6 +138,14 @@ class Run {
   void load_weights(Replica& replica, const ServiceConfig& cfg);
   void on_request_done(const analysis::RequestRecord& r);
   void build_power_manager();
+  void build_reliability();
+  void fail_replicas(const std::vector<int>& replicas, const std::string& cause);
+  void restore_replica(int replica, bool replacement);
+  // A request that lost its replica: to another live one of its service (from scratch: its KV is gone), held until
+  // one is back, or dropped (ops.inference.on_failure).
+  void retry_or_drop(Service& svc, const IncomingRequest& request, const analysis::RequestRecord& dropped,
+                     std::vector<Replica*>& touched);
+  static bool any_live(const std::vector<Replica*>& replicas);
   void deliver(size_t workload, const models::Arrival& a, std::vector<Replica*>& touched);
   void release_held(double now);
   void sample();
@@ -152,6 +163,7 @@ class Run {
   std::vector<int> replica_first_gpu_;  // global GPU id of each replica's first GPU (its tp GPUs follow)
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<PowerManager> power_;
+  std::unique_ptr<Reliability> reliability_;
   analysis::RackPowerSeries rack_power_;  // watts grows by one row of racks per sample
   std::vector<std::deque<models::Arrival>> held_;  // per workload: deferrable arrivals held by the power policies
   int64_t held_count_ = 0;
@@ -161,7 +173,7 @@ class Run {
   std::vector<size_t> workload_service_;  // workload index -> service index
   int active_workloads_ = 0;
   int64_t next_request_id_ = 0;
-  int64_t arrived_ = 0, finished_ = 0, rejected_ = 0, unfinished_ = 0, in_flight_ = 0;
+  int64_t arrived_ = 0, finished_ = 0, rejected_ = 0, unfinished_ = 0, dropped_ = 0, in_flight_ = 0;
   int64_t input_tokens_ = 0, output_tokens_ = 0;
   uint64_t events_ = 0;
   double last_finish_ = 0;
@@ -182,12 +194,15 @@ void Run::build() {
   place_training_jobs();
   held_.resize(sc_.workloads.size());
   build_power_manager();
+  build_reliability();
 }
 
 void Run::place_replicas() {
   const int per_server = sc_.facility.gpus_per_server;
   const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
   std::vector<int> used(static_cast<size_t>(servers), 0);  // GPUs taken on each server, packed from GPU 0
+  // Spare servers (failures.spare_servers, the last ones) wait for failures: nothing is placed on them.
+  for (int s = servers - sc_.failures.spare_servers; s < servers; ++s) used[static_cast<size_t>(s)] = per_server;
   ReplicaSinks sinks;
   sinks.request_done = [this](const analysis::RequestRecord& r) { on_request_done(r); };
   sinks.event = [this](const analysis::EventRecord& e) { writer_.add_event(e); };
@@ -265,6 +280,9 @@ void Run::place_replicas() {
 void Run::place_training_jobs() {
   if (sc_.jobs.empty()) return;
   std::vector<bool> free(platform_.gpus.size(), true);
+  const size_t spare_from = platform_.gpus.size() - static_cast<size_t>(sc_.failures.spare_servers) *
+                                                        static_cast<size_t>(sc_.facility.gpus_per_server);
+  for (size_t g = spare_from; g < free.size(); ++g) free[g] = false;
   for (size_t r = 0; r < replicas_.size(); ++r) {
     for (int g = 0; g < replicas_[r]->gpus(); ++g) free[static_cast<size_t>(replica_first_gpu_[r] + g)] = false;
   }
@@ -320,11 +338,17 @@ void Run::schedule_pending_arrival(size_t index) {
 
 void Run::deliver(size_t index, const models::Arrival& a, std::vector<Replica*>& touched) {
   Service& svc = services_[workload_service_[index]];
-  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock());
   ++svc.arrived;
   ++arrived_;
   ++in_flight_;
-  replica.arrive({next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens, a.output_tokens});
+  const IncomingRequest request{next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens,
+                                a.output_tokens};
+  if (!any_live(svc.entry)) {
+    svc.orphans.push_back(request);  // the whole service is down: it waits for the first replica back
+    return;
+  }
+  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock());
+  replica.arrive(request);
   touched.push_back(&replica);
 }
 
@@ -346,19 +370,29 @@ void Run::release_held(double now) {
 
 Replica& Run::route(Service& svc, double now) { return pick(svc.entry, svc.next_rr, svc.config->router, now); }
 
+bool Run::any_live(const std::vector<Replica*>& replicas) {
+  return std::any_of(replicas.begin(), replicas.end(), [](const Replica* r) { return !r->down(); });
+}
+
+// Down replicas are skipped (the caller checks any_live first).
 Replica& Run::pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now) {
   if (policy == RouterPolicy::ROUND_ROBIN) {
-    Replica& r = *replicas[next_rr];
-    next_rr = (next_rr + 1) % replicas.size();
-    return r;
+    for (size_t tries = 0; tries < replicas.size(); ++tries) {
+      Replica& r = *replicas[next_rr];
+      next_rr = (next_rr + 1) % replicas.size();
+      if (!r.down()) return r;
+    }
+    throw std::logic_error("Run::pick: every replica is down");
   }
   // Least outstanding tokens; ties go to the lowest index (deterministic).
-  Replica* best = replicas.front();
-  int64_t best_tokens = best->outstanding_tokens(now);
+  Replica* best = nullptr;
+  int64_t best_tokens = 0;
   for (Replica* r : replicas) {
+    if (r->down()) continue;
     const int64_t t = r->outstanding_tokens(now);
-    if (t < best_tokens) best = r, best_tokens = t;
+    if (!best || t < best_tokens) best = r, best_tokens = t;
   }
+  if (!best) throw std::logic_error("Run::pick: every replica is down");
   return *best;
 }
 
@@ -369,6 +403,24 @@ void Run::on_prefill_done(const IncomingRequest& r, double first_token_s, int re
   ++events_;
   const double now = simgrid::s4u::Engine::get_clock();
   Service& svc = services_[workload_service_[static_cast<size_t>(r.workload)]];
+  if (!any_live(svc.decode)) {
+    // No decode replica to take the KV: the request starts over when one is back (or is dropped).
+    std::vector<Replica*> touched;
+    analysis::RequestRecord dropped;
+    dropped.id = r.id;
+    dropped.workload = r.workload;
+    dropped.service = static_cast<int32_t>(&svc - services_.data());
+    dropped.replica = replica;
+    dropped.arrival_s = r.arrival_s;
+    dropped.first_token_s = first_token_s;
+    dropped.prompt_tokens = r.prompt_tokens;
+    dropped.output_tokens = r.output_tokens;
+    dropped.generated_tokens = 1;
+    dropped.outcome = analysis::Outcome::DROPPED;
+    retry_or_drop(svc, r, dropped, touched);
+    for (Replica* t : touched) t->start_if_idle();
+    return;
+  }
   Replica& dst = pick(svc.decode, svc.next_rr_decode, svc.config->router, now);
   const int tp = svc.config->tp;
   const double bytes = r.prompt_tokens * svc.kv_bytes_per_token;
@@ -383,6 +435,23 @@ void Run::on_prefill_done(const IncomingRequest& r, double first_token_s, int re
                    ++svc.kv_transfers;
                    svc.kv_transfer_bytes += bytes;
                    svc.kv_transfer_s.add(end - start);
+                   if (dst.down()) {  // failed while the KV was on its way: start over elsewhere
+                     std::vector<Replica*> touched;
+                     analysis::RequestRecord dropped;
+                     dropped.id = r.id;
+                     dropped.workload = r.workload;
+                     dropped.service = static_cast<int32_t>(&svc - services_.data());
+                     dropped.replica = dst.index();
+                     dropped.arrival_s = r.arrival_s;
+                     dropped.first_token_s = first_token_s;
+                     dropped.prompt_tokens = r.prompt_tokens;
+                     dropped.output_tokens = r.output_tokens;
+                     dropped.generated_tokens = 1;
+                     dropped.outcome = analysis::Outcome::DROPPED;
+                     retry_or_drop(svc, r, dropped, touched);
+                     for (Replica* t : touched) t->start_if_idle();
+                     return;
+                   }
                    dst.arrive_prefilled(r, first_token_s);
                    dst.start_if_idle();
                  });
@@ -417,6 +486,7 @@ void Run::on_request_done(const analysis::RequestRecord& r) {
   Service& svc = services_[static_cast<size_t>(r.service)];
   if (r.outcome == analysis::Outcome::REJECTED) ++rejected_;
   if (r.outcome == analysis::Outcome::UNFINISHED) ++unfinished_;
+  if (r.outcome == analysis::Outcome::DROPPED) ++dropped_;
   if (r.outcome != analysis::Outcome::FINISHED) return;
   ++finished_;
   ++svc.finished;
@@ -510,6 +580,91 @@ void Run::build_power_manager() {
   });
 }
 
+// Failures and incidents (reliability.hpp) act on the run through these hooks.
+void Run::build_reliability() {
+  std::vector<std::vector<int>> replica_gpus, job_gpus, service_replicas(services_.size());
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    std::vector<int> gpus;
+    for (int g = 0; g < replicas_[r]->gpus(); ++g) gpus.push_back(replica_first_gpu_[r] + g);
+    replica_gpus.push_back(std::move(gpus));
+    service_replicas[static_cast<size_t>(replicas_[r]->service_index())].push_back(static_cast<int>(r));
+  }
+  for (const auto& job : jobs_) job_gpus.push_back(job->layout().gpus);
+  ReliabilityHooks hooks;
+  hooks.fail_replicas = [this](const std::vector<int>& r, const std::string& cause) { fail_replicas(r, cause); };
+  hooks.restore_replica = [this](int r, bool replacement) { restore_replica(r, replacement); };
+  hooks.interrupt_job = [this](int j, const std::string& cause, double restart_at) {
+    jobs_[static_cast<size_t>(j)]->interrupt(cause, restart_at);
+  };
+  hooks.reschedule_job = [this](int j, double restart_at) { jobs_[static_cast<size_t>(j)]->set_restart_at(restart_at); };
+  hooks.event = [this](const analysis::EventRecord& e) { writer_.add_event(e); };
+  hooks.events = &events_;
+  reliability_ = std::make_unique<Reliability>(sc_, fabric_, replica_gpus, job_gpus, std::move(service_replicas),
+                                               std::move(hooks));
+}
+
+void Run::retry_or_drop(Service& svc, const IncomingRequest& request, const analysis::RequestRecord& dropped,
+                        std::vector<Replica*>& touched) {
+  if (sc_.ops.on_failure == FailedRequestPolicy::DROP) {
+    ++svc.dropped;
+    on_request_done(dropped);
+    return;
+  }
+  ++svc.retried;
+  if (!any_live(svc.entry)) {
+    svc.orphans.push_back(request);
+    return;
+  }
+  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock());
+  replica.arrive(request);
+  touched.push_back(&replica);
+}
+
+// Every replica of the outage goes down first, then their requests move: none lands on a replica about to fail.
+void Run::fail_replicas(const std::vector<int>& indices, const std::string& cause) {
+  const double now = simgrid::s4u::Engine::get_clock();
+  std::vector<std::pair<Replica*, std::vector<LostRequest>>> lost;
+  for (int index : indices) {
+    Replica& replica = *replicas_[static_cast<size_t>(index)];
+    if (replica.down()) continue;
+    lost.emplace_back(&replica, replica.fail(now));
+    writer_.add_event({now, "replica_down", replica.name(),
+                       cause + "; " + std::to_string(lost.back().second.size()) + " request(s) " +
+                           (sc_.ops.on_failure == FailedRequestPolicy::RETRY ? "retried" : "dropped")});
+  }
+  std::vector<Replica*> touched;
+  for (const auto& [replica, requests] : lost) {
+    Service& svc = services_[static_cast<size_t>(replica->service_index())];
+    for (const LostRequest& l : requests)
+      retry_or_drop(svc, l.request, replica->dropped_record(l, replica->service_index()), touched);
+  }
+  for (Replica* r : touched) r->start_if_idle();
+}
+
+void Run::restore_replica(int index, bool replacement) {
+  Replica& replica = *replicas_[static_cast<size_t>(index)];
+  if (!replica.down()) return;
+  const double now = simgrid::s4u::Engine::get_clock();
+  replica.restore(now);
+  Service& svc = services_[static_cast<size_t>(replica.service_index())];
+  const ServiceConfig& cfg = *svc.config;
+  const bool load = cfg.load_weights == ServiceConfig::WeightLoading::ON ||
+                    (cfg.load_weights == ServiceConfig::WeightLoading::AUTO && fabric_.num_storage() > 0);
+  writer_.add_event({now, "replica_up", replica.name(),
+                     std::string(replacement ? "replacement on a spare server" : "repaired") +
+                         (load ? "; loading weights from storage" : "")});
+  if (load) load_weights(replica, cfg);
+  // Requests that found the whole service down go first.
+  std::vector<Replica*> touched;
+  while (!svc.orphans.empty() && any_live(svc.entry)) {
+    Replica& r = route(svc, now);
+    r.arrive(svc.orphans.front());
+    svc.orphans.pop_front();
+    touched.push_back(&r);
+  }
+  for (Replica* r : touched) r->start_if_idle();
+}
+
 void Run::sample() {
   const double now = simgrid::s4u::Engine::get_clock();
   double gpu_w = 0;
@@ -582,6 +737,7 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   add("finished", static_cast<double>(finished_), "1");
   add("rejected", static_cast<double>(rejected_), "1");
   add("unfinished", static_cast<double>(unfinished_), "1");
+  add("dropped", static_cast<double>(dropped_), "1");
   add("simulated_time", end, "s");
   add("throughput", end > 0 ? finished_ / end : 0, "req/s");
   add("input_tokens_per_s", end > 0 ? input_tokens_ / end : 0, "tokens/s");
@@ -640,6 +796,13 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   }
   std::map<std::string, double> tokens_by_service;
   for (const Service& s : services_) tokens_by_service[s.config->name] = static_cast<double>(s.output_tokens);
+  for (analysis::SummaryEntry& e : reliability_->summary(end)) out.push_back(std::move(e));
+  if (reliability_->enabled()) {
+    for (const Service& s : services_) {
+      add(s.config->name + ".requests_retried", static_cast<double>(s.retried), "1");
+      add(s.config->name + ".requests_dropped", static_cast<double>(s.dropped), "1");
+    }
+  }
   for (analysis::SummaryEntry& e : power_->summary(end, static_cast<double>(output_tokens_), tokens_by_service))
     out.push_back(std::move(e));
   return out;
@@ -678,6 +841,7 @@ RunReport Run::execute() {
   writer_.define_series(series);
   // The power manager's control instant at 0 comes first: a deferrable job is held before its first step.
   power_->start();
+  reliability_->start();
   for (size_t w = 0; w < sc_.workloads.size(); ++w) start_workload(w);
   if (!jobs_.empty()) {
     std::vector<std::string> names;
@@ -729,6 +893,21 @@ RunReport Run::execute() {
     held_[w].clear();
   }
   held_count_ = 0;
+  // Requests waiting for a service whose replicas were all down at the end: unfinished too.
+  for (size_t s = 0; s < services_.size(); ++s) {
+    for (const IncomingRequest& q : services_[s].orphans) {
+      analysis::RequestRecord record;
+      record.id = q.id;
+      record.workload = q.workload;
+      record.service = static_cast<int32_t>(s);
+      record.arrival_s = q.arrival_s;
+      record.prompt_tokens = q.prompt_tokens;
+      record.output_tokens = q.output_tokens;
+      record.outcome = analysis::Outcome::UNFINISHED;
+      on_request_done(record);
+    }
+    services_[s].orphans.clear();
+  }
   const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
   RunReport report;
   report.summary = summarize(end);

@@ -175,7 +175,7 @@ TrainingJob::TrainingJob(int index, JobConfig config, models::TrainingParams par
     throw std::invalid_argument("TrainingJob " + config_.name + ": the layout has " +
                                 std::to_string(layout_.gpus.size()) + " GPUs, the job needs " +
                                 std::to_string(model_.gpus()));
-  if (config_.checkpoint.every_steps > 0 && platform_.storage.empty())
+  if (config_.checkpoint.enabled() && config_.checkpoint.write_time_s <= 0 && platform_.storage.empty())
     throw std::invalid_argument("TrainingJob " + config_.name + ": checkpoints need storage nodes on the platform");
 }
 
@@ -190,7 +190,65 @@ void TrainingJob::event(const std::string& kind, const std::string& detail) cons
   if (sinks_.event) sinks_.event({sg4::Engine::get_clock(), kind, "job/" + config_.name, detail});
 }
 
+namespace {
+
+// Idle-fabric cost of one flow between two GPUs: NVLink inside a domain, else NIC, uplink, downlink, NIC.
+PathCost path_between(const models::Fabric& fabric, int a, int b) {
+  const models::FabricParams& f = fabric.params();
+  if (fabric.nvlink_domain_of_gpu(a) == fabric.nvlink_domain_of_gpu(b))
+    return {f.nvlink_bandwidth / 2, 2 * f.nvlink_latency_s};
+  return {f.nic_bandwidth, 4 * f.link_latency_s};
+}
+
+}  // namespace
+
+double TrainingJob::analytic_pp_s() const {
+  if (layout_.pp <= 1) return 0;
+  const PathCost path = path_between(*platform_.fabric, layout_.gpu(0, 0, 0), layout_.gpu(1, 0, 0));
+  return predict::ring_time(CollectiveOp::SEND, 2, model_.pp_send_bytes, path, collective_options_.step_overhead_s);
+}
+
+double TrainingJob::analytic_dp_s() const {
+  if (layout_.dp <= 1) return 0;
+  const models::Fabric& fabric = *platform_.fabric;
+  double slowest = 0;
+  for (int st = 0; st < layout_.pp; ++st) {
+    const std::vector<int> group = layout_.dp_group(st, 0);
+    const double bytes = model_.stages[static_cast<size_t>(st)].grad_bytes;
+    const PathCost inter = path_between(fabric, group[0], group[1]);
+    double t = 0;
+    std::map<int, int> per_domain;
+    for (int g : group) ++per_domain[fabric.nvlink_domain_of_gpu(g)];
+    const int domains = static_cast<int>(per_domain.size()), per = per_domain.begin()->second;
+    switch (config_.allreduce) {
+      case JobAllreduce::RING:
+        t = predict::ring_time(CollectiveOp::ALL_REDUCE, layout_.dp, bytes, inter, collective_options_.step_overhead_s);
+        break;
+      case JobAllreduce::TREE:
+        t = predict::tree_all_reduce_time(layout_.dp, bytes, inter, collective_options_.step_overhead_s);
+        break;
+      case JobAllreduce::HIERARCHICAL:
+        if (domains == 1 || per == 1 || domains * per != layout_.dp) {
+          t = predict::ring_time(CollectiveOp::ALL_REDUCE, layout_.dp, bytes, inter, collective_options_.step_overhead_s);
+        } else {
+          const models::FabricParams& f = fabric.params();
+          t = predict::hierarchical_all_reduce_time(domains, per, bytes, {f.nvlink_bandwidth / 2, 2 * f.nvlink_latency_s},
+                                                    {f.nic_bandwidth, 4 * f.link_latency_s},
+                                                    collective_options_.pipelined, collective_options_.step_overhead_s);
+        }
+        break;
+    }
+    slowest = std::max(slowest, t);
+  }
+  return slowest;
+}
+
 double TrainingJob::pp_round(bool forward) {
+  if (config_.network == JobConfig::Network::ANALYTIC) {
+    const double t = analytic_pp_s();
+    if (t > 0) sg4::this_actor::sleep_for(t);
+    return t;
+  }
   const double t0 = sg4::Engine::get_clock();
   const auto bytes = static_cast<uint64_t>(std::llround(model_.pp_send_bytes));
   std::vector<sg4::CommPtr> comms;
@@ -212,6 +270,14 @@ double TrainingJob::pp_round(bool forward) {
 
 double TrainingJob::dp_allreduce(double window_full_s) {
   const double t0 = sg4::Engine::get_clock();
+  if (config_.network == JobConfig::Network::ANALYTIC) {
+    const double dp = analytic_dp_s();
+    if (window_full_s > 0) run_phase(window_full_s, 0);
+    window_s_ = sg4::Engine::get_clock() - t0;
+    const double rest = dp - window_s_;
+    if (!interrupted_ && rest > 0) run_phase(0, rest);  // the all-reduce outlasts the overlapped backward pass
+    return dp;
+  }
   if (layout_.dp == 1) {
     if (window_full_s > 0) run_phase(window_full_s, 0);
     window_s_ = sg4::Engine::get_clock() - t0;
@@ -252,6 +318,10 @@ double TrainingJob::dp_allreduce(double window_full_s) {
 
 double TrainingJob::checkpoint() {
   const double t0 = sg4::Engine::get_clock();
+  if (config_.checkpoint.write_time_s > 0) {
+    run_phase(0, config_.checkpoint.write_time_s);  // a failure cuts it short: then it does not count
+    return sg4::Engine::get_clock() - t0;
+  }
   const size_t per_stage = static_cast<size_t>(layout_.dp * layout_.tp);
   const size_t storage = platform_.storage.size();
   std::vector<sg4::CommPtr> comms;
@@ -289,7 +359,7 @@ void TrainingJob::run_phase(double compute_full_s, double fixed_s) {
     const double end = t0 + (1 - done) * duration;
     {
       std::unique_lock<sg4::Mutex> lock(*clock_mutex_);
-      while (clock_ == f && sg4::Engine::get_clock() < end)
+      while (clock_ == f && !interrupted_ && sg4::Engine::get_clock() < end)
         if (clock_changed_->wait_until(lock, end) == std::cv_status::timeout) break;
     }
     const double now = sg4::Engine::get_clock();
@@ -299,6 +369,7 @@ void TrainingJob::run_phase(double compute_full_s, double fixed_s) {
     compute_gpu_s_ += gpu_s;
     compute_gpu_s_by_clock_[f] += gpu_s;
     done = now >= end ? 1 : done + share;
+    if (interrupted_) return;
   }
 }
 
@@ -354,11 +425,18 @@ void TrainingJob::run() {
   step_clock_ = clock_;
   compute_share_ = idle_compute_share(step_clock_);
   running_ = true;
-  for (int64_t step = 0; step < config_.steps; ++step) {
+  last_good_s_ = sg4::Engine::get_clock();
+  while (steps_done_ < config_.steps) {
+    if (interrupted_) {
+      if (!handle_interrupt()) break;
+      continue;
+    }
     if (pause_requested_ && sg4::Engine::get_clock() < horizon_s_) wait_while_paused();
+    if (interrupted_) continue;
     const double start = sg4::Engine::get_clock();
     if (start >= horizon_s_) break;
     if (first_start_s_ < 0) first_start_s_ = start;
+    const int64_t step = steps_done_;
     if (clock_ != step_clock_) {
       step_clock_ = clock_;
       compute_share_ = idle_compute_share(step_clock_);
@@ -370,6 +448,7 @@ void TrainingJob::run() {
       pf = pp_round(true);
       pb = pp_round(false);
     }
+    if (interrupted_) continue;
     const double slot_comm = model_.tp_comm_s() + pf + pb;
     // Each GPU computes its stage's micro-batches (slots x slot compute on the critical path); with overlap the last
     // backward pass runs beside the DP all-reduce.
@@ -377,12 +456,15 @@ void TrainingJob::run() {
     const double compute_full = slots * full_clock_slot_compute - window_full;
     const double fixed = slots * slot_comm - (pf + pb);
     run_phase(compute_full, fixed);
+    if (interrupted_) continue;
     const double dp_start = sg4::Engine::get_clock();
     const double dp = dp_allreduce(window_full);
+    if (interrupted_) continue;
     const double dp_phase = sg4::Engine::get_clock() - dp_start;
     sg4::this_actor::sleep_for(model_.optimizer_s());
     compute_gpu_s_ += model_.gpus() * model_.optimizer_s();
     compute_gpu_s_by_clock_[step_clock_] += model_.gpus() * model_.optimizer_s();
+    if (interrupted_) continue;
     analysis::JobStepRecord record;
     record.job = index_;
     record.step = step;
@@ -391,31 +473,133 @@ void TrainingJob::run() {
     record.comm_s = slots * slot_comm + dp;
     record.exposed_comm_s = slots * slot_comm + std::max(0.0, dp_phase - window_s_);
     record.compute_s = (sg4::Engine::get_clock() - start) - record.exposed_comm_s;
-    if (config_.checkpoint.every_steps > 0 && (step + 1) % config_.checkpoint.every_steps == 0) {
+    ++steps_done_;
+    ++steps_since_checkpoint_;
+    progress_since_checkpoint_s_ += sg4::Engine::get_clock() - start;
+    if (checkpoint_due()) {
       record.checkpoint_s = checkpoint();
-      ++checkpoints_;
-      checkpoint_s_ += record.checkpoint_s;
-      std::ostringstream detail;
-      detail.precision(6);
-      detail << "after step " << step << ": " << model_.checkpoint_bytes / 1e9 << " GB from " << model_.gpus()
-             << " GPUs to " << platform_.storage.size() << " storage nodes in " << seconds_text(record.checkpoint_s);
-      event("checkpoint", detail.str());
+      if (!interrupted_) {
+        ++checkpoints_;
+        checkpoint_s_ += record.checkpoint_s;
+        rel_.productive_s += progress_since_checkpoint_s_;
+        progress_since_checkpoint_s_ = 0;
+        steps_since_checkpoint_ = 0;
+        steps_at_checkpoint_ = steps_done_;
+        last_good_s_ = sg4::Engine::get_clock();
+        std::ostringstream detail;
+        detail.precision(6);
+        detail << "after step " << step << ": " << model_.checkpoint_bytes / 1e9 << " GB from " << model_.gpus()
+               << " GPUs";
+        if (config_.checkpoint.write_time_s > 0)
+          detail << " in " << seconds_text(record.checkpoint_s);
+        else
+          detail << " to " << platform_.storage.size() << " storage nodes in " << seconds_text(record.checkpoint_s);
+        event("checkpoint", detail.str());
+      }
     }
     record.end_s = sg4::Engine::get_clock();
     step_s_.push_back(record.end_s - record.start_s);
     // Of the GPUs' time in this step, the share spent computing (at the clock it ends at; that of the next step).
     const double gpu_compute = model_.micro_batches * full_clock_slot_compute / step_clock_ + model_.optimizer_s();
-    compute_share_ = std::min(1.0, gpu_compute / (record.end_s - record.start_s - record.checkpoint_s));
+    const double busy = record.end_s - record.start_s - record.checkpoint_s;
+    if (busy > 0) compute_share_ = std::min(1.0, gpu_compute / busy);
     exposed_comm_s_ += record.exposed_comm_s;
     last_end_s_ = record.end_s;
     if (sinks_.step) sinks_.step(record);
   }
   running_ = false;
   finished_ = steps_done() == config_.steps;
+  if (finished_) {  // the work since the last checkpoint is kept: nothing will fail it now
+    rel_.productive_s += progress_since_checkpoint_s_;
+    progress_since_checkpoint_s_ = 0;
+  }
   std::ostringstream detail;
   detail << steps_done() << " of " << config_.steps << " steps"
          << (finished_ ? "" : " (stopped at the simulation horizon)");
   event("job_end", detail.str());
+}
+
+bool TrainingJob::checkpoint_due() const {
+  const JobCheckpointConfig& c = config_.checkpoint;
+  if (c.every_steps > 0) return steps_since_checkpoint_ >= c.every_steps;
+  if (c.every_s > 0) return progress_since_checkpoint_s_ >= c.every_s * (1 - 1e-12);
+  return false;
+}
+
+void TrainingJob::interrupt(const std::string& cause, double restart_at_s) {
+  const double now = sg4::Engine::get_clock();
+  if (first_start_s_ < 0 && now < config_.start_s) return;  // not started: nothing to lose
+  if (finished_) return;
+  ++rel_.interruptions;
+  ++rel_.by_cause[cause];
+  if (down_) {
+    restart_at_s_ = std::max(restart_at_s_, restart_at_s);
+  } else {
+    down_ = true;
+    interrupted_ = true;
+    failed_at_s_ = now;
+    restart_at_s_ = restart_at_s;
+    interrupt_cause_ = cause;
+    running_ = false;
+  }
+  if (clock_changed_) clock_changed_->notify_all();
+}
+
+void TrainingJob::set_restart_at(double restart_at_s) {
+  restart_at_s_ = restart_at_s;
+  if (clock_changed_) clock_changed_->notify_all();
+}
+
+// At a phase boundary after interrupt(): roll back to the last checkpoint and wait for the restart time. Returns
+// false when the horizon comes first.
+bool TrainingJob::handle_interrupt() {
+  const double failed = failed_at_s_;
+  const int64_t lost_steps = steps_done_ - steps_at_checkpoint_;
+  rel_.lost_work_s += std::max(0.0, failed - last_good_s_);
+  steps_done_ = steps_at_checkpoint_;
+  steps_since_checkpoint_ = 0;
+  progress_since_checkpoint_s_ = 0;
+  running_ = false;
+  {
+    std::ostringstream detail;
+    detail.precision(6);
+    detail << interrupt_cause_ << "; " << lost_steps << " step(s) since the last checkpoint lost ("
+           << model_.gpus() * std::max(0.0, failed - last_good_s_) / 3600 << " GPU-hours); back to step "
+           << steps_done_;
+    if (sinks_.event) sinks_.event({failed, "job_interrupt", "job/" + config_.name, detail.str()});
+  }
+  {
+    std::unique_lock<sg4::Mutex> lock(*clock_mutex_);
+    while (sg4::Engine::get_clock() < std::min(restart_at_s_, horizon_s_)) {
+      if (std::isinf(restart_at_s_))
+        clock_changed_->wait_until(lock, horizon_s_);
+      else
+        clock_changed_->wait_until(lock, std::min(restart_at_s_, horizon_s_));
+    }
+  }
+  const double now = sg4::Engine::get_clock();
+  if (now >= horizon_s_ && restart_at_s_ > now) return false;  // still down at the horizon (reliability() closes)
+  rel_.downtime_s += now - failed;
+  down_ = false;
+  interrupted_ = false;
+  last_good_s_ = now;
+  running_ = true;
+  event("job_restart", "from step " + std::to_string(steps_done_) + " after " + seconds_text(now - failed) + " down");
+  return true;
+}
+
+TrainingJob::Reliability TrainingJob::reliability() const {
+  Reliability r = rel_;
+  if (first_start_s_ < 0) return r;
+  const double end = finished_ ? last_end_s_ : std::min(sg4::Engine::get_clock(), horizon_s_);
+  r.wall_s = end - first_start_s_;
+  if (down_) {  // down at the end: its outage so far
+    r.lost_work_s += std::max(0.0, failed_at_s_ - last_good_s_);
+    r.downtime_s += end - failed_at_s_;
+  } else {
+    r.productive_s += progress_since_checkpoint_s_;  // kept: no failure came before the end
+  }
+  return r;
 }
 
 void TrainingJob::pause() { pause_requested_ = true; }
@@ -427,7 +611,17 @@ void TrainingJob::resume() { pause_requested_ = false; }
 void TrainingJob::wait_while_paused() {
   const double t0 = sg4::Engine::get_clock();
   double checkpoint_s = 0;
-  if (!platform_.storage.empty() && steps_done() > 0) checkpoint_s = checkpoint();
+  const bool can_write = config_.checkpoint.write_time_s > 0 || !platform_.storage.empty();
+  if (can_write && steps_since_checkpoint_ > 0) {
+    checkpoint_s = checkpoint();
+    if (!interrupted_) {  // the pause's checkpoint keeps the progress so far
+      rel_.productive_s += progress_since_checkpoint_s_;
+      progress_since_checkpoint_s_ = 0;
+      steps_since_checkpoint_ = 0;
+      steps_at_checkpoint_ = steps_done_;
+      last_good_s_ = sg4::Engine::get_clock();
+    }
+  }
   const bool was_running = running_;
   running_ = false;
   paused_ = true;
@@ -477,6 +671,11 @@ std::vector<analysis::SummaryEntry> TrainingJob::summary() const {
       total > 0 ? steps * model_.model_flops_per_step / (total * model_.gpus() * model_.peak_flops) : nan, "1");
   add("checkpoints", static_cast<double>(checkpoints_), "1");
   add("checkpoint_time", checkpoint_s_, "s");
+  const Reliability r = reliability();
+  add("interruptions", static_cast<double>(r.interruptions), "1");
+  add("ettr", r.wall_s > 0 ? r.ettr() : nan, "1");
+  add("lost_gpu_hours", r.lost_gpu_hours(model_.gpus()), "GPU-h");
+  add("downtime", r.downtime_s, "s");
   return out;
 }
 

@@ -22,7 +22,10 @@ enum class JobPlacement {
 enum class JobAllreduce { RING, TREE, HIERARCHICAL };
 
 struct JobCheckpointConfig {
-  int64_t every_steps = 0;  // 0: no checkpoints
+  int64_t every_steps = 0;  // every N steps (0: see every_s)
+  double every_s = 0;       // or after the step that brings the progress since the last one to this (0: none)
+  double write_time_s = 0;  // > 0: a checkpoint takes this long instead of flows to storage
+  bool enabled() const { return every_steps > 0 || every_s > 0; }
   // Where checkpoints go; "storage" (the fabric's storage nodes) is the only target so far.
   std::string to = "storage";
 };
@@ -42,6 +45,7 @@ struct JobConfig {
   double start_s = 0;    // when the job starts
   JobPlacement placement = JobPlacement::TOPOLOGY_AWARE;
   JobAllreduce allreduce = JobAllreduce::HIERARCHICAL;
+  enum class Network { FLOWS, ANALYTIC } network = Network::FLOWS;  // analytic: idle-fabric closed forms, no flows
   bool overlap = true;      // DP all-reduce overlapped with the last micro-batch's backward pass
   double efficiency = 0.5;  // (0, 1]: share of the dtype's dense peak FLOP/s the compute reaches
   JobCheckpointConfig checkpoint;

@@ -11,6 +11,7 @@
 
 #include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
+#include "aif/sim/failures_config.hpp"
 #include "aif/sim/jobs_config.hpp"
 #include "aif/sim/power_config.hpp"
 
@@ -184,6 +185,8 @@ struct Scenario {
   FacilityPowerConfig facility_power;  // facility.power (power_config.hpp)
   GridConfig grid;
   PoliciesConfig policies;
+  FailuresConfig failures;  // failures (failures_config.hpp)
+  OpsConfig ops;            // ops
   // Calibration tables read by services with perf kind calibrated, keyed by resolved path (PerfConfig::table_key).
   std::map<std::string, models::CalibrationTable> calibration_tables;
 };

@@ -21,6 +21,18 @@
 // all-reduce) keeps the share of it already done and runs the rest at the new clock: the phase's compute and its
 // clock-independent part are taken as evenly mixed over it.
 //
+// Failures (interrupt()): a compute phase stops at once; a communication or checkpoint in flight finishes first (3.32
+// handles killed flows badly), accounted as if the job had stopped at the failure. Everything since the last
+// completed checkpoint is lost: the step count rolls back to it (to 0 without checkpoints), and the job waits until
+// its restart time (decided by operations: spares or repair) before it resumes from there. Checkpoints come every
+// `every_steps` steps or, with `every`, after the step that brings the progress (step time, checkpoints excluded)
+// since the last one to at least that. ETTR = the time of the steps kept / the job's wall time (first start to its
+// end or the horizon); checkpoint writing, lost work and downtime are the rest.
+//
+// network: analytic sends no flows: PP sends and the DP all-reduce take their idle-fabric closed forms
+// (collectives.hpp predict::, each crossing NIC, uplink, downlink, NIC), checkpoints their write_time; the phases are
+// timers as above, so clocks, pauses and failures work alike. For long runs at scale (weeks of a 16,384-GPU job).
+//
 // The actor stops after `steps` steps, or before starting a step at or after the horizon (simulation.duration).
 // A run without drain stops the engine at the horizon, possibly mid-step: that step is not recorded, and SimGrid
 // 3.32 prints "Process called exit when leaving - Skipping cleanups" for the actor left (harmless; killing it
@@ -97,7 +109,7 @@ class TrainingJob {
   const JobConfig& config() const { return config_; }
   const models::TrainingStep& model() const { return model_; }
   const JobLayout& layout() const { return layout_; }
-  int64_t steps_done() const { return static_cast<int64_t>(step_s_.size()); }
+  int64_t steps_done() const { return steps_done_; }  // kept: rolled back to the last checkpoint at a failure
   bool finished() const { return finished_; }
   // GPU-seconds the job held its GPUs so far (from start to its last step's end).
   double busy_gpu_s() const;
@@ -116,6 +128,22 @@ class TrainingJob {
   // the job has storage to write to, then holds the job (its GPUs idle) until resume(). Idempotent.
   void pause();
   void resume();
+  // A failure in the job's GPUs now (see the top of this file). restart_at_s: when it may run again (+inf: until
+  // set_restart_at). A failure while already down counts and keeps the later restart time.
+  void interrupt(const std::string& cause, double restart_at_s);
+  void set_restart_at(double restart_at_s);
+  bool down() const { return down_; }
+  struct Reliability {
+    int64_t interruptions = 0;
+    std::map<std::string, int64_t> by_cause;
+    double lost_work_s = 0;   // wall time of work thrown away (since the last checkpoint, at each failure)
+    double downtime_s = 0;    // failure -> running again
+    double productive_s = 0;  // wall time of the steps kept (checkpoint writes excluded)
+    double wall_s = 0;        // first start -> end or horizon
+    double ettr() const { return wall_s > 0 ? productive_s / wall_s : 0; }
+    double lost_gpu_hours(int gpus) const { return gpus * (lost_work_s + downtime_s) / 3600; }
+  };
+  Reliability reliability() const;
   bool paused() const { return paused_; }
   // Time the remaining steps would take at the mean step time so far (the step model's before the first step).
   double remaining_s() const;
@@ -135,6 +163,9 @@ class TrainingJob {
   void run();
   // One round of PP sends (forward when `forward`): every stage's GPUs to the next stage's (or back). Returns its time.
   double pp_round(bool forward);
+  // network: analytic: a PP send and the slowest DP group's all-reduce on an idle fabric.
+  double analytic_pp_s() const;
+  double analytic_dp_s() const;
   // All DP groups' gradient all-reduces, started now on helper actors; computes `window_full_s` (full-clock seconds of
   // the overlapped backward pass) meanwhile and waits for all. Returns the slowest all-reduce's time.
   double dp_allreduce(double window_full_s);
@@ -143,6 +174,9 @@ class TrainingJob {
   void run_phase(double compute_full_s, double fixed_s);
   double checkpoint();
   void wait_while_paused();
+  // Failure handling at a phase boundary: roll back, wait for the restart. Returns true when the step must restart.
+  bool handle_interrupt();
+  bool checkpoint_due() const;
   // compute_share_now() of a step at `clock` on an idle fabric (models::step_time with its compute stretched).
   double idle_compute_share(double clock) const;
   void event(const std::string& kind, const std::string& detail) const;
@@ -173,6 +207,14 @@ class TrainingJob {
   simgrid::s4u::ConditionVariablePtr clock_changed_;
   bool pause_requested_ = false;
   bool paused_ = false;
+  // Failures.
+  bool interrupted_ = false, down_ = false;
+  double failed_at_s_ = 0, restart_at_s_ = 0;
+  std::string interrupt_cause_;
+  int64_t steps_done_ = 0, steps_at_checkpoint_ = 0, steps_since_checkpoint_ = 0;
+  double progress_since_checkpoint_s_ = 0;  // step time since the last checkpoint (lost at a failure)
+  double last_good_s_ = 0;                  // end of the last checkpoint (or of the last restart)
+  Reliability rel_;
 };
 
 }  // namespace aif::sim

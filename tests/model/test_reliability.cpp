@@ -1,0 +1,143 @@
+// Failures, repairs and operations through the aifsim binary, against closed forms and numbers by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../support/aifsim_process.hpp"
+#include "../support/results_summary.hpp"
+#include "aif/analysis/results.hpp"
+
+using namespace aif::testing;
+using aif::analysis::Outcome;
+using aif::analysis::ResultsReader;
+
+namespace {
+
+std::string run_scenario(const std::string& dir, const std::string& scenario, const std::string& name,
+                         const std::string& extra = "") {
+  const std::string out = dir + "/" + name + ".h5";
+  const auto run = run_aifsim("run " + source_path("tests/data/scenarios/" + scenario) + " -q " + extra + " -o " + out);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  return out;
+}
+
+// The number N in a detail "... N request(s) ...".
+int requests_in(const std::string& detail) {
+  const auto at = detail.find(" request(s)");
+  if (at == std::string::npos) return 0;
+  auto start = detail.rfind(' ', at - 1);
+  return std::stoi(detail.substr(start + 1, at - start - 1));
+}
+
+}  // namespace
+
+// 512 GPUs with a per-GPU MTBF of 100 h over 100 h: a Poisson count of mean 512; the 99.9 % two-sided bounds are
+// mean +- 3.29 sqrt(mean) = 512 +- 74.4 (normal approximation, fine at this mean). Two seeds.
+TEST(Reliability, GpuFailureCountIsWithinPoissonBounds) {
+  const std::string dir = scratch_dir("reliability_poisson");
+  for (const char* seed : {"1", "2"}) {
+    ResultsReader r(run_scenario(dir, "reliability_gpu_poisson.yaml", std::string("s") + seed,
+                                 std::string("--set failures.seed=") + seed));
+    const auto s = summary_of(r);
+    const double mean = 512, half = 3.29 * std::sqrt(mean);
+    std::printf("seed %s: %.0f GPU failures; by hand %.0f +- %.1f (99.9 %%)\n", seed, s.at("failures.count"), mean, half);
+    EXPECT_NEAR(s.at("failures.count"), mean, half);
+    EXPECT_EQ(s.at("failures.class.gpu"), s.at("failures.count"));  // every other class is off
+    EXPECT_EQ(s.at("failures.repairs"), s.at("failures.count"));    // each repaired within the run (1 s)
+  }
+}
+
+// Five failures one second apart, 10 s of repair each, two technicians: FIFO by hand.
+TEST(Reliability, RepairCrewQueueMatchesTheHandSchedule) {
+  const std::string dir = scratch_dir("reliability_crew");
+  ResultsReader r(run_scenario(dir, "reliability_repair_crew.yaml", "run"));
+  const auto s = summary_of(r);
+  std::vector<double> ends;
+  std::map<std::string, double> up;
+  for (const auto& e : r.events()) {
+    if (e.kind == "incident_end") ends.push_back(e.time_s);
+    if (e.kind == "replica_up") up[e.target] = e.time_s;
+  }
+  const std::vector<double> by_hand{10, 11, 20, 21, 30};
+  ASSERT_EQ(ends.size(), by_hand.size());
+  for (size_t i = 0; i < ends.size(); ++i) {
+    std::printf("server %zu back at %.1f s, by hand %.1f s\n", i, ends[i], by_hand[i]);
+    EXPECT_DOUBLE_EQ(ends[i], by_hand[i]);
+  }
+  EXPECT_DOUBLE_EQ(s.at("failures.mean_repair_wait"), (0 + 0 + 8 + 8 + 16) / 5.0);
+  EXPECT_DOUBLE_EQ(s.at("failures.max_repair_wait"), 16);
+  EXPECT_DOUBLE_EQ(s.at("failures.mttr"), (10 + 10 + 18 + 18 + 26) / 5.0);  // failure -> back, each
+  // Each server's replica (tp 8) serves again at its server's repair (replica_start 0 s).
+  EXPECT_DOUBLE_EQ(up.at("chat/4"), 30);
+  // Availability of the service: replica-seconds down / (8 replicas x 60 s).
+  const double down = 10 + 10 + 18 + 18 + 26;
+  EXPECT_NEAR(s.at("chat.availability"), 1 - down / (8 * 60.0), 1e-12);
+}
+
+// Rack 0 isolated for 2 minutes under load: with retry every request finishes; with drop every request is either
+// finished or dropped, and the dropped ones are exactly those the failed replicas held.
+TEST(Reliability, FailoverLosesNoRequest) {
+  const std::string dir = scratch_dir("reliability_failover");
+  int lost_retry = -1;
+  {
+    ResultsReader r(run_scenario(dir, "reliability_failover.yaml", "retry"));
+    const auto s = summary_of(r);
+    int lost = 0, downs = 0;
+    for (const auto& e : r.events())
+      if (e.kind == "replica_down") {
+        ++downs;
+        lost += requests_in(e.detail);
+      }
+    EXPECT_EQ(downs, 16);
+    EXPECT_GT(lost, 0);
+    EXPECT_EQ(s.at("chat.requests_retried"), lost);
+    EXPECT_EQ(s.at("finished"), s.at("requests"));
+    EXPECT_EQ(s.at("dropped"), 0);
+    size_t finished = 0;
+    for (const auto& q : r.requests()) finished += q.outcome == Outcome::FINISHED;
+    EXPECT_EQ(static_cast<double>(finished), s.at("requests"));
+    // 16 of 32 replicas down for 120 s of the run (300 s and the drain after it).
+    EXPECT_NEAR(s.at("chat.availability"), 1 - 16 * 120.0 / (32 * s.at("simulated_time")), 1e-9);
+    std::printf("retry: %d requests moved off the isolated rack, all %.0f finished\n", lost, s.at("requests"));
+    lost_retry = lost;
+  }
+  {
+    ResultsReader r(run_scenario(dir, "reliability_failover.yaml", "drop", "--set ops.inference.on_failure=drop"));
+    const auto s = summary_of(r);
+    int lost = 0;
+    for (const auto& e : r.events())
+      if (e.kind == "replica_down") lost += requests_in(e.detail);
+    size_t dropped = 0, finished = 0;
+    for (const auto& q : r.requests()) {
+      dropped += q.outcome == Outcome::DROPPED;
+      finished += q.outcome == Outcome::FINISHED;
+    }
+    EXPECT_GT(lost, 0);
+    EXPECT_EQ(static_cast<double>(dropped), lost);
+    EXPECT_EQ(s.at("dropped"), lost);
+    EXPECT_EQ(s.at("chat.requests_dropped"), lost);
+    EXPECT_EQ(static_cast<double>(finished + dropped), s.at("requests"));
+    std::printf("drop: %d requests dropped (as many as the failed replicas held), %zu finished\n", lost, finished);
+    EXPECT_EQ(lost, lost_retry);  // the two runs are the same up to the failure
+  }
+}
+
+// A job failing every hour (8 GPUs x MTBF 8 h), checkpoint every c = 600 s taking w = 30 s, restart o = 30 s:
+// ETTR = c / ((e^((c + w) / M) - 1)(M + o)) (renewal-reward; docs/failures.md). Statistical error: the lost share
+// (1 - ETTR) is known to about 1 / sqrt(interruptions) of itself.
+TEST(Reliability, JobEttrMatchesTheClosedForm) {
+  const std::string dir = scratch_dir("reliability_ettr");
+  ResultsReader r(run_scenario(dir, "reliability_ettr.yaml", "run"));
+  const auto s = summary_of(r);
+  const double m = 3600, c = 600, w = 30, o = 30;
+  const double ettr = c / ((std::exp((c + w) / m) - 1) * (m + o));
+  const double n = s.at("job.tune.interruptions");
+  const double sigma = (1 - ettr) / std::sqrt(n);
+  std::printf("ETTR: simulated %.4f, closed form %.4f (+- %.4f at 1 sigma, %.0f interruptions)\n",
+              s.at("job.tune.ettr"), ettr, sigma, n);
+  EXPECT_GT(n, 200);
+  EXPECT_NEAR(s.at("job.tune.ettr"), ettr, 4 * sigma);
+}
