@@ -96,6 +96,12 @@ Reliability::Reliability(const Scenario& scenario, models::Fabric& fabric,
         s.units = sc_.facility.racks;
         break;
     }
+    // The default switch rate is for an edge switch with 64 GPU ports (docs/failures.md): the fabric's switches fail
+    // in proportion to the GPUs they serve, so that the site's switch failures per GPU stay the published ones.
+    const auto o = sc_.failures.classes.find("switch");
+    const bool switch_rate_given = o != sc_.failures.classes.end() && o->second.mtbf_s.has_value();
+    if (s.cls.domain == models::FailureDomain::SWITCH && !switch_rate_given && s.units > 0 && s.cls.mtbf_s > 0)
+      s.cls.mtbf_s *= 64.0 / (static_cast<double>(gpus) / s.units);
     s.down.assign(static_cast<size_t>(s.units), false);
     s.process = std::make_unique<models::FailureProcess>(s.cls, s.units, sc_.failures.seed, 1000 + stream++);
     classes_.push_back(std::move(s));

@@ -658,9 +658,10 @@ std::vector<analysis::SummaryEntry> TrainingJob::summary() const {
   const analysis::LatencyStats stats = analysis::latency_stats(step_s_);
   double total = 0;
   for (double s : step_s_) total += s;
-  const double steps = static_cast<double>(step_s_.size());
+  const double steps = static_cast<double>(step_s_.size());  // run, lost ones included (the step statistics)
   const double nan = std::nan("");
-  add("steps", steps, "1");
+  add("steps", static_cast<double>(steps_done_), "1");      // kept: the job's progress
+  add("steps_run", steps, "1");
   add("step_time_mean", stats.mean, "s");
   add("step_time_p50", stats.p50, "s");
   add("step_time_p99", stats.p99, "s");
@@ -676,6 +677,15 @@ std::vector<analysis::SummaryEntry> TrainingJob::summary() const {
   add("ettr", r.wall_s > 0 ? r.ettr() : nan, "1");
   add("lost_gpu_hours", r.lost_gpu_hours(model_.gpus()), "GPU-h");
   add("downtime", r.downtime_s, "s");
+  for (const auto& [cause, count] : r.by_cause) {
+    std::string key = cause;
+    for (size_t at; (at = key.find(": ")) != std::string::npos;) key.replace(at, 2, ".");
+    for (char& ch : key)
+      if (ch == ' ' || ch == '/') ch = '_';
+    add("interruptions." + key, static_cast<double>(count), "1");
+  }
+  add("goodput_tokens_per_s", r.wall_s > 0 ? static_cast<double>(steps_done_) * model_.tokens_per_step / r.wall_s : nan,
+      "tokens/s");
   return out;
 }
 

@@ -1,0 +1,109 @@
+// The scenarios of scenarios/reliability run in full and show what their README says they show.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "../support/aifsim_process.hpp"
+#include "../support/results_summary.hpp"
+#include "aif/analysis/results.hpp"
+#include "aif/analysis/summary.hpp"
+#include "aif/models/failure.hpp"
+
+using namespace aif::testing;
+using aif::analysis::ResultsReader;
+
+namespace {
+
+std::string run_reliability(const std::string& name, const std::string& extra = "") {
+  const std::string out = scratch_dir("reliability_" + name) + "/run.h5";
+  const auto r =
+      run_aifsim("run " + source_path("scenarios/reliability/" + name + ".yaml") + " -q " + extra + " -o " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return out;
+}
+
+// Requests arriving in [t0, t1): TTFT percentiles and SLO attainment (TTFT 2 s, TPOT 100 ms, the scenario's).
+aif::analysis::RequestSummary window(const std::vector<aif::analysis::RequestRecord>& requests, double t0, double t1) {
+  aif::analysis::SloTargets slo;
+  slo.ttft_s = 2;
+  slo.tpot_s = 0.1;
+  aif::analysis::RequestSummaryBuilder b(slo);
+  for (const auto& q : requests)
+    if (q.arrival_s >= t0 && q.arrival_s < t1) b.add(q);
+  return b.result();
+}
+
+}  // namespace
+
+// Rack 2 fails at 1 h at the peak: the requests its replicas held are retried from scratch on the others (their TTFT
+// counts from their first arrival), the four replacements start on the spares two minutes later (+ weights), and
+// latency is back to what it was once they serve.
+TEST(ReliabilityScenarios, RackFailureAtPeakRecoversOnSpares) {
+  ResultsReader r(run_reliability("rack_failure_peak"));
+  const auto s = summary_of(r);
+  double start = -1, recovered = -1;
+  int downs = 0, ready = 0;
+  for (const auto& e : r.events()) {
+    if (e.kind == "incident_start") start = e.time_s;
+    if (e.kind == "replica_down") ++downs;
+    if (e.kind == "replica_ready" && start >= 0 && e.time_s > start) {
+      ++ready;
+      recovered = std::max(recovered, e.time_s);
+    }
+  }
+  ASSERT_EQ(start, 3600);
+  EXPECT_EQ(downs, 4);
+  EXPECT_EQ(ready, 4);
+  // Replacements: replica_start 2 min after the failure, then 17.6 GB per GPU over the storage network.
+  EXPECT_GT(recovered, start + 120);
+  EXPECT_LT(recovered, start + 180);
+  EXPECT_EQ(s.at("finished"), s.at("requests"));  // retried, none lost
+  const auto requests = r.requests();
+  // By arrival: the half hour before, the requests in flight at the failure (arrived in the minute before it) and
+  // those that came until the replacements served, then the rest of the run.
+  const auto before = window(requests, 1800, 3540), during = window(requests, 3540, recovered),
+             after = window(requests, recovered, 7200);
+  std::printf("time to recover %.1f s\n", recovered - start);
+  for (const auto& [name, w] : {std::pair<const char*, const aif::analysis::RequestSummary*>{"before", &before},
+                                {"during", &during}, {"after", &after}})
+    std::printf("%-6s %7zu requests  TTFT p50 %.3f s p99 %.3f s  SLO attainment %.4f\n", name, w->requests, w->ttft.p50,
+                w->ttft.p99, w->slo_attainment);
+  EXPECT_GT(during.ttft.p99, 1.2 * before.ttft.p99);  // the retried requests start over
+  EXPECT_LT(during.slo_attainment, before.slo_attainment);
+  EXPECT_LT(after.ttft.p99, 1.2 * before.ttft.p99);
+  EXPECT_GE(after.slo_attainment, before.slo_attainment - 1e-3);
+  EXPECT_NEAR(s.at("chat.availability"), 1 - 4 * (recovered - start - 4.233) / (32 * s.at("simulated_time")), 1e-3);
+}
+
+// 54 days of the Llama 3 failure mix on 16,352 GPUs: the interruptions are within Poisson bounds of what the default
+// rates predict for the GPUs, servers and racks the job uses, and ETTR is where the closed form puts it.
+TEST(ReliabilityScenarios, Llama3ScaleInterruptionsAndEttr) {
+  ResultsReader r(run_reliability("llama3-scale"));
+  const auto s = summary_of(r);
+  const double span = 54 * 86400.0;
+  double rate = 0;  // job interruptions per second, by hand from the defaults
+  for (const auto& c : aif::models::default_failure_classes()) {
+    double units = 0;
+    if (c.name == "gpu" || c.name == "link") units = 16352;
+    if (c.name == "host" || c.name == "software") units = 2044;
+    if (c.name == "pdu" || c.name == "cooling") units = 2044 / 8.0 + 1;  // the racks it spans (256 of 260)
+    if (c.name == "switch") units = 16352.0 / 64;                        // per 64 GPU ports
+    rate += units / c.mtbf_s;
+  }
+  const double expected = rate * span;
+  const double n = s.at("job.llama3-405b.interruptions");
+  std::printf("interruptions %.0f, by hand %.1f +- %.1f (99.9 %%); ETTR %.4f; lost %.3g GPU-hours\n", n, expected,
+              3.29 * std::sqrt(expected), s.at("job.llama3-405b.ettr"), s.at("job.llama3-405b.lost_gpu_hours"));
+  EXPECT_NEAR(n, expected, 3.29 * std::sqrt(expected));
+  // Closed form for the failures restarted on spares (detection 5 min + restart 5 min), the step rounding aside:
+  // switch failures wait for their repair instead and cost more, so the simulated ETTR is below it.
+  const double m = span / expected;
+  const double ettr = aif::models::expected_ettr(1800, 60, 600, m);
+  std::printf("closed form (every failure on spares): %.4f\n", ettr);
+  EXPECT_LT(s.at("job.llama3-405b.ettr"), ettr + 0.02);
+  EXPECT_GT(s.at("job.llama3-405b.ettr"), ettr - 0.1);
+}
