@@ -58,6 +58,8 @@ class Reliability {
   // failures.* summary: counts by class and cause, MTTR, repair waits, spares used; availability per service
   // (`service_replicas[s]`: the replica indices of service s, by name).
   std::vector<analysis::SummaryEntry> summary(double end) const;
+  // Whether a failure or incident holds replica r down now.
+  bool replica_held(int replica) const { return replica_outages_[static_cast<size_t>(replica)] > 0; }
   // Seconds replica r was down up to `now`.
   double replica_down_s(int replica, double now) const;
 

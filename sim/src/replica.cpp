@@ -346,6 +346,7 @@ std::vector<LostRequest> Replica::fail(double now) {
 void Replica::restore(double now) {
   if (!down_) throw std::logic_error(name_ + ": restored while not down");
   down_ = false;
+  draining_ = false;
   busy_ = false;
   idle_since_ = now;
 }

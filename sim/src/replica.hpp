@@ -106,6 +106,10 @@ class Replica {
   // std::logic_error when the replica is not down.
   void restore(double now);
   bool down() const { return down_; }
+  // Draining (scale-down, rollouts): the router sends it nothing new; it finishes what it holds.
+  void set_draining(bool draining) { draining_ = draining; }
+  bool accepting() const { return !down_ && !draining_; }
+  bool empty() const { return !busy_ && scheduler_.idle(); }
   // The DROPPED record of a request this replica lost.
   analysis::RequestRecord dropped_record(const LostRequest& lost, int32_t service) const;
 
@@ -151,6 +155,7 @@ class Replica {
   ReplicaRole role_;
   bool loading_ = false;
   bool down_ = false;
+  bool draining_ = false;
   double clock_;  // fraction of the maximum clock that new steps run at
   std::unordered_map<models::RequestId, Meta> meta_;
 

@@ -147,12 +147,67 @@ FailuresConfig parse_failures(const Node& n, const Scenario& sc) {
   return f;
 }
 
-OpsConfig parse_ops(const Node& n, const Scenario& sc) {
-  OpsConfig ops;
-  (void)sc;
-  if (!n.present()) return ops;
-  n.check_keys({"inference", "training"}, {{"autoscaler", "target utilization or queue length per service"},
-                                           {"rollouts", "canary then rolling replacement, rollback on a failed canary"}});
+namespace {
+
+size_t service_named(const Node& n, const Scenario& sc) {
+  const std::string name = n.as_string();
+  std::vector<std::string> names;
+  for (size_t s = 0; s < sc.services.size(); ++s) {
+    if (sc.services[s].name == name) return s;
+    names.push_back(sc.services[s].name);
+  }
+  n.fail("no service '" + name + "' (services: " + (names.empty() ? std::string("none") : yaml::join_or(names)) + ")");
+}
+
+AutoscalerConfig parse_autoscaler(const Node& n, const Scenario& sc) {
+  n.check_keys({"service", "metric", "target", "min", "max", "interval", "cooldown"});
+  AutoscalerConfig a;
+  const Node service = n.required("service");
+  a.service = service.as_string();
+  a.service_index = service_named(service, sc);
+  const ServiceConfig& cfg = sc.services[a.service_index];
+  if (cfg.disaggregated()) service.fail("autoscaling a disaggregated service is not supported: scale one without disaggregation");
+  if (const Node metric = n.child("metric"); metric.present())
+    a.metric = metric.as_enum({"utilization", "queue"}) == "utilization" ? AutoscalerConfig::Metric::UTILIZATION
+                                                                        : AutoscalerConfig::Metric::QUEUE;
+  const Node target = n.required("target");
+  a.target = a.metric == AutoscalerConfig::Metric::UTILIZATION
+                 ? target.as_number(Range{0, 1, true, false, "in (0, 1] (share of the replicas' time busy)"})
+                 : target.as_number(Range{0, 1e6, true, false, "> 0 (requests running or waiting per replica)"});
+  a.min_replicas = static_cast<int>(n.required("min").as_int(yaml::between(1, 1e6)));
+  const Node max = n.required("max");
+  a.max_replicas = static_cast<int>(max.as_int(yaml::between(1, 1e6)));
+  if (a.max_replicas < a.min_replicas) max.fail("expected at least min (" + std::to_string(a.min_replicas) + ")");
+  if (cfg.replicas < a.min_replicas || cfg.replicas > a.max_replicas)
+    n.child("min").fail("the service starts with " + std::to_string(cfg.replicas) + " replicas, outside [min, max] = [" +
+                        std::to_string(a.min_replicas) + ", " + std::to_string(a.max_replicas) + "]");
+  n.read_quantity("interval", Unit::DURATION, a.interval_s, yaml::positive());
+  n.read_quantity("cooldown", Unit::DURATION, a.cooldown_s, yaml::non_negative());
+  return a;
+}
+
+RolloutConfig parse_rollout(const Node& n, const Scenario& sc) {
+  n.check_keys({"service", "at", "canary_share", "canary_duration", "step", "canary_fails"});
+  RolloutConfig r;
+  const Node service = n.required("service");
+  r.service = service.as_string();
+  r.service_index = service_named(service, sc);
+  const Node at = n.required("at");
+  r.at_s = at.as_quantity(Unit::DURATION, yaml::non_negative());
+  if (r.at_s >= sc.simulation.duration_s) at.fail("expected a time before simulation.duration");
+  n.read_number("canary_share", r.canary_share, Range{0, 1, true, false, "in (0, 1]"});
+  n.read_quantity("canary_duration", Unit::DURATION, r.canary_duration_s, yaml::non_negative());
+  n.read_quantity("step", Unit::DURATION, r.step_s, yaml::non_negative());
+  n.read("canary_fails", r.canary_fails);
+  return r;
+}
+
+}  // namespace
+
+namespace {
+
+void parse_ops_keys(const Node& n, const Scenario& sc, OpsConfig& ops) {
+  n.check_keys({"inference", "training", "autoscaler", "rollouts"});
   if (const Node inf = n.child("inference"); inf.present()) {
     inf.check_keys({"on_failure", "replace_on_spare", "replica_start"});
     if (const Node p = inf.child("on_failure"); p.present())
@@ -165,6 +220,38 @@ OpsConfig parse_ops(const Node& n, const Scenario& sc) {
     tr.read_quantity("restart_overhead", Unit::DURATION, ops.restart_overhead_s, yaml::non_negative());
     if (const Node on = tr.child("restart_on"); on.present())
       ops.job_restart_on_spares = on.as_enum({"spares", "repair"}) == "spares";
+  }
+  if (const Node list = n.child("autoscaler"); list.present()) {
+    for (const Node& item : list.items()) {
+      AutoscalerConfig a = parse_autoscaler(item, sc);
+      for (const AutoscalerConfig& other : ops.autoscalers)
+        if (other.service == a.service) item.child("service").fail("the service already has an autoscaler");
+      ops.autoscalers.push_back(std::move(a));
+    }
+  }
+  if (const Node list = n.child("rollouts"); list.present())
+    for (const Node& item : list.items()) ops.rollouts.push_back(parse_rollout(item, sc));
+}
+
+}  // namespace
+
+OpsConfig parse_ops(const Node& n, const Scenario& sc) {
+  OpsConfig ops;
+  if (n.present()) parse_ops_keys(n, sc, ops);
+  // Autoscaled services hold GPUs for their max replicas; spares hold whole servers.
+  int64_t needed = static_cast<int64_t>(sc.failures.spare_servers) * sc.facility.gpus_per_server;
+  for (size_t s = 0; s < sc.services.size(); ++s) {
+    int replicas = sc.services[s].total_replicas();
+    for (const AutoscalerConfig& a : ops.autoscalers)
+      if (a.service_index == s) replicas = std::max(replicas, a.max_replicas);
+    needed += static_cast<int64_t>(replicas) * sc.services[s].tp;
+  }
+  for (const JobConfig& j : sc.jobs) needed += j.gpus();
+  const int64_t available = static_cast<int64_t>(servers_of(sc)) * sc.facility.gpus_per_server;
+  if (needed > available) {
+    const Node where = n.child("autoscaler").present() ? n.child("autoscaler") : n;
+    where.fail("services at their max replicas, jobs and spare servers need " + std::to_string(needed) +
+               " GPUs; the facility has " + std::to_string(available));
   }
   return ops;
 }

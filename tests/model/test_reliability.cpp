@@ -141,3 +141,67 @@ TEST(Reliability, JobEttrMatchesTheClosedForm) {
   EXPECT_GT(n, 200);
   EXPECT_NEAR(s.at("job.tune.ettr"), ettr, 4 * sigma);
 }
+
+// A rollout on idle replicas, by hand: canary down at 60 s, serving at 80 s, verdict at 140 s, then one replica at a
+// time, each 30 s after the previous serves again: 160, 210, 260 s; done at 290 s. A failing canary is rolled back
+// at 140 s (serving again at 160 s) and nothing else restarts.
+TEST(Reliability, RolloutCanaryThenRollingReplacementByHand) {
+  const std::string dir = scratch_dir("ops_rollout");
+  {
+    ResultsReader r(run_scenario(dir, "ops_rollout.yaml", "good"));
+    std::vector<std::pair<std::string, double>> up;
+    double done = -1, passed = -1;
+    for (const auto& e : r.events()) {
+      if (e.kind == "replica_up") up.emplace_back(e.target, e.time_s);
+      if (e.kind == "rollout_done") done = e.time_s;
+      if (e.kind == "rollout_canary_passed") passed = e.time_s;
+    }
+    const std::vector<std::pair<std::string, double>> by_hand{{"chat/0", 80}, {"chat/1", 160}, {"chat/2", 210}, {"chat/3", 260}};
+    EXPECT_EQ(up, by_hand);
+    EXPECT_DOUBLE_EQ(passed, 140);
+    EXPECT_DOUBLE_EQ(done, 290);
+  }
+  {
+    ResultsReader r(run_scenario(dir, "ops_rollout.yaml", "bad", "--set ops.rollouts[0].canary_fails=true"));
+    std::vector<std::pair<std::string, double>> up;
+    double rollback = -1;
+    for (const auto& e : r.events()) {
+      if (e.kind == "replica_up") up.emplace_back(e.target, e.time_s);
+      if (e.kind == "rollout_rollback") rollback = e.time_s;
+      EXPECT_NE(e.kind, "rollout_done");
+    }
+    const std::vector<std::pair<std::string, double>> by_hand{{"chat/0", 80}, {"chat/0", 160}};
+    EXPECT_EQ(up, by_hand);
+    EXPECT_DOUBLE_EQ(rollback, 140);
+  }
+}
+
+// A wave of load: the autoscaler adds replicas as it rises and drains them when it falls, never outside [2, 12],
+// scales down no more often than its 2-minute cool-down, ends at its minimum, and loses no request.
+TEST(Reliability, AutoscalerFollowsTheLoadWithinItsBounds) {
+  const std::string dir = scratch_dir("ops_autoscale");
+  ResultsReader r(run_scenario(dir, "ops_autoscale.yaml", "run"));
+  const auto s = summary_of(r);
+  EXPECT_EQ(s.at("finished"), s.at("requests"));
+  int serving = 2, peak = 2, ups = 0;
+  double last_down = -1e9;
+  for (const auto& e : r.events()) {
+    if (e.kind == "scale_up") {
+      ++serving;
+      ++ups;
+    }
+    if (e.kind == "replica_parked" && e.time_s > 0) --serving;
+    if (e.kind == "scale_down") {
+      if (e.time_s != last_down) {
+        EXPECT_GE(e.time_s - last_down, 120) << "t = " << e.time_s;
+      }
+      last_down = e.time_s;
+    }
+    EXPECT_LE(serving, 12);
+    EXPECT_GE(serving, 2);
+    peak = std::max(peak, serving);
+  }
+  std::printf("scale-ups %d, peak %d replicas, %d at the end\n", ups, peak, serving);
+  EXPECT_GT(peak, 4);
+  EXPECT_EQ(serving, 2);
+}

@@ -52,8 +52,11 @@ enum class FailedRequestPolicy { RETRY, DROP };
 
 struct AutoscalerConfig {
   std::string service;
+  size_t service_index = 0;
   enum class Metric { UTILIZATION, QUEUE } metric = Metric::UTILIZATION;
-  double target = 0.7;          // utilization share, or queued requests per replica
+  // UTILIZATION: share of the replicas' time running a step (it saturates early under continuous batching);
+  // QUEUE: requests in a replica (running + waiting) per replica, the concurrency target of KServe-style scalers.
+  double target = 0.7;
   int min_replicas = 1, max_replicas = 1;
   double interval_s = 30;       // how often it looks
   double cooldown_s = 300;      // no scale-down within this of the last change
@@ -61,6 +64,7 @@ struct AutoscalerConfig {
 
 struct RolloutConfig {
   std::string service;
+  size_t service_index = 0;
   double at_s = 0;
   double canary_share = 0.1;    // of the replicas, first (at least one)
   double canary_duration_s = 600;
