@@ -253,12 +253,9 @@ double Replica::gpu_power_w(double now) const {
   return step_power_w_;
 }
 
-void Replica::finalize(double end) {
-  if (timer_) {
-    timer_->remove();
-    timer_ = nullptr;
-  }
-  if (down_) return;  // its requests went back at fail(); it drew nothing since
+// Energy up to `end` (idle, the step in flight, a window's steps and its partial one) and the outcomes of the window
+// steps that ended by then; the replica is idle afterwards.
+void Replica::close_books(double end) {
   if (!busy_) {
     energy_j_ += power_.idle_w * gpus_ * std::max(0.0, end - idle_since_);
   } else if (in_window_) {
@@ -280,6 +277,15 @@ void Replica::finalize(double end) {
   }
   busy_ = false;
   in_window_ = false;
+}
+
+void Replica::finalize(double end) {
+  if (timer_) {
+    timer_->remove();
+    timer_ = nullptr;
+  }
+  if (down_) return;  // its requests went back at fail(); it drew nothing since
+  close_books(end);
   // Whatever is still queued or running did not finish within the run.
   std::vector<models::RequestId> ids;
   ids.reserve(meta_.size());
@@ -301,28 +307,7 @@ std::vector<LostRequest> Replica::fail(double now) {
     timer_->remove();
     timer_ = nullptr;
   }
-  // Energy up to now, and the window steps that ended by now (as finalize does).
-  if (!busy_) {
-    energy_j_ += power_.idle_w * gpus_ * std::max(0.0, now - idle_since_);
-  } else if (in_window_) {
-    const int done = window_steps_done(now);
-    for (int i = 0; i < done; ++i) {
-      energy_j_ += window_power_w_[static_cast<size_t>(i)] * window_duration_[static_cast<size_t>(i)];
-      busy_s_ += window_duration_[static_cast<size_t>(i)];
-    }
-    const double partial_start = done == 0 ? window_start_ : window_end_[static_cast<size_t>(done - 1)];
-    if (static_cast<size_t>(done) < window_end_.size()) {
-      energy_j_ += window_power_w_[static_cast<size_t>(done)] * (now - partial_start);
-      busy_s_ += now - partial_start;
-    }
-    steps_ += done;
-    if (done > 0) record_outcomes(scheduler_.advance_steady(done), window_end_[static_cast<size_t>(done - 1)]);
-  } else {
-    energy_j_ += step_power_w_ * (now - step_start_);
-    busy_s_ += now - step_start_;
-  }
-  busy_ = false;
-  in_window_ = false;
+  close_books(now);
   std::vector<models::RequestId> ids;
   ids.reserve(meta_.size());
   for (const auto& kv : meta_) ids.push_back(kv.first);

@@ -141,6 +141,7 @@ class Replica {
   models::IterationCost step_cost(const models::BatchShape& shape) const;
   double busy_power_w(const models::IterationCost& cost) const;  // all of the replica's GPUs
   void go_idle(double now);
+  void close_books(double end);
   int window_steps_done(double now) const;  // window steps whose end is <= now
 
   int index_;

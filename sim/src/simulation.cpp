@@ -146,6 +146,11 @@ class Run {
   void retry_or_drop(Service& svc, const IncomingRequest& request, const analysis::RequestRecord& dropped,
                      std::vector<Replica*>& touched);
   static bool any_live(const std::vector<Replica*>& replicas);
+  void restart_prefilled(Service& svc, const IncomingRequest& r, double first_token_s, int replica);
+  bool loads_weights(const ServiceConfig& cfg) const;
+  // A replica serves again: its weights over the storage network when the service loads them, then the requests
+  // that found the whole service down.
+  void bring_back(Replica& replica, const std::string& kind, const std::string& why);
   // Autoscaling and rollouts (ops.autoscaler, ops.rollouts).
   void start_ops();
   void autoscale(size_t which);
@@ -280,8 +285,7 @@ void Run::place_replicas() {
                              platform_.gpu(server, first_gpu + cfg.tp - 1)->get_name() + "; " +
                              std::to_string(limits.num_blocks) + " KV blocks of " + std::to_string(limits.block_size) +
                              " tokens; " + svc.perf->describe()});
-      const bool load = cfg.load_weights == ServiceConfig::WeightLoading::ON ||
-                        (cfg.load_weights == ServiceConfig::WeightLoading::AUTO && fabric_.num_storage() > 0);
+      const bool load = loads_weights(cfg);
       parked_.push_back(r >= initial);
       starting_.push_back(false);
       if (r >= initial) {
@@ -424,26 +428,32 @@ Replica& Run::pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolic
 // The prompt's KV cache moves from the prefill replica to a decode replica over the fabric: GPU i of one tensor-
 // parallel group to GPU i of the other, each carrying its 1/tp share of the heads. The request joins the decode
 // replica's queue once the last byte is in.
+// A prefilled request whose KV has nowhere to go (no live decode replica, or it failed): retried from scratch or
+// dropped, by ops.inference.on_failure.
+void Run::restart_prefilled(Service& svc, const IncomingRequest& r, double first_token_s, int replica) {
+  analysis::RequestRecord dropped;
+  dropped.id = r.id;
+  dropped.workload = r.workload;
+  dropped.service = static_cast<int32_t>(&svc - services_.data());
+  dropped.replica = replica;
+  dropped.arrival_s = r.arrival_s;
+  dropped.first_token_s = first_token_s;
+  dropped.prompt_tokens = r.prompt_tokens;
+  dropped.output_tokens = r.output_tokens;
+  dropped.generated_tokens = 1;
+  dropped.outcome = analysis::Outcome::DROPPED;
+  std::vector<Replica*> touched;
+  retry_or_drop(svc, r, dropped, touched);
+  for (Replica* t : touched) t->start_if_idle();
+}
+
 void Run::on_prefill_done(const IncomingRequest& r, double first_token_s, int replica) {
   ++events_;
   const double now = simgrid::s4u::Engine::get_clock();
   Service& svc = services_[workload_service_[static_cast<size_t>(r.workload)]];
   if (!any_live(svc.decode)) {
     // No decode replica to take the KV: the request starts over when one is back (or is dropped).
-    std::vector<Replica*> touched;
-    analysis::RequestRecord dropped;
-    dropped.id = r.id;
-    dropped.workload = r.workload;
-    dropped.service = static_cast<int32_t>(&svc - services_.data());
-    dropped.replica = replica;
-    dropped.arrival_s = r.arrival_s;
-    dropped.first_token_s = first_token_s;
-    dropped.prompt_tokens = r.prompt_tokens;
-    dropped.output_tokens = r.output_tokens;
-    dropped.generated_tokens = 1;
-    dropped.outcome = analysis::Outcome::DROPPED;
-    retry_or_drop(svc, r, dropped, touched);
-    for (Replica* t : touched) t->start_if_idle();
+    restart_prefilled(svc, r, first_token_s, replica);
     return;
   }
   Replica& dst = pick(svc.decode, svc.next_rr_decode, svc.config->router, now);
@@ -461,20 +471,7 @@ void Run::on_prefill_done(const IncomingRequest& r, double first_token_s, int re
                    svc.kv_transfer_bytes += bytes;
                    svc.kv_transfer_s.add(end - start);
                    if (dst.down()) {  // failed while the KV was on its way: start over elsewhere
-                     std::vector<Replica*> touched;
-                     analysis::RequestRecord dropped;
-                     dropped.id = r.id;
-                     dropped.workload = r.workload;
-                     dropped.service = static_cast<int32_t>(&svc - services_.data());
-                     dropped.replica = dst.index();
-                     dropped.arrival_s = r.arrival_s;
-                     dropped.first_token_s = first_token_s;
-                     dropped.prompt_tokens = r.prompt_tokens;
-                     dropped.output_tokens = r.output_tokens;
-                     dropped.generated_tokens = 1;
-                     dropped.outcome = analysis::Outcome::DROPPED;
-                     retry_or_drop(svc, r, dropped, touched);
-                     for (Replica* t : touched) t->start_if_idle();
+                     restart_prefilled(svc, r, first_token_s, dst.index());
                      return;
                    }
                    dst.arrive_prefilled(r, first_token_s);
@@ -669,17 +666,21 @@ void Run::fail_replicas(const std::vector<int>& indices, const std::string& caus
 void Run::restore_replica(int index, bool replacement) {
   Replica& replica = *replicas_[static_cast<size_t>(index)];
   if (!replica.down() || parked_[static_cast<size_t>(index)]) return;  // a parked replica stays off
+  replica.restore(simgrid::s4u::Engine::get_clock());
+  bring_back(replica, "replica_up", replacement ? "replacement on a spare server" : "repaired");
+}
+
+bool Run::loads_weights(const ServiceConfig& cfg) const {
+  return cfg.load_weights == ServiceConfig::WeightLoading::ON ||
+         (cfg.load_weights == ServiceConfig::WeightLoading::AUTO && fabric_.num_storage() > 0);
+}
+
+void Run::bring_back(Replica& replica, const std::string& kind, const std::string& why) {
   const double now = simgrid::s4u::Engine::get_clock();
-  replica.restore(now);
   Service& svc = services_[static_cast<size_t>(replica.service_index())];
-  const ServiceConfig& cfg = *svc.config;
-  const bool load = cfg.load_weights == ServiceConfig::WeightLoading::ON ||
-                    (cfg.load_weights == ServiceConfig::WeightLoading::AUTO && fabric_.num_storage() > 0);
-  writer_.add_event({now, "replica_up", replica.name(),
-                     std::string(replacement ? "replacement on a spare server" : "repaired") +
-                         (load ? "; loading weights from storage" : "")});
-  if (load) load_weights(replica, cfg);
-  // Requests that found the whole service down go first.
+  const bool load = loads_weights(*svc.config);
+  writer_.add_event({now, kind, replica.name(), why + (load ? "; loading weights from storage" : "")});
+  if (load) load_weights(replica, *svc.config);
   std::vector<Replica*> touched;
   while (!svc.orphans.empty() && any_live(svc.entry)) {
     Replica& r = route(svc, now);
@@ -790,11 +791,7 @@ void Run::restart_replica(Replica& replica, const std::string& why, std::functio
       const double t = simgrid::s4u::Engine::get_clock();
       if (!replica.down()) return;
       replica.restore(t);
-      const ServiceConfig& cfg = *services_[static_cast<size_t>(replica.service_index())].config;
-      const bool load = cfg.load_weights == ServiceConfig::WeightLoading::ON ||
-                        (cfg.load_weights == ServiceConfig::WeightLoading::AUTO && fabric_.num_storage() > 0);
-      writer_.add_event({t, "replica_up", replica.name(), why + (load ? "; loading weights from storage" : "")});
-      if (load) load_weights(replica, cfg);
+      bring_back(replica, "replica_up", why);
       done();
     });
   };
@@ -820,22 +817,8 @@ void Run::unpark_after(Replica& replica, double delay_s, const std::string& kind
     starting_[i] = false;
     if (!parked_[i] || reliability_->replica_held(static_cast<int>(i))) return;
     parked_[i] = false;
-    const double now = simgrid::s4u::Engine::get_clock();
-    replica.restore(now);
-    Service& svc = services_[static_cast<size_t>(replica.service_index())];
-    const ServiceConfig& cfg = *svc.config;
-    const bool load = cfg.load_weights == ServiceConfig::WeightLoading::ON ||
-                      (cfg.load_weights == ServiceConfig::WeightLoading::AUTO && fabric_.num_storage() > 0);
-    writer_.add_event({now, kind, replica.name(), why + (load ? "; loading weights from storage" : "")});
-    if (load) load_weights(replica, cfg);
-    std::vector<Replica*> touched;
-    while (!svc.orphans.empty() && any_live(svc.entry)) {
-      Replica& r = route(svc, now);
-      r.arrive(svc.orphans.front());
-      svc.orphans.pop_front();
-      touched.push_back(&r);
-    }
-    for (Replica* r : touched) r->start_if_idle();
+    replica.restore(simgrid::s4u::Engine::get_clock());
+    bring_back(replica, kind, why);
   });
 }
 

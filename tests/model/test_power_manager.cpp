@@ -121,10 +121,7 @@ namespace {
 // Runs a scenario of tests/data/scenarios with extra arguments and returns the results file's path.
 std::string run_scenario(const std::string& dir, const std::string& scenario, const std::string& name,
                          const std::string& extra = "") {
-  const std::string out = dir + "/" + name + ".h5";
-  const auto run = run_aifsim("run " + source_path("tests/data/scenarios/" + scenario) + " -q " + extra + " -o " + out);
-  EXPECT_EQ(run.exit_code, 0) << run.output;
-  return out;
+  return run_scenario_file(dir, "tests/data/scenarios/" + scenario, name, extra);
 }
 
 }  // namespace

@@ -19,10 +19,7 @@ using aif::analysis::ResultsReader;
 namespace {
 
 std::string run_energy(const std::string& name, const std::string& extra = "") {
-  const std::string out = scratch_dir("energy_" + name) + "/run.h5";
-  const auto r = run_aifsim("run " + source_path("scenarios/energy/" + name + ".yaml") + " -q " + extra + " -o " + out);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return out;
+  return run_scenario_file(scratch_dir("energy_" + name), "scenarios/energy/" + name + ".yaml", "run", extra);
 }
 
 // Median of a column of the WattTime file, read here independently of aifsim's signal reader.

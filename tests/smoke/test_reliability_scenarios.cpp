@@ -19,11 +19,7 @@ using aif::analysis::ResultsReader;
 namespace {
 
 std::string run_reliability(const std::string& name, const std::string& extra = "") {
-  const std::string out = scratch_dir("reliability_" + name) + "/run.h5";
-  const auto r =
-      run_aifsim("run " + source_path("scenarios/reliability/" + name + ".yaml") + " -q " + extra + " -o " + out);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return out;
+  return run_scenario_file(scratch_dir("reliability_" + name), "scenarios/reliability/" + name + ".yaml", "run", extra);
 }
 
 // Requests arriving in [t0, t1): TTFT percentiles and SLO attainment (TTFT 2 s, TPOT 100 ms, the scenario's).
