@@ -60,6 +60,7 @@ Reliability::Reliability(const Scenario& scenario, models::Fabric& fabric,
   replica_down_total_.assign(replica_gpus.size(), 0);
   replica_token_.assign(replica_gpus.size(), 0);
   job_outages_.assign(job_gpus.size(), 0);
+  job_lost_dp_.assign(job_gpus.size(), 0);
   if (!enabled_) return;
   // Edge switches: the first switch each GPU's NIC reaches.
   std::map<int, int> switch_index;
@@ -296,8 +297,22 @@ int Reliability::begin_outage(const std::vector<int>& gpus, bool jobs_only, cons
   for (int j : o.jobs) {
     ++job_interrupts_;
     const bool spares = use_spares && sc_.ops.job_restart_on_spares;
-    if (hooks_.interrupt_job) hooks_.interrupt_job(j, cause, spares ? ready_s + sc_.ops.restart_overhead_s : NEVER);
-    if (!spares) {
+    // Shrink: restart at once without the DP replicas this outage took, while the job keeps at least one.
+    int lost = 0;
+    if (!spares && sc_.ops.job_restart_shrink && hooks_.job_dp_replicas_in && hooks_.job_dp && hooks_.set_job_lost_dp) {
+      lost = hooks_.job_dp_replicas_in(j, gpus);
+      if (job_lost_dp_[static_cast<size_t>(j)] + lost >= hooks_.job_dp(j)) lost = 0;  // nothing left to run on
+    }
+    const bool restart_now = spares || lost > 0;
+    if (hooks_.interrupt_job) hooks_.interrupt_job(j, cause, restart_now ? ready_s + sc_.ops.restart_overhead_s : NEVER);
+    if (lost > 0) {
+      job_lost_dp_[static_cast<size_t>(j)] += lost;
+      o.shrunk[j] = lost;
+      hooks_.set_job_lost_dp(j, job_lost_dp_[static_cast<size_t>(j)]);
+      log(now, "job_shrink", "job/" + sc_.jobs[static_cast<size_t>(j)].name,
+          "restarts without " + std::to_string(lost) + " DP replica(s) until the repair (" +
+              std::to_string(job_lost_dp_[static_cast<size_t>(j)]) + " missing)");
+    } else if (!spares) {
       o.waiting_jobs.insert(j);
       ++job_outages_[static_cast<size_t>(j)];
     }
@@ -325,6 +340,10 @@ void Reliability::end_outage(int id, double now) {
   for (int j : o.waiting_jobs)
     if (--job_outages_[static_cast<size_t>(j)] == 0 && hooks_.reschedule_job)
       hooks_.reschedule_job(j, now + sc_.ops.restart_overhead_s);
+  for (const auto& [j, lost] : o.shrunk) {  // the job takes its DP replicas back from its next step
+    job_lost_dp_[static_cast<size_t>(j)] -= lost;
+    if (hooks_.set_job_lost_dp) hooks_.set_job_lost_dp(j, job_lost_dp_[static_cast<size_t>(j)]);
+  }
   if (o.spares_taken > 0) spares_free_ += o.spares_taken;  // the repaired servers become the spares
   outages_.erase(it);
 }

@@ -40,6 +40,10 @@ struct ReliabilityHooks {
   // Back (repaired, or on a replacement): the replica serves again from now (after loading weights if it does).
   std::function<void(int replica, bool replacement)> restore_replica;
   std::function<void(int job, const std::string& cause, double restart_at_s)> interrupt_job;
+  // Shrink policy: how many of a job's DP replicas have GPUs among these, and how many it runs without now.
+  std::function<int(int job, const std::vector<int>& gpus)> job_dp_replicas_in;
+  std::function<int(int job)> job_dp;
+  std::function<void(int job, int lost)> set_job_lost_dp;
   // A job interrupted with restart_at = +inf (waiting for a repair) learns when it may restart.
   std::function<void(int job, double restart_at_s)> reschedule_job;
   std::function<void(const analysis::EventRecord&)> event;
@@ -76,6 +80,7 @@ class Reliability {
     std::string cause;
     int spares_taken = 0;          // spare servers its consumers moved to (given back when it ends)
     std::set<int> waiting_jobs;    // told restart_at = +inf: told again when this outage ends
+    std::map<int, int> shrunk;     // job -> DP replicas it runs without until this outage ends
   };
   void schedule_next(size_t c);
   void on_failure(size_t c, const models::FailureEvent& e);
@@ -107,6 +112,7 @@ class Reliability {
   std::vector<uint64_t> replica_token_;  // bumped at each failure: a restore scheduled before it is void
   std::vector<double> replica_down_since_, replica_down_total_;
   std::vector<int> job_outages_;         // outages a job waits for (restart after the last one's repair)
+  std::vector<int> job_lost_dp_;         // shrink policy: DP replicas each job runs without
   uint64_t repair_index_ = 0;
   // Totals.
   std::map<std::string, int64_t> by_class_, by_cause_;

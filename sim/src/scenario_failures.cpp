@@ -218,8 +218,11 @@ void parse_ops_keys(const Node& n, const Scenario& sc, OpsConfig& ops) {
   if (const Node tr = n.child("training"); tr.present()) {
     tr.check_keys({"restart_overhead", "restart_on"});
     tr.read_quantity("restart_overhead", Unit::DURATION, ops.restart_overhead_s, yaml::non_negative());
-    if (const Node on = tr.child("restart_on"); on.present())
-      ops.job_restart_on_spares = on.as_enum({"spares", "repair"}) == "spares";
+    if (const Node on = tr.child("restart_on"); on.present()) {
+      const std::string how = on.as_enum({"spares", "repair", "shrink"});
+      ops.job_restart_on_spares = how == "spares";
+      ops.job_restart_shrink = how == "shrink";
+    }
   }
   if (const Node list = n.child("autoscaler"); list.present()) {
     for (const Node& item : list.items()) {

@@ -619,6 +619,11 @@ void Run::build_reliability() {
     jobs_[static_cast<size_t>(j)]->interrupt(cause, restart_at);
   };
   hooks.reschedule_job = [this](int j, double restart_at) { jobs_[static_cast<size_t>(j)]->set_restart_at(restart_at); };
+  hooks.job_dp_replicas_in = [this](int j, const std::vector<int>& gpus) {
+    return jobs_[static_cast<size_t>(j)]->dp_replicas_in(gpus);
+  };
+  hooks.job_dp = [this](int j) { return jobs_[static_cast<size_t>(j)]->layout().dp; };
+  hooks.set_job_lost_dp = [this](int j, int lost) { jobs_[static_cast<size_t>(j)]->set_lost_dp_replicas(lost); };
   hooks.event = [this](const analysis::EventRecord& e) { writer_.add_event(e); };
   hooks.events = &events_;
   reliability_ = std::make_unique<Reliability>(sc_, fabric_, replica_gpus, job_gpus, std::move(service_replicas),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <memory>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Comm.hpp>
@@ -453,7 +454,7 @@ void TrainingJob::run() {
     // Each GPU computes its stage's micro-batches (slots x slot compute on the critical path); with overlap the last
     // backward pass runs beside the DP all-reduce.
     const double window_full = config_.overlap ? model_.backward_s() : 0;
-    const double compute_full = slots * full_clock_slot_compute - window_full;
+    const double compute_full = slots * full_clock_slot_compute * work_scale_ - window_full;
     const double fixed = slots * slot_comm - (pf + pb);
     run_phase(compute_full, fixed);
     if (interrupted_) continue;
@@ -543,6 +544,21 @@ void TrainingJob::interrupt(const std::string& cause, double restart_at_s) {
     running_ = false;
   }
   if (clock_changed_) clock_changed_->notify_all();
+}
+
+void TrainingJob::set_lost_dp_replicas(int lost) {
+  if (lost < 0 || lost >= layout_.dp)
+    throw std::invalid_argument("TrainingJob " + config_.name + ": lost DP replicas must be in [0, dp)");
+  work_scale_ = static_cast<double>(layout_.dp) / (layout_.dp - lost);
+}
+
+int TrainingJob::dp_replicas_in(const std::vector<int>& gpus) const {
+  std::set<int> hit(gpus.begin(), gpus.end()), ranks;
+  for (int st = 0; st < layout_.pp; ++st)
+    for (int d = 0; d < layout_.dp; ++d)
+      for (int t = 0; t < layout_.tp; ++t)
+        if (hit.count(layout_.gpu(st, d, t))) ranks.insert(d);
+  return static_cast<int>(ranks.size());
 }
 
 void TrainingJob::set_restart_at(double restart_at_s) {

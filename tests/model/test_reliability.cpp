@@ -202,3 +202,47 @@ TEST(Reliability, AutoscalerFollowsTheLoadWithinItsBounds) {
   EXPECT_GT(peak, 4);
   EXPECT_EQ(serving, 2);
 }
+
+// Shrink: a job of 4 DP replicas loses one for 300 s and restarts 10 s later on the other three, whose steps compute
+// 4/3 as much (the global batch stays); once the server is back, steps are as before.
+TEST(Reliability, ShrinkRestartsOnFewerGpusWithLongerSteps) {
+  const std::string dir = scratch_dir("ops_shrink");
+  ResultsReader r(run_scenario(dir, "ops_shrink.yaml", "run"));
+  const auto s = summary_of(r);
+  EXPECT_EQ(s.at("job.tune.interruptions"), 1);
+  double restart = -1;
+  int shrinks = 0;
+  for (const auto& e : r.events()) {
+    if (e.kind == "job_restart") restart = e.time_s;
+    if (e.kind == "job_shrink") ++shrinks;
+  }
+  EXPECT_EQ(shrinks, 1);
+  EXPECT_NEAR(restart, 110, 1e-6);
+  // Compute of a step less the optimizer: whole steps before 100 s, in (110, 400) and after 400 s.
+  double before = -1, during = -1, after = -1;
+  const auto steps = r.job_steps();
+  for (size_t i = 1; i < steps.size(); ++i) {
+    const auto& st = steps[i];
+    if (st.checkpoint_s > 0) continue;
+    if (st.end_s < 100 && before < 0) before = st.compute_s;
+    if (st.start_s > 111 && st.end_s < 400 && during < 0) during = st.compute_s;
+    if (st.start_s > 401 && after < 0) after = st.compute_s;
+  }
+  ASSERT_GT(before, 0);
+  ASSERT_GT(during, 0);
+  ASSERT_GT(after, 0);
+  // By hand from the job's own description (job_start: micro-batches m, forward F, backward B per micro-batch):
+  // a step's compute is m (F + B) x scale + the optimizer step, which does not scale, so the step on 3 of 4
+  // replicas computes m (F + B) / 3 more.
+  int m = 0;
+  double f = 0, b = 0;
+  for (const auto& e : r.events())
+    if (e.kind == "job_start")
+      std::sscanf(e.detail.substr(e.detail.find("); ") + 3).c_str(), "%d micro-batches per step, forward %lf s, backward %lf s",
+                  &m, &f, &b);
+  ASSERT_GT(m, 0);
+  std::printf("step compute: %.6f s before, %.6f s on 3 of 4 replicas, %.6f s after; by hand +%.6f s (m %d, F %.6g, B %.6g)\n",
+              before, during, after, m * (f + b) / 3, m, f, b);
+  EXPECT_NEAR(during - before, m * (f + b) / 3, 1e-5);  // F and B printed to 6 digits
+  EXPECT_NEAR(after, before, 1e-9 * before);
+}

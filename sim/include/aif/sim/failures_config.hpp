@@ -77,7 +77,8 @@ struct OpsConfig {
   bool replace_on_spare = true;       // start a replacement replica on a spare server (weights loaded) or wait for repair
   double replica_start_s = 60;        // starting a replacement (process, weights when not loaded over the fabric)
   double restart_overhead_s = 600;    // a training job from failure detection to running again (on spares)
-  bool job_restart_on_spares = true;  // false: wait for the repair
+  bool job_restart_on_spares = true;  // false: wait for the repair (or shrink)
+  bool job_restart_shrink = false;    // restart_on: shrink: without the failed DP replicas until the repair
   std::vector<AutoscalerConfig> autoscalers;
   std::vector<RolloutConfig> rollouts;
 };

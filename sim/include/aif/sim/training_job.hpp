@@ -132,6 +132,11 @@ class TrainingJob {
   // set_restart_at). A failure while already down counts and keeps the later restart time.
   void interrupt(const std::string& cause, double restart_at_s);
   void set_restart_at(double restart_at_s);
+  // Shrink policy: `lost` of the job's dp replicas are gone until repaired; the others take their micro-batches (the
+  // global batch stays), so each step's compute stretches by dp / (dp - lost) from the next step on. lost < dp.
+  void set_lost_dp_replicas(int lost);
+  // How many distinct DP replicas have a GPU among `gpus`.
+  int dp_replicas_in(const std::vector<int>& gpus) const;
   bool down() const { return down_; }
   struct Reliability {
     int64_t interruptions = 0;
@@ -203,6 +208,7 @@ class TrainingJob {
   double clock_ = 1;                                 // now
   double step_clock_ = 1;                            // the clock run_phase is running at
   double window_s_ = 0;                              // the last overlapped backward pass's duration
+  double work_scale_ = 1;                            // dp / (dp - lost replicas) under the shrink policy
   simgrid::s4u::MutexPtr clock_mutex_;               // with clock_changed_: wakes run_phase at a clock change
   simgrid::s4u::ConditionVariablePtr clock_changed_;
   bool pause_requested_ = false;
