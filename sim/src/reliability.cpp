@@ -248,6 +248,10 @@ void Reliability::on_failure(size_t c, const models::FailureEvent& e) {
     log(ready, "failure_detected", target,
         "repair starts at " + fmt_s(start) + (start > ready ? " (waiting " + fmt_s(start - ready) + " for a technician)" : "") +
             ", takes " + fmt_s(duration));
+    Timer::set(start, [this, target, start, finish] {
+      if (hooks_.events) ++*hooks_.events;
+      log(start, "repair_start", target, "a technician on it until " + fmt_s(finish));
+    });
     Timer::set(finish, [this, c, unit, id, target, finish, is_switch, now] {
       if (hooks_.events) ++*hooks_.events;
       ClassState& st = classes_[c];
