@@ -29,7 +29,8 @@ def main() -> int:
     validator = jsonschema.Draft202012Validator(schema)
     failures = 0
 
-    good = sorted((root / "scenarios").rglob("*.yaml"))
+    # Sweep files (scenarios/sweeps/) are not scenarios; `aifsim sweep --dry-run` checks them.
+    good = sorted(p for p in (root / "scenarios").rglob("*.yaml") if "sweeps" not in p.relative_to(root).parts)
     if not good:
         print("no scenarios found under", root / "scenarios")
         return 1

@@ -163,4 +163,31 @@ double QuantileSketch::mean() const {
 double QuantileSketch::min() const { return count_ == 0 ? NaN : min_; }
 double QuantileSketch::max() const { return count_ == 0 ? NaN : max_; }
 
+MeanCi mean_ci95(const std::vector<double>& values) {
+  // t_{0.975, df} for df = 1..30; beyond, the normal 1.96 is within 2 %.
+  static const double T975[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  MeanCi out;
+  double sum = 0;
+  for (double v : values)
+    if (!std::isnan(v)) {
+      sum += v;
+      ++out.n;
+    }
+  if (out.n == 0) return {NaN, NaN, 0};
+  out.mean = sum / static_cast<double>(out.n);
+  if (out.n < 2) {
+    out.half_width = NaN;
+    return out;
+  }
+  double ss = 0;
+  for (double v : values)
+    if (!std::isnan(v)) ss += (v - out.mean) * (v - out.mean);
+  const size_t df = out.n - 1;
+  const double t = df <= 30 ? T975[df - 1] : 1.96;
+  out.half_width = t * std::sqrt(ss / static_cast<double>(df)) / std::sqrt(static_cast<double>(out.n));
+  return out;
+}
+
 }  // namespace aif::analysis

@@ -16,6 +16,7 @@
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/simulation.hpp"
 #include "aif/sim/validate.hpp"
+#include "sweep.hpp"
 #include "topo.hpp"
 
 namespace {
@@ -202,6 +203,9 @@ int main(int argc, char** argv) {
   aif::cli::TopoOptions topo_options;
   CLI::App* topo = aif::cli::add_topo_command(app, topo_options);
 
+  aif::cli::SweepOptions sweep_options;
+  CLI::App* sweep = aif::cli::add_sweep_command(app, sweep_options);
+
   CalibrateOptions copt;
   CLI::App* calibrate = app.add_subcommand(
       "calibrate", "Time the operators (aifsim-kbench) and the engine's step overhead here; write a calibration table");
@@ -233,6 +237,7 @@ int main(int argc, char** argv) {
     }
     if (*calibrate) return run_calibrate(copt);
     if (*topo) return aif::cli::run_topo(topo_options);
+    if (*sweep) return aif::cli::run_sweep(sweep_options);
     if (*vagainst) {
       aif::sim::ValidationOptions vo;
       vo.measured_path = measured_path;

@@ -24,6 +24,15 @@ struct LatencyStats {
 };
 LatencyStats latency_stats(std::vector<double> values);  // exact, percentiles as percentile()
 
+// Mean and the half-width of its two-sided 95 % confidence interval, Student's t with n - 1 degrees of freedom
+// (sweeps over seeds). NaN values are skipped; half_width is NaN with fewer than two values.
+struct MeanCi {
+  double mean = 0;
+  double half_width = 0;
+  size_t n = 0;
+};
+MeanCi mean_ci95(const std::vector<double>& values);
+
 // Streaming quantiles with bounded memory. Values in [MIN_VALUE, MAX_VALUE) fall into log-spaced
 // bins whose edges grow by a factor GROWTH = 1.001 (relative bin width 0.1%); a quantile is
 // interpolated (same 'linear' rule as percentile()) between the geometric centres of the bins that

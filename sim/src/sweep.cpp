@@ -1,0 +1,209 @@
+// Sweep files: parsing (every mistake at its line and key) and expansion into points.
+#include "aif/sim/sweep.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "aif/sim/scenario.hpp"
+#include "aif/sim/yaml_util.hpp"
+
+namespace aif::sim {
+
+namespace fs = std::filesystem;
+using yaml::Node;
+
+namespace {
+
+// SplitMix64 draws for latin hypercube and random sampling (deterministic for the sweep's seed).
+struct Draws {
+  uint64_t state;
+  double uniform() {
+    uint64_t x = (state += 0x9e3779b97f4a7c15ULL);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (static_cast<double>(x >> 11) + 0.5) * 0x1.0p-53;
+  }
+};
+
+// "10kW" -> {10, "kW"}; "1/s" -> {1, "/s"}; "0.5" -> {0.5, ""}.
+std::pair<double, std::string> number_and_unit(const Node& n) {
+  const std::string text = n.as_string();
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    n.fail("expected a number with an optional unit (e.g. 4, 10kW, 2/s), found '" + text + "'");
+  }
+  std::string unit = text.substr(used);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  if (!std::isfinite(value)) n.fail("expected a finite number, found '" + text + "'");
+  return {value, unit};
+}
+
+std::string number_text(double v, const std::string& unit) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return std::string(buf) + unit;
+}
+
+SweepAxis parse_axis(const Node& n) {
+  n.check_keys({"key", "values", "range", "log_range"});
+  SweepAxis axis;
+  axis.key = n.required("key").as_string();
+  const Node values = n.child("values"), range = n.child("range"), log_range = n.child("log_range");
+  const int given = values.present() + range.present() + log_range.present();
+  if (given != 1) n.fail("expected exactly one of values, range or log_range");
+  if (values.present()) {
+    for (const Node& v : values.items()) {
+      if (!v.is_scalar()) v.fail("expected a scalar value, found " + v.describe());
+      axis.values.push_back(v.raw().Scalar());
+    }
+    if (axis.values.empty()) values.fail("expected at least one value");
+    return axis;
+  }
+  const Node r = range.present() ? range : log_range;
+  r.check_keys({"from", "to", "steps"});
+  axis.range = true;
+  axis.log = log_range.present();
+  const auto [from, unit_from] = number_and_unit(r.required("from"));
+  const Node to_node = r.required("to");
+  const auto [to, unit_to] = number_and_unit(to_node);
+  if (unit_from != unit_to) to_node.fail("expected the unit of from ('" + unit_from + "'), found '" + unit_to + "'");
+  if (axis.log && (from <= 0 || to <= 0)) r.fail("a log_range needs from and to > 0");
+  axis.from = from;
+  axis.to = to;
+  axis.unit = unit_from;
+  const int steps = static_cast<int>(r.required("steps").as_int(yaml::between(1, 100000)));
+  for (int i = 0; i < steps; ++i) {
+    const double t = steps == 1 ? 0 : static_cast<double>(i) / (steps - 1);
+    const double v = axis.log ? from * std::pow(to / from, t) : from + (to - from) * t;
+    axis.values.push_back(number_text(v, axis.unit));
+  }
+  return axis;
+}
+
+}  // namespace
+
+std::vector<std::string> SweepPoint::overrides() const {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : values) out.push_back(key + "=" + value);
+  out.push_back("simulation.seed=" + std::to_string(seed));
+  return out;
+}
+
+SweepConfig load_sweep(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ScenarioError(path, 0, "", "cannot read the sweep file");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto source = std::make_shared<yaml::Source>();
+  source->file = path;
+  const Node root = yaml::parse(text.str(), source);
+  root.check_keys({"description", "base", "axes", "sample", "seeds", "seed"});
+  SweepConfig c;
+  c.path = path;
+  const Node base = root.required("base");
+  fs::path base_path = base.as_string();
+  if (base_path.is_relative()) base_path = fs::absolute(path).parent_path() / base_path;
+  if (!fs::is_regular_file(base_path)) base.fail("no scenario file " + base_path.string());
+  c.base_path = base_path.lexically_normal().string();
+  const Node axes = root.required("axes");
+  for (const Node& a : axes.items()) {
+    SweepAxis axis = parse_axis(a);
+    for (const SweepAxis& other : c.axes)
+      if (other.key == axis.key) a.child("key").fail("the key '" + axis.key + "' has an axis already");
+    c.axes.push_back(std::move(axis));
+  }
+  if (c.axes.empty()) axes.fail("expected at least one axis");
+  if (const Node sample = root.child("sample"); sample.present()) {
+    if (sample.is_scalar()) {
+      sample.as_enum({"grid"});
+    } else {
+      sample.check_keys({"latin_hypercube", "random"});
+      const Node lhs = sample.child("latin_hypercube"), rnd = sample.child("random");
+      if (lhs.present() == rnd.present()) sample.fail("expected one of latin_hypercube or random");
+      c.sample = lhs.present() ? SweepConfig::Sample::LATIN_HYPERCUBE : SweepConfig::Sample::RANDOM;
+      c.samples = static_cast<int>((lhs.present() ? lhs : rnd).as_int(yaml::between(1, 1000000)));
+    }
+  }
+  root.read("seeds", c.seeds, yaml::between(1, 10000));
+  root.read("seed", c.seed);
+  return c;
+}
+
+std::vector<SweepPoint> expand_sweep(const SweepConfig& c, bool validate) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> combos;
+  if (c.sample == SweepConfig::Sample::GRID) {
+    combos.emplace_back();
+    for (const SweepAxis& axis : c.axes) {
+      std::vector<std::vector<std::pair<std::string, std::string>>> next;
+      for (const auto& combo : combos)
+        for (const std::string& v : axis.values) {
+          auto extended = combo;
+          extended.emplace_back(axis.key, v);
+          next.push_back(std::move(extended));
+        }
+      combos = std::move(next);
+    }
+  } else {
+    // Latin hypercube: each axis cut into N strata, each stratum used once, in a random order per axis; random:
+    // independent uniform draws. Ranges are drawn in [from, to] (log-uniformly for log_range); value lists by index.
+    Draws draws{c.seed * 0x2545F4914F6CDD1DULL + 17};
+    const int n = c.samples;
+    combos.assign(static_cast<size_t>(n), {});
+    for (const SweepAxis& axis : c.axes) {
+      std::vector<int> strata(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) strata[static_cast<size_t>(i)] = i;
+      for (int i = n - 1; i > 0; --i)  // Fisher-Yates
+        std::swap(strata[static_cast<size_t>(i)], strata[static_cast<size_t>(draws.uniform() * (i + 1))]);
+      for (int i = 0; i < n; ++i) {
+        const double u = c.sample == SweepConfig::Sample::LATIN_HYPERCUBE
+                             ? (strata[static_cast<size_t>(i)] + draws.uniform()) / n
+                             : draws.uniform();
+        std::string value;
+        if (axis.range) {
+          const double v = axis.log ? axis.from * std::pow(axis.to / axis.from, u) : axis.from + (axis.to - axis.from) * u;
+          value = number_text(v, axis.unit);
+        } else {
+          value = axis.values[std::min(axis.values.size() - 1, static_cast<size_t>(u * static_cast<double>(axis.values.size())))];
+        }
+        combos[static_cast<size_t>(i)].emplace_back(axis.key, value);
+      }
+    }
+  }
+  std::vector<SweepPoint> points;
+  for (size_t i = 0; i < combos.size(); ++i) {
+    for (int s = 0; s < c.seeds; ++s) {
+      SweepPoint p;
+      char id[32];
+      std::snprintf(id, sizeof id, "p%04zu", i);
+      p.id = id + (c.seeds > 1 ? "-s" + std::to_string(s) : std::string());
+      p.index = static_cast<int>(i);
+      p.seed_index = s;
+      p.values = combos[i];
+      p.seed = c.seed + static_cast<uint64_t>(s);
+      points.push_back(std::move(p));
+    }
+  }
+  if (validate) {
+    for (const SweepPoint& p : points) {
+      try {
+        load_scenario(c.base_path, p.overrides());
+      } catch (const ScenarioError& e) {
+        std::string set;
+        for (const std::string& o : p.overrides()) set += " --set " + o;
+        throw ScenarioError(c.path, 0, "axes", "point " + p.id + " (" + set.substr(1) + "): " + e.what());
+      }
+    }
+  }
+  return points;
+}
+
+}  // namespace aif::sim
