@@ -15,6 +15,7 @@
 
 #include "aif/analysis/results.hpp"
 #include "aif/analysis/stats.hpp"
+#include "aif/analysis/sweep_table.hpp"
 #include "aif/sim/sweep.hpp"
 
 namespace aif::cli {
@@ -163,6 +164,7 @@ int run_sweep(const SweepOptions& o) {
   }
   // The tables, from every point's file (run now or before).
   std::vector<std::string> metrics;
+  std::map<std::string, std::string> units;
   std::vector<std::map<std::string, double>> values(points.size());
   std::vector<std::string> status(points.size(), "failed");
   for (size_t i = 0; i < points.size(); ++i) {
@@ -174,6 +176,7 @@ int run_sweep(const SweepOptions& o) {
         if (!values[i].count(e.name) && std::find(metrics.begin(), metrics.end(), e.name) == metrics.end())
           metrics.push_back(e.name);
         values[i][e.name] = e.value;
+        units[e.name] = e.unit;
       }
       status[i] = "ok";
     } catch (const std::exception& e) {
@@ -197,6 +200,28 @@ int run_sweep(const SweepOptions& o) {
     table << "\n";
   }
   write_atomically(dir / "sweep.csv", table.str());
+  analysis::SweepTable h5;
+  for (size_t i = 0; i < points.size(); ++i) {
+    h5.ids.push_back(points[i].id);
+    h5.statuses.push_back(status[i]);
+    h5.seeds.push_back(points[i].seed);
+  }
+  for (size_t a = 0; a < config.axes.size(); ++a) {
+    std::vector<std::string> column;
+    for (const auto& p : points) column.push_back(p.values[a].second);
+    h5.axes.emplace_back(config.axes[a].key, std::move(column));
+  }
+  for (const auto& m : metrics) {
+    std::vector<double> column;
+    for (size_t i = 0; i < points.size(); ++i) {
+      const auto it = values[i].find(m);
+      column.push_back(it == values[i].end() ? std::nan("") : it->second);
+    }
+    h5.metrics.push_back(m);
+    h5.values[m] = std::move(column);
+    h5.units[m] = units[m];
+  }
+  analysis::write_sweep_table((dir / "sweep.h5").string(), h5);
   // Per axis combination: mean and 95 % half-width over its seeds (the points that ran).
   std::ostringstream summary;
   summary << "point,runs";
@@ -223,7 +248,7 @@ int run_sweep(const SweepOptions& o) {
     i = j;
   }
   write_atomically(dir / "sweep_summary.csv", summary.str());
-  std::printf("tables   %s, %s; %zu failed\n", (dir / "sweep.csv").string().c_str(),
+  std::printf("tables   %s (+ sweep.h5), %s; %zu failed\n", (dir / "sweep.csv").string().c_str(),
               (dir / "sweep_summary.csv").string().c_str(), failed.size());
   return failed.empty() ? 0 : 1;
 }

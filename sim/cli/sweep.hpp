@@ -2,7 +2,7 @@
 // `aifsim run` process, N at a time; each writes DIR/points/<id>.h5. Rerunning the same command resumes: a point
 // whose results file holds a valid fingerprint and whose settings file matches is skipped. A failed point is recorded
 // (DIR/points/<id>.error) and does not stop the others. Then DIR/sweep.csv (one row per point: id, seed, the axes,
-// status, every summary metric) and DIR/sweep_summary.csv (per axis combination: mean and 95 % confidence half-width
+// status, every summary metric; the same as HDF5 in DIR/sweep.h5, analysis/sweep_table.hpp) and DIR/sweep_summary.csv (per axis combination: mean and 95 % confidence half-width
 // over the seeds).
 #pragma once
 #include <CLI/CLI.hpp>

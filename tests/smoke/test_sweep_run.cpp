@@ -6,6 +6,8 @@
 #include <string>
 
 #include "../support/aifsim_process.hpp"
+#include "aif/analysis/results.hpp"
+#include "aif/analysis/sweep_table.hpp"
 
 using namespace aif::testing;
 namespace fs = std::filesystem;
@@ -29,6 +31,19 @@ TEST(SweepRun, RunsResumesAndTabulates) {
   EXPECT_NE(r.output.find("18 points (0 done before, 18 to run"), std::string::npos) << r.output;
   EXPECT_EQ(lines_of(fs::path(dir) / "sweep.csv"), 1 + 18);
   EXPECT_EQ(lines_of(fs::path(dir) / "sweep_summary.csv"), 1 + 6);
+  // The HDF5 table holds the same points, and each metric is its point's own summary value.
+  const auto h5 = aif::analysis::read_sweep_table(dir + "/sweep.h5");
+  ASSERT_EQ(h5.ids.size(), 18u);
+  ASSERT_EQ(h5.axes.size(), 2u);
+  EXPECT_EQ(h5.axes[0].first, "services[0].replicas");
+  EXPECT_EQ(h5.axes[1].second[3], "4/s");  // p0001-s0
+  EXPECT_EQ(h5.seeds[2], 3u);
+  for (size_t i : {0u, 7u, 17u}) {
+    aif::analysis::ResultsReader point(dir + "/points/" + h5.ids[i] + ".h5");
+    EXPECT_EQ(h5.values.at("requests")[i], *point.summary_value("requests")) << h5.ids[i];
+    EXPECT_EQ(h5.statuses[i], "ok");
+  }
+  EXPECT_EQ(h5.units.at("ttft_p99"), "s");
   // The same command again runs nothing; a lost point is run again, alone.
   r = run_aifsim(cmd);
   EXPECT_NE(r.output.find("(18 done before, 0 to run"), std::string::npos) << r.output;
