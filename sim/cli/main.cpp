@@ -16,6 +16,7 @@
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/simulation.hpp"
 #include "aif/sim/validate.hpp"
+#include "aif/analysis/chrome_trace.hpp"
 #include "sweep.hpp"
 #include "topo.hpp"
 
@@ -203,6 +204,12 @@ int main(int argc, char** argv) {
   aif::cli::TopoOptions topo_options;
   CLI::App* topo = aif::cli::add_topo_command(app, topo_options);
 
+  std::string trace_results, trace_out;
+  CLI::App* trace = app.add_subcommand(
+      "trace", "Export a results file's timeline as a Chrome trace (chrome://tracing, Perfetto): steps, job steps, events");
+  trace->add_option("results", trace_results, "Results file (HDF5)")->required();
+  trace->add_option("-o,--output", trace_out, "Trace file (JSON); default <results>.trace.json");
+
   aif::cli::SweepOptions sweep_options;
   CLI::App* sweep = aif::cli::add_sweep_command(app, sweep_options);
 
@@ -238,6 +245,14 @@ int main(int argc, char** argv) {
     if (*calibrate) return run_calibrate(copt);
     if (*topo) return aif::cli::run_topo(topo_options);
     if (*sweep) return aif::cli::run_sweep(sweep_options);
+    if (*trace) {
+      const std::string out =
+          trace_out.empty() ? (std::filesystem::path(trace_results).replace_extension(".trace.json")).string() : trace_out;
+      const auto counts = aif::analysis::write_chrome_trace(aif::analysis::ResultsReader(trace_results), out);
+      std::printf("trace    %s: %zu engine steps, %zu job steps, %zu events\n", out.c_str(), counts.iterations,
+                  counts.job_steps, counts.events);
+      return 0;
+    }
     if (*vagainst) {
       aif::sim::ValidationOptions vo;
       vo.measured_path = measured_path;
