@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "aif/models/arrivals.hpp"
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/yaml_util.hpp"
 
@@ -18,18 +19,6 @@ namespace fs = std::filesystem;
 using yaml::Node;
 
 namespace {
-
-// SplitMix64 draws for latin hypercube and random sampling (deterministic for the sweep's seed).
-struct Draws {
-  uint64_t state;
-  double uniform() {
-    uint64_t x = (state += 0x9e3779b97f4a7c15ULL);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return (static_cast<double>(x >> 11) + 0.5) * 0x1.0p-53;
-  }
-};
 
 // "10kW" -> {10, "kW"}; "1/s" -> {1, "/s"}; "0.5" -> {0.5, ""}.
 std::pair<double, std::string> number_and_unit(const Node& n) {
@@ -155,7 +144,7 @@ std::vector<SweepPoint> expand_sweep(const SweepConfig& c, bool validate) {
   } else {
     // Latin hypercube: each axis cut into N strata, each stratum used once, in a random order per axis; random:
     // independent uniform draws. Ranges are drawn in [from, to] (log-uniformly for log_range); value lists by index.
-    Draws draws{c.seed * 0x2545F4914F6CDD1DULL + 17};
+    models::RandomStream draws(c.seed, 0x5eedu);  // the arrival processes' generator, its own stream
     const int n = c.samples;
     combos.assign(static_cast<size_t>(n), {});
     for (const SweepAxis& axis : c.axes) {
