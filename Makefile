@@ -26,6 +26,7 @@ test: build
 
 bench: build
 	bench/run.sh $(BUILD_DIR)
+	bench/sweep.sh $(BUILD_DIR)
 
 clean:
 	rm -rf build results

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libsimgrid-dev libboost-graph-dev libhdf5-dev hdf5-tools libtbb-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgtest-dev libopenblas-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgtest-dev libopenblas-dev libopenmpi-dev openmpi-bin
   python3 python3-yaml python3-jsonschema python3-h5py python3-numpy
 )
 missing=()

@@ -74,3 +74,15 @@ test $rc -eq 0 && echo \"$out\" | grep -q 'bisection'" $<TARGET_FILE:aifsim> ${A
                    ${CMAKE_CURRENT_SOURCE_DIR}/data/bad_scenarios/71_fabric_dragonfly_too_few_global_links.yaml)
   set_tests_properties(cli_topo_bad_scenario PROPERTIES LABELS unit)
 endif()
+
+# scenarios/sweeps/slurm_sweep.sh outside Slurm: the same mpirun command on this machine with 2 ranks; it must
+# complete the sweep and write its tables (where mpirun and an MPI-enabled aifsim exist).
+find_program(AIF_MPIRUN mpirun)
+get_property(aif_have_mpi GLOBAL PROPERTY AIF_HAVE_MPI)
+if(TARGET aifsim AND AIF_MPIRUN AND aif_have_mpi)
+  add_test(NAME cli_slurm_sweep_script_outside_slurm
+           COMMAND sh -c "rm -rf \"$2\" && AIFSIM=\"$0\" \"$1\" \"$3\" \"$2\" && test -s \"$2/sweep_summary.csv\" \
+&& test $(wc -l < \"$2/sweep.csv\") -eq 19" $<TARGET_FILE:aifsim> ${AIF_SCENARIO_ROOT}/scenarios/sweeps/slurm_sweep.sh
+                   ${CMAKE_CURRENT_BINARY_DIR}/slurm_sweep_out ${AIF_SCENARIO_ROOT}/scenarios/sweeps/replicas_by_rate.yaml)
+  set_tests_properties(cli_slurm_sweep_script_outside_slurm PROPERTIES LABELS smoke)
+endif()

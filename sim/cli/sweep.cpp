@@ -17,18 +17,13 @@
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/sweep_table.hpp"
 #include "aif/sim/sweep.hpp"
+#include "sweep_points.hpp"
 
 namespace aif::cli {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string settings_text(const sim::SweepPoint& p, const std::string& base) {
-  std::string text = "base=" + base + "\n";
-  for (const std::string& o : p.overrides()) text += o + "\n";
-  return text;
-}
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
@@ -47,18 +42,6 @@ void write_atomically(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-// Done: its results file reads back with the fingerprint it stored, and it ran these very settings.
-bool point_done(const fs::path& results, const fs::path& settings, const std::string& expected) {
-  if (!fs::exists(results) || !fs::exists(settings) || read_file(settings) != expected) return false;
-  try {
-    analysis::ResultsReader r(results.string());
-    const auto stored = r.stored_fingerprint();
-    return stored && *stored == r.compute_fingerprint();
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string q = "\"";
@@ -75,93 +58,156 @@ std::string number(double v) {
 
 }  // namespace
 
+std::string SweepContext::settings_text(size_t i) const {
+  std::string text = "base=" + config.base_path + "\n";
+  for (const std::string& o : points[i].overrides()) text += o + "\n";
+  return text;
+}
+
+bool SweepContext::done(size_t i) const {
+  const fs::path results = pdir / (points[i].id + ".h5"), settings = pdir / (points[i].id + ".set");
+  if (!fs::exists(results) || !fs::exists(settings) || read_file(settings) != settings_text(i)) return false;
+  try {
+    analysis::ResultsReader r(results.string());
+    const auto stored = r.stored_fingerprint();
+    return stored && *stored == r.compute_fingerprint();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void PointProcesses::launch(size_t i) {
+  const sim::SweepPoint& p = sweep_.points.at(i);
+  const fs::path& pdir = sweep_.pdir;
+  fs::remove(pdir / (p.id + ".set"));
+  fs::remove(pdir / (p.id + ".error"));
+  std::vector<std::string> args{sweep_.self, "run", sweep_.config.base_path, "-q", "--no-progress", "-o",
+                                (pdir / (p.id + ".h5")).string()};
+  for (const std::string& s : p.overrides()) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  const std::string log = (pdir / (p.id + ".log")).string();
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(sweep_.self.c_str(), argv.data());
+    _exit(127);
+  }
+  running_[pid] = i;
+}
+
+std::optional<PointOutcome> PointProcesses::reap(bool block) {
+  while (!running_.empty()) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, block ? 0 : WNOHANG);
+    if (pid <= 0) return std::nullopt;  // none ended yet (or no child left)
+    const auto it = running_.find(pid);
+    if (it == running_.end()) continue;  // not one of ours
+    const size_t i = it->second;
+    running_.erase(it);
+    const fs::path base = sweep_.pdir / sweep_.points[i].id;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      write_atomically(base.string() + ".set", sweep_.settings_text(i));
+      return PointOutcome{i, true};
+    }
+    std::string log = read_file(base.string() + ".log");
+    if (log.size() > 2000) log = log.substr(log.size() - 2000);
+    write_atomically(base.string() + ".error",
+                     "exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + "\n" + log);
+    return PointOutcome{i, false};
+  }
+  return std::nullopt;
+}
+
+void print_point_line(size_t finished, size_t total, const SweepContext& sweep, const PointOutcome& o,
+                      const std::string& where) {
+  const std::string& id = sweep.points[o.index].id;
+  if (o.ok) {
+    std::printf("  [%zu/%zu] %s done%s\n", finished, total, id.c_str(), where.c_str());
+  } else {
+    std::printf("  [%zu/%zu] %s FAILED%s (%s)\n", finished, total, id.c_str(), where.c_str(),
+                (sweep.pdir / (id + ".error")).string().c_str());
+  }
+  std::fflush(stdout);
+}
+
+SweepContext load_sweep_context(const SweepOptions& o, bool validate) {
+  SweepContext sweep;
+  sweep.config = sim::load_sweep(o.sweep);
+  sweep.points = sim::expand_sweep(sweep.config, validate);
+  sweep.dir = o.output;
+  sweep.pdir = sweep.dir / "points";
+  sweep.self = fs::read_symlink("/proc/self/exe").string();
+  return sweep;
+}
+
+std::vector<size_t> pending_points(const SweepContext& sweep) {
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < sweep.points.size(); ++i)
+    if (!sweep.done(i)) todo.push_back(i);
+  return todo;
+}
+
 CLI::App* add_sweep_command(CLI::App& app, SweepOptions& options) {
   CLI::App* sweep = app.add_subcommand("sweep", "Run the points of a sweep file as separate processes; resumable");
   sweep->add_option("sweep", options.sweep, "Sweep file (YAML): base scenario, axes, sampling, seeds")->required();
   sweep->add_option("-o,--output", options.output, "Output folder (points/, sweep.csv, sweep_summary.csv)")->required();
-  sweep->add_option("--jobs", options.jobs, "Points run at once")->check(CLI::PositiveNumber);
+  sweep->add_option("--jobs", options.jobs, "Points run at once (on each rank with --mpi)")->check(CLI::PositiveNumber);
   sweep->add_flag("--dry-run", options.dry_run, "Check the sweep and every point's scenario, list the points, run none");
+  sweep->add_flag("--mpi", options.mpi,
+                  "Under mpirun: spread the points over the ranks, rank 0 handing them out as slots free up");
   return sweep;
 }
 
+void list_points(const SweepContext& sweep) {
+  for (const auto& p : sweep.points) {
+    std::printf("%s", p.id.c_str());
+    for (const std::string& s : p.overrides()) std::printf(" --set %s", s.c_str());
+    std::printf("\n");
+  }
+  std::printf("sweep    %zu points, all valid\n", sweep.points.size());
+}
+
 int run_sweep(const SweepOptions& o) {
-  const sim::SweepConfig config = sim::load_sweep(o.sweep);
-  const std::vector<sim::SweepPoint> points = sim::expand_sweep(config);  // every point validated first
+  if (o.mpi) return run_sweep_mpi(o);
+  const SweepContext sweep = load_sweep_context(o, true);  // every point validated first
   if (o.dry_run) {
-    for (const auto& p : points) {
-      std::printf("%s", p.id.c_str());
-      for (const std::string& s : p.overrides()) std::printf(" --set %s", s.c_str());
-      std::printf("\n");
-    }
-    std::printf("sweep    %zu points, all valid\n", points.size());
+    list_points(sweep);
     return 0;
   }
-  const fs::path dir = o.output, pdir = dir / "points";
-  fs::create_directories(pdir);
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
-  std::vector<size_t> todo;
-  for (size_t i = 0; i < points.size(); ++i) {
-    const auto& p = points[i];
-    if (!point_done(pdir / (p.id + ".h5"), pdir / (p.id + ".set"), settings_text(p, config.base_path))) todo.push_back(i);
-  }
-  std::printf("sweep    %zu points (%zu done before, %zu to run, %d at a time)\n", points.size(),
-              points.size() - todo.size(), todo.size(), o.jobs);
+  fs::create_directories(sweep.pdir);
+  const std::vector<size_t> todo = pending_points(sweep);
+  std::printf("sweep    %zu points (%zu done before, %zu to run, %d at a time)\n", sweep.points.size(),
+              sweep.points.size() - todo.size(), todo.size(), o.jobs);
   std::fflush(stdout);
-  std::map<pid_t, size_t> running;
-  std::set<size_t> failed;
+  PointProcesses children(sweep);
+  std::vector<size_t> failed;
   size_t next = 0, finished = 0;
-  auto launch = [&](size_t i) {
-    const auto& p = points[i];
-    fs::remove(pdir / (p.id + ".set"));
-    fs::remove(pdir / (p.id + ".error"));
-    std::vector<std::string> args{self, "run", config.base_path, "-q", "--no-progress", "-o",
-                                  (pdir / (p.id + ".h5")).string()};
-    for (const std::string& s : p.overrides()) {
-      args.push_back("--set");
-      args.push_back(s);
-    }
-    const std::string log = (pdir / (p.id + ".log")).string();
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(self.c_str(), argv.data());
-      _exit(127);
-    }
-    running[pid] = i;
-  };
-  while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && static_cast<int>(running.size()) < o.jobs) launch(todo[next++]);
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) break;
-    const auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const size_t i = it->second;
-    running.erase(it);
-    const auto& p = points[i];
-    ++finished;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      write_atomically(pdir / (p.id + ".set"), settings_text(p, config.base_path));
-      std::printf("  [%zu/%zu] %s done\n", finished, todo.size(), p.id.c_str());
-    } else {
-      failed.insert(i);
-      std::string log = read_file(pdir / (p.id + ".log"));
-      if (log.size() > 2000) log = log.substr(log.size() - 2000);
-      write_atomically(pdir / (p.id + ".error"),
-                       "exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + "\n" + log);
-      std::printf("  [%zu/%zu] %s FAILED (%s)\n", finished, todo.size(), p.id.c_str(),
-                  (pdir / (p.id + ".error")).string().c_str());
-    }
-    std::fflush(stdout);
+  while (next < todo.size() || children.running() > 0) {
+    while (next < todo.size() && static_cast<int>(children.running()) < o.jobs) children.launch(todo[next++]);
+    const auto outcome = children.reap(true);
+    if (!outcome) break;
+    if (!outcome->ok) failed.push_back(outcome->index);
+    print_point_line(++finished, todo.size(), sweep, *outcome);
   }
+  return write_sweep_tables(sweep, failed);
+}
+
+int write_sweep_tables(const SweepContext& sweep, const std::vector<size_t>& failed_list) {
+  const sim::SweepConfig& config = sweep.config;
+  const std::vector<sim::SweepPoint>& points = sweep.points;
+  const fs::path& dir = sweep.dir;
+  const fs::path& pdir = sweep.pdir;
+  const std::set<size_t> failed(failed_list.begin(), failed_list.end());
   // The tables, from every point's file (run now or before).
   std::vector<std::string> metrics;
   std::map<std::string, std::string> units;

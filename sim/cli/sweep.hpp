@@ -3,7 +3,7 @@
 // whose results file holds a valid fingerprint and whose settings file matches is skipped. A failed point is recorded
 // (DIR/points/<id>.error) and does not stop the others. Then DIR/sweep.csv (one row per point: id, seed, the axes,
 // status, every summary metric; the same as HDF5 in DIR/sweep.h5, analysis/sweep_table.hpp) and DIR/sweep_summary.csv (per axis combination: mean and 95 % confidence half-width
-// over the seeds).
+// over the seeds). With --mpi (under mpirun) the ranks share the points; DIR must be on a file system they all see.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -15,6 +15,7 @@ struct SweepOptions {
   std::string output;
   int jobs = 1;
   bool dry_run = false;  // check the file and every point's scenario, list the points, run nothing
+  bool mpi = false;      // under mpirun: points spread over the ranks (jobs slots on each), rank 0 hands them out
 };
 
 CLI::App* add_sweep_command(CLI::App& app, SweepOptions& options);

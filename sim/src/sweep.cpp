@@ -42,7 +42,8 @@ std::string number_text(double v, const std::string& unit) {
   return std::string(buf) + unit;
 }
 
-SweepAxis parse_axis(const Node& n) {
+// steps makes the grid values of a range; a sampled sweep draws in [from, to] and needs none.
+SweepAxis parse_axis(const Node& n, bool grid) {
   n.check_keys({"key", "values", "range", "log_range"});
   SweepAxis axis;
   axis.key = n.required("key").as_string();
@@ -69,6 +70,7 @@ SweepAxis parse_axis(const Node& n) {
   axis.from = from;
   axis.to = to;
   axis.unit = unit_from;
+  if (!grid && !r.child("steps").present()) return axis;
   const int steps = static_cast<int>(r.required("steps").as_int(yaml::between(1, 100000)));
   for (int i = 0; i < steps; ++i) {
     const double t = steps == 1 ? 0 : static_cast<double>(i) / (steps - 1);
@@ -103,14 +105,6 @@ SweepConfig load_sweep(const std::string& path) {
   if (base_path.is_relative()) base_path = fs::absolute(path).parent_path() / base_path;
   if (!fs::is_regular_file(base_path)) base.fail("no scenario file " + base_path.string());
   c.base_path = base_path.lexically_normal().string();
-  const Node axes = root.required("axes");
-  for (const Node& a : axes.items()) {
-    SweepAxis axis = parse_axis(a);
-    for (const SweepAxis& other : c.axes)
-      if (other.key == axis.key) a.child("key").fail("the key '" + axis.key + "' has an axis already");
-    c.axes.push_back(std::move(axis));
-  }
-  if (c.axes.empty()) axes.fail("expected at least one axis");
   if (const Node sample = root.child("sample"); sample.present()) {
     if (sample.is_scalar()) {
       sample.as_enum({"grid"});
@@ -122,6 +116,14 @@ SweepConfig load_sweep(const std::string& path) {
       c.samples = static_cast<int>((lhs.present() ? lhs : rnd).as_int(yaml::between(1, 1000000)));
     }
   }
+  const Node axes = root.required("axes");
+  for (const Node& a : axes.items()) {
+    SweepAxis axis = parse_axis(a, c.sample == SweepConfig::Sample::GRID);
+    for (const SweepAxis& other : c.axes)
+      if (other.key == axis.key) a.child("key").fail("the key '" + axis.key + "' has an axis already");
+    c.axes.push_back(std::move(axis));
+  }
+  if (c.axes.empty()) axes.fail("expected at least one axis");
   root.read("seeds", c.seeds, yaml::between(1, 10000));
   root.read("seed", c.seed);
   return c;

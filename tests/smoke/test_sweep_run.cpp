@@ -67,3 +67,66 @@ TEST(SweepRun, AFailedPointIsRecordedAndTheOthersRun) {
   EXPECT_NE(first.find(",ok,"), std::string::npos) << first;
   EXPECT_NE(second.find(",failed"), std::string::npos) << second;
 }
+
+namespace {
+
+// mpirun from OpenMPI, allowed to run as root (CI containers) and to start more ranks than cores.
+std::string mpirun(int ranks) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np " + std::to_string(ranks) +
+         " --oversubscribe " + aifsim_binary() + " ";
+}
+
+// A visible skip where mpirun is missing or aifsim was built without MPI.
+std::string mpi_unavailable() {
+  if (run_command("command -v mpirun").exit_code != 0) return "mpirun not installed (Debian: openmpi-bin)";
+  const auto probe = run_aifsim("sweep " + source_path("scenarios/sweeps/replicas_by_rate.yaml") +
+                                " -o " + scratch_dir("sweep_mpi_probe") + " --mpi --dry-run");
+  if (probe.output.find("built without MPI") != std::string::npos) return "aifsim built without MPI";
+  return "";
+}
+
+}  // namespace
+
+// `mpirun -np 2 aifsim sweep --mpi` gives the very tables of a local `--jobs 2` sweep (each point's results are its
+// own run's, whoever ran it), both ranks take points, and a rerun resumes as locally.
+TEST(SweepRun, MpiRanksShareThePointsAndGiveTheLocalTables) {
+  if (const std::string why = mpi_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const std::string sweep = source_path("scenarios/sweeps/replicas_by_rate.yaml");
+  const std::string local = scratch_dir("sweep_mpi_local"), mpi = scratch_dir("sweep_mpi");
+  auto r = run_aifsim("sweep " + sweep + " -o " + local + " --jobs 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(mpirun(2) + "sweep " + sweep + " -o " + mpi + " --mpi");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("18 points (0 done before, 18 to run, 1 at a time on each of 2 MPI ranks)"),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" done on rank 0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" done on rank 1"), std::string::npos) << r.output;
+  EXPECT_EQ(read_bytes(local + "/sweep.csv"), read_bytes(mpi + "/sweep.csv"));
+  EXPECT_EQ(read_bytes(local + "/sweep_summary.csv"), read_bytes(mpi + "/sweep_summary.csv"));
+  // Resume: a lost point is run again, alone, by some rank; the rest is skipped.
+  fs::remove(fs::path(mpi) / "points" / "p0004-s2.h5");
+  r = run_command(mpirun(2) + "sweep " + sweep + " -o " + mpi + " --mpi");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("(17 done before, 1 to run"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[1/1] p0004-s2 done on rank"), std::string::npos) << r.output;
+  EXPECT_EQ(read_bytes(local + "/sweep.csv"), read_bytes(mpi + "/sweep.csv"));
+}
+
+TEST(SweepRun, MpiFailedPointsAndBadSweepFiles) {
+  if (const std::string why = mpi_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const std::string dir = scratch_dir("sweep_mpi_fail");
+  auto r = run_command(mpirun(2) + "sweep " + source_path("tests/data/sweeps/failing_point.yaml") + " -o " + dir +
+                       " --mpi");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(fs::path(dir) / "points" / "p0000.h5"));
+  EXPECT_TRUE(fs::exists(fs::path(dir) / "points" / "p0001.error"));
+  EXPECT_NE(r.output.find("p0001 FAILED on rank"), std::string::npos) << r.output;
+  // A bad sweep file: every rank stops, and the message is printed once.
+  r = run_command(mpirun(2) + "sweep " + source_path("tests/data/bad_scenarios/01_unknown_top_key.yaml") + " -o " +
+                  scratch_dir("sweep_mpi_bad") + " --mpi");
+  EXPECT_NE(r.exit_code, 0);
+  const std::string message = "unknown key 'simulaton'";
+  const size_t first = r.output.find(message);
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(message, first + 1), std::string::npos) << "printed twice:\n" << r.output;
+}

@@ -28,8 +28,9 @@ struct ProcessResult {
   std::string output;  // stdout and stderr together
 };
 
-inline ProcessResult run_aifsim(const std::string& args) {
-  const std::string cmd = aifsim_binary() + " " + args + " 2>&1";
+// Runs a shell command line, stdout and stderr together.
+inline ProcessResult run_command(const std::string& command_line) {
+  const std::string cmd = command_line + " 2>&1";
   ProcessResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -40,6 +41,8 @@ inline ProcessResult run_aifsim(const std::string& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+inline ProcessResult run_aifsim(const std::string& args) { return run_command(aifsim_binary() + " " + args); }
 
 inline std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -62,7 +62,7 @@ TEST(Sweep, LogRangeIsGeometric) {
 TEST(Sweep, LatinHypercubeUsesEveryStratumOnce) {
   const auto c = aif::sim::load_sweep(write_sweep("lhs.yaml", R"(axes:
   - key: "workloads[0].arrival.rate"
-    range: {from: 1/s, to: 11/s, steps: 2}
+    range: {from: 1/s, to: 11/s}
 sample: {latin_hypercube: 5}
 )"));
   const auto points = aif::sim::expand_sweep(c);
@@ -92,6 +92,10 @@ TEST(Sweep, BadSweepFilesNameTheLineAndKey) {
             std::string::npos);
   EXPECT_NE(error_of("b3.yaml", "axes:\n  - key: x\n    range: {from: 1kW, to: 2/s, steps: 2}\n").find(":4: axes[0].range.to"),
             std::string::npos);
+  // A grid needs the steps of a range (a sampled sweep draws in [from, to] without them).
+  EXPECT_NE(error_of("b5.yaml", "axes:\n  - key: x\n    range: {from: 1/s, to: 2/s}\n").find(":4: axes[0].range.steps"),
+            std::string::npos)
+      << error_of("b5.yaml", "axes:\n  - key: x\n    range: {from: 1/s, to: 2/s}\n");
   // A point whose scenario is invalid: named before anything runs.
   const std::string bad = error_of("b4.yaml", "axes:\n  - key: \"services[0].replicas\"\n    values: [1, 1000]\n");
   EXPECT_NE(bad.find("point p0001"), std::string::npos) << bad;

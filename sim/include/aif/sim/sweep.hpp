@@ -5,6 +5,7 @@
 //   axes:
 //     - {key: services[0].replicas, values: [1, 2, 4]}
 //     - {key: workloads[0].arrival.rate, range: {from: 1/s, to: 10/s, steps: 4}}      # linear, ends included
+//                                     (steps: grid values; a sampled sweep draws in [from, to] without them)
 //     - {key: facility.power.rack_power_limit, log_range: {from: 10kW, to: 40kW, steps: 3}}
 //   sample: grid            # or {latin_hypercube: N} or {random: N}
 //   seeds: 3                # each point with simulation.seed = seed, seed + 1, ...
