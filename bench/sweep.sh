@@ -8,23 +8,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=results/bench/sweep
 rm -rf "$out"
 mkdir -p "$out"
-timed() {  # label, command...
-  local label=$1
-  shift
+timed() {  # label, log name, command...
+  local label=$1 log=$out/$2.log
+  shift 2
   local t0 t1
   t0=$(date +%s.%N)
-  "$@" >"$out/$label.log" 2>&1 || { echo "$label failed (see $out/$label.log)"; tail -5 "$out/$label.log"; exit 1; }
+  "$@" >"$log" 2>&1 || { echo "$label failed (see $log)"; tail -5 "$log"; exit 1; }
   t1=$(date +%s.%N)
   local points
-  points=$(grep -c " done" "$out/$label.log" || true)
+  points=$(grep -cE "^  \[[0-9]+/[0-9]+\] .* done" "$log" || true)
   awk -v l="$label" -v p="$points" -v a="$t0" -v b="$t1" \
     'BEGIN { w = b - a; printf "%-22s %d points in %.1f s: %.1f points/min\n", l, p, w, 60 * p / w }'
 }
 echo "== 200-point sweep of the default scenario ($(nproc) cores)"
-timed "local --jobs 2" "$build/sim/aifsim" sweep "$here/sweep_200_points.yaml" -o "$out/local" --jobs 2
+timed "local --jobs 2" local "$build/sim/aifsim" sweep "$here/sweep_200_points.yaml" -o "$out/local" --jobs 2
 if command -v mpirun >/dev/null; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  timed "mpirun -np 2 --mpi" mpirun -np 2 --oversubscribe "$build/sim/aifsim" sweep "$here/sweep_200_points.yaml" \
+  timed "mpirun -np 2 --mpi" mpi mpirun -np 2 --oversubscribe "$build/sim/aifsim" sweep "$here/sweep_200_points.yaml" \
     -o "$out/mpi" --mpi
   cmp -s "$out/local/sweep.csv" "$out/mpi/sweep.csv" && echo "the two sweep.csv tables are identical" ||
     echo "WARNING: the two sweep.csv tables differ"
