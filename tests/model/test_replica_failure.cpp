@@ -116,18 +116,25 @@ RunResult run(bool fast, const SchedulerLimits& lim, const std::function<void(Ct
     const double end = simgrid::s4u::Engine::get_clock();
     replica.finalize(end);
     std::sort(done.begin(), done.end(), [](const RequestRecord& a, const RequestRecord& b) { return a.id < b.id; });
-    std::vector<double> v{replica.gpu_energy_j(), static_cast<double>(replica.steps()), replica.busy_s(),
-                          static_cast<double>(events), end, events_at_fail, records_at_fail,
-                          static_cast<double>(done.size()), static_cast<double>(lost.size()),
+    std::vector<double> v{replica.gpu_energy_j(),
+                          static_cast<double>(replica.steps()),
+                          replica.busy_s(),
+                          static_cast<double>(events),
+                          end,
+                          events_at_fail,
+                          records_at_fail,
+                          static_cast<double>(done.size()),
+                          static_cast<double>(lost.size()),
                           static_cast<double>(extra.size())};
     for (const RequestRecord& r : done)
-      v.insert(v.end(), {static_cast<double>(r.id), r.first_token_s, r.finish_s, static_cast<double>(r.generated_tokens),
-                         static_cast<double>(r.outcome), static_cast<double>(r.replica)});
+      v.insert(v.end(),
+               {static_cast<double>(r.id), r.first_token_s, r.finish_s, static_cast<double>(r.generated_tokens),
+                static_cast<double>(r.outcome), static_cast<double>(r.replica)});
     for (const LostRequest& l : lost)
-      v.insert(v.end(), {static_cast<double>(l.request.id), static_cast<double>(l.request.workload),
-                         l.request.arrival_s, static_cast<double>(l.request.prompt_tokens),
-                         static_cast<double>(l.request.output_tokens), l.first_token_s,
-                         static_cast<double>(l.generated_tokens), static_cast<double>(l.preemptions)});
+      v.insert(v.end(),
+               {static_cast<double>(l.request.id), static_cast<double>(l.request.workload), l.request.arrival_s,
+                static_cast<double>(l.request.prompt_tokens), static_cast<double>(l.request.output_tokens),
+                l.first_token_s, static_cast<double>(l.generated_tokens), static_cast<double>(l.preemptions)});
     v.insert(v.end(), extra.begin(), extra.end());
     return v;
   });
@@ -224,10 +231,11 @@ TEST(ReplicaFailure, FailMidDecodeReturnsEveryRequestItHeld) {
     for (const LostRequest& l : r.lost) std::printf(" %d", l.generated_tokens);
     std::printf(" (by hand 3 3 3 0); first tokens %.4f %.4f %.4f %g (by hand 0.125 x3, nan)\n", r.lost[0].first_token_s,
                 r.lost[1].first_token_s, r.lost[2].first_token_s, r.lost[3].first_token_s);
-    std::printf("[%s] energy %.6f J (by hand %.6f J), busy %.6f s (%.6f s), steps %.0f (3), timer events %.0f at the "
-                "failure and %.0f at the end, engine stopped at %.4f s\n",
-                mode_name(fast), r.energy_j, BUSY_W * t_fail, r.busy_s, t_fail, r.steps, r.events_at_fail, r.events,
-                r.end_clock);
+    std::printf(
+        "[%s] energy %.6f J (by hand %.6f J), busy %.6f s (%.6f s), steps %.0f (3), timer events %.0f at the "
+        "failure and %.0f at the end, engine stopped at %.4f s\n",
+        mode_name(fast), r.energy_j, BUSY_W * t_fail, r.busy_s, t_fail, r.steps, r.events_at_fail, r.events,
+        r.end_clock);
     ASSERT_EQ(r.lost.size(), 4u);
     for (size_t i = 0; i < 4; ++i) {
       const LostRequest& l = r.lost[i];
@@ -281,11 +289,13 @@ TEST(ReplicaFailure, FastModeKeepsTheWindowStepsBeforeTheFailure) {
       });
       const RunResult& r = res[fast];
       std::printf("[%s] fail at %.4f s: finished", mode_name(fast), k.t_fail);
-      for (const RequestRecord& rec : r.records) std::printf(" #%lld at %.4f s", static_cast<long long>(rec.id), rec.finish_s);
+      for (const RequestRecord& rec : r.records)
+        std::printf(" #%lld at %.4f s", static_cast<long long>(rec.id), rec.finish_s);
       std::printf("; lost");
-      for (const LostRequest& l : r.lost) std::printf(" #%lld with %d tokens", static_cast<long long>(l.request.id), l.generated_tokens);
-      std::printf(" (by hand %d); energy %.6f J (%.6f J); steps %.0f (%d); timer events %.0f\n", k.steps_done, r.energy_j,
-                  BUSY_W * k.t_fail, r.steps, k.steps_done, r.events);
+      for (const LostRequest& l : r.lost)
+        std::printf(" #%lld with %d tokens", static_cast<long long>(l.request.id), l.generated_tokens);
+      std::printf(" (by hand %d); energy %.6f J (%.6f J); steps %.0f (%d); timer events %.0f\n", k.steps_done,
+                  r.energy_j, BUSY_W * k.t_fail, r.steps, k.steps_done, r.events);
       ASSERT_EQ(r.records.size(), static_cast<size_t>(k.finished));
       const double finish[2] = {5 * DT, 10 * DT};
       for (size_t i = 0; i < r.records.size(); ++i) {
@@ -344,10 +354,11 @@ TEST(ReplicaFailure, RestoredReplicaServesLikeAFreshOne) {
     ASSERT_EQ(r.records.size(), 1u);
     ASSERT_EQ(fresh.records.size(), 1u);
     const RequestRecord& a = r.records[0];
-    std::printf("[%s] after restore: first token %.4f s, finish %.4f s (fresh replica %.4f s, %.4f s; by hand 0.875, "
-                "1.25); energy %.6f J (by hand %.6f J); power while down %.1f W, idle after restore %.1f W\n",
-                mode_name(fast), a.first_token_s, a.finish_s, fresh.records[0].first_token_s, fresh.records[0].finish_s,
-                r.energy_j, energy, r.extra.at(0), r.extra.at(4));
+    std::printf(
+        "[%s] after restore: first token %.4f s, finish %.4f s (fresh replica %.4f s, %.4f s; by hand 0.875, "
+        "1.25); energy %.6f J (by hand %.6f J); power while down %.1f W, idle after restore %.1f W\n",
+        mode_name(fast), a.first_token_s, a.finish_s, fresh.records[0].first_token_s, fresh.records[0].finish_s,
+        r.energy_j, energy, r.extra.at(0), r.extra.at(4));
     EXPECT_EQ(a.outcome, Outcome::FINISHED);
     EXPECT_EQ(a.replica, 3);
     EXPECT_EQ(a.first_token_s, t_arrive + DT);
@@ -420,8 +431,8 @@ TEST(ReplicaFailure, IdleFailTwiceAndRestoreOfALiveReplica) {
       }
       c.extra.push_back(threw);
       c.extra.push_back(static_cast<double>(c.lost.size()));
-      c.replica.restore(1.0);     // back at once
-      c.replica.set_loading(true);   // weights on their way: it queues but runs nothing
+      c.replica.restore(1.0);       // back at once
+      c.replica.set_loading(true);  // weights on their way: it queues but runs nothing
     });
     c.arrive_at(1.5, {{1.5, 0, 16, 4}});
     Timer::set(2.0, [&c] {
@@ -430,10 +441,11 @@ TEST(ReplicaFailure, IdleFailTwiceAndRestoreOfALiveReplica) {
       c.extra.push_back(l.empty() ? -1 : l[0].generated_tokens);
     });
   });
-  std::printf("idle replica: %.0f returned at its failure; energy %.6f J (by hand 200 W x 1 s + 200 W x 1 s while "
-              "loading = 400 J); restore of a live replica threw %.0f, fail twice threw %.0f; the queued request came "
-              "back with %.0f tokens\n",
-              r.extra.at(2), r.energy_j, r.extra.at(0), r.extra.at(1), r.extra.at(4));
+  std::printf(
+      "idle replica: %.0f returned at its failure; energy %.6f J (by hand 200 W x 1 s + 200 W x 1 s while "
+      "loading = 400 J); restore of a live replica threw %.0f, fail twice threw %.0f; the queued request came "
+      "back with %.0f tokens\n",
+      r.extra.at(2), r.energy_j, r.extra.at(0), r.extra.at(1), r.extra.at(4));
   ASSERT_EQ(r.extra.size(), 5u);
   EXPECT_EQ(r.extra[0], 1);
   EXPECT_EQ(r.extra[1], 1);
@@ -453,10 +465,11 @@ TEST(ReplicaFailure, DroppedRecordFields) {
   const Replica replica(5, 1, "r5", limits(), perf, POWER, GPUS, true, sinks);
   const LostRequest lost{IncomingRequest{42, 2, 3.25, 100, 200}, 3.75, 17, 1};
   const RequestRecord rec = replica.dropped_record(lost, 4);
-  std::printf("dropped record: id %lld, workload %d, service %d, replica %d, arrival %.2f s, first token %.2f s, "
-              "finish %g, tokens %d/%d of prompt %d, preemptions %d\n",
-              static_cast<long long>(rec.id), rec.workload, rec.service, rec.replica, rec.arrival_s, rec.first_token_s,
-              rec.finish_s, rec.generated_tokens, rec.output_tokens, rec.prompt_tokens, rec.preemptions);
+  std::printf(
+      "dropped record: id %lld, workload %d, service %d, replica %d, arrival %.2f s, first token %.2f s, "
+      "finish %g, tokens %d/%d of prompt %d, preemptions %d\n",
+      static_cast<long long>(rec.id), rec.workload, rec.service, rec.replica, rec.arrival_s, rec.first_token_s,
+      rec.finish_s, rec.generated_tokens, rec.output_tokens, rec.prompt_tokens, rec.preemptions);
   EXPECT_EQ(rec.outcome, Outcome::DROPPED);
   EXPECT_EQ(rec.id, 42);
   EXPECT_EQ(rec.workload, 2);
