@@ -122,6 +122,7 @@ void Replica::go_idle(double now) {
 }
 
 void Replica::begin_step(double now) {
+  if (down_) return;  // a sink failed the replica while its outcomes were being recorded
   busy_ = true;
   if (scheduler_.idle()) return go_idle(now);
   if (fast_) {
@@ -157,11 +158,17 @@ void Replica::begin_step(double now) {
   step_start_ = now;
   step_end_ = now + cost.seconds;
   step_power_w_ = busy_power_w(cost);
+  step_open_ = true;
   set_timer(step_end_, [this] { end_step(); });
 }
 
 void Replica::end_step() {
   const double now = simgrid::s4u::Engine::get_clock();
+  finish_step(now);
+  begin_step(now);
+}
+
+void Replica::finish_step(double now) {
   const double duration = step_end_ - step_start_;
   energy_j_ += step_power_w_ * duration;
   busy_s_ += duration;
@@ -181,8 +188,8 @@ void Replica::end_step() {
     it.prefill_attended_pairs = plan_.shape.prefill_attended_pairs;
     sinks_.iteration(it);
   }
+  step_open_ = false;  // accounted for: a fail() from a sink finds no step in flight
   record_outcomes(scheduler_.complete(plan_), now);
-  begin_step(now);
 }
 
 void Replica::end_window(int steps) {
@@ -213,6 +220,7 @@ RequestRecord Replica::record(models::RequestId id, const Meta& m, analysis::Out
 
 void Replica::record_outcomes(const std::vector<models::SeqOutcome>& outcomes, double now) {
   for (const models::SeqOutcome& o : outcomes) {
+    if (down_) return;  // fail() from a sink returned the rest
     Meta& m = meta_.at(o.id);
     if (o.first_token) m.first_token_s = now;
     if (!o.finished) continue;
@@ -271,9 +279,10 @@ void Replica::close_books(double end) {
     }
     steps_ += done;
     if (done > 0) record_outcomes(scheduler_.advance_steady(done), window_end_[static_cast<size_t>(done - 1)]);
-  } else {
+  } else if (step_open_) {
     energy_j_ += step_power_w_ * (end - step_start_);
     busy_s_ += end - step_start_;
+    step_open_ = false;
   }
   busy_ = false;
   in_window_ = false;
@@ -307,6 +316,9 @@ std::vector<LostRequest> Replica::fail(double now) {
     timer_->remove();
     timer_ = nullptr;
   }
+  // A step that ends at this very instant has run, whichever of its timer and the failure SimGrid orders first (a
+  // steady window keeps such a step too, in close_books): both modes and both orders lose the same tokens.
+  if (busy_ && step_open_ && step_end_ <= now) finish_step(step_end_);
   close_books(now);
   std::vector<models::RequestId> ids;
   ids.reserve(meta_.size());

@@ -10,6 +10,18 @@
 // Clock (power caps, DVFS): set_clock_fraction() takes effect at the next step boundary. A step in flight keeps the
 // time and power it was planned with; a steady window in flight is cut at the first step boundary at or after now
 // (the same cut as an arrival's) and the steps after it are planned at the new clock, so both modes agree.
+//
+// Failure (fail / restore, what failover builds on): the GPUs stop at `now`. A step that ended by now has run (in
+// fast mode the window's steps that ended at or before now, their outcomes recorded as usual; at iteration level a
+// step ending exactly at now, whichever of its timer and the failure SimGrid runs first), so both modes lose the same
+// tokens. The step in flight is lost: its energy and busy time count up to now, its tokens do not, and it is not
+// counted in steps(). Every request held (queued, running, or received by a DECODE replica) leaves the scheduler with
+// its KV blocks and is returned in id order, with the tokens it had produced (lost with the KV cache). The replica's
+// timer is removed: nothing fires into it. While down it draws 0 W (gpu_power_w is 0; gpu_energy_j stops at the
+// failure), runs no step, and arrive()/arrive_prefilled() throw std::logic_error; finalize() adds nothing and records
+// nothing. A clock set while down applies after restore(), from which it is idle and empty (the caller may
+// set_loading while weights load). The caller records dropped requests (dropped_record) or retries them elsewhere
+// with the same id and arrival.
 #pragma once
 #include <functional>
 #include <string>
@@ -97,10 +109,8 @@ class Replica {
   // Close the books at `end`: idle energy up to it, partial step energy when cut off, and the
   // records of requests still in flight (outcome UNFINISHED).
   void finalize(double end);
-  // Failure: the replica's GPUs stop now. The step in flight is lost (its energy counted up to now); in fast mode the
-  // window's steps that ended by now are kept (their outcomes recorded, as finalize does). Every request it holds is
-  // returned in id order and leaves its scheduler. A down replica draws nothing, runs nothing, and arrive() throws
-  // std::logic_error until restore(). Failing a down replica throws std::logic_error.
+  // Failure at `now`, the current simulated time (semantics at the top of this file): the requests held, in id order.
+  // Failing a down replica throws std::logic_error.
   std::vector<LostRequest> fail(double now);
   // Repaired or replaced: idle and empty from now (the caller may set_loading while weights load). Throws
   // std::logic_error when the replica is not down.
@@ -110,7 +120,8 @@ class Replica {
   void set_draining(bool draining) { draining_ = draining; }
   bool accepting() const { return !down_ && !draining_; }
   bool empty() const { return !busy_ && scheduler_.idle(); }
-  // The DROPPED record of a request this replica lost.
+  // The DROPPED record of a request this replica lost: this replica's index, the given service, the request's arrival
+  // and first token (NaN when none came), its tokens and preemptions; no finish time.
   analysis::RequestRecord dropped_record(const LostRequest& lost, int32_t service) const;
 
   const std::string& name() const { return name_; }
@@ -131,6 +142,8 @@ class Replica {
   };
   void begin_step(double now);
   void end_step();
+  // The normal step in flight has run (energy, busy time, iteration record, outcomes); the next is not begun.
+  void finish_step(double now);
   void end_window(int steps);
   analysis::RequestRecord record(models::RequestId id, const Meta& meta, analysis::Outcome outcome) const;
   void admit(const IncomingRequest& r, double first_token_s, bool accepted);
@@ -170,6 +183,7 @@ class Replica {
   // A normal step in flight.
   models::StepPlan plan_;
   double step_start_ = 0, step_end_ = 0, step_power_w_ = 0;
+  bool step_open_ = false;  // planned and not yet accounted for
   // A steady window in flight: step i ends at window_end_[i] and draws window_power_w_[i].
   bool in_window_ = false;
   bool window_cut_ = false;
