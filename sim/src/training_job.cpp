@@ -204,12 +204,24 @@ PathCost path_between(const models::Fabric& fabric, int a, int b) {
 }  // namespace
 
 double TrainingJob::analytic_pp_s() const {
+  if (analytic_pp_s_ >= 0) return analytic_pp_s_;
+  analytic_pp_s_ = analytic_pp_uncached_s();
+  return analytic_pp_s_;
+}
+
+double TrainingJob::analytic_dp_s() const {
+  if (analytic_dp_s_ >= 0) return analytic_dp_s_;
+  analytic_dp_s_ = analytic_dp_uncached_s();
+  return analytic_dp_s_;
+}
+
+double TrainingJob::analytic_pp_uncached_s() const {
   if (layout_.pp <= 1) return 0;
   const PathCost path = path_between(*platform_.fabric, layout_.gpu(0, 0, 0), layout_.gpu(1, 0, 0));
   return predict::ring_time(CollectiveOp::SEND, 2, model_.pp_send_bytes, path, collective_options_.step_overhead_s);
 }
 
-double TrainingJob::analytic_dp_s() const {
+double TrainingJob::analytic_dp_uncached_s() const {
   if (layout_.dp <= 1) return 0;
   const models::Fabric& fabric = *platform_.fabric;
   double slowest = 0;
@@ -247,7 +259,7 @@ double TrainingJob::analytic_dp_s() const {
 double TrainingJob::pp_round(bool forward) {
   if (config_.network == JobConfig::Network::ANALYTIC) {
     const double t = analytic_pp_s();
-    if (t > 0) sg4::this_actor::sleep_for(t);
+    if (t > 0) run_phase(0, t);  // no flow in flight: a failure stops it at once
     return t;
   }
   const double t0 = sg4::Engine::get_clock();
@@ -426,7 +438,7 @@ void TrainingJob::run() {
   step_clock_ = clock_;
   compute_share_ = idle_compute_share(step_clock_);
   running_ = true;
-  last_good_s_ = sg4::Engine::get_clock();
+  mark_good(sg4::Engine::get_clock());
   while (steps_done_ < config_.steps) {
     if (interrupted_) {
       if (!handle_interrupt()) break;
@@ -462,10 +474,10 @@ void TrainingJob::run() {
     const double dp = dp_allreduce(window_full);
     if (interrupted_) continue;
     const double dp_phase = sg4::Engine::get_clock() - dp_start;
-    sg4::this_actor::sleep_for(model_.optimizer_s());
+    run_phase(0, model_.optimizer_s());  // HBM-bound: no clock stretch; a failure stops it at once
+    if (interrupted_) continue;
     compute_gpu_s_ += model_.gpus() * model_.optimizer_s();
     compute_gpu_s_by_clock_[step_clock_] += model_.gpus() * model_.optimizer_s();
-    if (interrupted_) continue;
     analysis::JobStepRecord record;
     record.job = index_;
     record.step = step;
@@ -486,7 +498,7 @@ void TrainingJob::run() {
         progress_since_checkpoint_s_ = 0;
         steps_since_checkpoint_ = 0;
         steps_at_checkpoint_ = steps_done_;
-        last_good_s_ = sg4::Engine::get_clock();
+        mark_good(sg4::Engine::get_clock());
         std::ostringstream detail;
         detail.precision(6);
         detail << "after step " << step << ": " << model_.checkpoint_bytes / 1e9 << " GB from " << model_.gpus()
@@ -509,6 +521,7 @@ void TrainingJob::run() {
     if (sinks_.step) sinks_.step(record);
   }
   running_ = false;
+  ended_ = true;
   finished_ = steps_done() == config_.steps;
   if (finished_) {  // the work since the last checkpoint is kept: nothing will fail it now
     rel_.productive_s += progress_since_checkpoint_s_;
@@ -530,11 +543,12 @@ bool TrainingJob::checkpoint_due() const {
 void TrainingJob::interrupt(const std::string& cause, double restart_at_s) {
   const double now = sg4::Engine::get_clock();
   if (first_start_s_ < 0 && now < config_.start_s) return;  // not started: nothing to lose
-  if (finished_) return;
+  if (finished_ || ended_) return;                          // done, or stopped at the horizon
   ++rel_.interruptions;
   ++rel_.by_cause[cause];
   if (down_) {
     restart_at_s_ = std::max(restart_at_s_, restart_at_s);
+    event("job_interrupt", cause + "; already down: restart no earlier than " + seconds_text(restart_at_s_));
   } else {
     down_ = true;
     interrupted_ = true;
@@ -542,8 +556,28 @@ void TrainingJob::interrupt(const std::string& cause, double restart_at_s) {
     restart_at_s_ = restart_at_s;
     interrupt_cause_ = cause;
     running_ = false;
+    // What is lost is known now: a step or checkpoint still finishing its flows does not count (see run()).
+    const int64_t lost_steps = steps_done_ - steps_at_checkpoint_;
+    const double lost_s = work_since_good_s(now);
+    rel_.lost_work_s += lost_s;
+    std::ostringstream detail;
+    detail.precision(6);
+    detail << cause << "; " << lost_steps << " step(s) since the last checkpoint lost (" << lost_s << " s, "
+           << model_.gpus() * lost_s / 3600 << " GPU-hours); back to step " << steps_at_checkpoint_;
+    event("job_interrupt", detail.str());
   }
   if (clock_changed_) clock_changed_->notify_all();
+}
+
+double TrainingJob::work_since_good_s(double now) const {
+  double idle = paused_idle_s_;
+  if (pause_idle_from_s_ >= 0) idle += now - pause_idle_from_s_;
+  return std::max(0.0, now - last_good_s_ - idle);
+}
+
+void TrainingJob::mark_good(double now) {
+  last_good_s_ = now;
+  paused_idle_s_ = 0;
 }
 
 void TrainingJob::set_lost_dp_replicas(int lost) {
@@ -570,20 +604,10 @@ void TrainingJob::set_restart_at(double restart_at_s) {
 // false when the horizon comes first.
 bool TrainingJob::handle_interrupt() {
   const double failed = failed_at_s_;
-  const int64_t lost_steps = steps_done_ - steps_at_checkpoint_;
-  rel_.lost_work_s += std::max(0.0, failed - last_good_s_);
   steps_done_ = steps_at_checkpoint_;
   steps_since_checkpoint_ = 0;
   progress_since_checkpoint_s_ = 0;
   running_ = false;
-  {
-    std::ostringstream detail;
-    detail.precision(6);
-    detail << interrupt_cause_ << "; " << lost_steps << " step(s) since the last checkpoint lost ("
-           << model_.gpus() * std::max(0.0, failed - last_good_s_) / 3600 << " GPU-hours); back to step "
-           << steps_done_;
-    if (sinks_.event) sinks_.event({failed, "job_interrupt", "job/" + config_.name, detail.str()});
-  }
   {
     std::unique_lock<sg4::Mutex> lock(*clock_mutex_);
     while (sg4::Engine::get_clock() < std::min(restart_at_s_, horizon_s_)) {
@@ -598,7 +622,7 @@ bool TrainingJob::handle_interrupt() {
   rel_.downtime_s += now - failed;
   down_ = false;
   interrupted_ = false;
-  last_good_s_ = now;
+  mark_good(now);
   running_ = true;
   event("job_restart", "from step " + std::to_string(steps_done_) + " after " + seconds_text(now - failed) + " down");
   return true;
@@ -609,12 +633,10 @@ TrainingJob::Reliability TrainingJob::reliability() const {
   if (first_start_s_ < 0) return r;
   const double end = finished_ ? last_end_s_ : std::min(sg4::Engine::get_clock(), horizon_s_);
   r.wall_s = end - first_start_s_;
-  if (down_) {  // down at the end: its outage so far
-    r.lost_work_s += std::max(0.0, failed_at_s_ - last_good_s_);
-    r.downtime_s += end - failed_at_s_;
-  } else {
+  if (down_)  // down at the end: its outage so far (its lost work was counted at the failure)
+    r.downtime_s += std::max(0.0, end - failed_at_s_);
+  else
     r.productive_s += progress_since_checkpoint_s_;  // kept: no failure came before the end
-  }
   return r;
 }
 
@@ -627,7 +649,9 @@ void TrainingJob::resume() { pause_requested_ = false; }
 void TrainingJob::wait_while_paused() {
   const double t0 = sg4::Engine::get_clock();
   double checkpoint_s = 0;
-  const bool can_write = config_.checkpoint.write_time_s > 0 || !platform_.storage.empty();
+  // network: analytic sends no flows: without a write_time the pause writes no checkpoint.
+  const bool can_write = config_.checkpoint.write_time_s > 0 ||
+                         (config_.network == JobConfig::Network::FLOWS && !platform_.storage.empty());
   if (can_write && steps_since_checkpoint_ > 0) {
     checkpoint_s = checkpoint();
     if (!interrupted_) {  // the pause's checkpoint keeps the progress so far
@@ -635,15 +659,20 @@ void TrainingJob::wait_while_paused() {
       progress_since_checkpoint_s_ = 0;
       steps_since_checkpoint_ = 0;
       steps_at_checkpoint_ = steps_done_;
-      last_good_s_ = sg4::Engine::get_clock();
+      mark_good(sg4::Engine::get_clock());
     }
   }
   const bool was_running = running_;
   running_ = false;
   paused_ = true;
+  pause_idle_from_s_ = sg4::Engine::get_clock();  // idle: not work a failure could lose
   event("job_pause", "after " + std::to_string(steps_done()) + " steps" +
                          (checkpoint_s > 0 ? "; checkpoint written in " + seconds_text(checkpoint_s) : ""));
   while (pause_requested_ && sg4::Engine::get_clock() < horizon_s_) sg4::this_actor::sleep_for(1.0);
+  // Idle time up to a failure in the pause (the downtime counts from there) or to the resume.
+  const double idle_end = interrupted_ ? std::max(pause_idle_from_s_, failed_at_s_) : sg4::Engine::get_clock();
+  paused_idle_s_ += idle_end - pause_idle_from_s_;
+  pause_idle_from_s_ = -1;
   paused_ = false;
   running_ = was_running;
   event("job_resume", "after a pause of " + seconds_text(sg4::Engine::get_clock() - t0));

@@ -27,7 +27,13 @@
 // its restart time (decided by operations: spares or repair) before it resumes from there. Checkpoints come every
 // `every_steps` steps or, with `every`, after the step that brings the progress (step time, checkpoints excluded)
 // since the last one to at least that. ETTR = the time of the steps kept / the job's wall time (first start to its
-// end or the horizon); checkpoint writing, lost work and downtime are the rest.
+// end or the horizon); checkpoint writing, lost work and downtime are the rest (and pauses: a pause's idle time is
+// neither lost work nor downtime). The job_interrupt event is written at the failure (cause, steps and GPU-hours
+// lost), job_restart when the job runs again. Compute phases, the optimizer step and, with network: analytic, the
+// PP sends and DP all-reduce stop at once. /jobs/steps keeps the rows of lost steps (they ran): after a restart the
+// step numbers start again from the checkpoint's, so a step number can appear more than once. A failure while down
+// counts as another interruption (event too) and moves the restart to the later of the two times; failures before
+// the start or after the actor stopped are ignored. docs/training-failures.md has the details.
 //
 // network: analytic sends no flows: PP sends and the DP all-reduce take their idle-fabric closed forms
 // (collectives.hpp predict::, each crossing NIC, uplink, downlink, NIC), checkpoints their write_time; the phases are
@@ -125,7 +131,8 @@ class TrainingJob {
   void set_clock_fraction(double clock_fraction);
   double clock_fraction() const { return clock_; }
   // Demand response and carbon-aware deferral: pause() lets the step in progress finish, writes a checkpoint when
-  // the job has storage to write to, then holds the job (its GPUs idle) until resume(). Idempotent.
+  // the job can write one (a write_time, or storage with network: flows), then holds the job (its GPUs idle) until
+  // resume(). Idempotent. A failure during a pause loses the work before it, not the pause.
   void pause();
   void resume();
   // A failure in the job's GPUs now (see the top of this file). restart_at_s: when it may run again (+inf: until
@@ -170,7 +177,10 @@ class TrainingJob {
   double pp_round(bool forward);
   // network: analytic: a PP send and the slowest DP group's all-reduce on an idle fabric.
   double analytic_pp_s() const;
-  double analytic_dp_s() const;
+  double analytic_dp_s() const;  // both computed once (they depend on the layout and the model only)
+  double analytic_pp_uncached_s() const;
+  double analytic_dp_uncached_s() const;
+  mutable double analytic_pp_s_ = -1, analytic_dp_s_ = -1;
   // All DP groups' gradient all-reduces, started now on helper actors; computes `window_full_s` (full-clock seconds of
   // the overlapped backward pass) meanwhile and waits for all. Returns the slowest all-reduce's time.
   double dp_allreduce(double window_full_s);
@@ -181,6 +191,9 @@ class TrainingJob {
   void wait_while_paused();
   // Failure handling at a phase boundary: roll back, wait for the restart. Returns true when the step must restart.
   bool handle_interrupt();
+  // Work (not pause) time since the last checkpoint or restart: what a failure now loses.
+  double work_since_good_s(double now) const;
+  void mark_good(double now);  // a checkpoint completed or the job (re)started now
   bool checkpoint_due() const;
   // compute_share_now() of a step at `clock` on an idle fabric (models::step_time with its compute stretched).
   double idle_compute_share(double clock) const;
@@ -220,6 +233,9 @@ class TrainingJob {
   int64_t steps_done_ = 0, steps_at_checkpoint_ = 0, steps_since_checkpoint_ = 0;
   double progress_since_checkpoint_s_ = 0;  // step time since the last checkpoint (lost at a failure)
   double last_good_s_ = 0;                  // end of the last checkpoint (or of the last restart)
+  double paused_idle_s_ = 0;                // paused (idle) since last_good_s_: not work a failure loses
+  double pause_idle_from_s_ = -1;           // start of the pause in progress, -1 when none
+  bool ended_ = false;                      // the actor has stopped (steps done or horizon)
   Reliability rel_;
 };
 
