@@ -237,8 +237,10 @@ std::string render_svg(const Chart& chart) {
       for (size_t i = 0; i < n; ++i) {
         if (!finite(s.x[i]) || !finite(s.y[i])) continue;
         const double cx = l.x(s.x[i]), cy = l.y(s.y[i]);
-        if (i < s.y_err.size() && finite(s.y_err[i]) && s.y_err[i] != 0) {
-          const double e = std::fabs(s.y_err[i]), y1 = l.y(s.y[i] - e), y2 = l.y(s.y[i] + e);
+        // A bar under a pixel is rounding noise (a mean over identical values), not a spread worth drawing.
+        const double e = i < s.y_err.size() && finite(s.y_err[i]) ? std::fabs(s.y_err[i]) : 0;
+        const double y1 = l.y(s.y[i] - e), y2 = l.y(s.y[i] + e);
+        if (std::fabs(y1 - y2) >= 1) {
           o << "<path class=\"errbar " << cls << "\" stroke=\"" << color << "\" fill=\"none\" d=\"M" << px(cx) << " "
             << px(y1) << "V" << px(y2) << "M" << px(cx - 3) << " " << px(y1) << "H" << px(cx + 3) << "M"
             << px(cx - 3) << " " << px(y2) << "H" << px(cx + 3) << "\"/>\n";

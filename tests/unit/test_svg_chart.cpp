@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,11 +23,12 @@ size_t count_of(const std::string& text, const std::string& what) {
 
 // The vertices of every <polyline> in document order.
 std::vector<std::vector<std::pair<double, double>>> polylines(const std::string& svg) {
+  // Scanned by hand: std::regex recurses per character and overflows the stack on long point lists.
   std::vector<std::vector<std::pair<double, double>>> out;
-  const std::regex line("<polyline[^>]* points=\"([^\"]*)\"");
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), line); it != std::sregex_iterator(); ++it) {
+  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) {
+    const size_t begin = svg.find(" points=\"", at) + 9, end = svg.find('"', begin);
     std::vector<std::pair<double, double>> points;
-    std::istringstream in((*it)[1].str());
+    std::istringstream in(svg.substr(begin, end - begin));
     for (std::string xy; in >> xy;) {
       const size_t comma = xy.find(',');
       points.emplace_back(std::stod(xy.substr(0, comma)), std::stod(xy.substr(comma + 1)));

@@ -10,7 +10,8 @@
 //   STEP     the same, with a horizontal then a vertical segment between consecutive points: 2n - 1 vertices
 //            for n points (a CDF is drawn as its own steps, see cdf_steps());
 //   SCATTER  one <circle class="series sN"> per finite point, and a <line class="errbar sN"> (with caps) per point
-//            whose error is finite and non-zero.
+//            whose error is finite and spans at least
+//            one pixel.
 #pragma once
 #include <cmath>
 #include <cstddef>
