@@ -86,3 +86,21 @@ if(TARGET aifsim AND AIF_MPIRUN AND aif_have_mpi)
                    ${CMAKE_CURRENT_BINARY_DIR}/slurm_sweep_out ${AIF_SCENARIO_ROOT}/scenarios/sweeps/replicas_by_rate.yaml)
   set_tests_properties(cli_slurm_sweep_script_outside_slurm PROPERTIES LABELS smoke)
 endif()
+
+# aifsim report / compare (charts and statistics are checked in tests/model/test_report.cpp and
+# tests/unit/test_compare.cpp):
+#  - cli_report_missing / cli_compare_missing: a results file that does not exist is a clean exit 2 naming it;
+#  - cli_compare_one_file: compare needs two sides.
+if(TARGET aifsim)
+  add_test(NAME cli_report_missing
+           COMMAND sh -c "out=$(\"$0\" report /nonexistent/r.h5 2>&1); rc=$?; echo \"$out\"; \
+test $rc -eq 2 && echo \"$out\" | grep -q '/nonexistent/r.h5'" $<TARGET_FILE:aifsim>)
+  set_tests_properties(cli_report_missing PROPERTIES LABELS unit)
+  add_test(NAME cli_compare_missing
+           COMMAND sh -c "out=$(\"$0\" compare /nonexistent/a.h5 /nonexistent/b.h5 2>&1); rc=$?; echo \"$out\"; \
+test $rc -eq 2 && echo \"$out\" | grep -q '/nonexistent/a.h5'" $<TARGET_FILE:aifsim>)
+  set_tests_properties(cli_compare_missing PROPERTIES LABELS unit)
+  add_test(NAME cli_compare_one_file
+           COMMAND sh -c "\"$0\" compare /nonexistent/a.h5; test $? -eq 2" $<TARGET_FILE:aifsim>)
+  set_tests_properties(cli_compare_one_file PROPERTIES LABELS unit)
+endif()

@@ -1,6 +1,7 @@
 #include "aif/analysis/stats.hpp"
 
 #include <algorithm>
+#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -188,6 +189,102 @@ MeanCi mean_ci95(const std::vector<double>& values) {
   const double t = df <= 30 ? T975[df - 1] : 1.96;
   out.half_width = t * std::sqrt(ss / static_cast<double>(df)) / std::sqrt(static_cast<double>(out.n));
   return out;
+}
+
+double student_t_cdf(double t, double df) {
+  if (!(df > 0) || std::isnan(t)) throw std::invalid_argument("student_t_cdf: df must be > 0 and t a number");
+  if (std::isinf(t)) return t > 0 ? 1.0 : 0.0;
+  return boost::math::cdf(boost::math::students_t(df), t);
+}
+
+double student_t_quantile(double p, double df) {
+  if (!(df > 0) || !(p > 0 && p < 1)) throw std::invalid_argument("student_t_quantile: needs df > 0 and p in (0, 1)");
+  return boost::math::quantile(boost::math::students_t(df), p);
+}
+
+SampleMoments sample_moments(const std::vector<double>& values) {
+  SampleMoments m;
+  double sum = 0;
+  for (double v : values)
+    if (!std::isnan(v)) {
+      sum += v;
+      ++m.n;
+    }
+  if (m.n == 0) return {0, NaN, NaN};
+  m.mean = sum / static_cast<double>(m.n);
+  if (m.n < 2) {
+    m.variance = NaN;
+    return m;
+  }
+  double ss = 0;
+  for (double v : values)
+    if (!std::isnan(v)) ss += (v - m.mean) * (v - m.mean);
+  m.variance = ss / static_cast<double>(m.n - 1);
+  return m;
+}
+
+namespace {
+
+// Fills t, p, interval and verdict from difference, std_error and df.
+void finish_test(DifferenceTest& r) {
+  r.known = true;
+  if (r.std_error == 0) {
+    r.t = r.difference == 0 ? 0 : std::copysign(std::numeric_limits<double>::infinity(), r.difference);
+    r.p_value = r.difference == 0 ? 1 : 0;
+    r.ci95_low = r.ci95_high = r.difference;
+  } else {
+    r.t = r.difference / r.std_error;
+    r.p_value = 2 * (1 - student_t_cdf(std::fabs(r.t), r.df));
+    const double half = student_t_quantile(0.975, r.df) * r.std_error;
+    r.ci95_low = r.difference - half;
+    r.ci95_high = r.difference + half;
+  }
+  r.significant = r.p_value < 0.05;
+}
+
+DifferenceTest start_test(const SampleMoments& a, const SampleMoments& b) {
+  DifferenceTest r;
+  r.n_a = a.n;
+  r.n_b = b.n;
+  r.mean_a = a.n ? a.mean : NaN;
+  r.mean_b = b.n ? b.mean : NaN;
+  r.difference = r.mean_b - r.mean_a;
+  r.std_error = r.df = r.t = r.p_value = r.ci95_low = r.ci95_high = NaN;
+  return r;
+}
+
+}  // namespace
+
+DifferenceTest welch_test(const std::vector<double>& a, const std::vector<double>& b) {
+  const SampleMoments ma = sample_moments(a), mb = sample_moments(b);
+  DifferenceTest r = start_test(ma, mb);
+  if (ma.n == 0 || mb.n == 0 || (ma.n < 2 && mb.n < 2)) return r;
+  if (ma.n >= 2 && mb.n >= 2) {
+    const double va = ma.variance / static_cast<double>(ma.n), vb = mb.variance / static_cast<double>(mb.n);
+    r.std_error = std::sqrt(va + vb);
+    const double denominator =
+        va * va / static_cast<double>(ma.n - 1) + vb * vb / static_cast<double>(mb.n - 1);
+    r.df = denominator > 0 ? (va + vb) * (va + vb) / denominator : static_cast<double>(ma.n + mb.n - 2);
+    finish_test(r);
+    return r;
+  }
+  // One side has a single run: its noise is taken to be the other side's (the only spread measured).
+  const SampleMoments& many = ma.n >= 2 ? ma : mb;
+  r.std_error = std::sqrt(many.variance * (1.0 / static_cast<double>(ma.n) + 1.0 / static_cast<double>(mb.n)));
+  r.df = static_cast<double>(many.n - 1);
+  finish_test(r);
+  return r;
+}
+
+DifferenceTest difference_test_known_noise(const std::vector<double>& a, const std::vector<double>& b,
+                                           double noise_variance, double noise_df) {
+  const SampleMoments ma = sample_moments(a), mb = sample_moments(b);
+  DifferenceTest r = start_test(ma, mb);
+  if (ma.n == 0 || mb.n == 0 || !(noise_df >= 1) || !(noise_variance >= 0)) return r;
+  r.std_error = std::sqrt(noise_variance * (1.0 / static_cast<double>(ma.n) + 1.0 / static_cast<double>(mb.n)));
+  r.df = noise_df;
+  finish_test(r);
+  return r;
 }
 
 }  // namespace aif::analysis

@@ -17,6 +17,7 @@
 #include "aif/sim/simulation.hpp"
 #include "aif/sim/validate.hpp"
 #include "aif/analysis/chrome_trace.hpp"
+#include "report.hpp"
 #include "sweep.hpp"
 #include "topo.hpp"
 
@@ -212,6 +213,10 @@ int main(int argc, char** argv) {
 
   aif::cli::SweepOptions sweep_options;
   CLI::App* sweep = aif::cli::add_sweep_command(app, sweep_options);
+  aif::cli::ReportOptions report_options;
+  CLI::App* report_cmd = aif::cli::add_report_command(app, report_options);
+  aif::cli::CompareOptions compare_options;
+  CLI::App* compare = aif::cli::add_compare_command(app, compare_options);
 
   CalibrateOptions copt;
   CLI::App* calibrate = app.add_subcommand(
@@ -245,6 +250,8 @@ int main(int argc, char** argv) {
     if (*calibrate) return run_calibrate(copt);
     if (*topo) return aif::cli::run_topo(topo_options);
     if (*sweep) return aif::cli::run_sweep(sweep_options);
+    if (*report_cmd) return aif::cli::run_report(report_options);
+    if (*compare) return aif::cli::run_compare(compare_options);
     if (*trace) {
       const std::string out =
           trace_out.empty() ? (std::filesystem::path(trace_results).replace_extension(".trace.json")).string() : trace_out;

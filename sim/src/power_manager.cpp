@@ -251,11 +251,8 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
     return std::clamp(k.clock() * std::pow(ratio, 1 / dvfs_.exponent), pc.min_clock_fraction, 1.0);
   };
   // Site limit: the connection, or a demand-response target when capping is one of its methods.
-  double limit = sc_.grid.connection_limit_w;
-  if (dr_active_ >= 0) {
-    const auto& m = sc_.policies.demand_response[static_cast<size_t>(dr_active_)].methods;
-    if (std::find(m.begin(), m.end(), "cap") != m.end()) limit = limit > 0 ? std::min(limit, dr_target_w_) : dr_target_w_;
-  }
+  double limit = grid_limit_now();
+  if (std::isnan(limit)) limit = sc_.grid.connection_limit_w;
   // IT watts per grid watt at the margin: the chain's slope (PUE-like), so that a cut in IT power is sized right.
   const double slope = c.it_w > 0 ? std::max(1.0, c.facility.facility_w / c.it_w) : 1.0;
   std::string actions;
@@ -460,10 +457,22 @@ std::vector<analysis::SeriesSpec> PowerManager::series() const {
           {"carbon_intensity", "gCO2/kWh", "grid carbon intensity"},
           {"price", "1/kWh", "electricity price (scenario currency per kWh)"},
           {"outdoor_temperature", "degC", "outdoor temperature (cooling)"},
-          {"min_clock_fraction", "1", "lowest GPU clock any consumer runs at"}};
+          {"min_clock_fraction", "1", "lowest GPU clock any consumer runs at"},
+          {"grid_limit", "W", "grid limit in force: grid.connection_limit, lowered by an active demand-response cap "
+                              "(NaN when there is none)"}};
   for (int h = 0; h < halls_; ++h)
     out.push_back({"hall_power_" + std::to_string(h), "W", "IT power of hall " + std::to_string(h)});
   return out;
+}
+
+// The limit apply_capping() holds the site to: the connection, or a demand-response target with the "cap" method.
+double PowerManager::grid_limit_now() const {
+  double limit = sc_.grid.connection_limit_w;
+  if (dr_active_ >= 0) {
+    const auto& m = sc_.policies.demand_response[static_cast<size_t>(dr_active_)].methods;
+    if (std::find(m.begin(), m.end(), "cap") != m.end()) limit = limit > 0 ? std::min(limit, dr_target_w_) : dr_target_w_;
+  }
+  return limit > 0 ? limit : std::nan("");
 }
 
 std::vector<int32_t> PowerManager::rack_halls() const {
@@ -491,7 +500,8 @@ std::vector<double> PowerManager::sample(double now) const {
                           carbon_.at(now),
                           price_.at(now),
                           outdoor_c_.at(now),
-                          min_clock};
+                          min_clock,
+                          grid_limit_now()};
   std::vector<double> hall_w(static_cast<size_t>(halls_), 0.0);
   const std::vector<int32_t> halls = halls_ > 0 ? rack_halls() : std::vector<int32_t>{};
   for (size_t r = 0; r < halls.size() && r < c.rack_w.size(); ++r) hall_w[static_cast<size_t>(halls[r])] += c.rack_w[r];

@@ -71,6 +71,7 @@ class PowerManager {
   const std::vector<double>& rack_power_w() const { return last_.rack_w; }
   // Hall of every rack (facility.power.racks_per_hall; all 0 when not given).
   std::vector<int32_t> rack_halls() const;
+  double grid_limit_now() const;  // W; NaN without a limit
   // True while deferrable arrivals must be held (demand response or carbon/price-aware deferral).
   bool hold_deferrable(double now) const;
   // Called after every control instant (the run releases held deferrable work there).

@@ -1,0 +1,748 @@
+#include "aif/analysis/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "aif/analysis/stats.hpp"
+#include "aif/analysis/summary.hpp"
+#include "aif/analysis/svg_chart.hpp"
+#include "aif/analysis/sweep_table.hpp"
+
+namespace aif::analysis {
+
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
+
+const char* const CSS = R"(body{font-family:sans-serif;margin:24px auto;max-width:1000px;color:#222;line-height:1.4}
+h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
+pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:12px}
+figure{margin:12px 0}figcaption{font-size:12px;color:#555;max-width:760px}
+.note{color:#666;font-size:13px}.failed{color:#b00}.pareto{font-weight:bold}nav a{margin-right:12px}
+)";
+
+std::string esc(const std::string& s) { return xml_escape(s); }
+
+std::string fmt_value(double v) {
+  if (std::isnan(v)) return "&#8212;";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// A page under construction: sections, a nav line and the chart count.
+struct Page {
+  std::ostringstream body;
+  std::vector<std::pair<std::string, std::string>> nav;  // anchor, title
+  size_t charts = 0;
+
+  void section(const std::string& id, const std::string& title) {
+    body << "<h2 id=\"" << id << "\">" << esc(title) << "</h2>\n";
+    nav.emplace_back(id, title);
+  }
+  void note(const std::string& text) { body << "<p class=\"note\">" << esc(text) << "</p>\n"; }
+  void chart(const std::string& id, const Chart& chart, const std::string& caption) {
+    body << "<figure class=\"chart\" id=\"chart-" << esc(id) << "\">\n"
+         << render_svg(chart) << "<figcaption>" << esc(caption) << "</figcaption>\n</figure>\n";
+    ++charts;
+  }
+  std::string html(const std::string& title, const std::string& heading_html) const {
+    std::ostringstream o;
+    o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << esc(title)
+      << "</title>\n<style>\n" << CSS << "</style>\n</head>\n<body>\n" << heading_html << "<nav>";
+    for (const auto& [id, t] : nav) o << "<a href=\"#" << id << "\">" << esc(t) << "</a>";
+    o << "</nav>\n" << body.str() << "</body>\n</html>\n";
+    return o.str();
+  }
+};
+
+void write_page(const std::string& path, const std::string& html) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << html;
+    out.close();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      throw ResultsError(path + ": cannot write the report (" + tmp + ")");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw ResultsError(path + ": cannot rename " + tmp + " to it");
+  }
+}
+
+// A readable time unit for a span of seconds: its name and how many seconds it holds.
+std::pair<std::string, double> time_unit(double span_s) {
+  if (span_s > 3 * 86400) return {"d", 86400};
+  if (span_s > 3 * 3600) return {"h", 3600};
+  if (span_s > 3 * 60) return {"min", 60};
+  return {"s", 1};
+}
+
+// SI prefix for values up to max_abs in a base unit ("W", "s"): the label and the factor to divide by.
+std::pair<std::string, double> scaled_unit(double max_abs, const std::string& unit) {
+  if (unit == "s") {
+    if (max_abs < 1e-3) return {"us", 1e-6};
+    if (max_abs < 1) return {"ms", 1e-3};
+    return {"s", 1};
+  }
+  if (max_abs >= 1e9) return {"G" + unit, 1e9};
+  if (max_abs >= 1e6) return {"M" + unit, 1e6};
+  if (max_abs >= 1e3) return {"k" + unit, 1e3};
+  return {unit, 1};
+}
+
+double max_abs_finite(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v)
+    if (std::isfinite(x)) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+bool any_finite(const std::vector<double>& v) {
+  return std::any_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+}
+
+// ---- results file -------------------------------------------------------------------------------------------------
+
+struct SeriesSet {
+  std::vector<double> time;  // s
+  std::map<std::string, SeriesSpec> specs;
+  const ResultsReader* reader = nullptr;
+  bool has(const std::string& name) const { return specs.count(name) != 0; }
+};
+
+// Chart of several /timeseries series sharing a unit; values divided by `scale`, time by the time unit.
+struct LineSpec {
+  std::string name, label;
+  bool dashed = false;
+  std::string color;
+};
+
+void time_series_chart(Page& page, const SeriesSet& s, const std::string& id, const std::string& title,
+                       const std::vector<LineSpec>& lines, const std::string& y_name, const std::string& base_unit,
+                       const std::string& caption,
+                       const ReportOptions& opt, double y_min = NaN, double y_max = NaN) {
+  std::vector<std::pair<LineSpec, std::vector<double>>> data;
+  double biggest = 0;
+  for (const LineSpec& l : lines) {
+    if (!s.has(l.name)) continue;
+    auto values = s.reader->series_values(l.name);
+    if (!any_finite(values)) continue;
+    biggest = std::max(biggest, max_abs_finite(values));
+    data.emplace_back(l, std::move(values));
+  }
+  if (data.empty()) return;
+  const auto [tname, tscale] = time_unit(s.time.empty() ? 0 : s.time.back());
+  const auto [uname, uscale] = base_unit.empty() ? std::pair<std::string, double>{"", 1} : scaled_unit(biggest, base_unit);
+  Chart c;
+  c.title = title;
+  c.x_label = "time (" + tname + ")";
+  c.y_label = y_name + (uname.empty() ? "" : " (" + uname + ")");
+  c.y_from_zero = true;
+  c.y_min = y_min;
+  c.y_max = y_max;
+  for (auto& [l, values] : data) {
+    ChartSeries cs;
+    cs.name = l.label;
+    cs.dashed = l.dashed;
+    cs.color = l.color;
+    std::vector<double> t(s.time.size());
+    for (size_t i = 0; i < t.size(); ++i) t[i] = s.time[i] / tscale;
+    for (double& v : values) v /= uscale;
+    downsample_min_max(t, values, opt.max_points_per_line, cs.x, cs.y);
+    c.series.push_back(std::move(cs));
+  }
+  page.chart(id, c, caption);
+}
+
+// Latency statistics per window of arrival time and over the whole run, from one pass over /requests.
+struct LatencyPass {
+  double t0 = 0, t1 = 0;
+  int windows = 1;
+  // [metric][window]
+  std::vector<std::vector<QuantileSketch>> window_sketch;
+  std::vector<QuantileSketch> overall;
+  std::vector<std::vector<double>> exact;  // kept while at most cdf_exact_max values
+  std::vector<bool> exact_overflow;
+};
+
+const char* const METRICS[] = {"ttft", "tpot", "e2e"};
+const char* const METRIC_SHORT[] = {"TTFT", "TPOT", "E2E"};
+const char* const METRIC_TITLES[] = {"time to first token (TTFT)", "time per output token (TPOT)",
+                                     "end-to-end latency (E2E)"};
+
+LatencyPass latency_pass(const ResultsReader& r, const ReportOptions& opt) {
+  LatencyPass p;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  r.for_each_request_chunk(
+      [&](const std::vector<RequestRecord>& chunk) {
+        for (const RequestRecord& q : chunk)
+          if (q.outcome == Outcome::FINISHED && std::isfinite(q.arrival_s)) {
+            lo = std::min(lo, q.arrival_s);
+            hi = std::max(hi, q.arrival_s);
+          }
+      },
+      opt.request_chunk_rows);
+  p.windows = std::max(1, opt.latency_windows);
+  p.t0 = std::isfinite(lo) ? lo : 0;
+  p.t1 = std::isfinite(hi) ? hi : 0;
+  p.window_sketch.assign(3, std::vector<QuantileSketch>(static_cast<size_t>(p.windows)));
+  p.overall.resize(3);
+  p.exact.resize(3);
+  p.exact_overflow.assign(3, false);
+  const double width = (p.t1 - p.t0) / p.windows;
+  r.for_each_request_chunk(
+      [&](const std::vector<RequestRecord>& chunk) {
+        for (const RequestRecord& q : chunk) {
+          if (q.outcome != Outcome::FINISHED || !std::isfinite(q.arrival_s)) continue;
+          // Definitions as summarize_requests(): TPOT only with more than one generated token.
+          const double values[3] = {q.first_token_s - q.arrival_s,
+                                    q.generated_tokens > 1 ? (q.finish_s - q.first_token_s) / (q.generated_tokens - 1)
+                                                           : NaN,
+                                    q.finish_s - q.arrival_s};
+          int w = width > 0 ? static_cast<int>((q.arrival_s - p.t0) / width) : 0;
+          w = std::clamp(w, 0, p.windows - 1);
+          for (size_t m = 0; m < 3; ++m) {
+            if (!std::isfinite(values[m])) continue;
+            p.window_sketch[m][static_cast<size_t>(w)].add(values[m]);
+            p.overall[m].add(values[m]);
+            if (p.exact_overflow[m]) continue;
+            if (p.exact[m].size() >= opt.cdf_exact_max) {
+              p.exact_overflow[m] = true;
+              p.exact[m].clear();
+              p.exact[m].shrink_to_fit();
+            } else {
+              p.exact[m].push_back(values[m]);
+            }
+          }
+        }
+      },
+      opt.request_chunk_rows);
+  return p;
+}
+
+void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt) {
+  const LatencyPass p = latency_pass(r, opt);
+  if (p.overall[0].count() == 0) {
+    page.note("No finished request: no latency charts.");
+    return;
+  }
+  const auto [tname, tscale] = time_unit(p.t1);
+  const double width = (p.t1 - p.t0) / p.windows;
+  for (size_t m = 0; m < 3; ++m) {
+    if (p.overall[m].count() == 0) continue;
+    const auto [uname, uscale] = scaled_unit(p.overall[m].quantile(99), "s");
+    Chart c;
+    c.title = std::string(METRIC_TITLES[m]) + " over time";
+    c.x_label = "arrival time (" + tname + ")";
+    c.y_label = std::string(METRIC_SHORT[m]) + " (" + uname + ")";
+    c.y_from_zero = true;
+    ChartSeries p50{"p50", {}, {}, {}, SeriesStyle::LINE, "", false}, p99{"p99", {}, {}, {}, SeriesStyle::LINE, "", false};
+    for (int w = 0; w < p.windows; ++w) {
+      const QuantileSketch& sk = p.window_sketch[m][static_cast<size_t>(w)];
+      if (sk.count() == 0) continue;  // no point: the line joins its neighbours
+      const double mid = (p.t0 + (w + 0.5) * width) / tscale;
+      p50.x.push_back(mid);
+      p50.y.push_back(sk.quantile(50) / uscale);
+      p99.x.push_back(mid);
+      p99.y.push_back(sk.quantile(99) / uscale);
+    }
+    c.series = {p50, p99};
+    char caption[256];
+    std::snprintf(caption, sizeof caption,
+                  "Finished requests by arrival time in %d windows of %.4g s; p50 and p99 of each non-empty window "
+                  "(streaming quantiles, within 0.05 %%).",
+                  p.windows, width);
+    page.chart(std::string("latency-") + METRICS[m], c, caption);
+  }
+  for (size_t m = 0; m < 3; ++m) {
+    if (p.overall[m].count() == 0) continue;
+    const auto [uname, uscale] = scaled_unit(p.overall[m].quantile(99), "s");
+    Chart c;
+    c.title = std::string("CDF of ") + METRIC_TITLES[m];
+    c.x_label = std::string(METRIC_SHORT[m]) + " (" + uname + ")";
+    c.y_label = "fraction of requests";
+    c.y_min = 0;
+    c.y_max = 1;
+    ChartSeries s;
+    s.name = "";
+    std::string caption;
+    if (!p.exact_overflow[m]) {
+      std::vector<double> sorted = p.exact[m];
+      std::sort(sorted.begin(), sorted.end());
+      for (double& v : sorted) v /= uscale;
+      cdf_steps(sorted, s.x, s.y);
+      caption = "Empirical CDF over the " + std::to_string(sorted.size()) + " finished requests, one step each.";
+    } else {
+      const size_t k = std::max<size_t>(opt.cdf_quantiles, 2);
+      for (size_t i = 0; i < k; ++i) {
+        const double prob = static_cast<double>(i) / static_cast<double>(k - 1);
+        s.x.push_back(p.overall[m].quantile(100 * prob) / uscale);
+        s.y.push_back(prob);
+      }
+      caption = "CDF over " + std::to_string(p.overall[m].count()) + " finished requests, drawn through " +
+                std::to_string(k) + " quantiles of a streaming sketch (within 0.05 %).";
+    }
+    c.series.push_back(std::move(s));
+    page.chart(std::string("cdf-") + METRICS[m], c, caption);
+  }
+}
+
+void events_section(Page& page, const ResultsReader& r, const ReportOptions& opt, double run_end_s) {
+  const std::vector<EventRecord> events = r.events();
+  page.section("events", "Events");
+  if (events.empty()) {
+    page.note("No events recorded.");
+    return;
+  }
+  std::vector<std::string> kinds;
+  std::map<std::string, std::vector<double>> times;
+  double last = run_end_s;
+  for (const EventRecord& e : events) {
+    if (!times.count(e.kind)) kinds.push_back(e.kind);
+    times[e.kind].push_back(e.time_s);
+    if (std::isfinite(e.time_s)) last = std::max(last, e.time_s);
+  }
+  const auto [tname, tscale] = time_unit(last);
+  Chart c;
+  c.title = "Events timeline";
+  c.x_label = "time (" + tname + ")";
+  c.y_categories = kinds;
+  c.height = std::max(160, 80 + 22 * static_cast<int>(kinds.size()));
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    const std::vector<double>& t = times[kinds[k]];
+    ChartSeries s;
+    s.style = SeriesStyle::SCATTER;
+    s.marker_radius = 2.5;
+    const size_t n = t.size(), keep = std::min(n, std::max<size_t>(opt.events_per_kind_max, 1));
+    for (size_t i = 0; i < keep; ++i) {
+      const size_t j = keep == n ? i : i * (n - 1) / (keep - 1 > 0 ? keep - 1 : 1);
+      s.x.push_back(t[j] / tscale);
+      s.y.push_back(static_cast<double>(k));
+    }
+    c.series.push_back(std::move(s));
+  }
+  page.chart("events", c,
+             "One lane per event kind, a marker per event (at most " + std::to_string(opt.events_per_kind_max) +
+                 " per kind, evenly thinned beyond).");
+  page.body << "<table class=\"event-kinds\"><tr><th>kind</th><th>count</th><th>first (s)</th><th>last (s)</th></tr>\n";
+  for (const std::string& k : kinds) {
+    const auto& t = times[k];
+    page.body << "<tr><td>" << esc(k) << "</td><td class=\"num\">" << t.size() << "</td><td class=\"num\">"
+              << fmt_value(*std::min_element(t.begin(), t.end())) << "</td><td class=\"num\">"
+              << fmt_value(*std::max_element(t.begin(), t.end())) << "</td></tr>\n";
+  }
+  page.body << "</table>\n";
+  page.body << "<table class=\"events\"><tr><th>time (s)</th><th>kind</th><th>target</th><th>detail</th></tr>\n";
+  for (size_t i = 0; i < events.size() && i < opt.event_rows_max; ++i) {
+    const EventRecord& e = events[i];
+    page.body << "<tr><td class=\"num\">" << fmt_value(e.time_s) << "</td><td>" << esc(e.kind) << "</td><td>"
+              << esc(e.target) << "</td><td>" << esc(e.detail) << "</td></tr>\n";
+  }
+  page.body << "</table>\n";
+  if (events.size() > opt.event_rows_max)
+    page.note(std::to_string(events.size() - opt.event_rows_max) + " more events not listed (the first " +
+              std::to_string(opt.event_rows_max) + " are).");
+}
+
+// ---- sweep folder -------------------------------------------------------------------------------------------------
+
+// An axis value as a number with an optional unit suffix ("4", "2.5/s", "30kW"); nullopt when it does not start with
+// a number.
+bool parse_axis_value(const std::string& text, double& value, std::string& unit) {
+  const char* begin = text.c_str();
+  char* end = nullptr;
+  value = std::strtod(begin, &end);
+  if (end == begin || !std::isfinite(value)) return false;
+  unit = std::string(end);
+  unit.erase(0, unit.find_first_not_of(" \t"));
+  return true;
+}
+
+struct KeyMetric {
+  std::string name, title;
+};
+const KeyMetric KEY_METRICS[] = {{"throughput", "throughput"},
+                                 {"ttft_p99", "TTFT p99"},
+                                 {"tpot_p99", "TPOT p99"},
+                                 {"facility_energy", "facility energy"},
+                                 {"power.cost", "energy cost"}};
+
+std::string safe_id(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::vector<size_t> pareto_front(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<size_t> out;
+  const size_t n = std::min(x.size(), y.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) continue;
+    bool dominated = false;
+    for (size_t j = 0; j < n && !dominated; ++j) {
+      if (j == i || !std::isfinite(x[j]) || !std::isfinite(y[j])) continue;
+      dominated = x[j] <= x[i] && y[j] <= y[i] && (x[j] < x[i] || y[j] < y[i]);
+    }
+    if (!dominated) out.push_back(i);
+  }
+  std::sort(out.begin(), out.end(), [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && y[a] < y[b]); });
+  return out;
+}
+
+ReportInfo write_results_report(const ResultsReader& r, const std::string& path, const ReportOptions& opt) {
+  Page page;
+  const auto meta = r.meta();
+  const std::string name = fs::path(r.path()).filename().string();
+
+  // Summary: the file's own, or the request summary for a file written without one.
+  std::vector<SummaryEntry> summary = r.summary();
+  const bool computed = summary.empty();
+  if (computed) summary = summary_entries(summarize_requests(r));
+  page.section("summary", "Summary");
+  if (computed) page.note("The file has no /summary; request metrics computed from /requests.");
+  page.body << "<table class=\"summary\"><tr><th>metric</th><th>value</th><th>unit</th></tr>\n";
+  for (const SummaryEntry& e : summary)
+    page.body << "<tr><td>" << esc(e.name) << "</td><td class=\"num\">" << fmt_value(e.value) << "</td><td>"
+              << esc(e.unit) << "</td></tr>\n";
+  page.body << "</table>\n";
+
+  SeriesSet s;
+  s.reader = &r;
+  for (const SeriesSpec& spec : r.series()) s.specs[spec.name] = spec;
+  s.time = r.series_time();
+  page.section("power", "Power and grid");
+  if (s.time.empty()) {
+    page.note("The file has no time series.");
+  } else {
+    const size_t before = page.charts;
+    time_series_chart(page, s, "power", "Power and grid draw",
+                      {{"grid_limit", "grid limit", true, "#C00000"},
+                       {"grid_draw", "grid draw", false, ""},
+                       {"facility_power_chain", "facility (power chain)", false, ""},
+                       {"facility_power", "facility", false, ""},
+                       {"it_power", "IT", false, ""},
+                       {"gpu_power", "GPUs", false, ""},
+                       {"solar_power", "solar", false, ""},
+                       {"battery_power", "battery (+ discharging)", false, ""}},
+                      "power", "W",
+                      "Sampled power by level (/timeseries). Grid draw = facility - solar - battery; the dashed line is "
+                      "the grid connection limit as the power manager applied it (lowered during demand response). "
+                      "Long series are downsampled to " +
+                          std::to_string(opt.max_points_per_line) + " points keeping each bucket's min and max.",
+                      opt);
+    if (!s.has("grid_limit") && s.has("grid_draw"))
+      page.note("This file records no grid_limit series (files written before it existed): the limit is in the "
+                "scenario's grid.connection_limit below.");
+    time_series_chart(page, s, "battery", "Battery state of charge", {{"battery_soc", "state of charge", false, ""}},
+                      "state of charge", "", "Fraction of the battery's capacity.", opt, 0, 1);
+    time_series_chart(page, s, "carbon", "Grid carbon intensity", {{"carbon_intensity", "carbon intensity", false, ""}},
+                      "gCO2/kWh", "", "gCO2 per kWh drawn from the grid.", opt);
+    time_series_chart(page, s, "price", "Electricity price", {{"price", "price", false, ""}}, "price per kWh", "",
+                      "Scenario currency per kWh.", opt);
+    if (page.charts == before) page.note("No power series in this file.");
+  }
+
+  page.section("latency", "Latency");
+  latency_charts(page, r, opt);
+
+  page.section("utilization", "Utilization");
+  if (!s.time.empty()) {
+    const size_t before = page.charts;
+    time_series_chart(page, s, "load", "Busy GPUs and requests in the system",
+                      {{"busy_gpus", "busy GPUs", false, ""},
+                       {"running_requests", "running requests", false, ""},
+                       {"waiting_requests", "waiting requests", false, ""}},
+                      "count", "", "Counts at each sample: GPUs of replicas running a step or of running jobs; requests in a "
+                          "running batch; requests queued at replicas.",
+                      opt);
+    std::vector<LineSpec> links;
+    for (const SeriesSpec& spec : r.series())
+      if (spec.name.rfind("link_util_", 0) == 0 && spec.name.size() > 4 &&
+          spec.name.compare(spec.name.size() - 4, 4, "_max") != 0)
+        links.push_back({spec.name, spec.name.substr(10), false, ""});
+    time_series_chart(page, s, "fabric", "Fabric utilization by tier", links, "utilization", "",
+                      "Bytes a tier carried in each interval / (interval x the tier's capacity).", opt, 0, NaN);
+    if (page.charts == before) page.note("No utilization series in this file.");
+  } else {
+    page.note("The file has no time series.");
+  }
+
+  events_section(page, r, opt, s.time.empty() ? 0 : s.time.back());
+
+  page.section("run", "Run and scenario");
+  page.body << "<table class=\"meta\"><tr><th>attribute</th><th>value</th></tr>\n";
+  for (const auto& [k, v] : meta)
+    if (k != "scenario") page.body << "<tr><td>" << esc(k) << "</td><td>" << esc(v) << "</td></tr>\n";
+  page.body << "</table>\n";
+  const auto scenario = meta.find("scenario");
+  if (scenario == meta.end())
+    page.note("The file stores no scenario text.");
+  else
+    page.body << "<pre class=\"scenario\">" << esc(scenario->second) << "</pre>\n";
+
+  std::string heading = "<h1>aifsim report: " + esc(name) + "</h1>\n<p class=\"note\">" + esc(r.path());
+  if (meta.count("scenario_file")) heading += " &#183; scenario " + esc(meta.at("scenario_file"));
+  if (meta.count("seed")) heading += " &#183; seed " + esc(meta.at("seed"));
+  if (meta.count("fingerprint")) heading += " &#183; fingerprint " + esc(meta.at("fingerprint"));
+  heading += "</p>\n";
+  const std::string html = page.html("aifsim report: " + name, heading);
+  write_page(path, html);
+  return {page.charts, html.size()};
+}
+
+ReportInfo write_sweep_report(const std::string& dir, const std::string& path, const ReportOptions& opt) {
+  (void)opt;
+  const fs::path root = dir;
+  const std::string table_path = (root / "sweep.h5").string();
+  if (!fs::is_regular_file(table_path))
+    throw ResultsError(dir + ": not a sweep folder (no sweep.h5; `aifsim sweep` writes it)");
+  const SweepTable t = read_sweep_table(table_path);
+  const size_t n = t.ids.size();
+  Page page;
+
+  // Axis combinations in order of first appearance; the points of each (its seeds).
+  std::vector<std::vector<std::string>> combo_values;
+  std::vector<std::vector<size_t>> combo_points;
+  std::map<std::vector<std::string>, size_t> combo_index;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<std::string> key;
+    for (const auto& axis : t.axes) key.push_back(axis.second[i]);
+    auto [it, inserted] = combo_index.emplace(key, combo_values.size());
+    if (inserted) {
+      combo_values.push_back(key);
+      combo_points.emplace_back();
+    }
+    combo_points[it->second].push_back(i);
+  }
+  auto combo_stat = [&](size_t c, const std::string& metric) {
+    std::vector<double> v;
+    const auto it = t.values.find(metric);
+    if (it == t.values.end()) return MeanCi{NaN, NaN, 0};
+    for (size_t i : combo_points[c])
+      if (t.statuses[i] == "ok") v.push_back(it->second[i]);
+    return mean_ci95(v);
+  };
+  std::vector<KeyMetric> metrics;
+  for (const KeyMetric& k : KEY_METRICS) {
+    const auto it = t.values.find(k.name);
+    if (it != t.values.end() && any_finite(it->second)) metrics.push_back(k);
+  }
+  auto unit_of = [&](const std::string& m) {
+    const auto it = t.units.find(m);
+    return it == t.units.end() ? std::string() : it->second;
+  };
+  size_t failed = 0;
+  for (const std::string& st : t.statuses) failed += st != "ok";
+
+  // Metric against each numeric axis.
+  page.section("axes", "Metrics against each axis");
+  size_t numeric_axes = 0;
+  for (size_t a = 0; a < t.axes.size(); ++a) {
+    std::vector<double> xs(combo_values.size());
+    std::string unit;
+    bool numeric = true;
+    for (size_t c = 0; c < combo_values.size() && numeric; ++c) {
+      std::string u;
+      numeric = parse_axis_value(combo_values[c][a], xs[c], u);
+      if (c == 0) unit = u;
+      numeric = numeric && u == unit;
+    }
+    if (!numeric) {
+      page.note("Axis " + t.axes[a].first + " is not numeric (or mixes units): no chart against it.");
+      continue;
+    }
+    ++numeric_axes;
+    // One line per combination of the other axes' values.
+    std::vector<std::vector<std::string>> others;
+    std::vector<size_t> line_of(combo_values.size());
+    for (size_t c = 0; c < combo_values.size(); ++c) {
+      std::vector<std::string> rest = combo_values[c];
+      rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(a));
+      auto it = std::find(others.begin(), others.end(), rest);
+      line_of[c] = static_cast<size_t>(it - others.begin());
+      if (it == others.end()) others.push_back(rest);
+    }
+    constexpr size_t MAX_LINES = 8;
+    for (const KeyMetric& m : metrics) {
+      const std::string munit = unit_of(m.name);
+      double biggest = 0;
+      for (size_t c = 0; c < combo_values.size(); ++c) biggest = std::max(biggest, std::fabs(combo_stat(c, m.name).mean));
+      const auto [uname, uscale] = munit == "s" ? scaled_unit(biggest, "s") : std::pair<std::string, double>{munit, 1};
+      Chart chart;
+      chart.title = m.title + " vs " + t.axes[a].first;
+      chart.x_label = t.axes[a].first + (unit.empty() ? "" : " (" + unit + ")");
+      chart.y_label = m.title + (uname.empty() ? "" : " (" + uname + ")");
+      chart.y_from_zero = true;
+      for (size_t line = 0; line < others.size() && line < MAX_LINES; ++line) {
+        std::string label;
+        for (size_t b = 0, k = 0; b < t.axes.size(); ++b) {
+          if (b == a) continue;
+          label += (label.empty() ? "" : ", ") + t.axes[b].first + "=" + others[line][k++];
+        }
+        ChartSeries points, joined;
+        points.name = label;
+        points.style = SeriesStyle::SCATTER;
+        points.color = joined.color = std::string(line == 0 ? "#0072B2" : line == 1 ? "#D55E00" : line == 2 ? "#009E73"
+                                                  : line == 3 ? "#CC79A7" : line == 4 ? "#E69F00" : line == 5 ? "#56B4E9"
+                                                  : line == 6 ? "#000000" : "#999999");
+        std::vector<std::pair<double, MeanCi>> by_x;
+        for (size_t c = 0; c < combo_values.size(); ++c)
+          if (line_of[c] == line) by_x.emplace_back(xs[c], combo_stat(c, m.name));
+        std::sort(by_x.begin(), by_x.end(), [](const auto& p, const auto& q) { return p.first < q.first; });
+        for (const auto& [x, ci] : by_x) {
+          points.x.push_back(x);
+          points.y.push_back(ci.mean / uscale);
+          points.y_err.push_back(ci.half_width / uscale);
+          joined.x.push_back(x);
+          joined.y.push_back(ci.mean / uscale);
+        }
+        chart.series.push_back(std::move(points));
+        chart.series.push_back(std::move(joined));
+      }
+      std::string caption = "Mean over the seeds of each axis combination (points that ran); error bars: 95 % "
+                            "confidence interval of the mean (Student's t, n - 1 degrees of freedom; none with one run).";
+      if (others.size() > MAX_LINES)
+        caption += " Only the first " + std::to_string(MAX_LINES) + " of " + std::to_string(others.size()) +
+                   " combinations of the other axes are drawn.";
+      page.chart("axis-" + std::to_string(a) + "-" + safe_id(m.name), chart, caption);
+    }
+  }
+  if (numeric_axes == 0) page.note("No numeric axis to plot against.");
+
+  // Cost-latency frontier over axis combinations.
+  page.section("frontier", "Cost-latency frontier");
+  std::string cost_metric = t.values.count("power.cost") && any_finite(t.values.at("power.cost")) ? "power.cost"
+                            : t.values.count("facility_energy") && any_finite(t.values.at("facility_energy"))
+                                ? "facility_energy"
+                                : "";
+  std::string latency_metric = t.values.count("ttft_p99") ? "ttft_p99" : t.values.count("e2e_p99") ? "e2e_p99" : "";
+  std::set<size_t> pareto;
+  std::vector<double> fx(combo_values.size(), NaN), fy(combo_values.size(), NaN);
+  if (cost_metric.empty() || latency_metric.empty()) {
+    page.note("No cost (power.cost) or energy (facility_energy) metric, or no latency metric: no frontier.");
+  } else {
+    for (size_t c = 0; c < combo_values.size(); ++c) {
+      fx[c] = combo_stat(c, cost_metric).mean;
+      fy[c] = combo_stat(c, latency_metric).mean;
+    }
+    const std::vector<size_t> front = pareto_front(fx, fy);
+    pareto.insert(front.begin(), front.end());
+    const auto [uname, uscale] = scaled_unit(max_abs_finite(fy), "s");
+    Chart chart;
+    chart.title = latency_metric + " vs " + cost_metric;
+    chart.x_label = cost_metric + " (" + unit_of(cost_metric) + ")";
+    chart.y_label = latency_metric + " (" + uname + ")";
+    ChartSeries all, best, line;
+    all.name = "axis combinations";
+    all.style = SeriesStyle::SCATTER;
+    all.color = "#999999";
+    best.name = "Pareto-optimal";
+    best.style = SeriesStyle::SCATTER;
+    best.color = "#D55E00";
+    best.marker_radius = 5;
+    line.style = SeriesStyle::STEP;
+    line.color = "#D55E00";
+    line.dashed = true;
+    for (size_t c = 0; c < combo_values.size(); ++c)
+      if (!pareto.count(c)) {
+        all.x.push_back(fx[c]);
+        all.y.push_back(fy[c] / uscale);
+      }
+    for (size_t c : front) {
+      best.x.push_back(fx[c]);
+      best.y.push_back(fy[c] / uscale);
+    }
+    line.x = best.x;
+    line.y = best.y;
+    chart.series = {all, line, best};
+    page.chart("frontier", chart,
+               "Each axis combination at its mean over seeds. Pareto-optimal: no other combination is at most as "
+               "costly and at most as slow, and better in one of the two.");
+  }
+
+  // Combination table.
+  page.section("combinations", "Axis combinations");
+  page.body << "<table class=\"combinations\"><tr>";
+  for (const auto& axis : t.axes) page.body << "<th>" << esc(axis.first) << "</th>";
+  page.body << "<th>runs ok</th>";
+  for (const KeyMetric& m : metrics) page.body << "<th>" << esc(m.name) << " (" << esc(unit_of(m.name)) << ")</th>";
+  page.body << "</tr>\n";
+  for (size_t c = 0; c < combo_values.size(); ++c) {
+    page.body << "<tr" << (pareto.count(c) ? " class=\"pareto\"" : "") << ">";
+    for (const std::string& v : combo_values[c]) page.body << "<td>" << esc(v) << "</td>";
+    size_t ok = 0;
+    for (size_t i : combo_points[c]) ok += t.statuses[i] == "ok";
+    page.body << "<td class=\"num\">" << ok << "/" << combo_points[c].size() << "</td>";
+    for (const KeyMetric& m : metrics) {
+      const MeanCi ci = combo_stat(c, m.name);
+      page.body << "<td class=\"num\">" << fmt_value(ci.mean);
+      if (std::isfinite(ci.half_width)) page.body << " &#177; " << fmt_value(ci.half_width);
+      page.body << "</td>";
+    }
+    page.body << "</tr>\n";
+  }
+  page.body << "</table>\n";
+  if (!pareto.empty()) page.note("Rows in bold are Pareto-optimal on the frontier above.");
+
+  // Point table.
+  page.section("points", "Points");
+  page.body << "<table class=\"points\"><tr><th>id</th><th>seed</th>";
+  for (const auto& axis : t.axes) page.body << "<th>" << esc(axis.first) << "</th>";
+  page.body << "<th>status</th>";
+  for (const KeyMetric& m : metrics) page.body << "<th>" << esc(m.name) << "</th>";
+  page.body << "</tr>\n";
+  for (size_t i = 0; i < n; ++i) {
+    const bool ok = t.statuses[i] == "ok";
+    page.body << "<tr" << (ok ? "" : " class=\"failed\"") << "><td>" << esc(t.ids[i]) << "</td><td class=\"num\">"
+              << t.seeds[i] << "</td>";
+    for (const auto& axis : t.axes) page.body << "<td>" << esc(axis.second[i]) << "</td>";
+    page.body << "<td>" << esc(t.statuses[i]);
+    if (!ok) {
+      const fs::path error = root / "points" / (t.ids[i] + ".error");
+      if (fs::is_regular_file(error))
+        page.body << "<pre class=\"error\">" << esc(read_text(error)) << "</pre>";
+    }
+    page.body << "</td>";
+    for (const KeyMetric& m : metrics) page.body << "<td class=\"num\">" << fmt_value(t.values.at(m.name)[i]) << "</td>";
+    page.body << "</tr>\n";
+  }
+  page.body << "</table>\n";
+
+  const std::string name = fs::path(dir).lexically_normal().filename().string();
+  char counts[160];
+  std::snprintf(counts, sizeof counts, "%zu points, %zu axis combinations, %zu failed", n, combo_values.size(), failed);
+  const std::string heading = "<h1>aifsim sweep report: " + esc(name.empty() ? dir : name) +
+                              "</h1>\n<p class=\"note\">" + esc(dir) + " &#183; " + counts + "</p>\n";
+  const std::string html = page.html("aifsim sweep report: " + dir, heading);
+  write_page(path, html);
+  return {page.charts, html.size()};
+}
+
+}  // namespace aif::analysis
