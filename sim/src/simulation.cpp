@@ -34,6 +34,8 @@ using simgrid::kernel::timer::Timer;
 
 std::string service_key(size_t i) { return "services[" + std::to_string(i) + "]"; }
 
+}  // namespace
+
 // KV cache of one replica: as configured, or what its GPUs' HBM holds after the weights times the configured share.
 int kv_blocks(const Scenario& sc, const ServiceConfig& svc, size_t index) {
   if (svc.scheduler.num_blocks > 0) return svc.scheduler.num_blocks;
@@ -93,6 +95,8 @@ std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const 
   }
   throw std::logic_error("unknown arrival kind");
 }
+
+namespace {
 
 std::string format_hms(double s) {
   const long t = static_cast<long>(s);

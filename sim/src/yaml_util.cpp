@@ -379,7 +379,8 @@ std::string apply_override(YAML::Node& root, const std::string& assignment) {
       }
       if (!current[step.key].IsDefined()) {
         if (created.empty()) created = walked;
-        current[step.key] = YAML::Node(YAML::NodeType::Map);
+        // A list when the path indexes it next (`failures.incidents[0]=...` on a scenario without incidents).
+        current[step.key] = YAML::Node(steps[s + 1].key.empty() ? YAML::NodeType::Sequence : YAML::NodeType::Map);
       }
       YAML::Node next = current[step.key];
       current.reset(next);
@@ -387,9 +388,16 @@ std::string apply_override(YAML::Node& root, const std::string& assignment) {
       const std::string list_path = walked;
       walked += "[" + std::to_string(step.index) + "]";
       if (!current.IsSequence()) override_error(list_path, "cannot set '" + path + "': the value here is not a list");
-      if (step.index >= current.size()) {
+      if (step.index > current.size()) {
         override_error(walked, "cannot set '" + path + "': index out of range (the list has " +
-                                   std::to_string(current.size()) + " entries)");
+                                   std::to_string(current.size()) + " entries; index " +
+                                   std::to_string(current.size()) + " appends one)");
+      }
+      if (step.index == current.size()) {  // appends
+        if (created.empty()) created = walked;
+        current.push_back(last ? value : YAML::Node(steps[s + 1].key.empty() ? YAML::NodeType::Sequence
+                                                                              : YAML::NodeType::Map));
+        if (last) break;
       }
       if (last) {
         current[step.index] = value;

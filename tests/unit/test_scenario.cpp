@@ -203,7 +203,21 @@ TEST(Overrides, IndexOutOfRange) {
   const ScenarioError e = text_error_of(MINIMAL, {"services[3].replicas=2"});
   EXPECT_EQ(e.file(), "<--set>");
   EXPECT_EQ(e.key_path(), "services[3]");
-  EXPECT_NE(std::string(e.what()).find("index out of range (the list has 1 entries)"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("index out of range (the list has 1 entries; index 1 appends one)"), std::string::npos) << e.what();
+}
+
+// Index == size appends: a second service, or the first incident of a scenario that has no failures section.
+TEST(Overrides, IndexAtTheEndAppends) {
+  const aif::sim::Scenario sc = aif::sim::load_scenario_text(MINIMAL, "inline.yaml", {"services[1]={name: two, model: Llama-3.1-8B}",
+                                          "failures.incidents[0]={at: 1s, duration: 2s, kind: failure, target: rack/0}",
+                                          "failures.incidents[1].at=3s", "failures.incidents[1].duration=1s",
+                                          "failures.incidents[1].target=rack/0"});
+  ASSERT_EQ(sc.services.size(), 2u);
+  EXPECT_EQ(sc.services[1].name, "two");
+  ASSERT_EQ(sc.failures.incidents.size(), 2u);
+  EXPECT_EQ(sc.failures.incidents[0].at_s, 1.0);
+  EXPECT_EQ(sc.failures.incidents[1].at_s, 3.0);
+  EXPECT_EQ(sc.failures.incidents[1].duration_s, 1.0);
 }
 
 TEST(Overrides, MalformedAssignments) {
