@@ -29,8 +29,10 @@ def main() -> int:
     validator = jsonschema.Draft202012Validator(schema)
     failures = 0
 
-    # Sweep files (scenarios/sweeps/) are not scenarios; `aifsim sweep --dry-run` checks them.
-    good = sorted(p for p in (root / "scenarios").rglob("*.yaml") if "sweeps" not in p.relative_to(root).parts)
+    # Sweep files (scenarios/sweeps/) and plan files (*.plan.yaml) are not scenarios; `aifsim sweep --dry-run` and
+    # `aifsim plan --dry-run` check them.
+    good = sorted(p for p in (root / "scenarios").rglob("*.yaml")
+                  if "sweeps" not in p.relative_to(root).parts and not p.name.endswith(".plan.yaml"))
     if not good:
         print("no scenarios found under", root / "scenarios")
         return 1

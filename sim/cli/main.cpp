@@ -18,6 +18,7 @@
 #include "aif/sim/validate.hpp"
 #include "aif/analysis/chrome_trace.hpp"
 #include "report.hpp"
+#include "plan.hpp"
 #include "sweep.hpp"
 #include "topo.hpp"
 
@@ -213,6 +214,9 @@ int main(int argc, char** argv) {
 
   aif::cli::SweepOptions sweep_options;
   CLI::App* sweep = aif::cli::add_sweep_command(app, sweep_options);
+
+  aif::cli::PlanOptions plan_options;
+  CLI::App* plan = aif::cli::add_plan_command(app, plan_options);
   aif::cli::ReportOptions report_options;
   CLI::App* report_cmd = aif::cli::add_report_command(app, report_options);
   aif::cli::CompareOptions compare_options;
@@ -250,6 +254,7 @@ int main(int argc, char** argv) {
     if (*calibrate) return run_calibrate(copt);
     if (*topo) return aif::cli::run_topo(topo_options);
     if (*sweep) return aif::cli::run_sweep(sweep_options);
+    if (*plan) return aif::cli::run_plan(plan_options);
     if (*report_cmd) return aif::cli::run_report(report_options);
     if (*compare) return aif::cli::run_compare(compare_options);
     if (*trace) {

@@ -32,6 +32,15 @@ std::string read_file(const fs::path& path) {
   return s.str();
 }
 
+std::string number(double v) {
+  if (std::isnan(v)) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+}  // namespace
+
 void write_atomically(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
   {
@@ -48,15 +57,6 @@ std::string csv_cell(const std::string& s) {
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   return q + "\"";
 }
-
-std::string number(double v) {
-  if (std::isnan(v)) return "";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-}  // namespace
 
 std::string SweepContext::settings_text(size_t i) const {
   std::string text = "base=" + config.base_path + "\n";

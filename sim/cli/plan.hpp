@@ -1,0 +1,23 @@
+// `aifsim plan PLAN.yaml -o DIR [--jobs N]`: the cheapest deployment of a service that meets its SLOs
+// (aif/sim/plan.hpp, docs/plan.md). Candidates are pruned with the perf model, the rest simulated cheapest first as
+// child `aifsim run` processes (DIR/points/<id>.h5, resumable like a sweep), each also with the stated failure
+// (<id>-n1.h5) once it meets the SLOs without it. Writes DIR/plan.csv (every candidate) and DIR/plan.md (the choice
+// with and without the failure, the cost-latency frontiers), and prints plan.md.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace aif::cli {
+
+struct PlanOptions {
+  std::string plan;
+  std::string output;
+  int jobs = 1;
+  bool dry_run = false;  // enumerate, bound and list the candidates; simulate none
+};
+
+CLI::App* add_plan_command(CLI::App& app, PlanOptions& options);
+// 0: a candidate meets the SLOs (with the stated failure if any); 1: none does, or a run failed; 2: bad plan file.
+int run_plan(const PlanOptions& options);
+
+}  // namespace aif::cli
