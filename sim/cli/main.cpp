@@ -1,10 +1,12 @@
 // aifsim command line: a thin front end over aif::sim and aif::analysis.
 // Exit codes: 0 success, 2 bad input (scenario, trace, option), 1 any other failure.
 #include <CLI/CLI.hpp>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +25,9 @@
 #include "topo.hpp"
 
 namespace {
+
+// Set by SIGTERM / SIGINT under --partial-on-stop; the run checks it between slices.
+std::atomic<bool> g_stop_requested{false};
 
 std::string default_output(const std::string& scenario) {
   return "results/" + std::filesystem::path(scenario).stem().string() + ".h5";
@@ -185,6 +190,11 @@ int main(int argc, char** argv) {
   run->add_flag("--iteration-level", iteration_level, "One event per scheduler iteration (reference mode)");
   run->add_flag("-q,--quiet", quiet, "Print nothing but errors");
   run->add_flag("--no-progress", no_progress, "No progress bar even on a terminal");
+  bool progress_json = false, partial_on_stop = false;
+  run->add_flag("--progress-json", progress_json,
+                "One JSON object per line on stdout as the run progresses (what aifsim-gui reads)");
+  run->add_flag("--partial-on-stop", partial_on_stop,
+                "On SIGTERM or SIGINT stop at the next slice and still write the results, marked partial");
 
   std::string validate_path;
   std::vector<std::string> validate_sets;
@@ -288,11 +298,26 @@ int main(int argc, char** argv) {
     aif::sim::RunOptions opt;
     opt.output_path = output.empty() ? default_output(scenario_path) : output;
     if (iteration_level) opt.fidelity = aif::sim::Fidelity::ITERATION;
-    opt.progress = !quiet && !no_progress && isatty(fileno(stderr));
+    opt.progress = !quiet && !no_progress && !progress_json && isatty(fileno(stderr));
+    opt.progress_json = progress_json;
+    if (partial_on_stop) {
+      struct sigaction action {};
+      action.sa_handler = [](int) { g_stop_requested.store(true); };
+      sigemptyset(&action.sa_mask);
+      sigaction(SIGTERM, &action, nullptr);
+      sigaction(SIGINT, &action, nullptr);
+      opt.stop_requested = &g_stop_requested;
+    }
     opt.tool_version = AIF_VERSION;
     opt.command_line = join_args(argc, argv);
     const aif::sim::RunReport rep = aif::sim::run_simulation(sc, opt);
-    if (!quiet) {
+    if (progress_json) {
+      std::printf("{\"done\":true,\"partial\":%s,\"simulated_s\":%.9g,\"fingerprint\":\"%s\",\"results\":\"%s\"}\n",
+                  rep.partial ? "true" : "false", rep.simulated_s,
+                  aif::analysis::fingerprint_hex(rep.fingerprint).c_str(), opt.output_path.c_str());
+      std::fflush(stdout);
+    }
+    if (!quiet && !progress_json) {
       std::cout << aif::analysis::format_summary_table(rep.summary);
       std::printf("fingerprint  %s\nresults      %s\n", aif::analysis::fingerprint_hex(rep.fingerprint).c_str(),
                   opt.output_path.c_str());

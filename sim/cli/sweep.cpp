@@ -69,6 +69,8 @@ bool SweepContext::done(size_t i) const {
   if (!fs::exists(results) || !fs::exists(settings) || read_file(settings) != settings_text(i)) return false;
   try {
     analysis::ResultsReader r(results.string());
+    const auto meta = r.meta();
+    if (const auto partial = meta.find("partial"); partial != meta.end() && partial->second == "1") return false;
     const auto stored = r.stored_fingerprint();
     return stored && *stored == r.compute_fingerprint();
   } catch (const std::exception&) {

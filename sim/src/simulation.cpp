@@ -197,6 +197,9 @@ class Run {
   std::vector<size_t> workload_service_;  // workload index -> service index
   int active_workloads_ = 0;
   int64_t next_request_id_ = 0;
+  // The last sample, for the live progress lines.
+  double last_facility_w_ = 0;
+  int last_busy_gpus_ = 0, last_running_ = 0, last_waiting_ = 0;
   int64_t arrived_ = 0, finished_ = 0, rejected_ = 0, unfinished_ = 0, dropped_ = 0, in_flight_ = 0;
   int64_t input_tokens_ = 0, output_tokens_ = 0;
   uint64_t events_ = 0;
@@ -923,6 +926,10 @@ void Run::sample() {
     if (job->compute_share_now() > 0) busy_gpus += static_cast<int>(n);
   }
   const double it_w = gpu_w + servers_overhead_w_;
+  last_facility_w_ = it_w * sc_.facility.pue;
+  last_busy_gpus_ = busy_gpus;
+  last_running_ = running;
+  last_waiting_ = waiting;
   std::vector<double> values{gpu_w,
                              it_w,
                              it_w * sc_.facility.pue,
@@ -1095,25 +1102,53 @@ RunReport Run::execute() {
 
   auto& engine = *simgrid::s4u::Engine::get_instance();
   const double duration = sc_.simulation.duration_s;
-  if (opt_.progress) {
+  auto stop_asked = [this] { return opt_.stop_requested && opt_.stop_requested->load(); };
+  bool stopped = false;
+  if (opt_.progress || opt_.progress_json || opt_.stop_requested) {
     const int slices = 200;
-    for (int i = 1; i <= slices && (work_left() || i == 1); ++i) {
+    for (int i = 1; i <= slices; ++i) {  // all of them: training jobs keep running when no request is left
+      if (stop_asked()) {
+        stopped = true;
+        break;
+      }
       const double until = duration * i / slices;
       engine.run_until(until);
       const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
       const double frac = static_cast<double>(i) / slices;
-      const int bar = static_cast<int>(frac * 30);
-      std::fprintf(stderr, "\r[%s%s] %3.0f%%  sim %s / %s  %.2fM events/s  ETA %.0fs ", std::string(bar, '#').c_str(),
-                   std::string(30 - bar, ' ').c_str(), frac * 100, format_hms(until).c_str(),
-                   format_hms(duration).c_str(), wall > 0 ? events_ / wall / 1e6 : 0.0,
-                   frac > 0 ? wall * (1 - frac) / frac : 0.0);
+      const double eta = frac > 0 ? wall * (1 - frac) / frac : 0.0;
+      if (opt_.progress) {
+        const int bar = static_cast<int>(frac * 30);
+        std::fprintf(stderr, "\r[%s%s] %3.0f%%  sim %s / %s  %.2fM events/s  ETA %.0fs ",
+                     std::string(bar, '#').c_str(), std::string(30 - bar, ' ').c_str(), frac * 100,
+                     format_hms(until).c_str(), format_hms(duration).c_str(), wall > 0 ? events_ / wall / 1e6 : 0.0,
+                     eta);
+      }
+      if (opt_.progress_json) {
+        std::printf("{\"sim_s\":%.6g,\"duration_s\":%.6g,\"fraction\":%.4f,\"wall_s\":%.4g,\"eta_s\":%.4g,"
+                    "\"events\":%llu,\"arrived\":%lld,\"finished\":%lld,\"in_flight\":%lld,"
+                    "\"facility_power_w\":%.6g,\"busy_gpus\":%d,\"running\":%d,\"waiting\":%d}\n",
+                    until, duration, frac, wall, eta, static_cast<unsigned long long>(events_),
+                    static_cast<long long>(arrived_), static_cast<long long>(finished_),
+                    static_cast<long long>(in_flight_), last_facility_w_, last_busy_gpus_, last_running_,
+                    last_waiting_);
+        std::fflush(stdout);
+      }
     }
-    std::fprintf(stderr, "\n");
+    if (opt_.progress) std::fprintf(stderr, "\n");
   } else {
     engine.run_until(duration);
   }
-  if (sc_.simulation.drain) engine.run();  // let in-flight requests finish
-  const double end = sc_.simulation.drain ? std::max(duration, simgrid::s4u::Engine::get_clock()) : duration;
+  // The drain runs whole (a stop asked for now lets the in-flight requests finish): run_until slices would leave
+  // the clock at a slice boundary instead of the last event, and the results would differ from an unsliced run.
+  if (sc_.simulation.drain && !stopped) engine.run();  // let in-flight requests finish
+  const double end = stopped ? simgrid::s4u::Engine::get_clock()
+                     : sc_.simulation.drain ? std::max(duration, simgrid::s4u::Engine::get_clock())
+                                            : duration;
+  if (stopped) {
+    writer_.write_meta({{"partial", "1"}, {"partial_end_s", std::to_string(end)}});
+    writer_.add_event({end, "run_stopped", "site", "stopped on request at " + std::to_string(end) + " s of " +
+                                                       std::to_string(duration) + " s: partial results"});
+  }
   for (const auto& r : replicas_) r->finalize(end);
   // Deferrable arrivals still held by the power policies at the end never reached a replica: unfinished, not lost.
   for (size_t w = 0; w < held_.size(); ++w) {
@@ -1156,6 +1191,7 @@ RunReport Run::execute() {
   report.fingerprint = writer_.fingerprint();
   report.events = events_;
   report.simulated_s = end;
+  report.partial = stopped;
   report.wall_s = wall;
   report.requests = arrived_;
   writer_.add_event({end, "run_end", "site", "simulated " + std::to_string(end) + " s"});
@@ -1222,9 +1258,18 @@ RunReport run_simulation(const Scenario& scenario, const RunOptions& options) {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
-  simgrid::s4u::Engine engine(&argc, argv.data());
-  Run run(scenario, options);
-  return run.execute();
+  auto engine = std::make_unique<simgrid::s4u::Engine>(&argc, argv.data());
+  auto run = std::make_unique<Run>(scenario, options);
+  RunReport report = run->execute();
+  if (report.partial) {
+    // A stopped run's actors still wait on its condition variables, which SimGrid refuses to destroy: the run and
+    // the engine are left for the process exit (the results file is complete and closed by now).
+    (void)run.release();
+    (void)engine.release();
+    return report;
+  }
+  run.reset();
+  return report;
 }
 
 }  // namespace aif::sim

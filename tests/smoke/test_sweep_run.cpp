@@ -130,3 +130,22 @@ TEST(SweepRun, MpiFailedPointsAndBadSweepFiles) {
   ASSERT_NE(first, std::string::npos) << r.output;
   EXPECT_EQ(r.output.find(message, first + 1), std::string::npos) << "printed twice:\n" << r.output;
 }
+
+// A results file marked partial (a stopped run) is not a finished point: the sweep runs it again.
+TEST(SweepRun, APartialPointIsRunAgain) {
+  const std::string dir = scratch_dir("sweep_partial");
+  const std::string cmd = "sweep " + source_path("tests/data/sweeps/failing_point.yaml") + " -o " + dir;
+  run_aifsim(cmd);
+  // Replace p0000's results by a stopped run (any scenario: the sweep's check must see that it is partial; the
+  // 54-day training scenario takes far longer than the 1 s before the stop).
+  const std::string point = dir + "/points/p0000.h5";
+  const auto stopped = run_command("timeout -s TERM 1 " + aifsim_binary() + " run " +
+                                   source_path("scenarios/reliability/llama3-scale.yaml") +
+                                   " --partial-on-stop -q -o " + point);
+  aif::analysis::ResultsReader before(point);
+  ASSERT_EQ(before.meta()["partial"], "1") << stopped.output;
+  const auto r = run_aifsim(cmd);
+  EXPECT_NE(r.output.find("(0 done before, 2 to run"), std::string::npos) << r.output;
+  aif::analysis::ResultsReader after(point);
+  EXPECT_EQ(after.meta().count("partial"), 0u);
+}

@@ -1,6 +1,7 @@
 // Running one scenario: the SimGrid engine, the platform, the replicas, the workloads and
 // the recorder. One run per process (SimGrid's engine is a process-wide singleton).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -18,6 +19,13 @@ struct RunOptions {
   std::string output_path;              // results file (.h5); written to <path>.tmp then renamed
   std::optional<Fidelity> fidelity;     // overrides simulation.fidelity
   bool progress = false;                // progress bar on stderr
+  // One JSON object per line on stdout at each of 200 slices of the run (the GUI's live view): simulated time,
+  // fraction, ETA, requests, power, queues. Keys in docs/results-format.md.
+  bool progress_json = false;
+  // Checked between slices: when it becomes true the run stops there, skips the drain, and the results file is
+  // still written, with /meta partial = "1" and the simulated end time (aifsim run --partial-on-stop sets it from
+  // SIGTERM / SIGINT). Asked for during the final drain, it lets the in-flight requests finish: complete results.
+  const std::atomic<bool>* stop_requested = nullptr;
   std::string tool_version = "";
   std::string command_line = "";        // stored in /meta
 };
@@ -27,6 +35,7 @@ struct RunReport {
   uint64_t fingerprint = 0;
   uint64_t events = 0;                  // timer callbacks the engine ran
   double simulated_s = 0;
+  bool partial = false;                 // stopped early by stop_requested
   double wall_s = 0;
   int64_t requests = 0;
 };
