@@ -1,0 +1,228 @@
+// aifsim-gui under QtTest, offscreen: what a results file puts in the views (checked against aif::analysis reading
+// the same file), the error path of bad files, the form's checks, and runs launched from the GUI (the same
+// fingerprint as the CLI; Stop keeps partial results).
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <yaml-cpp/yaml.h>
+
+#include "aif/analysis/results.hpp"
+#include "aif/gui/charts_panel.hpp"
+#include "aif/gui/compare_view.hpp"
+#include "aif/gui/main_window.hpp"
+#include "aif/gui/run_controller.hpp"
+#include "aif/gui/scenario_form.hpp"
+#include "aif/gui/tables.hpp"
+#include "aif/gui/topology_view.hpp"
+
+using aif::gui::MainWindow;
+
+namespace {
+
+QString source(const QString& rel) { return QStringLiteral(AIF_SOURCE_DIR) + "/" + rel; }
+QString aifsim() { return qEnvironmentVariable("AIFSIM", QStringLiteral(AIF_BINARY_DIR) + "/sim/aifsim"); }
+
+// Runs `aifsim args`, returning its exit code (stdout in *out).
+int run_cli(const QStringList& args, QString* out = nullptr) {
+  QProcess p;
+  p.start(aifsim(), args);
+  p.waitForFinished(300000);
+  if (out) *out = QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError());
+  return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+}
+
+}  // namespace
+
+class GuiTest : public QObject {
+  Q_OBJECT
+ private:
+  QTemporaryDir dir_;
+  QString battery_h5_, failover_h5_;
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(dir_.isValid());
+    battery_h5_ = dir_.filePath("battery.h5");
+    failover_h5_ = dir_.filePath("failover.h5");
+    QCOMPARE(run_cli({"run", source("tests/data/scenarios/power_capping_battery.yaml"), "-q", "-o", battery_h5_}), 0);
+    QCOMPARE(run_cli({"run", source("tests/data/scenarios/reliability_failover.yaml"), "-q", "-o", failover_h5_}), 0);
+  }
+
+  // Every chart line holds the file's samples (fewer than MAX_POINTS here: no reduction).
+  void loadingAResultsFileFillsTheCharts() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    QVERIFY(w.open_results(battery_h5_));
+    const aif::analysis::ResultsReader reader(battery_h5_.toStdString());
+    auto finite = [&](const std::string& name) {
+      int n = 0;
+      for (double v : reader.series_values(name)) n += !std::isnan(v);
+      return n;
+    };
+    const int samples = finite("facility_power");
+    QVERIFY(samples > 10 && samples < aif::gui::ChartsPanel::MAX_POINTS);
+    QCOMPARE(w.charts()->point_count("Facility and grid power", "facility"), samples);
+    QCOMPARE(w.charts()->point_count("Facility and grid power", "grid draw"), finite("grid_draw"));
+    QCOMPARE(w.charts()->point_count("Facility and grid power", "grid limit"), finite("grid_limit"));
+    QCOMPARE(w.charts()->point_count("Battery and carbon", "battery state of charge"), finite("battery_soc"));
+    QCOMPARE(w.charts()->point_count("Queues and GPU use", "busy GPUs"), finite("busy_gpus"));
+    // Latency windows: one point per window with finished requests (arrivals run through all 60 windows of the
+    // 10 min run); CDF: 1,000 quantiles of the finished requests' TTFT.
+    const auto finished = *reader.summary_value("finished");
+    QVERIFY(finished > 100000);
+    QCOMPARE(w.charts()->point_count("Latency percentiles over time", "TTFT p99"), aif::gui::RunData::LATENCY_WINDOWS);
+    QCOMPARE(w.charts()->point_count("Latency CDF", "TTFT"),
+             static_cast<int>(std::min<double>(finished, aif::gui::RunData::CDF_POINTS)));
+    QCOMPARE(w.summary_model()->rowCount(), static_cast<int>(reader.summary().size()));
+  }
+
+  void downsamplingKeepsExtremes() {
+    std::vector<double> x(100000), y(100000);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = double(i), y[i] = std::sin(i * 0.001);
+    y[54321] = 7;  // a spike must survive
+    QList<QPointF> out;
+    aif::gui::downsample(x, y, 4000, &out);
+    QVERIFY(out.size() <= 4000);
+    bool spike = false;
+    for (const QPointF& p : out) spike |= p.y() == 7;
+    QVERIFY(spike);
+  }
+
+  void theTimelineListsTheEventsAndMovesTheCursor() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    QVERIFY(w.open_results(failover_h5_));
+    const aif::analysis::ResultsReader reader(failover_h5_.toStdString());
+    QCOMPARE(static_cast<size_t>(w.events_model()->rowCount()), reader.event_count());
+    // The incident takes rack 0 down from 60 s to 180 s: the topology shows it at 100 s, not at 30 s or 200 s.
+    w.set_cursor(30);
+    QVERIFY(!w.topology()->rack_down(0));
+    w.set_cursor(100);
+    QVERIFY(w.topology()->rack_down(0));
+    w.set_cursor(200);
+    QVERIFY(!w.topology()->rack_down(0));
+    // The timeline row at the cursor is the last event at or before it.
+    const int row = w.events_model()->row_at(100);
+    QVERIFY(row >= 0);
+    QVERIFY(w.events_model()->events()[size_t(row)].time_s <= 100);
+  }
+
+  void aDamagedOrForeignFileGivesAnErrorNotACrash() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    const QString garbage = dir_.filePath("garbage.h5");
+    QFile f(garbage);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("this is not HDF5");
+    f.close();
+    QString error;
+    QVERIFY(!w.open_results(garbage, &error));
+    QVERIFY2(error.contains(garbage), qPrintable(error));
+    QVERIFY(!w.open_results(dir_.filePath("missing.h5"), &error));
+    QVERIFY2(error.contains("missing.h5"), qPrintable(error));
+    // A truncated results file (the first 4 KiB of a real one).
+    QFile real(battery_h5_);
+    QVERIFY(real.open(QIODevice::ReadOnly));
+    QFile cut(dir_.filePath("cut.h5"));
+    QVERIFY(cut.open(QIODevice::WriteOnly));
+    cut.write(real.read(4096));
+    cut.close();
+    QVERIFY(!w.open_results(cut.fileName(), &error));
+    QVERIFY(w.run() == nullptr);  // nothing half-loaded
+  }
+
+  void theFormChecksAsTypedAndWithTheScenarioRules() {
+    aif::gui::ScenarioForm form(source("scenarios/scenario.schema.json"), aifsim());
+    QVERIFY(form.schema_loaded());
+    QString error;
+    QVERIFY(form.load(source("scenarios/examples/poisson.yaml"), &error));
+    QVERIFY(form.keys().contains("services[0].replicas"));
+    QVERIFY(form.keys().contains("workloads[0].arrival.rate"));
+    form.set_value("workloads[0].arrival.rate", "fast");  // the schema's pattern for a rate
+    QVERIFY(!form.field_error("workloads[0].arrival.rate").isEmpty());
+    form.set_value("workloads[0].arrival.rate", "7/s");
+    QVERIFY(form.field_error("workloads[0].arrival.rate").isEmpty());
+    form.set_value("services[0].replicas", "0");  // schema minimum 1
+    QVERIFY(form.field_error("services[0].replicas").contains("at least 1"));
+    // Valid for the schema, not for this facility (8 GPUs): the scenario's own message, beside the field.
+    QSignalSpy spy(&form, &aif::gui::ScenarioForm::validated);
+    form.set_value("services[0].replicas", "9");
+    QVERIFY(spy.wait(20000));
+    QCOMPARE(spy.last().at(0).toBool(), false);
+    QVERIFY2(form.field_error("services[0].replicas").contains("GPUs"), qPrintable(form.field_error("services[0].replicas")));
+    // Saved with the edits; the saved file is a valid scenario.
+    form.set_value("services[0].replicas", "4");
+    const QString saved = dir_.filePath("edited.yaml");
+    QVERIFY(form.save(saved, &error));
+    const YAML::Node root = YAML::LoadFile(saved.toStdString());
+    QCOMPARE(root["services"][0]["replicas"].as<int>(), 4);
+    QCOMPARE(QString::fromStdString(root["workloads"][0]["arrival"]["rate"].as<std::string>()), QString("7/s"));
+    QCOMPARE(run_cli({"validate", saved}), 0);
+  }
+
+  // Launched from the GUI on a tiny scenario, with an edit: the same fingerprint as the CLI with that --set.
+  void aRunFromTheGuiMatchesTheCli() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    QVERIFY(w.open_scenario(source("scenarios/examples/poisson.yaml")));
+    w.form()->set_value("simulation.duration", "90s");
+    QSignalSpy done(&w, &MainWindow::run_finished);
+    QVERIFY(w.start_run(dir_.filePath("gui_run.h5")));
+    QVERIFY(done.wait(120000));
+    QCOMPARE(done.last().at(0).toBool(), true);
+    QVERIFY(!w.runner()->partial());
+    QVERIFY(w.run() != nullptr);
+    const QString cli = dir_.filePath("cli_run.h5");
+    QCOMPARE(run_cli({"run", source("scenarios/examples/poisson.yaml"), "--set", "simulation.duration=90s", "-q", "-o", cli}), 0);
+    const aif::analysis::ResultsReader a(dir_.filePath("gui_run.h5").toStdString()), b(cli.toStdString());
+    QCOMPARE(QString::fromStdString(a.meta().at("fingerprint")), QString::fromStdString(b.meta().at("fingerprint")));
+    QCOMPARE(w.runner()->fingerprint(), QString::fromStdString(b.meta().at("fingerprint")));
+  }
+
+  // Stop during a long run: the child stops at its next slice and the file it leaves is marked partial.
+  void stopLeavesAPartialFileMarkedPartial() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    QVERIFY(w.open_scenario(source("scenarios/reliability/llama3-scale.yaml")));
+    QSignalSpy done(&w, &MainWindow::run_finished);
+    const QString out = dir_.filePath("stopped.h5");
+    QVERIFY(w.start_run(out));
+    QTRY_VERIFY_WITH_TIMEOUT(w.runner()->latest().fraction > 0, 60000);  // it is running
+    w.stop_run();
+    QVERIFY(done.wait(60000));
+    QCOMPARE(done.last().at(0).toBool(), true);
+    QVERIFY(w.runner()->partial());
+    QVERIFY(w.run() && w.run()->partial);
+    const aif::analysis::ResultsReader r(out.toStdString());
+    QCOMPARE(QString::fromStdString(r.meta().at("partial")), QString("1"));
+    QVERIFY(std::stod(r.meta().at("partial_end_s")) < 54 * 86400.0);
+  }
+
+  void compareShowsTheDifferenceFromTheFirstRun() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    const QString a = dir_.filePath("cmp_a.h5"), b = dir_.filePath("cmp_b.h5");
+    QCOMPARE(run_cli({"run", source("scenarios/examples/poisson.yaml"), "--set", "simulation.duration=60s", "-q", "-o", a}), 0);
+    QCOMPARE(run_cli({"run", source("scenarios/examples/poisson.yaml"), "--set", "simulation.duration=60s", "--set",
+                      "services[0].replicas=1", "-q", "-o", b}),
+             0);
+    QVERIFY(w.open_results(a));
+    QVERIFY(w.add_to_compare(b));
+    aif::gui::DifferenceModel* d = w.compare()->differences();
+    const aif::analysis::ResultsReader ra(a.toStdString()), rb(b.toStdString());
+    for (int row = 0; row < d->rowCount(); ++row) {
+      if (d->data(d->index(row, 0), Qt::DisplayRole).toString() != "gpu_utilization") continue;
+      const double expected = *rb.summary_value("gpu_utilization") - *ra.summary_value("gpu_utilization");
+      QCOMPARE(d->data(d->index(row, 4), Qt::UserRole).toDouble(), expected);
+      return;
+    }
+    QFAIL("no gpu_utilization row");
+  }
+};
+
+QTEST_MAIN(GuiTest)
+#include "gui_test.moc"
