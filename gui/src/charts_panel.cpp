@@ -90,6 +90,7 @@ void ChartsPanel::show_run(const RunData& run) {
     auto* x_axis = new QValueAxis;
     x_axis->setTitleText(time_unit);
     x_axis->setRange(0, std::max(end / time_scale_, 1e-9));
+    x_axis->applyNiceNumbers();
     auto* y_axis = new QValueAxis;
     y_axis->setTitleText(y_title);
     chart->addAxis(x_axis, Qt::AlignBottom);

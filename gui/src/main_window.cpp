@@ -234,6 +234,7 @@ bool MainWindow::open_results(const QString& path, QString* error) {
   run_ = std::make_shared<RunData>(std::move(*loaded));
   charts_->show_run(*run_);
   topology_->show_run(run_.get());
+  if (!run_->rack_power) colour_choice_->setCurrentIndex(static_cast<int>(TopologyView::Colour::FAILURES));
   events_model_->set_events(run_->events);
   summary_model_->set_entries(run_->summary);
   compared_ = {run_};

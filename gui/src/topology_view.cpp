@@ -63,7 +63,11 @@ bool TopologyView::rack_down(int rack) const {
 }
 
 int TopologyView::down_servers() const {
-  return static_cast<int>(std::count(down_.server_down.begin(), down_.server_down.end(), true));
+  if (!run_) return 0;
+  int n = 0;
+  const int per_rack = std::max(1, run_->servers_per_rack);
+  for (size_t s = 0; s < down_.server_down.size(); ++s) n += down_.server_down[s] || rack_down(static_cast<int>(s) / per_rack);
+  return n;
 }
 
 void TopologyView::paintEvent(QPaintEvent*) {
@@ -106,6 +110,12 @@ void TopologyView::paintEvent(QPaintEvent*) {
   if (colour_ == Colour::FAILURES) {
     p.drawText(legend, Qt::AlignLeft | Qt::AlignVCenter,
                tr("green: up   red: down at t = %1 s (%2 servers down)").arg(t_s_, 0, 'f', 0).arg(down_servers()));
+    return;
+  }
+  if (!run_->rack_power) {
+    p.drawText(legend, Qt::AlignLeft | Qt::AlignVCenter,
+               tr("This run has no per-rack power (recorded when the power manager runs: a grid limit, rack limits "
+                  "or the power chain); colour by failure state instead."));
     return;
   }
   const int bar_w = 160;

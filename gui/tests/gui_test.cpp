@@ -103,6 +103,7 @@ class GuiTest : public QObject {
     QVERIFY(!w.topology()->rack_down(0));
     w.set_cursor(100);
     QVERIFY(w.topology()->rack_down(0));
+    QCOMPARE(w.topology()->down_servers(), w.run()->servers_per_rack);  // the rack's servers
     w.set_cursor(200);
     QVERIFY(!w.topology()->rack_down(0));
     // The timeline row at the cursor is the last event at or before it.
