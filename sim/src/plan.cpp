@@ -11,6 +11,7 @@
 #include "aif/analysis/stats.hpp"
 #include "aif/models/perf.hpp"
 #include "aif/sim/simulation.hpp"
+#include "aif/sim/sweep.hpp"
 #include "aif/sim/yaml_util.hpp"
 
 namespace aif::sim {
@@ -235,17 +236,9 @@ PlanConfig load_plan(const std::string& path) {
 
 std::vector<PlanCandidate> enumerate_candidates(const PlanConfig& plan) {
   const Scenario base = load_scenario(plan.base_path, plan.overrides);
-  std::vector<std::vector<std::pair<std::string, std::string>>> combos{{}};
-  for (const PlanDimension& d : plan.space) {
-    std::vector<std::vector<std::pair<std::string, std::string>>> next;
-    for (const auto& combo : combos)
-      for (const std::string& v : d.values) {
-        auto extended = combo;
-        extended.emplace_back(d.name, v);
-        next.push_back(std::move(extended));
-      }
-    combos = std::move(next);
-  }
+  std::vector<std::pair<std::string, std::vector<std::string>>> lists;
+  for (const PlanDimension& d : plan.space) lists.emplace_back(d.name, d.values);
+  const std::vector<Combination> combos = grid_product(lists);
   const FacilityConfig& f = base.facility;
   const int per_rack = f.servers_per_rack * f.gpus_per_server;
   std::vector<PlanCandidate> out;

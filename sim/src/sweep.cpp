@@ -129,20 +129,27 @@ SweepConfig load_sweep(const std::string& path) {
   return c;
 }
 
+std::vector<Combination> grid_product(const std::vector<std::pair<std::string, std::vector<std::string>>>& lists) {
+  std::vector<Combination> combos{{}};
+  for (const auto& [name, values] : lists) {
+    std::vector<Combination> next;
+    for (const Combination& combo : combos)
+      for (const std::string& v : values) {
+        Combination extended = combo;
+        extended.emplace_back(name, v);
+        next.push_back(std::move(extended));
+      }
+    combos = std::move(next);
+  }
+  return combos;
+}
+
 std::vector<SweepPoint> expand_sweep(const SweepConfig& c, bool validate) {
-  std::vector<std::vector<std::pair<std::string, std::string>>> combos;
+  std::vector<Combination> combos;
   if (c.sample == SweepConfig::Sample::GRID) {
-    combos.emplace_back();
-    for (const SweepAxis& axis : c.axes) {
-      std::vector<std::vector<std::pair<std::string, std::string>>> next;
-      for (const auto& combo : combos)
-        for (const std::string& v : axis.values) {
-          auto extended = combo;
-          extended.emplace_back(axis.key, v);
-          next.push_back(std::move(extended));
-        }
-      combos = std::move(next);
-    }
+    std::vector<std::pair<std::string, std::vector<std::string>>> lists;
+    for (const SweepAxis& axis : c.axes) lists.emplace_back(axis.key, axis.values);
+    combos = grid_product(lists);
   } else {
     // Latin hypercube: each axis cut into N strata, each stratum used once, in a random order per axis; random:
     // independent uniform draws. Ranges are drawn in [from, to] (log-uniformly for log_range); value lists by index.

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/svg_points.hpp"
 #include "../support/aifsim_process.hpp"
 #include "../support/results_summary.hpp"
 #include "aif/analysis/report.hpp"
@@ -46,21 +47,6 @@ std::string figure(const std::string& html, const std::string& id) {
   return html.substr(begin, html.find("</figure>", begin) - begin);
 }
 
-std::vector<std::vector<std::pair<double, double>>> polylines(const std::string& svg) {
-  // Scanned by hand: std::regex recurses per character and overflows the stack on long point lists.
-  std::vector<std::vector<std::pair<double, double>>> out;
-  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) {
-    const size_t begin = svg.find(" points=\"", at) + 9, end = svg.find('"', begin);
-    std::vector<std::pair<double, double>> points;
-    std::istringstream in(svg.substr(begin, end - begin));
-    for (std::string xy; in >> xy;) {
-      const size_t comma = xy.find(',');
-      points.emplace_back(std::stod(xy.substr(0, comma)), std::stod(xy.substr(comma + 1)));
-    }
-    out.push_back(points);
-  }
-  return out;
-}
 
 // The y axis as printed: each numeric tick label (right-aligned texts) and its baseline (label y - 4 = tick y).
 // Returns the pixel of value v by linear interpolation between the lowest and the highest tick.

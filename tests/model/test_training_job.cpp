@@ -18,6 +18,7 @@
 
 #include "../support/aifsim_process.hpp"
 #include "../support/simgrid_engine.hpp"
+#include "../support/toy_training.hpp"
 #include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
 #include "aif/models/facility_power.hpp"
@@ -37,76 +38,18 @@ using aif::sim::TrainingJob;
 
 namespace {
 
-// 8 servers x 4 GPUs, 2 servers per leaf (4 leaves), one spine, 2:1 oversubscription, 2 storage nodes.
-// Per direction: NVLink 900/2 = 450 GB/s (0.5 us), NIC 50 GB/s (1 us), leaf uplink 2 x 4 x 50 / 2 = 200 GB/s,
-// storage node 10 GB/s, storage leaf uplink 2 x 10 = 20 GB/s.
-constexpr double NVLINK_BW = 450e9, NVLINK_LAT = 0.5e-6;
-constexpr double NIC_BW = 50e9, LINK_LAT = 1e-6;
-constexpr double STORAGE_BW = 10e9;
-
-aif::models::FabricParams fabric_params() {
-  aif::models::FabricParams p;
-  p.kind = aif::models::FabricKind::FAT_TREE;
-  p.servers = 8;
-  p.gpus_per_server = 4;
-  p.servers_per_leaf = 2;
-  p.spines = 1;
-  p.oversubscription = 2;
-  p.nvlink_bandwidth = 2 * NVLINK_BW;
-  p.nvlink_latency_s = NVLINK_LAT;
-  p.nic_bandwidth = NIC_BW;
-  p.link_latency_s = LINK_LAT;
-  p.storage_nodes = 2;
-  p.storage_bandwidth = STORAGE_BW;
-  return p;
-}
+using aif::testing::toy::LINK_LAT;
+using aif::testing::toy::NIC_BW;
+using aif::testing::toy::NVLINK_BW;
+using aif::testing::toy::NVLINK_LAT;
+using aif::testing::toy::STORAGE_BW;
+using aif::testing::toy::fabric_params;
+using aif::testing::toy::params;
+using aif::testing::toy::World;
 
 sg4::Engine& engine() { return aif::testing::simgrid_engine("test_training_job", {"--log=root.thresh:warning"}); }
 
-struct World {
-  aif::models::Fabric fabric = aif::models::build_fabric(fabric_params());
-  aif::sim::Platform platform;
-};
-
-World& world() {
-  static World* w = [] {
-    engine();
-    auto* x = new World;
-    x->platform = aif::sim::build_platform(x->fabric);
-    return x;
-  }();
-  return *w;
-}
-
-// A 4-layer model of Llama shape: hidden 1024, 8 heads of 128, ffn 4096, vocab 32000 (133 M parameters).
-aif::models::TrainingParams params(int dp, int tp, int pp) {
-  aif::models::TrainingParams p;
-  p.model.name = "toy-133m";
-  p.model.layers = 4;
-  p.model.hidden = 1024;
-  p.model.heads = 8;
-  p.model.kv_heads = 8;
-  p.model.head_dim = 128;
-  p.model.ffn = 4096;
-  p.model.vocab = 32000;
-  p.model.max_context = 4096;
-  p.device.name = "toy-gpu";
-  p.device.peak_flops["bf16"] = 989e12;
-  p.device.hbm_bytes = 80e9;
-  p.device.hbm_bandwidth = 3.35e12;
-  p.device.nvlink_bandwidth = 2 * NVLINK_BW;
-  p.dtype = "bf16";
-  p.dp = dp;
-  p.tp = tp;
-  p.pp = pp;
-  p.micro_batch = 1;
-  p.global_batch = 4 * dp;  // 4 micro-batches per replica
-  p.seq_len = 1024;
-  p.efficiency = 0.5;
-  p.tp_bandwidth = NVLINK_BW;
-  p.tp_step_latency_s = 2 * NVLINK_LAT;
-  return p;
-}
+World& world() { return aif::testing::toy::world(engine); }
 
 JobConfig config(const std::string& name, const aif::models::TrainingParams& p, int64_t steps) {
   JobConfig c;

@@ -10,8 +10,10 @@
 
 #include "aif/analysis/report.hpp"
 #include "aif/analysis/svg_chart.hpp"
+#include "../support/svg_points.hpp"
 
 using namespace aif::analysis;
+using aif::testing::polylines;
 
 namespace {
 
@@ -21,22 +23,6 @@ size_t count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
-// The vertices of every <polyline> in document order.
-std::vector<std::vector<std::pair<double, double>>> polylines(const std::string& svg) {
-  // Scanned by hand: std::regex recurses per character and overflows the stack on long point lists.
-  std::vector<std::vector<std::pair<double, double>>> out;
-  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) {
-    const size_t begin = svg.find(" points=\"", at) + 9, end = svg.find('"', begin);
-    std::vector<std::pair<double, double>> points;
-    std::istringstream in(svg.substr(begin, end - begin));
-    for (std::string xy; in >> xy;) {
-      const size_t comma = xy.find(',');
-      points.emplace_back(std::stod(xy.substr(0, comma)), std::stod(xy.substr(comma + 1)));
-    }
-    out.push_back(points);
-  }
-  return out;
-}
 
 }  // namespace
 

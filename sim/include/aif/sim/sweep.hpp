@@ -49,6 +49,11 @@ struct SweepPoint {
   std::vector<std::string> overrides() const;          // "key=value" for --set, the seed last
 };
 
+// Every combination of the named value lists, the last list varying fastest: each combination is (name, value)
+// pairs in list order. Shared by sweeps' grids and capacity plans' spaces.
+using Combination = std::vector<std::pair<std::string, std::string>>;
+std::vector<Combination> grid_product(const std::vector<std::pair<std::string, std::vector<std::string>>>& lists);
+
 // Throws ScenarioError naming the sweep file, line and key.
 SweepConfig load_sweep(const std::string& path);
 // The points in a fixed order (combination, then seed); with validate, loads each point's scenario (a
