@@ -61,3 +61,24 @@ TEST(Determinism, SameSeedGivesIdenticalFileAndFingerprint) {
   ASSERT_EQ(r3.exit_code, 0) << r3.output;
   EXPECT_NE(ResultsReader(out).stored_fingerprint(), ResultsReader(dir + "/other.h5").stored_fingerprint());
 }
+
+// The live view's slicing (--progress-json, --partial-on-stop without a stop) changes nothing in a run: the same
+// fingerprint and the same job steps, also for scenarios where training goes on after the last request (the slices
+// used to stop at the first one when no request was left, cutting a job short when drain was off).
+TEST(Determinism, ProgressSlicesDoNotChangeTheRun) {
+  const std::string dir = scratch_dir("progress_slices");
+  for (const std::string name : {"ops_shrink", "power_carbon_aware"}) {
+    const std::string scenario = source_path("tests/data/scenarios/" + name + ".yaml") + " --set simulation.drain=false";
+    const auto plain = run_aifsim("run " + scenario + " -q -o " + dir + "/" + name + "_plain.h5");
+    ASSERT_EQ(plain.exit_code, 0) << plain.output;
+    const auto sliced = run_aifsim("run " + scenario + " --progress-json --partial-on-stop -o " + dir + "/" + name +
+                                   "_sliced.h5");
+    ASSERT_EQ(sliced.exit_code, 0) << sliced.output;
+    EXPECT_NE(sliced.output.find("\"fraction\":1.0000"), std::string::npos) << "no last slice: " << sliced.output;
+    EXPECT_NE(sliced.output.find("\"partial\":false"), std::string::npos);
+    aif::analysis::ResultsReader a(dir + "/" + name + "_plain.h5"), b(dir + "/" + name + "_sliced.h5");
+    EXPECT_EQ(a.meta().at("fingerprint"), b.meta().at("fingerprint")) << name;
+    EXPECT_EQ(a.job_step_count(), b.job_step_count()) << name;
+    EXPECT_GT(a.job_step_count(), 0u) << name;
+  }
+}
