@@ -37,6 +37,7 @@
 #include "aif/gui/run_controller.hpp"
 #include "aif/gui/scenario_form.hpp"
 #include "aif/gui/tables.hpp"
+#include "aif/gui/timeline_strip.hpp"
 #include "aif/gui/topology_view.hpp"
 
 namespace aif::gui {
@@ -126,7 +127,13 @@ void MainWindow::build_layout() {
   events_view_->setSelectionBehavior(QAbstractItemView::SelectRows);
   events_view_->horizontalHeader()->setStretchLastSection(true);
   events_view_->verticalHeader()->hide();
-  tabs_->addTab(events_view_, tr("Events"));
+  auto* events_page = new QWidget;
+  auto* ev = new QVBoxLayout(events_page);
+  timeline_ = new TimelineStrip(events_page);
+  ev->addWidget(timeline_);
+  ev->addWidget(events_view_, 1);
+  tabs_->addTab(events_page, tr("Events"));
+  connect(timeline_, &TimelineStrip::cursor_moved, this, &MainWindow::set_cursor);
   connect(events_view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
           [this](const QModelIndex& current) {
             if (current.isValid() && !cursor_busy_)
@@ -234,6 +241,7 @@ bool MainWindow::open_results(const QString& path, QString* error) {
   run_ = std::make_shared<RunData>(std::move(*loaded));
   charts_->show_run(*run_);
   topology_->show_run(run_.get());
+  timeline_->show_run(run_.get());
   if (!run_->rack_power) colour_choice_->setCurrentIndex(static_cast<int>(TopologyView::Colour::FAILURES));
   events_model_->set_events(run_->events);
   summary_model_->set_entries(run_->summary);
@@ -286,6 +294,7 @@ void MainWindow::set_cursor(double t_s) {
   cursor_label_->setText(tr("%1 s").arg(t_s, 0, 'f', 1));
   charts_->set_cursor(t_s);
   topology_->set_cursor(t_s);
+  timeline_->set_cursor(t_s);
   const int row = events_model_->row_at(t_s);
   if (row >= 0) events_view_->selectRow(row);
   cursor_busy_ = false;

@@ -17,6 +17,7 @@
 #include "aif/gui/run_controller.hpp"
 #include "aif/gui/scenario_form.hpp"
 #include "aif/gui/tables.hpp"
+#include "aif/gui/timeline_strip.hpp"
 #include "aif/gui/topology_view.hpp"
 
 using aif::gui::MainWindow;
@@ -98,6 +99,24 @@ class GuiTest : public QObject {
     QVERIFY(w.open_results(failover_h5_));
     const aif::analysis::ResultsReader reader(failover_h5_.toStdString());
     QCOMPARE(static_cast<size_t>(w.events_model()->rowCount()), reader.event_count());
+    // The strip draws every event once, in its lane: the incident's start among failures, its end among repairs.
+    using Strip = aif::gui::TimelineStrip;
+    int drawn = 0;
+    for (int l = 0; l < Strip::LANES; ++l) drawn += w.timeline()->ticks(static_cast<Strip::Lane>(l));
+    QCOMPARE(static_cast<size_t>(drawn), reader.event_count());
+    int starts = 0, ends = 0;
+    for (const auto& e : reader.events()) starts += e.kind == "incident_start", ends += e.kind == "incident_end";
+    QVERIFY(starts == 1 && ends == 1);
+    QCOMPARE(Strip::lane_of("incident_start"), Strip::FAILURES);
+    QCOMPARE(Strip::lane_of("incident_end"), Strip::REPAIRS);
+    QCOMPARE(Strip::lane_of("power_cap"), Strip::POWER);
+    // A click in the strip moves the shared cursor.
+    w.resize(1366, 768);
+    w.timeline()->resize(1000, w.timeline()->height());
+    QSignalSpy moved(w.timeline(), &Strip::cursor_moved);
+    QTest::mouseClick(w.timeline(), Qt::LeftButton, {}, QPoint(90 + (1000 - 90 - 8) / 2, 10));
+    QCOMPARE(moved.count(), 1);
+    QVERIFY(std::abs(moved.first().at(0).toDouble() - w.run()->end_s() / 2) < w.run()->end_s() / 100);
     // The incident takes rack 0 down from 60 s to 180 s: the topology shows it at 100 s, not at 30 s or 200 s.
     w.set_cursor(30);
     QVERIFY(!w.topology()->rack_down(0));

@@ -28,6 +28,7 @@ class EventsModel;
 class RunController;
 class ScenarioForm;
 class SummaryModel;
+class TimelineStrip;
 class TopologyView;
 
 class MainWindow : public QMainWindow {
@@ -50,6 +51,7 @@ class MainWindow : public QMainWindow {
   const RunData* run() const { return run_.get(); }
   ChartsPanel* charts() const { return charts_; }
   TopologyView* topology() const { return topology_; }
+  TimelineStrip* timeline() const { return timeline_; }
   EventsModel* events_model() const { return events_model_; }
   SummaryModel* summary_model() const { return summary_model_; }
   CompareView* compare() const { return compare_; }
@@ -84,6 +86,7 @@ class MainWindow : public QMainWindow {
   std::vector<std::shared_ptr<const RunData>> compared_;
   ChartsPanel* charts_ = nullptr;
   TopologyView* topology_ = nullptr;
+  TimelineStrip* timeline_ = nullptr;
   EventsModel* events_model_ = nullptr;
   SummaryModel* summary_model_ = nullptr;
   CompareView* compare_ = nullptr;
