@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <QCompleter>
 #include <QFile>
 #include <QFormLayout>
 #include <QJsonArray>
@@ -136,6 +137,20 @@ void ScenarioForm::add_field(const QString& key, const QString& label, const QSt
   v->setSpacing(1);
   v->addWidget(f.edit);
   v->addWidget(f.error);
+  if (key == "hardware.gpu") {
+    // The device types of the bundled catalog, offered as the user types (a scenario may name its own catalog).
+    QStringList devices;
+    try {
+      const YAML::Node catalog = YAML::LoadFile(QStringLiteral(AIF_SOURCE_DIR "/data/hardware.yaml").toStdString());
+      for (const auto& entry : catalog) devices << QString::fromStdString(entry.first.as<std::string>());
+    } catch (const YAML::Exception&) {
+    }
+    auto* completer = new QCompleter(devices, f.edit);
+    completer->setCaseSensitivity(Qt::CaseInsensitive);
+    completer->setCompletionMode(QCompleter::UnfilteredPopupCompletion);
+    f.edit->setCompleter(completer);
+    f.edit->setToolTip(f.edit->toolTip() + "\n" + tr("Catalog: %1").arg(devices.join(", ")));
+  }
   form_->addRow(label, box);
   fields_.insert(key, f);
   connect(f.edit, &QLineEdit::textEdited, this, [this, key] { on_edited(key); });
