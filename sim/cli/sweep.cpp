@@ -1,6 +1,7 @@
 #include "sweep.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +79,43 @@ bool SweepContext::done(size_t i) const {
   }
 }
 
+namespace {
+
+// The children a signal handler must pass a stop on to: plain pids, read in the handler (async-signal-safe).
+constexpr int MAX_CHILDREN = 1024;
+volatile sig_atomic_t g_children[MAX_CHILDREN];
+struct sigaction g_previous_int, g_previous_term;
+
+void stop_children_and_exit(int sig) {
+  for (int i = 0; i < MAX_CHILDREN; ++i)
+    if (g_children[i] > 0) kill(static_cast<pid_t>(g_children[i]), SIGTERM);
+  _exit(128 + sig);
+}
+
+void track_child(pid_t pid, bool add) {
+  for (int i = 0; i < MAX_CHILDREN; ++i) {
+    if (add ? g_children[i] == 0 : g_children[i] == pid) {
+      g_children[i] = add ? pid : 0;
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+PointProcesses::PointProcesses(const SweepContext& sweep) : sweep_(sweep) {
+  struct sigaction action {};
+  action.sa_handler = stop_children_and_exit;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &g_previous_int);
+  sigaction(SIGTERM, &action, &g_previous_term);
+}
+
+PointProcesses::~PointProcesses() {
+  sigaction(SIGINT, &g_previous_int, nullptr);
+  sigaction(SIGTERM, &g_previous_term, nullptr);
+}
+
 void PointProcesses::launch(size_t i) {
   const sim::SweepPoint& p = sweep_.points.at(i);
   const fs::path& pdir = sweep_.pdir;
@@ -90,9 +128,22 @@ void PointProcesses::launch(size_t i) {
     args.push_back(s);
   }
   const std::string log = (pdir / (p.id + ".log")).string();
+  if (running_.size() >= static_cast<size_t>(MAX_CHILDREN)) throw std::runtime_error("too many points at once");
+  // No stop may land between the fork and the child's tracking (it would be left running).
+  sigset_t stops, before;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stops, &before);
   const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid < 0) {
+    sigprocmask(SIG_SETMASK, &before, nullptr);
+    throw std::runtime_error("fork failed");
+  }
   if (pid == 0) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &before, nullptr);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -104,7 +155,9 @@ void PointProcesses::launch(size_t i) {
     execv(sweep_.self.c_str(), argv.data());
     _exit(127);
   }
+  track_child(pid, true);
   running_[pid] = i;
+  sigprocmask(SIG_SETMASK, &before, nullptr);
 }
 
 std::optional<PointOutcome> PointProcesses::reap(bool block) {
@@ -116,6 +169,7 @@ std::optional<PointOutcome> PointProcesses::reap(bool block) {
     if (it == running_.end()) continue;  // not one of ours
     const size_t i = it->second;
     running_.erase(it);
+    track_child(pid, false);
     const fs::path base = sweep_.pdir / sweep_.points[i].id;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       write_atomically(base.string() + ".set", sweep_.settings_text(i));

@@ -37,9 +37,15 @@ struct PointOutcome {
 
 // Child processes running points of one sweep on this machine: DIR/points/<id>.h5 and .log; then .set when the run
 // succeeded, .error (exit status and the log's tail) when it did not.
+// SIGINT or SIGTERM to the sweep (Ctrl-C, kill, a batch system's time limit) is passed on to the running children
+// before the sweep exits (status 130 or 143), so that no orphan run is left writing a point's files; the points done
+// so far stay done and the same command resumes.
 class PointProcesses {
  public:
-  explicit PointProcesses(const SweepContext& sweep) : sweep_(sweep) {}
+  explicit PointProcesses(const SweepContext& sweep);
+  ~PointProcesses();
+  PointProcesses(const PointProcesses&) = delete;
+  PointProcesses& operator=(const PointProcesses&) = delete;
   void launch(size_t i);
   size_t running() const { return running_.size(); }
   // The next child to end (waiting for it when block, else only one already ended), with its files written.
