@@ -99,11 +99,16 @@ int run_plan(const PlanOptions& o) {
       row.status = Status::INVALID;
       row.reason = row.candidate.invalid;
     } else {
-      const sim::Scenario sc = sim::load_scenario(plan.base_path, row.candidate.overrides);
-      row.bound = sim::analytic_bound(plan, sc);
-      if (!row.bound.infeasible.empty()) {
-        row.status = Status::PRUNED_ANALYTIC;
-        row.reason = row.bound.infeasible;
+      try {
+        const sim::Scenario sc = sim::load_scenario(plan.base_path, row.candidate.overrides);
+        row.bound = sim::analytic_bound(plan, sc);
+        if (!row.bound.infeasible.empty()) {
+          row.status = Status::PRUNED_ANALYTIC;
+          row.reason = row.bound.infeasible;
+        }
+      } catch (const sim::ScenarioError& e) {  // e.g. the weights leave no room for a KV cache
+        row.status = Status::INVALID;
+        row.reason = e.what();
       }
     }
     rows.push_back(std::move(row));
