@@ -81,6 +81,26 @@ class GuiTest : public QObject {
     QCOMPARE(w.summary_model()->rowCount(), static_cast<int>(reader.summary().size()));
   }
 
+  // Series as CSV: a header with each series and its unit, then one row per sample with the file's values.
+  void seriesExportAsCsv() {
+    std::string error;
+    const auto run = aif::gui::load_run(battery_h5_.toStdString(), &error);
+    QVERIFY2(run.has_value(), error.c_str());
+    const QString csv = QString::fromStdString(aif::gui::series_csv(*run));
+    const QStringList lines = csv.split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), static_cast<int>(run->time_s.size()) + 1);
+    const QStringList header = lines[0].split(',');
+    QCOMPARE(header.size(), static_cast<int>(run->series.size()) + 1);
+    const int column = static_cast<int>(header.indexOf("facility_power [W]"));
+    QVERIFY(column > 0);
+    const aif::analysis::ResultsReader reader(battery_h5_.toStdString());
+    const std::vector<double> power = reader.series_values("facility_power");
+    for (int row : {1, 5, static_cast<int>(power.size())}) {
+      const double written = lines[row].split(',')[column].toDouble();
+      QVERIFY(std::abs(written - power[size_t(row - 1)]) <= 1e-9 * std::abs(power[size_t(row - 1)]));
+    }
+  }
+
   void downsamplingKeepsExtremes() {
     std::vector<double> x(100000), y(100000);
     for (size_t i = 0; i < x.size(); ++i) x[i] = double(i), y[i] = std::sin(i * 0.001);
