@@ -401,18 +401,18 @@ std::string read_text(const fs::path& p) {
 }  // namespace
 
 std::vector<size_t> pareto_front(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < std::min(x.size(), y.size()); ++i)
+    if (std::isfinite(x[i]) && std::isfinite(y[i])) order.push_back(i);
+  // By x, then y: a point is optimal when its y is below that of every point before it (or equals the last optimal
+  // point exactly: equal points are all kept).
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && y[a] < y[b]); });
   std::vector<size_t> out;
-  const size_t n = std::min(x.size(), y.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) continue;
-    bool dominated = false;
-    for (size_t j = 0; j < n && !dominated; ++j) {
-      if (j == i || !std::isfinite(x[j]) || !std::isfinite(y[j])) continue;
-      dominated = x[j] <= x[i] && y[j] <= y[i] && (x[j] < x[i] || y[j] < y[i]);
-    }
-    if (!dominated) out.push_back(i);
+  for (size_t i : order) {
+    const bool equal_to_last = !out.empty() && x[i] == x[out.back()] && y[i] == y[out.back()];
+    if (out.empty() || y[i] < y[out.back()] || equal_to_last) out.push_back(i);
   }
-  std::sort(out.begin(), out.end(), [&](size_t a, size_t b) { return x[a] < x[b] || (x[a] == x[b] && y[a] < y[b]); });
   return out;
 }
 

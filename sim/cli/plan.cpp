@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "aif/analysis/report.hpp"
 #include "aif/sim/plan.hpp"
 #include "aif/sim/scenario.hpp"
 #include "sweep_points.hpp"
@@ -234,10 +235,13 @@ int run_plan(const PlanOptions& o) {
       chosen_failure = i;
   }
   auto frontier = [&](const std::vector<size_t>& set, bool failure) {
-    std::vector<std::pair<double, double>> points;
-    for (size_t i : set) points.emplace_back(rows[i].normal->cost_per_h, latency_of(failure ? *rows[i].failure : *rows[i].normal));
+    std::vector<double> cost, latency;
+    for (size_t i : set) {
+      cost.push_back(rows[i].normal->cost_per_h);
+      latency.push_back(latency_of(failure ? *rows[i].failure : *rows[i].normal));
+    }
     std::vector<size_t> front;
-    for (size_t k : sim::pareto_front(points)) front.push_back(set[k]);
+    for (size_t k : analysis::pareto_front(cost, latency)) front.push_back(set[k]);
     return front;
   };
   const std::vector<size_t> front = frontier(ran, false), front_failure = frontier(ran_failure, true);

@@ -436,20 +436,4 @@ PlanOutcome measure_plan_run(const PlanConfig& plan, const PlanCandidate& candid
   return o;
 }
 
-std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& points) {
-  std::vector<size_t> order(points.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  // By cost, then latency: a point is on the front when its latency is below every cheaper (or as cheap) one's.
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return points[a] < points[b]; });
-  std::vector<size_t> front;
-  double best_latency = std::numeric_limits<double>::infinity();
-  for (size_t i : order) {
-    if (points[i].second < best_latency) {
-      front.push_back(i);
-      best_latency = points[i].second;
-    }
-  }
-  return front;
-}
-
 }  // namespace aif::sim

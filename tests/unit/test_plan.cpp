@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <set>
 
 #include "../support/aifsim_process.hpp"
+#include "aif/analysis/report.hpp"
 #include "aif/sim/plan.hpp"
 #include "aif/sim/scenario.hpp"
 
@@ -111,32 +113,30 @@ TEST(PlanBounds, ALatencySloBelowTheShortestStepIsPruned) {
       << b.infeasible;
 }
 
-// Against brute force: a point is on the front when no other point is at most as costly and as slow, and strictly
-// better in one of the two.
+// analysis::pareto_front (the plan's and the sweep report's frontier) against brute force: a point is on the front
+// when no other point is at most as costly and as slow, and strictly better in one of the two.
 TEST(PlanFrontier, ParetoFrontEqualsBruteForce) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> coarse(0, 20);  // ties on purpose
   for (int trial = 0; trial < 200; ++trial) {
-    std::vector<std::pair<double, double>> points(1 + trial % 40);
-    for (auto& p : points) p = {coarse(rng), coarse(rng)};
-    std::set<std::pair<double, double>> expected;
-    for (size_t i = 0; i < points.size(); ++i) {
+    const size_t n = 1 + trial % 40;
+    std::vector<double> cost(n), latency(n);
+    for (size_t i = 0; i < n; ++i) cost[i] = coarse(rng), latency[i] = trial % 7 == 0 && i == 0 ? NAN : coarse(rng);
+    std::set<size_t> expected;
+    for (size_t i = 0; i < n; ++i) {
+      if (std::isnan(latency[i])) continue;
       bool dominated = false;
-      for (size_t j = 0; j < points.size(); ++j) {
-        const bool no_worse = points[j].first <= points[i].first && points[j].second <= points[i].second;
-        const bool better = points[j].first < points[i].first || points[j].second < points[i].second;
+      for (size_t j = 0; j < n; ++j) {
+        if (std::isnan(latency[j])) continue;
+        const bool no_worse = cost[j] <= cost[i] && latency[j] <= latency[i];
+        const bool better = cost[j] < cost[i] || latency[j] < latency[i];
         dominated |= no_worse && better;
       }
-      if (!dominated) expected.insert(points[i]);
+      if (!dominated) expected.insert(i);
     }
-    std::set<std::pair<double, double>> got;
-    double last_cost = -1;
-    for (size_t i : aif::sim::pareto_front(points)) {
-      EXPECT_GE(points[i].first, last_cost);  // sorted by cost
-      last_cost = points[i].first;
-      EXPECT_TRUE(got.insert(points[i]).second) << "a point twice";  // equal points: one of them
-    }
-    EXPECT_EQ(got, expected) << "trial " << trial;
+    const std::vector<size_t> front = aif::analysis::pareto_front(cost, latency);
+    EXPECT_EQ(std::set<size_t>(front.begin(), front.end()), expected) << "trial " << trial;
+    for (size_t k = 1; k < front.size(); ++k) EXPECT_LE(cost[front[k - 1]], cost[front[k]]);  // by cost
   }
 }
 

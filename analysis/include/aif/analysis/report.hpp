@@ -44,7 +44,7 @@ ReportInfo write_results_report(const ResultsReader& results, const std::string&
 ReportInfo write_sweep_report(const std::string& dir, const std::string& path, const ReportOptions& options = {});
 
 // The (x, y) points that no other point beats on both (smaller or equal in both and smaller in one); NaN points are
-// never optimal. Indices into x/y, in increasing x.
+// never optimal; equal optimal points are all kept. Indices into x/y, in increasing x. O(n log n).
 std::vector<size_t> pareto_front(const std::vector<double>& x, const std::vector<double>& y);
 
 }  // namespace aif::analysis

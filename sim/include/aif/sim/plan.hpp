@@ -122,7 +122,4 @@ struct PlanOutcome {
 };
 PlanOutcome measure_plan_run(const PlanConfig& plan, const PlanCandidate& candidate, const std::string& results_path);
 
-// Indices of the points not dominated in (cost, latency), both minimised, sorted by cost.
-std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& cost_latency);
-
 }  // namespace aif::sim
