@@ -745,4 +745,132 @@ ReportInfo write_sweep_report(const std::string& dir, const std::string& path, c
   return {page.charts, html.size()};
 }
 
+namespace {
+
+// plan.csv as a header and rows of cells (quoted cells may hold commas; aifsim plan writes no line breaks in them).
+std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ResultsError(path.string() + ": cannot read");
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        cells.emplace_back();
+      } else {
+        cells.back() += c;
+      }
+    }
+    rows.push_back(std::move(cells));
+  }
+  if (rows.empty()) throw ResultsError(path.string() + ": empty");
+  return rows;
+}
+
+double cell_number(const std::string& text) {
+  if (text.empty() || text == "unfinished") return text.empty() ? std::nan("") : 1e300;
+  try {
+    return std::stod(text);
+  } catch (const std::exception&) {
+    return std::nan("");
+  }
+}
+
+}  // namespace
+
+ReportInfo write_plan_report(const std::string& dir, const std::string& path) {
+  const fs::path csv_path = fs::path(dir) / "plan.csv";
+  if (!fs::exists(csv_path)) throw ResultsError(dir + ": not a plan folder (no plan.csv; `aifsim plan -o DIR` writes it)");
+  const auto rows = read_csv(csv_path);
+  const std::vector<std::string>& header = rows.front();
+  auto column = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    return it == header.end() ? -1 : static_cast<int>(it - header.begin());
+  };
+  for (const char* required : {"id", "status", "cost_per_h", "meets", "frontier", "chosen"})
+    if (column(required) < 0) throw ResultsError(csv_path.string() + ": no column '" + required + "': not a plan table");
+  // The first SLO metric: the first "<metric>_p<q>_s" column after the bounds.
+  std::string metric;
+  for (size_t c = static_cast<size_t>(column("utilization_bound")) + 1; c < header.size() && metric.empty(); ++c)
+    if (header[c].size() > 2 && header[c].compare(header[c].size() - 2, 2, "_s") == 0 && header[c].find('.') == std::string::npos)
+      metric = header[c];
+  Page page;
+  page.section("answer", "Answer");
+  page.body << "<pre class=\"plan\">" << esc(read_text(fs::path(dir) / "plan.md")) << "</pre>\n";
+  const std::string failure_prefix = [&] {
+    for (const std::string& h : header)
+      if (h.size() > 2 && h[0] == 'n' && h.find('.') != std::string::npos && h.substr(h.find('.') + 1) == "meets")
+        return h.substr(0, h.find('.') + 1);
+    return std::string();
+  }();
+  auto cost_chart = [&](const std::string& id, const std::string& prefix, const std::string& title) {
+    const int c_cost = column("cost_per_h"), c_metric = column(prefix + metric), c_meets = column(prefix + "meets");
+    if (metric.empty() || c_metric < 0 || c_meets < 0) return;
+    ChartSeries ok{"meets the SLOs", {}, {}, {}, SeriesStyle::SCATTER, "#1a9850"};
+    ChartSeries miss{"misses", {}, {}, {}, SeriesStyle::SCATTER, "#d73027"};
+    std::vector<double> cx, cy;
+    for (size_t r = 1; r < rows.size(); ++r) {
+      const auto& row = rows[r];
+      if (static_cast<int>(row.size()) <= std::max({c_cost, c_metric, c_meets})) continue;
+      const double x = cell_number(row[static_cast<size_t>(c_cost)]), y = cell_number(row[static_cast<size_t>(c_metric)]);
+      if (!std::isfinite(x) || !std::isfinite(y) || y >= 1e299) continue;
+      (row[static_cast<size_t>(c_meets)] == "yes" ? ok : miss).x.push_back(x);
+      (row[static_cast<size_t>(c_meets)] == "yes" ? ok : miss).y.push_back(y);
+      cx.push_back(x);
+      cy.push_back(y);
+    }
+    if (cx.empty()) return;
+    ChartSeries front{"frontier", {}, {}, {}, SeriesStyle::LINE, "#444444"};
+    for (size_t i : pareto_front(cx, cy)) front.x.push_back(cx[i]), front.y.push_back(cy[i]);
+    // Candidates far off (minutes of queueing) would flatten the ones that matter: the axis stops at 3 x the
+    // slowest candidate that meets the SLOs, and what lies above is drawn on that edge.
+    const double cap = ok.y.empty() ? *std::max_element(cy.begin(), cy.end())
+                                    : 3 * *std::max_element(ok.y.begin(), ok.y.end());
+    size_t clipped = 0;
+    for (ChartSeries* s : {&front, &ok, &miss})
+      for (double& y : s->y)
+        if (y > cap) y = cap, clipped += s != &front;
+    Chart chart;
+    chart.title = title;
+    chart.x_label = "cost per hour";
+    chart.y_label = metric.substr(0, metric.size() - 2) + " (s)";
+    chart.series = {front, ok, miss};
+    chart.y_min = 0;
+    chart.y_max = cap;
+    page.chart(id, chart,
+               "Every simulated candidate within the cost window; the line joins the Pareto-optimal ones." +
+                   (clipped ? " " + std::to_string(clipped) + " candidate(s) slower than " + fmt_value(cap) +
+                                  " s are drawn on the top edge."
+                            : std::string()));
+  };
+  page.section("frontier", "Cost and latency");
+  const std::string shown = metric.size() > 2 ? metric.substr(0, metric.size() - 2) : metric;
+  cost_chart("plan-cost", "", "Cost per hour vs " + shown);
+  if (!failure_prefix.empty())
+    cost_chart("plan-cost-failure", failure_prefix, "With the stated failure: cost per hour vs " + shown);
+  page.section("candidates", "Candidates");
+  page.body << "<table class=\"candidates\"><tr>";
+  for (const std::string& h : header) page.body << "<th>" << esc(h) << "</th>";
+  page.body << "</tr>\n";
+  const int c_chosen = column("chosen");
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const bool chosen = static_cast<int>(rows[r].size()) > c_chosen && !rows[r][static_cast<size_t>(c_chosen)].empty();
+    page.body << (chosen ? "<tr class=\"pareto\">" : "<tr>");
+    for (const std::string& cell : rows[r]) page.body << "<td>" << esc(cell) << "</td>";
+    page.body << "</tr>\n";
+  }
+  page.body << "</table>\n";
+  const std::string html = page.html("aifsim plan " + fs::path(dir).filename().string(),
+                                     "<h1>Capacity plan <code>" + esc(dir) + "</code></h1>\n");
+  write_page(path, html);
+  return ReportInfo{page.charts, html.size()};
+}
+
 }  // namespace aif::analysis

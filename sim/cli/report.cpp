@@ -15,8 +15,8 @@ namespace fs = std::filesystem;
 
 CLI::App* add_report_command(CLI::App& app, ReportOptions& options) {
   CLI::App* report = app.add_subcommand(
-      "report", "Write a self-contained HTML report (charts, tables, scenario) of a results file or a sweep folder");
-  report->add_option("input", options.input, "Results file (HDF5) or `aifsim sweep` output folder")->required();
+      "report", "Write a self-contained HTML report (charts, tables, scenario) of a results file, a sweep folder or a plan folder");
+  report->add_option("input", options.input, "Results file (HDF5), or an `aifsim sweep` or `aifsim plan` output folder")->required();
   report->add_option("-o,--output", options.output, "HTML file; default <results>.html or <folder>/report.html");
   return report;
 }
@@ -27,7 +27,8 @@ int run_report(const ReportOptions& o) {
     std::string out = o.output;
     if (fs::is_directory(o.input)) {
       if (out.empty()) out = (fs::path(o.input) / "report.html").string();
-      info = analysis::write_sweep_report(o.input, out);
+      info = fs::exists(fs::path(o.input) / "plan.csv") ? analysis::write_plan_report(o.input, out)
+                                                         : analysis::write_sweep_report(o.input, out);
     } else {
       if (out.empty()) out = fs::path(o.input).replace_extension(".html").string();
       const analysis::ResultsReader reader(o.input);

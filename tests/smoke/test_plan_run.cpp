@@ -73,6 +73,24 @@ TEST(PlanRun, ChoosesTheCandidatesWorkedOutByHand) {
   r = run_aifsim(cmd);
   EXPECT_NE(r.output.find("0 runs now, 4 reused"), std::string::npos) << r.output;
   EXPECT_EQ(read_bytes(dir + "/plan.csv"), before);
+  // The plan's report: the answer, a cost chart with and without the failure (one marker per simulated candidate:
+  // c0001 and c0002; with the failure the same two runs), every candidate in the table.
+  r = run_aifsim("report " + dir + " -o " + dir + "/plan.html");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string html = read_bytes(dir + "/plan.html");
+  auto figure = [&](const std::string& id) {
+    const size_t at = html.find("id=\"chart-" + id + "\"");
+    return at == std::string::npos ? std::string() : html.substr(at, html.find("</figure>", at) - at);
+  };
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(figure("plan-cost"), "<circle class=\"series"), 2u);
+  EXPECT_EQ(count(figure("plan-cost-failure"), "<circle class=\"series"), 2u);
+  EXPECT_EQ(count(html, "<tr"), 1u + 3u);  // header + candidates
+  EXPECT_NE(html.find("Cheapest meeting them with 1 rack(s) down"), std::string::npos);
   // Two at a time: the same table.
   const std::string dir2 = scratch_dir("plan_run_jobs2");
   r = run_aifsim("plan " + source_path("tests/data/plans/constant.plan.yaml") + " -o " + dir2 + " --jobs 2");

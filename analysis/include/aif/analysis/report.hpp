@@ -43,6 +43,12 @@ ReportInfo write_results_report(const ResultsReader& results, const std::string&
 // dir: an `aifsim sweep` output folder (sweep.h5, points/<id>.error for failed points).
 ReportInfo write_sweep_report(const std::string& dir, const std::string& path, const ReportOptions& options = {});
 
+// Capacity plan folder (`aifsim plan -o DIR`, plan.csv and plan.md): the answer (plan.md), chart-plan-cost (cost per
+// hour against the first SLO metric of every simulated candidate: meeting the SLOs or not, the frontier as a line),
+// chart-plan-cost-failure (the same with the stated failure, when the plan has one), and every candidate's row.
+// ResultsError when DIR has no readable plan.csv.
+ReportInfo write_plan_report(const std::string& dir, const std::string& path);
+
 // The (x, y) points that no other point beats on both (smaller or equal in both and smaller in one); NaN points are
 // never optimal; equal optimal points are all kept. Indices into x/y, in increasing x. O(n log n).
 std::vector<size_t> pareto_front(const std::vector<double>& x, const std::vector<double>& y);
