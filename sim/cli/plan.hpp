@@ -14,10 +14,12 @@ struct PlanOptions {
   std::string output;
   int jobs = 1;
   bool dry_run = false;  // enumerate, bound and list the candidates; simulate none
+  bool check_pruned = false;  // also simulate the candidates the perf model pruned, to check that they miss
 };
 
 CLI::App* add_plan_command(CLI::App& app, PlanOptions& options);
-// 0: a candidate meets the SLOs (with the stated failure if any); 1: none does, or a run failed; 2: bad plan file.
+// 0: a candidate meets the SLOs (with the stated failure if any); 1: none does, a run failed, or (--check-pruned) a
+// pruned candidate met the SLOs when simulated; 2: bad plan file.
 int run_plan(const PlanOptions& options);
 
 }  // namespace aif::cli

@@ -98,6 +98,17 @@ TEST(PlanRun, ChoosesTheCandidatesWorkedOutByHand) {
   EXPECT_EQ(read_bytes(dir2 + "/plan.csv"), before);
 }
 
+// --check-pruned simulates the pruned candidate too and says that it misses (the bound holds).
+TEST(PlanRun, CheckPrunedSimulatesThePrunedCandidates) {
+  const std::string dir = scratch_dir("plan_check_pruned");
+  const auto r = run_aifsim("plan " + source_path("tests/data/plans/constant.plan.yaml") + " -o " + dir +
+                            " --check-pruned");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("check c0000"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 pruned candidate(s) simulated, every one misses the SLOs"), std::string::npos) << r.output;
+  EXPECT_NE(read_bytes(dir + "/plan.csv").find("checked: simulated, it misses (ttft_p99"), std::string::npos);
+}
+
 // The pruned candidate, simulated anyway: it misses the SLO, and by at least the bound the planner gave.
 TEST(PlanRun, APrunedCandidateMissesWhenSimulated) {
   const std::string dir = scratch_dir("plan_pruned");
