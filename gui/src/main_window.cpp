@@ -417,7 +417,7 @@ void MainWindow::save_scenario() {
   if (path.isEmpty()) return;
   QString why;
   if (!form_->save(path, &why)) show_error(tr("Cannot save"), why);
-  else statusBar()->showMessage(tr("saved %1").arg(path), 5000);
+  else statusBar()->showMessage(why.isEmpty() ? tr("saved %1").arg(path) : path + ": " + why, 8000);
 }
 
 void MainWindow::add_recent(const QString& path) {

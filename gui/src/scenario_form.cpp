@@ -12,7 +12,9 @@
 #include <QRegularExpression>
 #include <QSaveFile>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 
 namespace aif::gui {
 
@@ -270,39 +272,74 @@ void ScenarioForm::show_validation(int exit_code) {
 }
 
 bool ScenarioForm::save(const QString& path, QString* error) const {
+  std::string text;
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path_.toStdString());
+    std::ifstream in(path_.toStdString(), std::ios::binary);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     if (error) *error = path_ + ": " + QString::fromStdString(e.what());
     return false;
   }
+  // Edits of values the file already has are made in its text, where they stand: comments and layout stay.
+  // A key the file does not have yet (or a value written in a form that is not its plain text) means writing the
+  // whole tree out again, which yaml-cpp does without the comments.
+  struct Replacement {
+    size_t pos, length;
+    std::string value;
+  };
+  std::vector<Replacement> replacements;
+  bool in_place = true;
   for (auto it = fields_.begin(); it != fields_.end(); ++it) {
     if (it->edit->text() == it->original || it->edit->text().isEmpty()) continue;
-    // Walk to the parent, creating maps on the way (a section the file did not have yet).
-    const QStringList steps = path_steps(it.key());
-    YAML::Node node;
-    node.reset(root);
-    for (int i = 0; i + 1 < steps.size(); ++i) {
-      YAML::Node next = steps[i].startsWith('[') ? node[steps[i].mid(1, steps[i].size() - 2).toInt()]
-                                                 : node[steps[i].toStdString()];
-      node.reset(next);
+    const std::string value = it->edit->text().toStdString();
+    const YAML::Node node = yaml_at(root, path_steps(it.key()));
+    if (node && node.IsScalar()) {
+      const size_t pos = static_cast<size_t>(node.Mark().pos);
+      const std::string& old = node.Scalar();
+      if (pos < text.size() && text.compare(pos, old.size(), old) == 0) {
+        replacements.push_back({pos, old.size(), value});
+        continue;
+      }
     }
-    node[steps.last().toStdString()] = YAML::Load(it->edit->text().toStdString());
+    in_place = false;
   }
-  YAML::Emitter out;
-  out << root;
+  std::string out_text;
+  if (in_place) {
+    std::sort(replacements.begin(), replacements.end(),
+              [](const Replacement& a, const Replacement& b) { return a.pos > b.pos; });
+    out_text = text;
+    for (const Replacement& r : replacements) out_text.replace(r.pos, r.length, r.value);
+  } else {
+    for (auto it = fields_.begin(); it != fields_.end(); ++it) {
+      if (it->edit->text() == it->original || it->edit->text().isEmpty()) continue;
+      // Walk to the parent, creating maps on the way (a section the file did not have yet).
+      const QStringList steps = path_steps(it.key());
+      YAML::Node node;
+      node.reset(root);
+      for (int i = 0; i + 1 < steps.size(); ++i) {
+        YAML::Node next = steps[i].startsWith('[') ? node[steps[i].mid(1, steps[i].size() - 2).toInt()]
+                                                   : node[steps[i].toStdString()];
+        node.reset(next);
+      }
+      node[steps.last().toStdString()] = YAML::Load(it->edit->text().toStdString());
+    }
+    YAML::Emitter out;
+    out << root;
+    out_text = std::string(out.c_str()) + "\n";
+  }
   QSaveFile file(path);  // written to a temporary file, renamed on commit
   if (!file.open(QIODevice::WriteOnly)) {
     if (error) *error = path + ": " + file.errorString();
     return false;
   }
-  file.write(out.c_str());
-  file.write("\n");
+  file.write(out_text.data(), static_cast<qint64>(out_text.size()));
   if (!file.commit()) {
     if (error) *error = path + ": " + file.errorString();
     return false;
   }
+  if (!in_place && error) *error = tr("saved; a new key was added, so the file was written anew without its comments");
   return true;
 }
 

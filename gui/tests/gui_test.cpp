@@ -202,6 +202,12 @@ class GuiTest : public QObject {
     QCOMPARE(root["services"][0]["replicas"].as<int>(), 4);
     QCOMPARE(QString::fromStdString(root["workloads"][0]["arrival"]["rate"].as<std::string>()), QString("7/s"));
     QCOMPARE(run_cli({"validate", saved}), 0);
+    // Values the file had are edited in place: the file is the original but for those two values, comments kept.
+    QFile original(source("scenarios/examples/poisson.yaml")), edited(saved);
+    QVERIFY(original.open(QIODevice::ReadOnly) && edited.open(QIODevice::ReadOnly));
+    QString expected = QString::fromUtf8(original.readAll());
+    expected.replace("    replicas: 2\n", "    replicas: 4\n").replace("      rate: 5/s\n", "      rate: 7/s\n");
+    QCOMPARE(QString::fromUtf8(edited.readAll()), expected);
   }
 
   // Launched from the GUI on a tiny scenario, with an edit: the same fingerprint as the CLI with that --set.

@@ -2,7 +2,9 @@
 // each field's type, range, unit pattern and help come from the schema, so typing is checked at once (a field that
 // does not match turns red with the expected form beside it); the scenario's own validation (`aifsim validate` with
 // the edits as --set, in a child process, a moment after typing stops) puts its message beside the field it names.
-// Saving writes the YAML with the edits (through a temporary file).
+// Saving writes the YAML with the edits (through a temporary file): values the file already has are changed where
+// they stand, so its comments and layout stay; a key it lacks makes it written anew (without comments, said in *error
+// while save() still returns true).
 #pragma once
 #include <QJsonObject>
 #include <QMap>
