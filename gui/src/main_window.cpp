@@ -157,9 +157,22 @@ void MainWindow::build_layout() {
   live_chart->addSeries(live_power_);
   live_chart->addSeries(live_queue_);
   live_chart->createDefaultAxes();
+  live_chart->axes(Qt::Horizontal).value(0)->setTitleText(tr("simulated time (s)"));
   live_view_ = new QChartView(live_chart);
   live_view_->setRenderHint(QPainter::Antialiasing);
-  tabs_->addTab(live_view_, tr("Live"));
+  auto* latency_chart = new QChart();
+  latency_chart->setTitle(tr("TTFT p99 of the requests finishing now"));
+  live_ttft_ = new QLineSeries;
+  live_ttft_->setName(tr("TTFT p99 (ms)"));
+  latency_chart->addSeries(live_ttft_);
+  latency_chart->createDefaultAxes();
+  latency_chart->axes(Qt::Horizontal).value(0)->setTitleText(tr("simulated time (s)"));
+  live_latency_view_ = new QChartView(latency_chart);
+  live_latency_view_->setRenderHint(QPainter::Antialiasing);
+  auto* live_page = new QSplitter(Qt::Vertical);
+  live_page->addWidget(live_view_);
+  live_page->addWidget(live_latency_view_);
+  tabs_->addTab(live_page, tr("Live"));
   rv->addWidget(tabs_, 1);
   auto* cursor_row = new QHBoxLayout;
   cursor_row->addWidget(new QLabel(tr("Time:"), right));
@@ -317,10 +330,11 @@ bool MainWindow::start_run(const QString& output) {
   }
   live_power_->clear();
   live_queue_->clear();
+  live_ttft_->clear();
   progress_->setValue(0);
   run_button_->setEnabled(false);
   stop_button_->setEnabled(true);
-  tabs_->setCurrentWidget(live_view_);
+  tabs_->setCurrentWidget(live_view_->parentWidget());
   progress_label_->setText(tr("starting %1").arg(runner_->aifsim_path()));
   progress_timer_.start();
   return true;
@@ -339,7 +353,10 @@ void MainWindow::poll_progress() {
   for (const Progress& p : batch) {
     live_power_->append(p.sim_s, p.facility_power_w / 1e3);
     live_queue_->append(p.sim_s, static_cast<double>(p.in_flight));
+    if (!std::isnan(p.ttft_p99_s)) live_ttft_->append(p.sim_s, p.ttft_p99_s * 1e3);
   }
+  double max_ttft = 1;
+  for (const QPointF& p : live_ttft_->points()) max_ttft = std::max(max_ttft, p.y());
   for (const QPointF& p : live_power_->points()) max_power = std::max(max_power, p.y());
   for (const QPointF& p : live_queue_->points()) max_queue = std::max(max_queue, p.y());
   const Progress& last = batch.back();
@@ -348,6 +365,11 @@ void MainWindow::poll_progress() {
   if (axes.size() >= 2) {
     axes[0]->setRange(0, end);
     axes[1]->setRange(0, std::max(max_power, max_queue) * 1.1);
+  }
+  const auto latency_axes = live_latency_view_->chart()->axes();
+  if (latency_axes.size() >= 2) {
+    latency_axes[0]->setRange(0, end);
+    latency_axes[1]->setRange(0, max_ttft * 1.1);
   }
   progress_->setValue(static_cast<int>(last.fraction * 1000));
   progress_label_->setText(tr("simulated %1 of %2 s; ETA %3 s; %4 requests finished, %5 in flight; %6 kW")

@@ -5,6 +5,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QStandardPaths>
+#include <cmath>
 
 namespace aif::gui {
 
@@ -97,6 +98,8 @@ void RunController::parse_line(const QByteArray& line) {
   p.wall_s = o.value("wall_s").toDouble();
   p.eta_s = o.value("eta_s").toDouble();
   p.facility_power_w = o.value("facility_power_w").toDouble();
+  p.ttft_p50_s = o.value("ttft_p50_s").isDouble() ? o.value("ttft_p50_s").toDouble() : std::nan("");
+  p.ttft_p99_s = o.value("ttft_p99_s").isDouble() ? o.value("ttft_p99_s").toDouble() : std::nan("");
   p.arrived = static_cast<long long>(o.value("arrived").toDouble());
   p.finished = static_cast<long long>(o.value("finished").toDouble());
   p.in_flight = static_cast<long long>(o.value("in_flight").toDouble());

@@ -222,6 +222,10 @@ class GuiTest : public QObject {
     QCOMPARE(done.last().at(0).toBool(), true);
     QVERIFY(!w.runner()->partial());
     QVERIFY(w.run() != nullptr);
+    // The last progress line: the whole run, and the TTFT of the requests that finished in its slice.
+    QCOMPARE(w.runner()->latest().fraction, 1.0);
+    QCOMPARE(w.runner()->latest().sim_s, 90.0);
+    QVERIFY(std::isfinite(w.runner()->latest().ttft_p99_s) && w.runner()->latest().ttft_p99_s > 0);
     const QString cli = dir_.filePath("cli_run.h5");
     QCOMPARE(run_cli({"run", source("scenarios/examples/poisson.yaml"), "--set", "simulation.duration=90s", "-q", "-o", cli}), 0);
     const aif::analysis::ResultsReader a(dir_.filePath("gui_run.h5").toStdString()), b(cli.toStdString());

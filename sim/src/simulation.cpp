@@ -197,7 +197,8 @@ class Run {
   std::vector<size_t> workload_service_;  // workload index -> service index
   int active_workloads_ = 0;
   int64_t next_request_id_ = 0;
-  // The last sample, for the live progress lines.
+  // The last sample, and the TTFTs of the requests finished since the last progress line, for the live view.
+  std::vector<double> slice_ttft_;
   double last_facility_w_ = 0;
   int last_busy_gpus_ = 0, last_running_ = 0, last_waiting_ = 0;
   int64_t arrived_ = 0, finished_ = 0, rejected_ = 0, unfinished_ = 0, dropped_ = 0, in_flight_ = 0;
@@ -524,6 +525,7 @@ void Run::on_request_done(const analysis::RequestRecord& r) {
   svc.output_tokens += r.generated_tokens;
   last_finish_ = std::max(last_finish_, r.finish_s);
   const double ttft = r.first_token_s - r.arrival_s, e2e = r.finish_s - r.arrival_s;
+  if (opt_.progress_json) slice_ttft_.push_back(ttft);
   svc.ttft.add(ttft);
   svc.e2e.add(e2e);
   double tpot = 0;
@@ -1124,7 +1126,21 @@ RunReport Run::execute() {
                      eta);
       }
       if (opt_.progress_json) {
-        std::printf("{\"sim_s\":%.6g,\"duration_s\":%.6g,\"fraction\":%.4f,\"wall_s\":%.4g,\"eta_s\":%.4g,"
+        // p50 / p99 TTFT of the requests that finished in this slice (NaN, written null, when none did).
+        double ttft_p50 = std::nan(""), ttft_p99 = std::nan("");
+        if (!slice_ttft_.empty()) {
+          ttft_p50 = analysis::percentile(slice_ttft_, 50);
+          ttft_p99 = analysis::percentile(slice_ttft_, 99);
+          slice_ttft_.clear();
+        }
+        auto json_number = [](double v) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.6g", v);
+          return std::isnan(v) ? std::string("null") : std::string(buf);
+        };
+        std::printf("{\"ttft_p50_s\":%s,\"ttft_p99_s\":%s,", json_number(ttft_p50).c_str(),
+                    json_number(ttft_p99).c_str());
+        std::printf("\"sim_s\":%.6g,\"duration_s\":%.6g,\"fraction\":%.4f,\"wall_s\":%.4g,\"eta_s\":%.4g,"
                     "\"events\":%llu,\"arrived\":%lld,\"finished\":%lld,\"in_flight\":%lld,"
                     "\"facility_power_w\":%.6g,\"busy_gpus\":%d,\"running\":%d,\"waiting\":%d}\n",
                     until, duration, frac, wall, eta, static_cast<unsigned long long>(events_),

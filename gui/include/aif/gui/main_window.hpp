@@ -103,6 +103,8 @@ class MainWindow : public QMainWindow {
   QChartView* live_view_ = nullptr;
   QLineSeries* live_power_ = nullptr;
   QLineSeries* live_queue_ = nullptr;
+  QLineSeries* live_ttft_ = nullptr;
+  QChartView* live_latency_view_ = nullptr;
   QComboBox* colour_choice_ = nullptr;
   QMenu* recent_menu_ = nullptr;
   QTimer progress_timer_;

@@ -13,6 +13,7 @@ namespace aif::gui {
 
 struct Progress {
   double sim_s = 0, duration_s = 0, fraction = 0, wall_s = 0, eta_s = 0, facility_power_w = 0;
+  double ttft_p50_s = 0, ttft_p99_s = 0;  // of the requests finished in the slice (NaN when none did)
   long long arrived = 0, finished = 0, in_flight = 0;
   int busy_gpus = 0, running = 0, waiting = 0;
 };
