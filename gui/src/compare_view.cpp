@@ -25,6 +25,11 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   series_choice_ = new QComboBox(this);
   series_choice_->setMinimumContentsLength(24);
   top->addWidget(series_choice_);
+  top->addSpacing(16);
+  top->addWidget(new QLabel(tr("Latency CDF:"), this));
+  cdf_choice_ = new QComboBox(this);
+  cdf_choice_->addItems({"TTFT", "TPOT", "E2E"});
+  top->addWidget(cdf_choice_);
   top->addStretch();
   layout->addLayout(top);
   auto* charts = new QSplitter(Qt::Horizontal, this);
@@ -41,6 +46,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   table_->verticalHeader()->hide();
   layout->addWidget(split, 1);
   connect(series_choice_, &QComboBox::currentTextChanged, this, &CompareView::show_series);
+  connect(cdf_choice_, &QComboBox::currentTextChanged, this, &CompareView::show_cdf);
 }
 
 void CompareView::set_runs(std::vector<std::shared_ptr<const RunData>> runs) {
@@ -62,12 +68,14 @@ void CompareView::set_runs(std::vector<std::shared_ptr<const RunData>> runs) {
   series_choice_->setCurrentText(shared.contains(keep) ? keep : shared.contains("facility_power") ? "facility_power" : shared.value(0));
   series_choice_->blockSignals(false);
   show_series(series_choice_->currentText());
+  show_cdf(cdf_choice_->currentText());
+}
 
-  // TTFT CDFs overlaid.
+void CompareView::show_cdf(const QString& metric) {
   auto* chart = new QChart();
-  chart->setTitle(tr("TTFT CDF"));
+  chart->setTitle(tr("%1 CDF").arg(metric));
   auto* x_axis = new QLogValueAxis;
-  x_axis->setTitleText(tr("TTFT (s)"));
+  x_axis->setTitleText(tr("%1 (s)").arg(metric));
   x_axis->setLabelFormat("%g");
   auto* y_axis = new QValueAxis;
   y_axis->setRange(0, 1);
@@ -76,12 +84,13 @@ void CompareView::set_runs(std::vector<std::shared_ptr<const RunData>> runs) {
   chart->addAxis(y_axis, Qt::AlignLeft);
   double lo = 1e300, hi = 0;
   for (const auto& r : runs_) {
-    if (r->ttft_s.empty()) continue;
+    const std::vector<double>& values = metric == "TPOT" ? r->tpot_s : metric == "E2E" ? r->e2e_s : r->ttft_s;
+    if (values.empty()) continue;
     auto* line = new QLineSeries;
     line->setName(QFileInfo(QString::fromStdString(r->path)).fileName());
-    const size_t n = r->ttft_s.size();
+    const size_t n = values.size();
     for (size_t i = 0; i < n; ++i) {
-      const double v = std::max(r->ttft_s[i], 1e-6);
+      const double v = std::max(values[i], 1e-6);
       line->append(v, n == 1 ? 1.0 : double(i) / double(n - 1));
       lo = std::min(lo, v);
       hi = std::max(hi, v);

@@ -262,6 +262,14 @@ class GuiTest : public QObject {
              0);
     QVERIFY(w.open_results(a));
     QVERIFY(w.add_to_compare(b));
+    // One CDF line per run, for each latency; one overlaid line per run for the chosen series.
+    for (const QString& metric : {QString("TTFT"), QString("TPOT"), QString("E2E")}) {
+      w.compare()->show_cdf(metric);
+      QCOMPARE(w.compare()->cdf_view()->chart()->series().size(), 2);
+      QCOMPARE(w.compare()->cdf_view()->chart()->title(), metric + " CDF");
+    }
+    w.compare()->show_series("facility_power");
+    QCOMPARE(w.compare()->series_view()->chart()->series().size(), 2);
     aif::gui::DifferenceModel* d = w.compare()->differences();
     const aif::analysis::ResultsReader ra(a.toStdString()), rb(b.toStdString());
     for (int row = 0; row < d->rowCount(); ++row) {

@@ -1,4 +1,5 @@
-// Two or more runs side by side: one series overlaid (chosen from those they share), their latency CDFs overlaid,
+// Two or more runs side by side: one series overlaid (chosen from those they share), their latency CDFs (TTFT, TPOT
+// or end to end) overlaid,
 // and the table of summary differences from the first run.
 #pragma once
 #include <QChartView>
@@ -23,10 +24,12 @@ class CompareView : public QWidget {
   QChartView* cdf_view() const { return cdf_view_; }
   DifferenceModel* differences() const { return differences_; }
   void show_series(const QString& name);
+  void show_cdf(const QString& metric);  // "TTFT", "TPOT" or "E2E"
 
  private:
   std::vector<std::shared_ptr<const RunData>> runs_;
   QComboBox* series_choice_;
+  QComboBox* cdf_choice_;
   QChartView* series_view_;
   QChartView* cdf_view_;
   QTableView* table_;
