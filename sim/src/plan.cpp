@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
@@ -16,7 +14,6 @@
 
 namespace aif::sim {
 
-namespace fs = std::filesystem;
 using yaml::Node;
 using yaml::Unit;
 
@@ -145,21 +142,12 @@ double PlanCost::gpu_hourly(const std::string& device) const {
 }
 
 PlanConfig load_plan(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ScenarioError(path, 0, "", "cannot read the plan file");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto source = std::make_shared<yaml::Source>();
-  source->file = path;
-  const Node root = yaml::parse(text.str(), source);
+  const Node root = yaml::parse_file(path, "plan file");
   root.check_keys({"description", "base", "set", "service", "space", "slo", "cost", "failure", "search"});
   PlanConfig plan;
   plan.path = path;
   const Node base = root.required("base");
-  fs::path base_path = base.as_string();
-  if (base_path.is_relative()) base_path = fs::absolute(path).parent_path() / base_path;
-  if (!fs::is_regular_file(base_path)) base.fail("no scenario file " + base_path.string());
-  plan.base_path = base_path.lexically_normal().string();
+  plan.base_path = yaml::existing_file(base, "scenario file");
   if (const Node set = root.child("set"); set.present()) {
     if (!set.is_map()) set.fail("expected a map of key.path: value, found " + set.describe());
     for (const auto& [key, value] : set.entries()) {

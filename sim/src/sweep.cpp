@@ -4,10 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "aif/models/arrivals.hpp"
 #include "aif/sim/scenario.hpp"
@@ -15,7 +12,6 @@
 
 namespace aif::sim {
 
-namespace fs = std::filesystem;
 using yaml::Node;
 
 namespace {
@@ -90,21 +86,12 @@ std::vector<std::string> SweepPoint::overrides() const {
 }
 
 SweepConfig load_sweep(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ScenarioError(path, 0, "", "cannot read the sweep file");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto source = std::make_shared<yaml::Source>();
-  source->file = path;
-  const Node root = yaml::parse(text.str(), source);
+  const Node root = yaml::parse_file(path, "sweep file");
   root.check_keys({"description", "base", "axes", "sample", "seeds", "seed"});
   SweepConfig c;
   c.path = path;
   const Node base = root.required("base");
-  fs::path base_path = base.as_string();
-  if (base_path.is_relative()) base_path = fs::absolute(path).parent_path() / base_path;
-  if (!fs::is_regular_file(base_path)) base.fail("no scenario file " + base_path.string());
-  c.base_path = base_path.lexically_normal().string();
+  c.base_path = yaml::existing_file(base, "scenario file");
   if (const Node sample = root.child("sample"); sample.present()) {
     if (sample.is_scalar()) {
       sample.as_enum({"grid"});

@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <stdexcept>
 
@@ -295,6 +298,23 @@ Node parse(const std::string& text, std::shared_ptr<const Source> source) {
     throw ScenarioError(source->file, e.mark.line >= 0 ? e.mark.line + 1 : 1, "", "YAML syntax error: " + e.msg);
   }
   return parse_tree(root, std::move(source));
+}
+
+Node parse_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) throw ScenarioError(path, 0, "", "cannot read the " + what);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto source = std::make_shared<Source>();
+  source->file = path;
+  return parse(text.str(), source);
+}
+
+std::string existing_file(const Node& n, const std::string& what) {
+  std::filesystem::path file = n.as_string();
+  if (file.is_relative()) file = std::filesystem::absolute(n.source().file).parent_path() / file;
+  if (!std::filesystem::is_regular_file(file)) n.fail("no " + what + " " + file.string());
+  return file.lexically_normal().string();
 }
 
 Node parse_tree(const YAML::Node& root, std::shared_ptr<const Source> source) {

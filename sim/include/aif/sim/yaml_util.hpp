@@ -102,6 +102,11 @@ class Node {
 
 // Parses YAML text into the root Node; syntax errors become ScenarioError with the line.
 Node parse(const std::string& text, std::shared_ptr<const Source> source);
+// Reads and parses a YAML file (sweep and plan files); "cannot read the <what>" when it cannot be read.
+Node parse_file(const std::string& path, const std::string& what);
+// The file a node names, relative to the folder of the file the node is in, as a normal path; fails at the node with
+// "no <what> <path>" when there is no such file.
+std::string existing_file(const Node& n, const std::string& what);
 // The root Node of an already parsed tree.
 Node parse_tree(const YAML::Node& root, std::shared_ptr<const Source> source);
 
