@@ -46,6 +46,9 @@ using aif::testing::toy::NVLINK_LAT;
 using aif::testing::toy::STORAGE_BW;
 using aif::testing::toy::fabric_params;
 using aif::testing::toy::params;
+using aif::testing::toy::config;
+using aif::testing::toy::Recorded;
+using aif::testing::toy::sinks;
 using aif::testing::toy::World;
 
 // Times the kernel advanced the simulated clock: the engine's event rounds.
@@ -62,22 +65,6 @@ sg4::Engine& engine() {
 
 World& world() { return aif::testing::toy::world(engine); }
 
-JobConfig config(const std::string& name, const aif::models::TrainingParams& p, int64_t steps) {
-  JobConfig c;
-  c.name = name;
-  c.model = p.model.name;
-  c.dp = p.dp;
-  c.tp = p.tp;
-  c.pp = p.pp;
-  c.global_batch = p.global_batch;
-  c.micro_batch = p.micro_batch;
-  c.seq_len = p.seq_len;
-  c.steps = steps;
-  c.allreduce = aif::sim::JobAllreduce::RING;
-  c.start_s = sg4::Engine::get_clock() + 1;
-  return c;
-}
-
 // dp 2, tp 1, pp 2 by hand (as in test_training_job.cpp): PP on NVLink, DP rings across the spine.
 JobLayout layout_2x1x2() {
   JobLayout l;
@@ -93,24 +80,6 @@ JobLayout layout_1() {
   JobLayout l;
   l.gpus = {0};
   return l;
-}
-
-struct Recorded {
-  std::vector<JobStepRecord> steps;
-  std::vector<EventRecord> events;
-  std::vector<const EventRecord*> of(const std::string& kind) const {
-    std::vector<const EventRecord*> out;
-    for (const auto& e : events)
-      if (e.kind == kind) out.push_back(&e);
-    return out;
-  }
-};
-
-aif::sim::TrainingJobSinks sinks(Recorded& r) {
-  aif::sim::TrainingJobSinks s;
-  s.step = [&r](const JobStepRecord& x) { r.steps.push_back(x); };
-  s.event = [&r](const EventRecord& e) { r.events.push_back(e); };
-  return s;
 }
 
 void expect_rel(const char* what, double expected, double simulated, double rel) {

@@ -45,39 +45,14 @@ using aif::testing::toy::NVLINK_LAT;
 using aif::testing::toy::STORAGE_BW;
 using aif::testing::toy::fabric_params;
 using aif::testing::toy::params;
+using aif::testing::toy::config;
+using aif::testing::toy::Recorded;
+using aif::testing::toy::sinks;
 using aif::testing::toy::World;
 
 sg4::Engine& engine() { return aif::testing::simgrid_engine("test_training_job", {"--log=root.thresh:warning"}); }
 
 World& world() { return aif::testing::toy::world(engine); }
-
-JobConfig config(const std::string& name, const aif::models::TrainingParams& p, int64_t steps) {
-  JobConfig c;
-  c.name = name;
-  c.model = p.model.name;
-  c.dp = p.dp;
-  c.tp = p.tp;
-  c.pp = p.pp;
-  c.global_batch = p.global_batch;
-  c.micro_batch = p.micro_batch;
-  c.seq_len = p.seq_len;
-  c.steps = steps;
-  c.allreduce = aif::sim::JobAllreduce::RING;
-  c.start_s = sg4::Engine::get_clock() + 1;
-  return c;
-}
-
-struct Recorded {
-  std::vector<JobStepRecord> steps;
-  std::vector<EventRecord> events;
-};
-
-aif::sim::TrainingJobSinks sinks(Recorded& r) {
-  aif::sim::TrainingJobSinks s;
-  s.step = [&r](const JobStepRecord& x) { r.steps.push_back(x); };
-  s.event = [&r](const EventRecord& e) { r.events.push_back(e); };
-  return s;
-}
 
 double mean_step(const Recorded& r) {
   double sum = 0;

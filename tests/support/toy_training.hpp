@@ -3,9 +3,15 @@
 // Per direction: NVLink 900/2 = 450 GB/s (0.5 us), NIC 50 GB/s (1 us), leaf uplink 2 x 4 x 50 / 2 = 200 GB/s,
 // storage node 10 GB/s, storage leaf uplink 2 x 10 = 20 GB/s.
 #pragma once
+#include <simgrid/s4u.hpp>
+#include <string>
+#include <vector>
+
+#include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
 #include "aif/models/training.hpp"
 #include "aif/sim/platform.hpp"
+#include "aif/sim/training_job.hpp"
 
 namespace aif::testing::toy {
 
@@ -76,6 +82,42 @@ inline aif::models::TrainingParams params(int dp, int tp, int pp) {
   p.tp_bandwidth = NVLINK_BW;
   p.tp_step_latency_s = 2 * NVLINK_LAT;
   return p;
+}
+
+// A job of these parameters: ring all-reduces, starting one simulated second from now (the tests share the clock).
+inline aif::sim::JobConfig config(const std::string& name, const aif::models::TrainingParams& p, int64_t steps) {
+  aif::sim::JobConfig c;
+  c.name = name;
+  c.model = p.model.name;
+  c.dp = p.dp;
+  c.tp = p.tp;
+  c.pp = p.pp;
+  c.global_batch = p.global_batch;
+  c.micro_batch = p.micro_batch;
+  c.seq_len = p.seq_len;
+  c.steps = steps;
+  c.allreduce = aif::sim::JobAllreduce::RING;
+  c.start_s = simgrid::s4u::Engine::get_clock() + 1;
+  return c;
+}
+
+// What a job reports, kept for the test to read.
+struct Recorded {
+  std::vector<aif::analysis::JobStepRecord> steps;
+  std::vector<aif::analysis::EventRecord> events;
+  std::vector<const aif::analysis::EventRecord*> of(const std::string& kind) const {
+    std::vector<const aif::analysis::EventRecord*> out;
+    for (const auto& e : events)
+      if (e.kind == kind) out.push_back(&e);
+    return out;
+  }
+};
+
+inline aif::sim::TrainingJobSinks sinks(Recorded& r) {
+  aif::sim::TrainingJobSinks s;
+  s.step = [&r](const aif::analysis::JobStepRecord& x) { r.steps.push_back(x); };
+  s.event = [&r](const aif::analysis::EventRecord& e) { r.events.push_back(e); };
+  return s;
 }
 
 }  // namespace aif::testing::toy
