@@ -103,8 +103,7 @@ int run_plan(const PlanOptions& o) {
       row.reason = row.candidate.invalid;
     } else {
       try {
-        const sim::Scenario sc = sim::load_scenario(plan.base_path, row.candidate.overrides);
-        row.bound = sim::analytic_bound(plan, sc);
+        row.bound = sim::analytic_bound(plan, *row.candidate.scenario);
         if (!row.bound.infeasible.empty()) {
           row.status = Status::PRUNED_ANALYTIC;
           row.reason = row.bound.infeasible;
@@ -144,14 +143,14 @@ int run_plan(const PlanOptions& o) {
   ctx.pdir = ctx.dir / "points";
   ctx.self = fs::read_symlink("/proc/self/exe").string();
   fs::create_directories(ctx.pdir);
-  const uint64_t seed = sim::load_scenario(plan.base_path, plan.overrides).simulation.seed;
+  const uint64_t seed = plan.base->simulation.seed;
   // Point 2i: candidate i as it is; point 2i + 1: with the stated failure.
   for (size_t i = 0; i < rows.size(); ++i) {
     const sim::PlanCandidate& c = rows[i].candidate;
     ctx.points.push_back(point_of(c.id, i, c.overrides, seed));
     std::vector<std::string> with_failure = c.overrides;
     if (plan.racks_down > 0 && c.invalid.empty()) {
-      for (const std::string& f : sim::failure_overrides(plan, sim::load_scenario(plan.base_path, c.overrides)))
+      for (const std::string& f : sim::failure_overrides(plan, *c.scenario))
         with_failure.push_back(f);
     }
     ctx.points.push_back(point_of(c.id + "-n" + std::to_string(plan.racks_down), i, with_failure, seed));

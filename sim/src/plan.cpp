@@ -156,9 +156,8 @@ PlanConfig load_plan(const std::string& path) {
     }
   }
   // The base with `set` must load: a bad key there is the plan's error, at its line.
-  Scenario scenario;
   try {
-    scenario = load_scenario(plan.base_path, plan.overrides);
+    plan.base = std::make_shared<const Scenario>(load_scenario(plan.base_path, plan.overrides));
   } catch (const ScenarioError& e) {
     // At the `set` entry the scenario rejected, when it was one of them.
     Node at = base;
@@ -171,6 +170,7 @@ PlanConfig load_plan(const std::string& path) {
   }
   const Node service = root.required("service");
   plan.service = service.as_string();
+  const Scenario& scenario = *plan.base;
   std::vector<std::string> names;
   for (const ServiceConfig& s : scenario.services) names.push_back(s.name);
   const auto found = std::find(names.begin(), names.end(), plan.service);
@@ -223,7 +223,7 @@ PlanConfig load_plan(const std::string& path) {
 }
 
 std::vector<PlanCandidate> enumerate_candidates(const PlanConfig& plan) {
-  const Scenario base = load_scenario(plan.base_path, plan.overrides);
+  const Scenario& base = *plan.base;
   std::vector<std::pair<std::string, std::vector<std::string>>> lists;
   for (const PlanDimension& d : plan.space) lists.emplace_back(d.name, d.values);
   const std::vector<Combination> combos = grid_product(lists);
@@ -257,7 +257,7 @@ std::vector<PlanCandidate> enumerate_candidates(const PlanConfig& plan) {
         try {
           auto o = overrides;
           o.push_back("facility.racks=" + std::to_string(c.racks));
-          load_scenario(plan.base_path, o);
+          c.scenario = std::make_shared<const Scenario>(load_scenario(plan.base_path, o));
           c.overrides = std::move(o);
           break;
         } catch (const ScenarioError& e) {

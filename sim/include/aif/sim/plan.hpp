@@ -62,6 +62,7 @@ struct PlanDimension {
 struct PlanConfig {
   std::string path, base_path;
   std::vector<std::string> overrides;  // `set`, as key=value
+  std::shared_ptr<const Scenario> base;  // the base scenario with `set`, loaded once
   std::string service;
   size_t service_index = 0;
   std::vector<PlanDimension> space;
@@ -84,6 +85,7 @@ struct PlanCandidate {
   int racks = 0, gpus = 0;                                // the facility sized to it
   double gpu_cost_per_h = 0;                              // gpus x hourly price: a lower bound of its cost
   std::string invalid;                                    // non-empty: its scenario does not load (why)
+  std::shared_ptr<const Scenario> scenario;               // its scenario, loaded once (null when invalid)
 };
 
 // Every combination of the space, in a fixed order, each with its facility and GPU cost; candidates whose scenario
