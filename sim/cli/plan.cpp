@@ -40,8 +40,10 @@ struct Row {
   Status status = Status::SIMULATED;
   std::string reason;
   std::optional<sim::PlanOutcome> normal, failure;  // the runs without and with the stated failure
-  bool meets_all() const { return normal && normal->meets && (!failure_needed || (failure && failure->meets)); }
-  bool failure_needed = false;
+  // Meets the SLOs, and with the stated failure too when there is one.
+  bool meets_all(bool with_failure) const {
+    return normal && normal->meets && (!with_failure || (failure && failure->meets));
+  }
 };
 
 std::string fixed(double v, int digits) {
@@ -97,7 +99,6 @@ int run_plan(const PlanOptions& o) {
   for (sim::PlanCandidate& c : sim::enumerate_candidates(plan)) {
     Row row;
     row.candidate = std::move(c);
-    row.failure_needed = plan.racks_down > 0;
     if (!row.candidate.invalid.empty()) {
       row.status = Status::INVALID;
       row.reason = row.candidate.invalid;
@@ -176,8 +177,8 @@ int run_plan(const PlanOptions& o) {
                 settings_text(row.candidate).c_str(), out.cost_per_h, plan.cost.currency.c_str(),
                 out.meets ? "meets the SLOs" : "misses: ", out.misses.c_str());
     std::fflush(stdout);
-    if (!failure_run && out.meets && row.failure_needed) failure_queue.push_back(point + 1);
-    if (row.meets_all()) best = std::min(best, row.normal->cost_per_h);
+    if (!failure_run && out.meets && plan.racks_down > 0) failure_queue.push_back(point + 1);
+    if (row.meets_all(plan.racks_down > 0)) best = std::min(best, row.normal->cost_per_h);
   };
   auto start = [&](size_t point) {
     if (ctx.done(point)) {
@@ -271,7 +272,7 @@ int run_plan(const PlanOptions& o) {
     ran.push_back(i);
     if (r.failure) ran_failure.push_back(i);
     if (r.normal->meets && (!chosen || r.normal->cost_per_h < rows[*chosen].normal->cost_per_h)) chosen = i;
-    if (r.failure_needed && r.meets_all() &&
+    if (plan.racks_down > 0 && r.meets_all(true) &&
         (!chosen_failure || r.normal->cost_per_h < rows[*chosen_failure].normal->cost_per_h))
       chosen_failure = i;
   }
