@@ -10,31 +10,17 @@
 #include <algorithm>
 #include <cmath>
 
+#include "aif/analysis/svg_chart.hpp"
+
 namespace aif::gui {
 
 void downsample(const std::vector<double>& x, const std::vector<double>& y, size_t max_points, QList<QPointF>* out) {
+  // The reports' reduction (min and max of each bucket); Qt Charts draws no gaps, so missing values are left out.
+  std::vector<double> rx, ry;
+  analysis::downsample_min_max(x, y, max_points, rx, ry);
   out->clear();
-  const size_t n = std::min(x.size(), y.size());
-  if (n <= max_points) {
-    for (size_t i = 0; i < n; ++i)
-      if (!std::isnan(y[i])) out->append({x[i], y[i]});
-    return;
-  }
-  const size_t buckets = std::max<size_t>(1, max_points / 3);
-  for (size_t b = 0; b < buckets; ++b) {
-    const size_t lo = n * b / buckets, hi = n * (b + 1) / buckets;
-    size_t imin = lo, imax = lo;
-    for (size_t i = lo; i < hi; ++i) {
-      if (std::isnan(y[i])) continue;
-      if (std::isnan(y[imin]) || y[i] < y[imin]) imin = i;
-      if (std::isnan(y[imax]) || y[i] > y[imax]) imax = i;
-    }
-    std::vector<size_t> keep{lo, imin, imax};
-    std::sort(keep.begin(), keep.end());
-    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-    for (size_t i : keep)
-      if (!std::isnan(y[i])) out->append({x[i], y[i]});
-  }
+  for (size_t i = 0; i < rx.size(); ++i)
+    if (!std::isnan(ry[i])) out->append({rx[i], ry[i]});
 }
 
 ChartsPanel::ChartsPanel(QWidget* parent) : QWidget(parent), grid_(new QGridLayout(this)) {

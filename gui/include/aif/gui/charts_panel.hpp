@@ -47,7 +47,8 @@ class ChartsPanel : public QWidget {
   double time_scale_ = 1;  // seconds per axis unit
 };
 
-// Reduces (x, y) to at most max_points, keeping each bucket's first, min and max (visual shape preserved).
+// Reduces (x, y) to at most max_points with analysis::downsample_min_max (each bucket's min and max: peaks and dips
+// survive), without the missing (NaN) values.
 void downsample(const std::vector<double>& x, const std::vector<double>& y, size_t max_points, QList<QPointF>* out);
 
 }  // namespace aif::gui
