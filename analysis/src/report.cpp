@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "aif/analysis/latency_windows.hpp"
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/summary.hpp"
 #include "aif/analysis/svg_chart.hpp"
@@ -172,74 +173,13 @@ void time_series_chart(Page& page, const SeriesSet& s, const std::string& id, co
   page.chart(id, c, caption);
 }
 
-// Latency statistics per window of arrival time and over the whole run, from one pass over /requests.
-struct LatencyPass {
-  double t0 = 0, t1 = 0;
-  int windows = 1;
-  // [metric][window]
-  std::vector<std::vector<QuantileSketch>> window_sketch;
-  std::vector<QuantileSketch> overall;
-  std::vector<std::vector<double>> exact;  // kept while at most cdf_exact_max values
-  std::vector<bool> exact_overflow;
-};
-
 const char* const METRICS[] = {"ttft", "tpot", "e2e"};
 const char* const METRIC_SHORT[] = {"TTFT", "TPOT", "E2E"};
 const char* const METRIC_TITLES[] = {"time to first token (TTFT)", "time per output token (TPOT)",
                                      "end-to-end latency (E2E)"};
 
-LatencyPass latency_pass(const ResultsReader& r, const ReportOptions& opt) {
-  LatencyPass p;
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  r.for_each_request_chunk(
-      [&](const std::vector<RequestRecord>& chunk) {
-        for (const RequestRecord& q : chunk)
-          if (q.outcome == Outcome::FINISHED && std::isfinite(q.arrival_s)) {
-            lo = std::min(lo, q.arrival_s);
-            hi = std::max(hi, q.arrival_s);
-          }
-      },
-      opt.request_chunk_rows);
-  p.windows = std::max(1, opt.latency_windows);
-  p.t0 = std::isfinite(lo) ? lo : 0;
-  p.t1 = std::isfinite(hi) ? hi : 0;
-  p.window_sketch.assign(3, std::vector<QuantileSketch>(static_cast<size_t>(p.windows)));
-  p.overall.resize(3);
-  p.exact.resize(3);
-  p.exact_overflow.assign(3, false);
-  const double width = (p.t1 - p.t0) / p.windows;
-  r.for_each_request_chunk(
-      [&](const std::vector<RequestRecord>& chunk) {
-        for (const RequestRecord& q : chunk) {
-          if (q.outcome != Outcome::FINISHED || !std::isfinite(q.arrival_s)) continue;
-          // Definitions as summarize_requests(): TPOT only with more than one generated token.
-          const double values[3] = {q.first_token_s - q.arrival_s,
-                                    q.generated_tokens > 1 ? (q.finish_s - q.first_token_s) / (q.generated_tokens - 1)
-                                                           : NaN,
-                                    q.finish_s - q.arrival_s};
-          int w = width > 0 ? static_cast<int>((q.arrival_s - p.t0) / width) : 0;
-          w = std::clamp(w, 0, p.windows - 1);
-          for (size_t m = 0; m < 3; ++m) {
-            if (!std::isfinite(values[m])) continue;
-            p.window_sketch[m][static_cast<size_t>(w)].add(values[m]);
-            p.overall[m].add(values[m]);
-            if (p.exact_overflow[m]) continue;
-            if (p.exact[m].size() >= opt.cdf_exact_max) {
-              p.exact_overflow[m] = true;
-              p.exact[m].clear();
-              p.exact[m].shrink_to_fit();
-            } else {
-              p.exact[m].push_back(values[m]);
-            }
-          }
-        }
-      },
-      opt.request_chunk_rows);
-  return p;
-}
-
 void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt) {
-  const LatencyPass p = latency_pass(r, opt);
+  const LatencyWindows p = latency_windows(r, opt.latency_windows, opt.cdf_exact_max, opt.request_chunk_rows);
   if (p.overall[0].count() == 0) {
     page.note("No finished request: no latency charts.");
     return;
@@ -284,21 +224,18 @@ void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt
     ChartSeries s;
     s.name = "";
     std::string caption;
+    std::vector<double> values = p.cdf_values(static_cast<LatencyMetric>(m), opt.cdf_quantiles);
+    for (double& v : values) v /= uscale;
     if (!p.exact_overflow[m]) {
-      std::vector<double> sorted = p.exact[m];
-      std::sort(sorted.begin(), sorted.end());
-      for (double& v : sorted) v /= uscale;
-      cdf_steps(sorted, s.x, s.y);
-      caption = "Empirical CDF over the " + std::to_string(sorted.size()) + " finished requests, one step each.";
+      cdf_steps(values, s.x, s.y);
+      caption = "Empirical CDF over the " + std::to_string(values.size()) + " finished requests, one step each.";
     } else {
-      const size_t k = std::max<size_t>(opt.cdf_quantiles, 2);
-      for (size_t i = 0; i < k; ++i) {
-        const double prob = static_cast<double>(i) / static_cast<double>(k - 1);
-        s.x.push_back(p.overall[m].quantile(100 * prob) / uscale);
-        s.y.push_back(prob);
+      for (size_t i = 0; i < values.size(); ++i) {
+        s.x.push_back(values[i]);
+        s.y.push_back(static_cast<double>(i) / static_cast<double>(values.size() - 1));
       }
       caption = "CDF over " + std::to_string(p.overall[m].count()) + " finished requests, drawn through " +
-                std::to_string(k) + " quantiles of a streaming sketch (within 0.05 %).";
+                std::to_string(values.size()) + " quantiles of a streaming sketch (within 0.05 %).";
     }
     c.series.push_back(std::move(s));
     page.chart(std::string("cdf-") + METRICS[m], c, caption);

@@ -7,21 +7,11 @@
 #include <set>
 #include <sstream>
 
-#include "aif/analysis/stats.hpp"
+#include "aif/analysis/latency_windows.hpp"
 
 namespace aif::gui {
 
 namespace {
-
-// At most n evenly spaced order statistics of sorted values (all of them when there are fewer).
-std::vector<double> quantiles(std::vector<double> v, size_t n) {
-  std::sort(v.begin(), v.end());
-  if (v.size() <= n) return v;
-  std::vector<double> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) out.push_back(v[(v.size() - 1) * i / (n - 1)]);
-  return out;
-}
 
 // "rack/3" -> ("rack", 3); anything else -> ("", -1).
 std::pair<std::string, int> unit_of(const std::string& target) {
@@ -76,40 +66,29 @@ std::optional<RunData> load_run(const std::string& path, std::string* error) {
       run.series.push_back({spec.name, spec.unit, spec.description, reader.series_values(spec.name)});
     run.events = reader.events();
     run.rack_power = reader.rack_power();
-    // Latencies of finished requests, per window of arrival time and overall.
-    const double end = std::max(run.end_s(), 1e-9);
-    const int windows = RunData::LATENCY_WINDOWS;
-    std::vector<std::vector<double>> ttft_w(windows), tpot_w(windows), e2e_w(windows);
-    std::vector<double> ttft, tpot, e2e;
-    reader.for_each_request_chunk([&](const std::vector<analysis::RequestRecord>& chunk) {
-      for (const analysis::RequestRecord& q : chunk) {
-        if (q.outcome != analysis::Outcome::FINISHED) continue;
-        const int w = std::clamp(static_cast<int>(q.arrival_s / end * windows), 0, windows - 1);
-        const double a = q.first_token_s - q.arrival_s, e = q.finish_s - q.arrival_s;
-        ttft.push_back(a);
-        e2e.push_back(e);
-        ttft_w[static_cast<size_t>(w)].push_back(a);
-        e2e_w[static_cast<size_t>(w)].push_back(e);
-        if (q.generated_tokens > 1) {
-          const double t = (q.finish_s - q.first_token_s) / (q.generated_tokens - 1);
-          tpot.push_back(t);
-          tpot_w[static_cast<size_t>(w)].push_back(t);
-        }
-      }
-    });
-    for (int w = 0; w < windows; ++w) {
-      const size_t i = static_cast<size_t>(w);
-      if (ttft_w[i].empty()) continue;
-      run.latency.window_mid_s.push_back((w + 0.5) * end / windows);
-      run.latency.values["ttft_p50"].push_back(analysis::percentile(ttft_w[i], 50));
-      run.latency.values["ttft_p99"].push_back(analysis::percentile(ttft_w[i], 99));
-      run.latency.values["tpot_p50"].push_back(tpot_w[i].empty() ? 0 : analysis::percentile(tpot_w[i], 50));
-      run.latency.values["tpot_p99"].push_back(tpot_w[i].empty() ? 0 : analysis::percentile(tpot_w[i], 99));
-      run.latency.values["e2e_p99"].push_back(analysis::percentile(e2e_w[i], 99));
+    // Latencies of finished requests per window of arrival time and overall: the HTML report's own pass (bounded
+    // memory whatever the number of requests).
+    const analysis::LatencyWindows lw =
+        analysis::latency_windows(reader, RunData::LATENCY_WINDOWS, RunData::CDF_POINTS);
+    using analysis::E2E;
+    using analysis::TPOT;
+    using analysis::TTFT;
+    for (int w = 0; w < lw.windows; ++w) {
+      auto at = [&](analysis::LatencyMetric m, double p) {
+        const analysis::QuantileSketch& sk = lw.window_sketch[m][static_cast<size_t>(w)];
+        return sk.count() ? sk.quantile(p) : std::nan("");
+      };
+      if (lw.window_sketch[TTFT][static_cast<size_t>(w)].count() == 0) continue;
+      run.latency.window_mid_s.push_back(lw.window_mid(w));
+      run.latency.values["ttft_p50"].push_back(at(TTFT, 50));
+      run.latency.values["ttft_p99"].push_back(at(TTFT, 99));
+      run.latency.values["tpot_p50"].push_back(at(TPOT, 50));
+      run.latency.values["tpot_p99"].push_back(at(TPOT, 99));
+      run.latency.values["e2e_p99"].push_back(at(E2E, 99));
     }
-    run.ttft_s = quantiles(std::move(ttft), RunData::CDF_POINTS);
-    run.tpot_s = quantiles(std::move(tpot), RunData::CDF_POINTS);
-    run.e2e_s = quantiles(std::move(e2e), RunData::CDF_POINTS);
+    run.ttft_s = lw.cdf_values(TTFT, RunData::CDF_POINTS);
+    run.tpot_s = lw.cdf_values(TPOT, RunData::CDF_POINTS);
+    run.e2e_s = lw.cdf_values(E2E, RunData::CDF_POINTS);
     // The facility's shape, from the scenario the run came from (absent keys: the scenario defaults of 1 x 1 x 8).
     if (const auto it = run.meta.find("scenario"); it != run.meta.end()) {
       try {

@@ -15,7 +15,7 @@ struct SeriesData {
   std::vector<double> values;  // one per RunData::time_s
 };
 
-// Latency percentiles in windows of arrival time (finished requests).
+// Latency percentiles in windows of arrival time (finished requests; analysis::latency_windows, as the HTML report).
 struct LatencyOverTime {
   std::vector<double> window_mid_s;
   std::map<std::string, std::vector<double>> values;  // "ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99", "e2e_p99"
@@ -31,7 +31,8 @@ struct RunData {
   std::vector<analysis::EventRecord> events;
   std::optional<analysis::RackPowerSeries> rack_power;
   LatencyOverTime latency;
-  // Sorted latencies of finished requests (at most CDF_POINTS quantiles each, for the CDF charts).
+  // Sorted latencies of finished requests for the CDF charts: all of them up to CDF_POINTS, else CDF_POINTS
+  // quantiles of a streaming sketch.
   std::vector<double> ttft_s, tpot_s, e2e_s;
   // Facility shape for the topology view (from the scenario text in /meta; 0 when it cannot be read).
   int racks = 0, servers_per_rack = 0, gpus_per_server = 0;
