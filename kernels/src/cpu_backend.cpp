@@ -2,6 +2,7 @@
 // Every operator computes each output row from its own input row only, in a fixed order, so a row's result
 // does not depend on how many rows share the call (the engine's batch-independence test checks this).
 #include <cblas.h>
+#include <unistd.h>
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
@@ -238,9 +239,45 @@ class CpuBackend final : public Backend {
   std::vector<float> pad_x_, pad_y_;  // scratch of padded small GEMMs
 };
 
+// OpenBLAS chooses its kernel family when it loads (DYNAMIC_ARCH), from the CPU. The engine's bitwise batch
+// independence needs a family whose SGEMM computes a row with the same bits whatever its position in the call and
+// however many rows share it: the AVX-512 family does (SkylakeX, and Cooperlake / SapphireRapids which use its SGEMM);
+// the Haswell family (forced by OPENBLAS_CORETYPE=Haswell in some shells; OpenBLAS's choice on AVX2-only CPUs and where
+// its detection does not know an AVX-512 CPU) differs in 34 of 64 row positions (measured with 0.3.21 on a 64-row call).
+// So a process on a CPU with AVX-512 whose OpenBLAS picked another family restarts itself once,
+// before main(), with OPENBLAS_CORETYPE=SkylakeX. A family the user chose (OPENBLAS_CORETYPE set, not empty) is left
+// alone; the test suite sets it empty (tests/CMakeLists.txt) so that its bitwise checks run with the AVX-512 family.
+bool avx512_family(const std::string& core) {
+  return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+}
+
+struct PinBlasKernelFamily {
+  PinBlasKernelFamily() {
+    const char* chosen = std::getenv("OPENBLAS_CORETYPE");
+    if ((chosen && *chosen) || avx512_family(openblas_get_corename())) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl"))
+      return;
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+    if (args.empty()) return;
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    execv("/proc/self/exe", argv.data());
+    unsetenv("OPENBLAS_CORETYPE");  // exec failed: carry on with the family OpenBLAS chose
+  }
+};
+const PinBlasKernelFamily pin_blas_kernel_family;
+
 }  // namespace
 
 std::string blas_version() { return std::string(openblas_get_config()); }
+
+bool blas_rows_independent() { return avx512_family(openblas_get_corename()); }
 
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");
