@@ -43,6 +43,7 @@ RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(param
   if (it == p_.device.peak_flops.end() || !(it->second > 0))
     throw std::invalid_argument("device " + p_.device.name + " has no peak FLOP/s for dtype " + p_.dtype);
   if (!(p_.device.hbm_bandwidth > 0)) throw std::invalid_argument("device " + p_.device.name + " has no HBM bandwidth");
+  if (p_.pp < 1) throw std::invalid_argument("pp must be at least 1");
   check_clock(p_.clock_fraction);
   peak_flops_ = it->second;
   bytes_per_element_ = dtype_bytes(p_.dtype);
@@ -52,16 +53,22 @@ RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(param
   weight_bytes_ = m.parameters() * bytes_per_element_;
   kv_bytes_per_token_ = m.kv_bytes_per_token(bytes_per_element_);
   if (p_.allreduce_bandwidth <= 0) p_.allreduce_bandwidth = p_.device.nvlink_bandwidth / 2;
+  if (p_.stage_send_bandwidth <= 0) p_.stage_send_bandwidth = p_.allreduce_bandwidth;
 }
 
 IterationCost RooflinePerfModel::iteration(const BatchShape& s) const {
   return iteration_at_clock(s, p_.clock_fraction);
 }
 
-IterationCost RooflinePerfModel::iteration_at_clock(const BatchShape& s, double clock_fraction) const {
+IterationCost RooflinePerfModel::iteration_at_clock(const BatchShape& full, double clock_fraction) const {
   check_clock(clock_fraction);
   IterationCost c;
-  if (s.num_seqs == 0) return c;
+  if (full.num_seqs == 0) return c;
+  // One micro-batch of 1/pp of the step passes all layers (its stages hold 1/pp of the weights each, in turn).
+  struct {
+    double num_tokens, sampled_seqs, attended_pairs, kv_read_tokens;
+  } s{static_cast<double>(full.num_tokens) / p_.pp, static_cast<double>(full.sampled_seqs) / p_.pp,
+      full.attended_pairs / p_.pp, full.kv_read_tokens / p_.pp};
   const ModelArch& m = p_.model;
   const double tp = p_.tp;
   // The core clock scales peak FLOP/s; HBM bandwidth does not follow it.
@@ -87,6 +94,10 @@ IterationCost RooflinePerfModel::iteration_at_clock(const BatchShape& s, double 
     const double size = static_cast<double>(s.num_tokens) * m.hidden * bytes_per_element_;
     const double one = 2.0 * (tp - 1) / tp * size / p_.allreduce_bandwidth + p_.allreduce_latency_s;
     c.comm_seconds = 2.0 * m.layers * one;
+  }
+  if (p_.pp > 1) {
+    const double size = s.num_tokens * m.hidden * bytes_per_element_;
+    c.comm_seconds += (p_.pp - 1) * (size / p_.stage_send_bandwidth + p_.allreduce_latency_s);
   }
   c.seconds = c.compute_seconds + c.memory_seconds + c.comm_seconds + p_.iteration_overhead_s;
   return c;

@@ -153,6 +153,22 @@ StepPlan Scheduler::schedule() {
     budget -= num_new;
   };
 
+  // PREFILL_FIRST (vLLM V0 without chunked prefill): waiting prompts that fit whole are admitted into a step of their
+  // own, while the running requests wait; decoding resumes in the next step that admits nobody.
+  if (limits_.policy == StepPolicy::PREFILL_FIRST) {
+    while (!waiting_.empty() && static_cast<int>(running_.size()) < limits_.max_num_seqs) {
+      SeqState& s = *waiting_.front();
+      const int num_new = s.num_tokens - s.num_computed_tokens;
+      if (num_new > budget) break;
+      if (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) break;
+      s.transferred_kv_tokens = 0;
+      waiting_.pop_front();
+      running_.push_back(&s);
+      schedule_chunk(s, num_new);
+    }
+    if (!plan.empty()) return plan;
+  }
+
   // Running requests first, oldest first; preempt from the back when blocks run out.
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
     SeqState& s = *running_[i];
@@ -169,7 +185,7 @@ StepPlan Scheduler::schedule() {
   }
 
   // Then admit waiting requests, unless this step had to preempt (no room to grow).
-  if (plan.preempted.empty()) {
+  if (plan.preempted.empty() && limits_.policy == StepPolicy::UNIFIED) {
     while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < limits_.max_num_seqs) {
       SeqState& s = *waiting_.front();
       int num_new = s.num_tokens - s.num_computed_tokens;
@@ -227,15 +243,17 @@ int Scheduler::steady_steps() const {
   }
   // A waiting request that could join now makes the next step non-steady. Free blocks only
   // shrink during steady decoding, so one that cannot join now cannot join until a finish.
-  const int budget_left = limits_.max_num_batched_tokens - batch;
+  // PREFILL_FIRST: a prompt runs in a step of its own, with the whole token budget and no decode growth beside it.
+  const bool prefill_first = limits_.policy == StepPolicy::PREFILL_FIRST;
+  const int budget_left = limits_.max_num_batched_tokens - (prefill_first ? 0 : batch);
   if (!waiting_.empty() && batch < limits_.max_num_seqs && budget_left > 0) {
     const SeqState& head = *waiting_.front();
     int num_new = head.num_tokens - head.num_computed_tokens;
-    const bool fits_budget = num_new <= budget_left || limits_.chunked_prefill;
+    const bool fits_budget = num_new <= budget_left || (limits_.chunked_prefill && !prefill_first);
     num_new = std::min(num_new, budget_left);
     if (fits_budget &&
         blocks_.extra_blocks(head, static_cast<int64_t>(head.num_computed_tokens) + num_new) <=
-            blocks_.num_free() - decode_need)
+            blocks_.num_free() - (prefill_first ? 0 : decode_need))
       return 0;
   }
   // Largest n <= min_remaining whose cumulative KV growth fits the free blocks (monotone in n).

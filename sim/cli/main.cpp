@@ -19,6 +19,7 @@
 #include "aif/sim/simulation.hpp"
 #include "aif/sim/validate.hpp"
 #include "aif/analysis/chrome_trace.hpp"
+#include "calibrate.hpp"
 #include "report.hpp"
 #include "plan.hpp"
 #include "sweep.hpp"
@@ -37,137 +38,6 @@ std::string join_args(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
   return s;
-}
-
-// ---- aifsim calibrate ---------------------------------------------------------------------------------------------
-
-struct CalibrateOptions {
-  std::string device = "cpu-local";
-  std::string model = "small-llama";
-  std::string grid = "small";
-  std::string output;  // default <data dir>/calibration/<device>-<model>.csv
-  int threads = 0;     // 0: all cores
-  std::string table;     // reuse this measured table instead of running kbench (its old fit is replaced)
-  std::string fit_from;  // fit the overhead on this results file's /iterations instead of a profile run
-};
-
-// Runs argv[0] with the arguments (no shell), echoing the command; returns its exit status.
-int run_program(const std::vector<std::string>& args) {
-  std::string shown;
-  for (const auto& a : args) shown += (shown.empty() ? "" : " ") + a;
-  std::cout << "running  " << shown << "\n" << std::flush;
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("cannot start " + args[0] + ": fork failed");
-  if (pid == 0) {
-    execv(argv[0], argv.data());
-    std::perror(args[0].c_str());
-    _exit(127);
-  }
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) throw std::runtime_error("lost track of " + args[0]);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// A tool of the same build tree: <build>/kernels/<name>, next to <build>/sim/aifsim.
-std::string sibling_tool(const std::string& name) {
-  namespace fs = std::filesystem;
-  const fs::path self = fs::read_symlink("/proc/self/exe");
-  const fs::path tool = self.parent_path().parent_path() / "kernels" / name;
-  if (!fs::is_regular_file(tool) || access(tool.c_str(), X_OK) != 0) {
-    throw aif::sim::ScenarioError(tool.string(), 0, "",
-                                  name + " not found: aifsim calibrate runs the kernels of the same build tree; "
-                                         "configure with -DAIF_BUILD_KERNELS=ON and build the target " + name);
-  }
-  return tool.string();
-}
-
-// kbench's table -> the engine's profile -> step-overhead fit -> the table with the fit in its header.
-int run_calibrate(const CalibrateOptions& o) {
-  namespace fs = std::filesystem;
-  if (o.device != "cpu-local") {
-    std::cerr << "error: --device " << o.device << ": no device machine here; only cpu-local\n";
-    return 2;
-  }
-  const auto catalog = aif::sim::load_model_catalog(aif::sim::data_dir() + "/models.yaml");
-  const auto arch = catalog.find(o.model);
-  if (arch == catalog.end()) {
-    std::string names;
-    for (const auto& [name, m] : catalog) names += (names.empty() ? "" : ", ") + name;
-    std::cerr << "error: --model " << o.model << ": not in the model catalog (" << names << ")\n";
-    return 2;
-  }
-  const std::string kbench = o.table.empty() ? sibling_tool("aifsim-kbench") : "";
-  const std::string engine = o.fit_from.empty() ? sibling_tool("aifsim-engine") : "";
-  const std::string out =
-      o.output.empty() ? aif::sim::data_dir() + "/calibration/" + o.device + "-" + o.model + ".csv" : o.output;
-  const std::string table_tmp = out + ".kbench.tmp", final_tmp = out + ".tmp";
-  const std::string profile_h5 =
-      (fs::temp_directory_path() / ("aifsim-calibrate-" + std::to_string(getpid()) + ".h5")).string();
-  const std::string threads = std::to_string(o.threads);
-  // Intermediate files go, whatever happens; only the final rename leaves something at `out`.
-  struct Cleanup {
-    std::vector<std::string> paths;
-    ~Cleanup() {
-      std::error_code ignored;
-      for (const auto& p : paths) fs::remove(p, ignored);
-    }
-  } cleanup{{table_tmp, final_tmp, profile_h5}};
-
-  if (o.table.empty()) {
-    if (run_program({kbench, "--backend", "cpu", "--model", o.model, "--grid", o.grid, "--threads", threads, "-o",
-                     table_tmp}) != 0) {
-      throw std::runtime_error("aifsim-kbench failed; no table written");
-    }
-  } else {
-    // A table measured before: keep its rows and provenance, drop an earlier fit.
-    aif::sim::read_calibration_csv(o.table);
-    std::ifstream src(o.table);
-    std::ofstream dst(table_tmp);
-    for (std::string l; std::getline(src, l);) {
-      const bool old_fit = l.rfind("# iteration_overhead_s:", 0) == 0 || l.rfind("# overhead_", 0) == 0;
-      if (!old_fit) dst << l << "\n";
-    }
-  }
-  const aif::models::CalibrationTable table = aif::sim::read_calibration_csv(table_tmp);
-  if (o.fit_from.empty() && run_program({engine, "profile", "--backend", "cpu", "--model", o.model, "--threads",
-                                         threads, "-o", profile_h5}) != 0) {
-    throw std::runtime_error("aifsim-engine profile failed; no table written");
-  }
-  const aif::sim::StepOverhead fit =
-      aif::sim::fit_step_overhead(table, arch->second, o.fit_from.empty() ? profile_h5 : o.fit_from);
-
-  // The fit goes at the end of the '# key: value' header, before the column header.
-  std::ifstream in(table_tmp);
-  std::ofstream os(final_tmp);
-  std::string line;
-  bool inserted = false;
-  char values[256];
-  std::snprintf(values, sizeof values,
-                "# iteration_overhead_s: %.6e\n# overhead_per_seq_s: %.6e\n# overhead_per_token_s: %.6e\n"
-                "# overhead_per_key_s: %.6e\n"
-                "# overhead_fit: %zu profile steps, step-time median APE %.2f%% without the overhead, %.2f%% with it\n",
-                fit.per_step_s, fit.per_seq_s, fit.per_token_s, fit.per_key_s, fit.iterations, 100 * fit.mape_before,
-                100 * fit.mape_after);
-  while (std::getline(in, line)) {
-    if (!inserted && !line.empty() && line[0] != '#') {
-      os << values;
-      inserted = true;
-    }
-    os << line << "\n";
-  }
-  os.close();
-  if (!os) throw std::runtime_error("cannot write " + final_tmp);
-  aif::sim::read_calibration_csv(final_tmp);  // what is renamed into place reads back
-  fs::rename(final_tmp, out);
-  std::printf("fit      %zu steps: per step %.3f ms, per sequence %.2f us, per token %.3f us, per decode key %.4f us\n",
-              fit.iterations, fit.per_step_s * 1e3, fit.per_seq_s * 1e6, fit.per_token_s * 1e6, fit.per_key_s * 1e6);
-  std::printf("         step-time MAPE %.2f%% (operators only) -> %.2f%% (with the overhead)\n",
-              100 * fit.mape_before, 100 * fit.mape_after);
-  std::printf("wrote    %s (%zu rows)\n", out.c_str(), table.rows.size());
-  return 0;
 }
 
 }  // namespace
@@ -232,19 +102,8 @@ int main(int argc, char** argv) {
   aif::cli::CompareOptions compare_options;
   CLI::App* compare = aif::cli::add_compare_command(app, compare_options);
 
-  CalibrateOptions copt;
-  CLI::App* calibrate = app.add_subcommand(
-      "calibrate", "Time the operators (aifsim-kbench) and the engine's step overhead here; write a calibration table");
-  calibrate->add_option("--device", copt.device, "Device to calibrate (only cpu-local: this machine's CPU)");
-  calibrate->add_option("--model", copt.model, "Model whose shapes are timed (key of data/models.yaml)");
-  calibrate->add_option("--grid", copt.grid, "Operator grid: tiny (tests), small (CI) or full")
-      ->check(CLI::IsMember({"tiny", "small", "full"}));
-  calibrate->add_option("-o,--output", copt.output, "Table to write; default data/calibration/<device>-<model>.csv");
-  calibrate->add_option("--threads", copt.threads, "CPU threads (0: all)")->check(CLI::NonNegativeNumber);
-  calibrate->add_option("--table", copt.table, "Reuse this measured table instead of running aifsim-kbench");
-  calibrate->add_option("--fit-from", copt.fit_from,
-                        "Fit the step overhead on the steps of this results file (e.g. an aifsim-engine serve run) "
-                        "instead of an aifsim-engine profile run");
+  aif::cli::CalibrateOptions calibrate_options;
+  CLI::App* calibrate = aif::cli::add_calibrate_command(app, calibrate_options);
 
   try {
     app.parse(argc, argv);
@@ -261,7 +120,7 @@ int main(int argc, char** argv) {
                 << " GPUs)\n";
       return 0;
     }
-    if (*calibrate) return run_calibrate(copt);
+    if (*calibrate) return aif::cli::run_calibrate(calibrate_options);
     if (*topo) return aif::cli::run_topo(topo_options);
     if (*sweep) return aif::cli::run_sweep(sweep_options);
     if (*plan) return aif::cli::run_plan(plan_options);
@@ -319,6 +178,7 @@ int main(int argc, char** argv) {
     }
     if (!quiet && !progress_json) {
       std::cout << aif::analysis::format_summary_table(rep.summary);
+      for (const auto& [service, how] : rep.perf) std::printf("perf model   %s: %s\n", service.c_str(), how.c_str());
       std::printf("fingerprint  %s\nresults      %s\n", aif::analysis::fingerprint_hex(rep.fingerprint).c_str(),
                   opt.output_path.c_str());
       rusage usage{};

@@ -1,6 +1,11 @@
 // Small text helpers shared by the CSV readers of sim/ (traces, calibration tables). Private to sim/.
 #pragma once
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +28,60 @@ inline std::vector<std::string> split_commas(const std::string& line) {
     start = comma + 1;
   }
 }
+
+// A finite decimal number written in full (strtod syntax, nothing after it); false otherwise.
+inline bool parse_double(const std::string& text, double& value) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && errno != ERANGE && std::isfinite(value);
+}
+
+// Field checks of one file: every problem is thrown by `fail` (the caller's error type: file, line, column, message).
+template <class Fail>
+class FieldReader {
+ public:
+  explicit FieldReader(Fail fail) : fail_(std::move(fail)) {}
+
+  [[noreturn]] void fail(int line, const std::string& column, const std::string& message) const {
+    fail_(line, column, message);
+    std::abort();  // fail_ throws
+  }
+
+  // A number > minimum (open) or >= minimum.
+  double number(int line, const std::string& column, const std::string& text, double minimum, bool open) const {
+    double value = 0;
+    if (!parse_double(text, value)) fail(line, column, "expected a number, found '" + text + "'");
+    if (open ? !(value > minimum) : !(value >= minimum)) {
+      fail(line, column,
+           std::string("expected a number ") + (open ? "> " : ">= ") + format(minimum) + ", found " + text);
+    }
+    return value;
+  }
+
+  int integer(int line, const std::string& column, const std::string& text, int minimum) const {
+    if (text.empty()) fail(line, column, "expected a whole number, found an empty field");
+    if (text[0] == '-' && text.size() > 1 && text.find_first_not_of("0123456789", 1) == std::string::npos)
+      fail(line, column, "expected a whole number >= " + std::to_string(minimum) + ", found the negative " + text);
+    if (text.find_first_not_of("0123456789") != std::string::npos)
+      fail(line, column, "expected a whole number (digits only), found '" + text + "'");
+    if (text.size() > 9) fail(line, column, "value " + text + " is too large (at most 999999999)");
+    const int value = std::stoi(text);
+    if (value < minimum)
+      fail(line, column, "expected a whole number >= " + std::to_string(minimum) + ", found " + text);
+    return value;
+  }
+
+  static std::string format(double v) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%g", v);
+    return buffer;
+  }
+
+ private:
+  Fail fail_;
+};
 
 // Calendar arithmetic for the date-times in traces and signal files (proleptic Gregorian).
 inline bool leap_year(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }

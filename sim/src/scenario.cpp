@@ -16,7 +16,10 @@
 #include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
 #include "aif/sim/calibration.hpp"
+#include "aif/sim/device_profile.hpp"
+#include "aif/sim/perf_factory.hpp"
 #include "aif/sim/yaml_util.hpp"
+#include "engine_catalog.hpp"
 #include "scenario_failures.hpp"
 #include "scenario_jobs.hpp"
 #include "scenario_power.hpp"
@@ -193,6 +196,7 @@ struct Context {
   fs::path base_dir;  // folder of the scenario file: relative paths start here
   std::map<std::string, models::DeviceSpec> hardware;
   std::map<std::string, models::ModelArch> models;
+  std::map<std::string, EngineCatalogEntry> engines;
 };
 
 SimulationConfig parse_simulation(const Node& n) {
@@ -381,52 +385,108 @@ std::string resolve_data_path(const Node& n, const Context& ctx) {
   return fs::absolute(path).lexically_normal().string();
 }
 
-// perf: roofline | {kind: roofline, iteration_overhead: 1ms, clock_fraction: 0.8}
+// Whether a measured table is a GPU device profile (else a kbench table of this CPU): its title line says so.
+bool is_device_profile(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) return line.find("device profile") != std::string::npos;
+  return false;
+}
+
+// The scenario's device profile (data/calibration/<device>.csv), read once, as the perf config's table.
+void use_device_profile(PerfConfig& perf, const std::string& path, Scenario& scenario) {
+  perf.kind = PerfConfig::Kind::CALIBRATED;
+  perf.table = PerfConfig::Table::DEVICE_PROFILE;
+  perf.table_key = path;
+  if (!scenario.device_profiles.count(path)) scenario.device_profiles[path] = cached_device_profile(path);
+}
+
+// perf: absent (calibrated from the device's profile when it has one, else roofline) | roofline | calibrated
+//     | {kind: roofline, iteration_overhead: 1ms, clock_fraction: 0.8}
 //     | {kind: constant, iteration_time: 20ms}
-//     | {kind: calibrated, table: data/calibration/x.csv, iteration_overhead, overhead_per_seq, overhead_per_token,
-//        clock_fraction}
-// A calibrated table is read and validated here, once per resolved path, into scenario.calibration_tables.
-PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario) {
+//     | {kind: calibrated, table: data/calibration/<device>.csv, clock_fraction}   (a GPU device profile)
+//     | {kind: calibrated, table: data/calibration/cpu-x.csv, iteration_overhead, overhead_per_seq,
+//        overhead_per_token, overhead_per_key, clock_fraction}                     (a kbench table of this CPU)
+// Tables are read and validated here, once per resolved path.
+PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario, const std::string& dtype) {
   PerfConfig perf;
-  if (!n.present()) return perf;
+  const std::string profile = device_profile_path(scenario.gpu);
+  if (!n.present()) {
+    if (profile.empty()) {
+      perf.note = "no measured device profile for " + scenario.gpu;
+      return perf;
+    }
+    // fp16 uses the bf16 GEMMs (the same tensor-core rate); a dtype the profile did not measure stays on the roofline.
+    const auto& gemm = cached_device_profile(profile)->gemm;
+    if (!gemm.count(dtype) && !(dtype == "fp16" && gemm.count("bf16"))) {
+      perf.note = "no " + dtype + " GEMMs in the measured profile of " + scenario.gpu;
+      return perf;
+    }
+    use_device_profile(perf, profile, scenario);
+    return perf;
+  }
+  perf.chosen = true;
   if (n.is_scalar()) {
-    if (n.as_string() != "roofline") {
-      n.fail("expected 'roofline' or a map such as {kind: constant, iteration_time: 20ms}, found " + n.describe());
+    const std::string kind = n.as_enum({"roofline", "calibrated"});
+    if (kind == "calibrated") {
+      if (profile.empty())
+        n.fail("no measured device profile for " + scenario.gpu + " (data/calibration/" + scenario.gpu +
+               ".csv); use perf: roofline");
+      use_device_profile(perf, profile, scenario);
     }
     return perf;
   }
-  if (!n.is_map()) n.fail("expected 'roofline' or a map with a kind, found " + n.describe());
+  if (!n.is_map()) n.fail("expected 'roofline', 'calibrated' or a map with a kind, found " + n.describe());
   const Range overhead{0, 10, false, false, ">= 0 and at most 10s"};
   const std::string kind = n.required("kind").as_enum({"roofline", "constant", "calibrated"});
   if (kind == "roofline") {
     n.check_keys({"kind", "iteration_overhead", "clock_fraction"});
     n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s, overhead);
     n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
-  } else if (kind == "constant") {
+    return perf;
+  }
+  if (kind == "constant") {
     n.check_keys({"kind", "iteration_time"});
     perf.kind = PerfConfig::Kind::CONSTANT;
     perf.constant_iteration_s =
         n.required("iteration_time").as_quantity(Unit::DURATION, Range{0, 10, true, false, "> 0 and at most 10s"});
-  } else {
-    n.check_keys({"kind", "table", "iteration_overhead", "overhead_per_seq", "overhead_per_token", "overhead_per_key",
-                  "clock_fraction"});
-    perf.kind = PerfConfig::Kind::CALIBRATED;
-    n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
-    perf.table_key = resolve_data_path(n.required("table"), ctx);
-    auto table = scenario.calibration_tables.find(perf.table_key);
-    if (table == scenario.calibration_tables.end()) {
-      table = scenario.calibration_tables.emplace(perf.table_key, read_calibration_csv(perf.table_key)).first;
-    }
-    // `aifsim calibrate` writes the fitted step overheads into the table's header; the scenario's values win.
-    perf.iteration_overhead_s = calibration_header_number(table->second, "iteration_overhead_s", 0);
-    perf.overhead_per_seq_s = calibration_header_number(table->second, "overhead_per_seq_s", 0);
-    perf.overhead_per_token_s = calibration_header_number(table->second, "overhead_per_token_s", 0);
-    perf.overhead_per_key_s = calibration_header_number(table->second, "overhead_per_key_s", 0);
-    n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s, overhead);
-    n.read_quantity("overhead_per_seq", Unit::DURATION, perf.overhead_per_seq_s, overhead);
-    n.read_quantity("overhead_per_token", Unit::DURATION, perf.overhead_per_token_s, overhead);
-    n.read_quantity("overhead_per_key", Unit::DURATION, perf.overhead_per_key_s, overhead);
+    return perf;
   }
+  const Node table = n.child("table");
+  const std::string path = table.present() ? resolve_data_path(table, ctx) : profile;
+  if (path.empty())
+    n.fail("no measured device profile for " + scenario.gpu + " (data/calibration/" + scenario.gpu +
+           ".csv): give table: or use kind: roofline");
+  if (is_device_profile(path)) {
+    n.check_keys({"kind", "table", "clock_fraction"});
+    use_device_profile(perf, path, scenario);
+    const std::string& measured = scenario.device_profiles.at(path)->device;
+    if (measured != scenario.gpu)
+      (table.present() ? table : n).fail(path + " was measured on " + measured + ", not on this scenario's " +
+                                         scenario.gpu);
+    n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
+    return perf;
+  }
+  n.check_keys({"kind", "table", "iteration_overhead", "overhead_per_seq", "overhead_per_token", "overhead_per_key",
+                "clock_fraction"});
+  perf.kind = PerfConfig::Kind::CALIBRATED;
+  perf.table = PerfConfig::Table::KBENCH;
+  n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
+  perf.table_key = path;
+  auto t = scenario.calibration_tables.find(perf.table_key);
+  if (t == scenario.calibration_tables.end()) {
+    t = scenario.calibration_tables.emplace(perf.table_key, read_calibration_csv(perf.table_key)).first;
+  }
+  // `aifsim calibrate` writes the fitted step overheads into the table's header; the scenario's values win.
+  perf.iteration_overhead_s = calibration_header_number(t->second, "iteration_overhead_s", 0);
+  perf.overhead_per_seq_s = calibration_header_number(t->second, "overhead_per_seq_s", 0);
+  perf.overhead_per_token_s = calibration_header_number(t->second, "overhead_per_token_s", 0);
+  perf.overhead_per_key_s = calibration_header_number(t->second, "overhead_per_key_s", 0);
+  n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s, overhead);
+  n.read_quantity("overhead_per_seq", Unit::DURATION, perf.overhead_per_seq_s, overhead);
+  n.read_quantity("overhead_per_token", Unit::DURATION, perf.overhead_per_token_s, overhead);
+  n.read_quantity("overhead_per_key", Unit::DURATION, perf.overhead_per_key_s, overhead);
   return perf;
 }
 
@@ -441,8 +501,8 @@ SloConfig parse_slo(const Node& n) {
 }
 
 ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
-  n.check_keys({"name", "model", "dtype", "tp", "replicas", "disaggregation", "load_weights", "scheduler", "router",
-                "perf", "slo", "priority"});
+  n.check_keys({"name", "model", "dtype", "tp", "pp", "replicas", "disaggregation", "load_weights", "scheduler",
+                "router", "engine", "perf", "slo", "priority"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
   const Node model = n.required("model");
@@ -466,6 +526,15 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
               "): a replica's tensor-parallel group lives on one server");
     }
   }
+  if (const Node pp = n.child("pp"); pp.present()) {
+    service.pp = static_cast<int>(pp.as_int(yaml::between(1, arch->second.layers)));
+    const int gpus = service.gpus_per_replica();
+    if (gpus <= per_server ? per_server % gpus != 0 : gpus % per_server != 0) {
+      pp.fail("a replica's tp x pp = " + std::to_string(gpus) + " GPUs must divide facility.gpus_per_server (" +
+              std::to_string(per_server) + ") or fill whole servers");
+    }
+  }
+  service.engine = parse_service_engine(n.child("engine"), ctx.engines, service.gpus_per_replica());
   n.read("replicas", service.replicas, yaml::between(1, 1e6));
   if (const Node dis = n.child("disaggregation"); dis.present()) {
     dis.check_keys({"prefill_replicas", "decode_replicas"});
@@ -484,22 +553,30 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
       lw.fail("loading weights needs storage nodes to read them from: set fabric.storage_nodes");
   }
   service.scheduler = parse_scheduler(n.child("scheduler"));
+  if (service.engine.policy == models::StepPolicy::PREFILL_FIRST) {
+    const Node scheduler = n.child("scheduler");
+    const Node chunked = scheduler.present() ? scheduler.child("chunked_prefill") : scheduler;
+    if (chunked.present() && service.scheduler.chunked_prefill)
+      chunked.fail("engine " + service.engine.name + " prefills prompts whole, in steps of their own: no chunked prefill");
+    service.scheduler.chunked_prefill = false;
+  }
   if (const Node router = n.child("router"); router.present()) {
     service.router = router.as_enum({"round-robin", "least-outstanding-tokens"}) == "round-robin"
                          ? RouterPolicy::ROUND_ROBIN
                          : RouterPolicy::LEAST_OUTSTANDING_TOKENS;
   }
-  service.perf = parse_perf(n.child("perf"), ctx, scenario);
+  service.perf = parse_perf(n.child("perf"), ctx, scenario, service.dtype);
   service.slo = parse_slo(n.child("slo"));
   read_priority(n, service.priority);
 
   const double weight_bytes = arch->second.parameters() * models::dtype_bytes(service.dtype);
-  const double per_gpu = weight_bytes / service.tp;
+  const double per_gpu = weight_bytes / service.gpus_per_replica();
   if (per_gpu >= scenario.device.hbm_bytes) {
     std::ostringstream msg;
     msg.precision(4);
     msg << service.model << " in " << service.dtype << " has " << weight_bytes / 1e9 << " GB of weights, "
-        << per_gpu / 1e9 << " GB per GPU at tp " << service.tp << ", which does not fit in the "
+        << per_gpu / 1e9 << " GB per GPU at tp " << service.tp << (service.pp > 1 ? " x pp " + std::to_string(service.pp) : "")
+        << ", which does not fit in the "
         << scenario.device.hbm_bytes / 1e9 << " GB of HBM of one " << scenario.gpu
         << "; raise tp, use a smaller dtype or a larger GPU";
     model.fail(msg.str());
@@ -612,9 +689,9 @@ void check_gpu_budget(const std::vector<Node>& nodes, const Scenario& scenario) 
   std::string breakdown;
   for (size_t i = 0; i < scenario.services.size(); ++i) {
     const ServiceConfig& s = scenario.services[i];
-    used += int64_t(s.total_replicas()) * s.tp;
+    used += int64_t(s.total_replicas()) * s.gpus_per_replica();
     breakdown += (breakdown.empty() ? "" : ", ") + s.name + ": " + std::to_string(s.total_replicas()) + " x tp " +
-                 std::to_string(s.tp);
+                 std::to_string(s.tp) + (s.pp > 1 ? " x pp " + std::to_string(s.pp) : "");
     if (used > available) {
       nodes[i]
           .child(s.disaggregated() ? "disaggregation" : "replicas")
@@ -635,6 +712,7 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
   Context ctx;
   ctx.base_dir = base_dir;
   ctx.models = load_model_catalog(data_dir() + "/models.yaml");
+  ctx.engines = load_engine_catalog(data_dir() + "/engines.yaml");
   scenario.simulation = parse_simulation(root.child("simulation"));
   parse_hardware(root.child("hardware"), ctx, scenario);
   scenario.facility = parse_facility(root.child("facility"));
@@ -659,6 +737,9 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
     }
     scenario.models[service.model] = ctx.models.at(service.model);
     scenario.services.push_back(std::move(service));
+    // The measured tables must cover every step the service can schedule: refused here, not in the middle of a run.
+    const Node perf = node.child("perf").present() ? node.child("perf") : node;
+    check_service_perf(scenario, scenario.services.size() - 1, perf.source().file, perf.line());
   }
   check_gpu_budget(service_nodes, scenario);
 

@@ -36,21 +36,6 @@ std::string service_key(size_t i) { return "services[" + std::to_string(i) + "]"
 
 }  // namespace
 
-// KV cache of one replica: as configured, or what its GPUs' HBM holds after the weights times the configured share.
-int kv_blocks(const Scenario& sc, const ServiceConfig& svc, size_t index) {
-  if (svc.scheduler.num_blocks > 0) return svc.scheduler.num_blocks;
-  const models::ModelArch& m = sc.models.at(svc.model);
-  const double bytes = models::dtype_bytes(svc.dtype);
-  const double free_hbm = sc.device.hbm_bytes * svc.tp - m.parameters() * bytes;
-  const double per_block = m.kv_bytes_per_token(bytes) * svc.scheduler.block_size;
-  const double blocks = std::floor(free_hbm * svc.scheduler.kv_memory_fraction / per_block);
-  if (!(blocks >= 1))
-    throw ScenarioError(sc.source_path, 0, service_key(index) + ".model",
-                        "the weights of " + svc.model + " (" + std::to_string(m.parameters() * bytes / 1e9) +
-                            " GB) leave no room for a KV cache on " + std::to_string(svc.tp) + " x " + sc.gpu);
-  return static_cast<int>(std::min(blocks, 2e9));
-}
-
 std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const WorkloadConfig& w, size_t index) {
   const ArrivalConfig& a = w.arrival;
   const uint64_t stream = index;
@@ -178,7 +163,8 @@ class Run {
   Platform platform_;
   std::vector<Service> services_;
   std::vector<std::unique_ptr<Replica>> replicas_;
-  std::vector<int> replica_first_gpu_;  // global GPU id of each replica's first GPU (its tp GPUs follow)
+  std::vector<int> replica_first_gpu_;  // global GPU id of each replica's first GPU (its tp x pp GPUs follow)
+  std::vector<std::pair<std::string, std::string>> perf_notes_;  // service -> how its step times are computed
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<PowerManager> power_;
   std::unique_ptr<Reliability> reliability_;
@@ -252,28 +238,35 @@ void Run::place_replicas() {
     limits.chunked_prefill = cfg.scheduler.chunked_prefill;
     limits.num_blocks = kv_blocks(sc_, cfg, s);
     limits.max_model_len = sc_.models.at(cfg.model).max_context;
-    if (const auto* calibrated = dynamic_cast<const models::CalibratedPerfModel*>(svc.perf.get())) {
-      try {
-        calibrated->check_coverage(limits.max_num_batched_tokens, limits.max_num_seqs, limits.max_model_len);
-      } catch (const std::out_of_range& e) {
-        throw ScenarioError(sc_.source_path, 0, service_key(s) + ".perf.table", e.what());
-      }
-    }
-    svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(models::dtype_bytes(cfg.dtype));
+    limits.policy = cfg.engine.policy;  // load_scenario has checked the tables cover these limits
+    // The KV cache stays in bf16 with fp8 weights, as vLLM's kv_cache_dtype auto (perf_factory.cpp: kv_blocks).
+    svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(cfg.dtype == "fp8" ? 2.0 : models::dtype_bytes(cfg.dtype));
     int total = cfg.total_replicas();
     int initial = total;
     for (const AutoscalerConfig& a : sc_.ops.autoscalers)
       if (a.service_index == s) total = std::max(total, a.max_replicas);
+    const int gpus = cfg.gpus_per_replica();
+    // A replica within one server takes gpus of its free GPUs; a larger one (pipeline stages) whole free servers in a
+    // row, so its GPUs keep consecutive ids.
+    const int span = std::max(1, gpus / per_server);
     for (int r = 0; r < total; ++r) {
       int server = 0;
-      while (server < servers && used[static_cast<size_t>(server)] + cfg.tp > per_server) ++server;
+      auto fits = [&](int first) {
+        if (first + span > servers) return false;
+        if (span == 1) return used[static_cast<size_t>(first)] + gpus <= per_server;
+        for (int k = first; k < first + span; ++k)
+          if (used[static_cast<size_t>(k)] != 0) return false;
+        return true;
+      };
+      while (server < servers && !fits(server)) ++server;
       const std::string key = service_key(s) + (cfg.disaggregated() ? ".disaggregation" : ".replicas");
       if (server == servers)
         throw ScenarioError(sc_.source_path, 0, key,
                             "replica " + std::to_string(r) + " of " + cfg.name + " (tp " + std::to_string(cfg.tp) +
+                                (cfg.pp > 1 ? " x pp " + std::to_string(cfg.pp) : "") +
                                 ") does not fit: every server is full");
       const int first_gpu = used[static_cast<size_t>(server)];
-      used[static_cast<size_t>(server)] += cfg.tp;
+      for (int k = server; k < server + span; ++k) used[static_cast<size_t>(k)] += span == 1 ? gpus : per_server;
       ReplicaRole role = ReplicaRole::COMBINED;
       std::string name = cfg.name + "/" + std::to_string(r);
       if (cfg.disaggregated()) {
@@ -283,14 +276,14 @@ void Run::place_replicas() {
       }
       replicas_.push_back(std::make_unique<Replica>(static_cast<int>(replicas_.size()), static_cast<int>(s), name,
                                                     limits, *svc.perf, models::GpuPowerParams::from_device(sc_.device),
-                                                    cfg.tp, fast_, sinks, role));
+                                                    gpus, fast_, sinks, role));
       replica_first_gpu_.push_back(server * per_server + first_gpu);
       Replica* replica = replicas_.back().get();
       svc.replicas.push_back(replica);
       (role == ReplicaRole::DECODE ? svc.decode : svc.entry).push_back(replica);
       writer_.add_event({0.0, "replica_start", name,
                          "on " + platform_.gpu(server, first_gpu)->get_name() + ".." +
-                             platform_.gpu(server, first_gpu + cfg.tp - 1)->get_name() + "; " +
+                             platform_.gpu(server + span - 1, (first_gpu + gpus - 1) % per_server)->get_name() + "; " +
                              std::to_string(limits.num_blocks) + " KV blocks of " + std::to_string(limits.block_size) +
                              " tokens; " + svc.perf->describe()});
       const bool load = loads_weights(cfg);
@@ -465,7 +458,7 @@ void Run::on_prefill_done(const IncomingRequest& r, double first_token_s, int re
     return;
   }
   Replica& dst = pick(svc.decode, svc.next_rr_decode, svc.config->router, now);
-  const int tp = svc.config->tp;
+  const int tp = svc.config->gpus_per_replica();  // each GPU holds its heads (and its stage's layers) of the KV
   const double bytes = r.prompt_tokens * svc.kv_bytes_per_token;
   std::vector<Flow> flows;
   for (int i = 0; i < tp; ++i)
@@ -487,16 +480,17 @@ void Run::on_prefill_done(const IncomingRequest& r, double first_token_s, int re
                  });
 }
 
-// Each GPU of the replica reads its 1/tp share of the weights from a storage node (spread over the nodes by GPU);
+// Each GPU of the replica reads its 1/(tp pp) share of the weights from a storage node (spread over the nodes by GPU);
 // the replica serves once every share is in.
 void Run::load_weights(Replica& replica, const ServiceConfig& cfg) {
   if (fabric_.num_storage() == 0)
     throw ScenarioError(sc_.source_path, 0, service_key(static_cast<size_t>(&cfg - sc_.services.data())) + ".load_weights",
                         "loading weights needs storage nodes in the fabric (fabric.storage_nodes)");
-  const double bytes = sc_.models.at(cfg.model).parameters() * models::dtype_bytes(cfg.dtype) / cfg.tp;
+  const double bytes =
+      sc_.models.at(cfg.model).parameters() * models::dtype_bytes(cfg.dtype) / cfg.gpus_per_replica();
   const int first = replica_first_gpu_[static_cast<size_t>(replica.index())];
   std::vector<Flow> flows;
-  for (int i = 0; i < cfg.tp; ++i)
+  for (int i = 0; i < cfg.gpus_per_replica(); ++i)
     flows.push_back({platform_.storage[static_cast<size_t>((first + i) % fabric_.num_storage())],
                      platform_.gpus[static_cast<size_t>(first + i)], bytes});
   replica.set_loading(true);
@@ -560,7 +554,9 @@ void Run::build_power_manager() {
     k.group = sc_.services[static_cast<size_t>(r->service_index())].name;
     k.overhead_w = sc_.facility.server_overhead_w * r->gpus() / per_server;
     k.priority = sc_.services[static_cast<size_t>(r->service_index())].priority;
-    k.rack_gpus = {{first / per_rack, r->gpus()}};
+    std::map<int, int> racks;  // a replica with pipeline stages on several servers may span racks
+    for (int g = first; g < first + r->gpus(); ++g) ++racks[g / per_rack];
+    k.rack_gpus.assign(racks.begin(), racks.end());
     k.gpus = r->gpus();
     k.power_w = [r](double now) { return r->gpu_power_w(now); };
     k.clock = [r] { return r->clock_fraction(); };
@@ -1071,12 +1067,12 @@ RunReport Run::execute() {
                       {"device", sc_.gpu}});
   for (const Service& svc : services_) {
     const bool calibrated = svc.config->perf.kind == PerfConfig::Kind::CALIBRATED;
+    const std::string provenance = perf_provenance(sc_, *svc.config);
     writer_.write_meta({{"service." + svc.config->name + ".perf", svc.perf->describe()},
                         {"service." + svc.config->name + ".calibrated",
-                         calibrated ? "true: measured operator table"
-                                    : "false: " + std::string(svc.config->perf.kind == PerfConfig::Kind::CONSTANT
-                                                                  ? "constant step time"
-                                                                  : "roofline from published figures")}});
+                         (calibrated ? "true: " : "false: ") + provenance},
+                        {"service." + svc.config->name + ".engine", svc.config->engine.name}});
+    perf_notes_.emplace_back(svc.config->name, provenance);
   }
   std::vector<analysis::SeriesSpec> series{{"gpu_power", "W", "all GPUs of the site"},
                                            {"it_power", "W", "GPUs plus server overhead"},
@@ -1204,6 +1200,7 @@ RunReport Run::execute() {
   const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
   RunReport report;
   report.summary = summarize(end);
+  report.perf = perf_notes_;
   report.fingerprint = writer_.fingerprint();
   report.events = events_;
   report.simulated_s = end;
@@ -1230,42 +1227,13 @@ RunReport Run::execute() {
     rack_power_.hall = power_->rack_halls();
     writer_.set_rack_power(std::move(rack_power_));
   }
+  report.perf = perf_notes_;
   report.fingerprint = writer_.fingerprint();
   writer_.finish(report.summary);
   return report;
 }
 
 }  // namespace
-
-std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const ServiceConfig& svc) {
-  const models::ModelArch& arch = sc.models.at(svc.model);
-  switch (svc.perf.kind) {
-    case PerfConfig::Kind::CONSTANT: return std::make_unique<models::ConstantPerfModel>(svc.perf.constant_iteration_s);
-    case PerfConfig::Kind::CALIBRATED: {
-      models::CalibratedOptions o;
-      o.iteration_overhead_s = svc.perf.iteration_overhead_s;
-      o.overhead_per_seq_s = svc.perf.overhead_per_seq_s;
-      o.overhead_per_token_s = svc.perf.overhead_per_token_s;
-      o.overhead_per_key_s = svc.perf.overhead_per_key_s;
-      o.clock_fraction = svc.perf.clock_fraction;
-      const double nvlink = sc.fabric.nvlink_bandwidth > 0 ? sc.fabric.nvlink_bandwidth : sc.device.nvlink_bandwidth;
-      if (nvlink > 0) o.allreduce_bandwidth = nvlink / 2;
-      o.activation_bytes = models::dtype_bytes(svc.dtype);
-      return std::make_unique<models::CalibratedPerfModel>(sc.calibration_tables.at(svc.perf.table_key), arch, svc.tp,
-                                                           o);
-    }
-    case PerfConfig::Kind::ROOFLINE: break;
-  }
-  models::RooflineParams p;
-  p.device = sc.device;
-  p.model = arch;
-  p.dtype = svc.dtype;
-  p.tp = svc.tp;
-  if (sc.fabric.nvlink_bandwidth > 0) p.allreduce_bandwidth = sc.fabric.nvlink_bandwidth / 2;
-  p.iteration_overhead_s = svc.perf.iteration_overhead_s;
-  p.clock_fraction = svc.perf.clock_fraction;
-  return std::make_unique<models::RooflinePerfModel>(p);
-}
 
 RunReport run_simulation(const Scenario& scenario, const RunOptions& options) {
   // SimGrid reads its configuration from argv; the engine is created once per process.

@@ -392,6 +392,22 @@ TEST(Calibrated, ValidationScenarioMatchesTheEngineDefaults) {
   EXPECT_EQ(fs::path(a.trace_path).filename(), "azure2023_conv.csv");
 }
 
+// Batch limits within the committed small-llama table's grid (as scenarios/validation/cpu-small-llama.yaml).
+constexpr const char* SMALL_LIMITS = "{max_num_seqs: 64, max_num_batched_tokens: 2048}";
+
+// The column header and rows of the committed small-llama table: a complete grid under a header of the test's own
+// (a scenario's table must cover every step its service can schedule).
+std::string committed_small_llama_rows() {
+  std::ifstream in(SOURCE_DIR + "/data/calibration/cpu-small-llama.csv");
+  std::string line, rows;
+  bool body = false;
+  while (std::getline(in, line)) {
+    body = body || (!line.empty() && line[0] != '#');
+    if (body) rows += line + "\n";
+  }
+  return rows;
+}
+
 TEST(Calibrated, ExplicitValuesWinOverTheTableHeader) {
   // A table whose header carries fitted overheads, as `aifsim calibrate` writes them.
   const fs::path dir = fs::path(::testing::TempDir()) / "aif_calibrated_test";
@@ -399,14 +415,14 @@ TEST(Calibrated, ExplicitValuesWinOverTheTableHeader) {
   std::ofstream(dir / "t.csv") << "# format_version: 1\n# peak_flop_per_s: 2e11\n# peak_bytes_per_s: 3e10\n"
                                << "# iteration_overhead_s: 0.002\n# overhead_per_seq_s: 3e-05\n"
                                << "# overhead_per_token_s: 4e-07\n"
-                               << "op,tp,tokens,batch,kv_len,n,k,median_s,flop,bytes\n"
-                               << "o_proj,1,1,0,0,1024,1024,4e-4,2097152,4202496\n";
+                               << committed_small_llama_rows();
   const std::string table = (dir / "t.csv").string();
   std::ofstream(dir / "s.yaml") << "hardware: {gpu: cpu-local}\nfacility: {racks: 1, servers_per_rack: 1, "
                                 << "gpus_per_server: 2}\nservices:\n"
-                                << "  - {name: a, model: small-llama, dtype: fp32, perf: {kind: calibrated, table: "
-                                   "t.csv}}\n"
-                                << "  - {name: b, model: small-llama, dtype: fp32, perf: {kind: calibrated, table: "
+                                << "  - {name: a, model: small-llama, dtype: fp32, scheduler: " << SMALL_LIMITS
+                                << ", perf: {kind: calibrated, table: t.csv}}\n"
+                                << "  - {name: b, model: small-llama, dtype: fp32, scheduler: " << SMALL_LIMITS
+                                << ", perf: {kind: calibrated, table: "
                                 << table << ", iteration_overhead: 1ms, overhead_per_seq: 20us, "
                                 << "overhead_per_token: 1us, clock_fraction: 0.75}}\n";
   const auto s = aif::sim::load_scenario((dir / "s.yaml").string());
@@ -429,12 +445,11 @@ TEST(Calibrated, ExplicitValuesWinOverTheTableHeader) {
 TEST(Calibrated, OverheadsDefaultToZeroWithoutHeaderKeys) {
   const fs::path table = fs::path(::testing::TempDir()) / "aif_calibrated_no_overheads.csv";
   std::ofstream(table) << "# format_version: 1\n# peak_flop_per_s: 1.91249e+11\n# peak_bytes_per_s: 3e10\n"
-                       << "op,tp,tokens,batch,kv_len,n,k,median_s,flop,bytes\n"
-                       << "o_proj,1,1,0,0,1024,1024,4e-4,2097152,4202496\n";
+                       << committed_small_llama_rows();
   const auto s = aif::sim::load_scenario_text(
       "hardware: {gpu: cpu-local}\nfacility: {racks: 1, servers_per_rack: 1, gpus_per_server: 1}\n"
-      "services:\n  - {name: a, model: small-llama, dtype: fp32, "
-      "perf: {kind: calibrated, table: " + table.string() + "}}\n",
+      "services:\n  - {name: a, model: small-llama, dtype: fp32, scheduler: " + std::string(SMALL_LIMITS) +
+          ", perf: {kind: calibrated, table: " + table.string() + "}}\n",
       "inline.yaml");
   const auto& perf = s.services[0].perf;
   EXPECT_DOUBLE_EQ(perf.iteration_overhead_s, 0);

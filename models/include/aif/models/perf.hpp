@@ -1,6 +1,6 @@
 // Iteration-time models: how long one scheduler step takes on one replica.
-// Three implementations: constant (tests, teaching), roofline from published figures, and
-// calibrated from measured operator tables.
+// Implementations: constant (tests, teaching), roofline from published figures, and operator-composed
+// (ComposedPerfModel) from measured GPU kernel tables or from measured kbench tables of this CPU.
 #pragma once
 #include <map>
 #include <memory>
@@ -10,6 +10,7 @@
 #include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
 #include "aif/models/serving.hpp"
+#include "aif/models/step_model.hpp"
 
 namespace aif::models {
 
@@ -63,6 +64,10 @@ struct RooflineParams {
   double allreduce_latency_s = 5e-6; // per all-reduce
   double iteration_overhead_s = 0;   // fixed CPU cost per step (scheduling, launch)
   double clock_fraction = 1;         // (0, 1]: a power cap or lower DVFS state scales peak FLOP/s, not HBM bandwidth
+  // Pipeline parallelism, as in ComposedPerfModel: pp micro-batches in flight, so a step of the batch is one pass of
+  // all layers over 1/pp of it (on tp GPUs each holding 1/(tp pp) of the weights) plus pp - 1 activation sends.
+  int pp = 1;
+  double stage_send_bandwidth = 0;   // bytes/s between stages (0: the all-reduce bandwidth)
 };
 
 // Roofline per operator group, per GPU of the replica:
@@ -70,7 +75,8 @@ struct RooflineParams {
 //   attention:               max(4 * layers * heads * head_dim * attended_pairs / tp / (peak * eff_c),
 //                                KV bytes read + written / tp / (bw * eff_m))
 //   tensor parallel:         2 all-reduces per layer of tokens * hidden * bytes, ring: 2 (tp-1)/tp * size / bw + latency
-// plus a fixed per-step overhead. Groups run one after another, so their times add.
+// plus a fixed per-step overhead. Groups run one after another, so their times add. With pipeline stages (pp > 1)
+// the same terms over 1/pp of the batch, plus pp - 1 sends of its activations between stages.
 class RooflinePerfModel final : public PerfModel {
  public:
   explicit RooflinePerfModel(RooflineParams params);
@@ -91,6 +97,40 @@ class RooflinePerfModel final : public PerfModel {
   double bytes_per_element_;
 };
 
+
+// An engine step composed from operator times (step_model.hpp): per layer the engine's elementwise operators, the
+// four GEMMs, attention and two tensor-parallel all-reduces; then the final operators, the LM head over the sampled
+// rows, pipeline-stage sends and the engine's CPU work. The source of the operator times (GPU kernel tables, kbench
+// tables of this CPU) is the StepOperators; the engine's additions are the EngineProfile.
+class ComposedPerfModel : public PerfModel {
+ public:
+  ComposedPerfModel(std::shared_ptr<const StepOperators> ops, ModelArch model, ComposedOptions options,
+                    EngineProfile engine);
+  ~ComposedPerfModel() override;
+  IterationCost iteration(const BatchShape& shape) const override;
+  IterationCost iteration_at_clock(const BatchShape& shape, double clock_fraction) const override;
+  double clock_fraction() const override { return options_.clock_fraction; }
+  std::string describe() const override;
+  // Whether the engine replays a CUDA graph for this step (no per-kernel launch cost).
+  bool in_cuda_graph(const BatchShape& shape) const;
+  // Throws TableRangeError (kernel_tables.hpp) when a step within the limits would need the operator tables beyond
+  // what they allow; the message names the table and the value.
+  void check_coverage(const StepLimits& limits) const;
+  const StepOperators& operators() const { return *ops_; }
+  const EngineProfile& engine() const { return engine_; }
+  const ComposedOptions& options() const { return options_; }
+  const ModelArch& model() const { return model_; }
+
+ private:
+  struct Cache;
+  std::shared_ptr<const StepOperators> ops_;
+  ModelArch model_;
+  ComposedOptions options_;
+  EngineProfile engine_;
+  // Step parts that depend on the token (sampled row) count alone, kept per count and clock. Not for concurrent
+  // calls: a run is single-threaded.
+  std::unique_ptr<Cache> cache_;
+};
 
 struct CalibratedOptions {
   // Cost of a step outside the timed operators (scheduling, input preparation, block tables, thread
@@ -114,7 +154,8 @@ struct CalibratedOptions {
   double activation_bytes = 2;  // bytes per activation element on the wire (bf16)
 };
 
-// Operator-level iteration time from a measured kbench table (docs/calibration-format.md):
+// The reference engine (aifsim-engine) on a measured kbench table (docs/calibration-format.md), composed as above with
+// the engine's own operators:
 //   layers x [2 rms_norm(t) + qkv_proj(t) + rope(t) + kv_cache_write(t) + attention + o_proj(t)
 //             + 2 add(t) + gate_up_proj(t) + swiglu(t) + down_proj(t)]
 //   + embedding(t) + rms_norm(s) + lm_head(s) + sampling(s) + TP all-reduces + overhead,
@@ -124,47 +165,25 @@ struct CalibratedOptions {
 // below the first point the first point's time (a call never gets cheaper); above the last point
 // linear continuation with the slope of the last two points. check_coverage() refuses shapes more
 // than 2x beyond the measured range, so extrapolation stays short.
-class CalibratedPerfModel final : public PerfModel {
+class CalibratedPerfModel final : public ComposedPerfModel {
  public:
   CalibratedPerfModel(const CalibrationTable& table, const ModelArch& model, int tp, CalibratedOptions options);
-  IterationCost iteration(const BatchShape& shape) const override;
-  IterationCost iteration_at_clock(const BatchShape& shape, double clock_fraction) const override;
-  double clock_fraction() const override { return options_.clock_fraction; }
   std::string describe() const override;
   // Throws std::out_of_range naming the operator and the measured range if a step of up to
   // max_tokens tokens, max_seqs sequences or max_context keys would need more than 2x extrapolation.
+  using ComposedPerfModel::check_coverage;
   void check_coverage(int max_tokens, int max_seqs, int max_context) const;
   // One operator call's time at `tokens` rows (token-indexed operators), at the constructed clock, for tests and
   // reports.
   double op_seconds(const std::string& op, double tokens) const;
   double decode_attention_seconds(double batch, double kv_len) const;
   double prefill_attention_seconds(double chunk, double kv_len) const;
+  // The engine profile of aifsim-engine with these overheads: its per-layer operators and CPU work per step.
+  static EngineProfile reference_engine(const CalibratedOptions& options);
 
  private:
-  struct Point {
-    double x, seconds, compute_share;
-  };
-  struct Curve {
-    std::vector<Point> points;  // ascending x
-  };
-  struct Grid {  // attention: (batch, keys) for decode, (chunk, prefix) for prefill; a full rectangle
-    std::vector<double> a, b;
-    std::vector<double> seconds, compute_share;  // a.size() x b.size()
-  };
-  struct Time {
-    double seconds = 0, compute = 0;
-  };
-  Time curve_at(const Curve& c, double x) const;
-  Time grid_at(const Grid& g, double a, double b) const;
-  Time op(const std::string& name, double tokens) const;
-  static Time scaled(Time t, double clock_fraction);
-
   std::string source_;
-  ModelArch model_;
-  int tp_;
-  CalibratedOptions options_;
-  std::map<std::string, Curve> curves_;
-  Grid decode_, prefill_;
+  CalibratedOptions calibrated_;
 };
 
 }  // namespace aif::models

@@ -16,6 +16,13 @@ namespace aif::models {
 
 using RequestId = int64_t;
 
+// How the engine's scheduler forms steps.
+enum class StepPolicy {
+  UNIFIED,        // vLLM V1 (and aifsim-engine): running requests first, then waiting prompts join the same step
+  PREFILL_FIRST,  // vLLM V0 without chunked prefill: waiting prompts that fit are prefilled in a step of their own;
+                  // running requests decode in steps without prompts
+};
+
 struct SchedulerLimits {
   int max_num_seqs = 256;             // sequences in one step
   int max_num_batched_tokens = 8192;  // token budget of one step
@@ -23,6 +30,7 @@ struct SchedulerLimits {
   int num_blocks = 0;                 // KV blocks in the replica's cache
   bool chunked_prefill = true;        // split long prompts over several steps
   int max_model_len = 0;              // longest prompt+output accepted (0 = no limit besides the cache)
+  StepPolicy policy = StepPolicy::UNIFIED;
 };
 
 // A request as the scheduler sees it.

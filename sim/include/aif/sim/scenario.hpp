@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,8 @@
 
 #include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
+#include "aif/models/kernel_tables.hpp"
+#include "aif/models/step_model.hpp"
 #include "aif/sim/failures_config.hpp"
 #include "aif/sim/jobs_config.hpp"
 #include "aif/sim/power_config.hpp"
@@ -128,12 +131,19 @@ struct SchedulerConfig {
 
 enum class RouterPolicy { ROUND_ROBIN, LEAST_OUTSTANDING_TOKENS };
 
+// How a service's step times are computed. Without a `perf` key: CALIBRATED from the device's measured profile
+// (data/calibration/<device>.csv) where the catalog device has one, else ROOFLINE (and the run says why).
 struct PerfConfig {
   enum class Kind { ROOFLINE, CONSTANT, CALIBRATED } kind = Kind::ROOFLINE;
+  // CALIBRATED: a GPU device profile (Scenario::device_profiles) or a kbench table of this CPU
+  // (Scenario::calibration_tables), both keyed by table_key.
+  enum class Table { DEVICE_PROFILE, KBENCH } table = Table::DEVICE_PROFILE;
+  bool chosen = false;              // the scenario named the kind (false: the default for the device)
+  std::string note;                 // why the default is the roofline (no profile for the device or the dtype)
   double constant_iteration_s = 0;  // CONSTANT
-  double iteration_overhead_s = 0;  // ROOFLINE, CALIBRATED: fixed CPU cost added to every iteration
-  // CALIBRATED: key of the table in Scenario::calibration_tables (its resolved absolute path), and the CPU cost
-  // per sequence and per token of a step. Defaults: the table header's values written by `aifsim calibrate`, else 0.
+  double iteration_overhead_s = 0;  // ROOFLINE, KBENCH: fixed CPU cost added to every iteration
+  // CALIBRATED: key of the table (its resolved absolute path); KBENCH: the CPU cost per sequence and per token of a
+  // step. Defaults: the table header's values written by `aifsim calibrate`, else 0.
   std::string table_key;
   double overhead_per_seq_s = 0;
   double overhead_per_token_s = 0;
@@ -152,8 +162,12 @@ struct ServiceConfig {
   std::string name;
   std::string model;               // key in the model catalog
   std::string dtype = "bf16";
-  int tp = 1;                      // tensor-parallel degree: GPUs per replica, on one server
+  int tp = 1;                      // tensor-parallel degree: GPUs of one pipeline stage, on one server
+  int pp = 1;                      // pipeline stages: a replica has tp x pp GPUs (whole servers when > one server)
   int replicas = 1;
+  // The serving engine (data/engines.yaml, with the service's overrides): its CPU work per step, CUDA graphs and
+  // scheduling policy.
+  models::EngineProfile engine;
   SchedulerConfig scheduler;
   RouterPolicy router = RouterPolicy::ROUND_ROBIN;
   PerfConfig perf;
@@ -168,6 +182,7 @@ struct ServiceConfig {
   int priority = 0;                // higher = more latency-critical: capped last (policies.power_capping)
   bool disaggregated() const { return prefill_replicas > 0; }
   int total_replicas() const { return disaggregated() ? prefill_replicas + decode_replicas : replicas; }
+  int gpus_per_replica() const { return tp * pp; }
 };
 
 struct Scenario {
@@ -187,8 +202,10 @@ struct Scenario {
   PoliciesConfig policies;
   FailuresConfig failures;  // failures (failures_config.hpp)
   OpsConfig ops;            // ops
-  // Calibration tables read by services with perf kind calibrated, keyed by resolved path (PerfConfig::table_key).
+  // Calibration tables read by services with perf kind calibrated, keyed by resolved path (PerfConfig::table_key):
+  // kbench tables of this CPU, and GPU device profiles.
   std::map<std::string, models::CalibrationTable> calibration_tables;
+  std::map<std::string, std::shared_ptr<const models::KernelTables>> device_profiles;
 };
 
 // Parse, validate and resolve a scenario. `overrides` are "key.path=value" strings applied
@@ -201,6 +218,15 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 // Catalogs (data/hardware.yaml, data/models.yaml). Throw ScenarioError naming the catalog file.
 std::map<std::string, models::DeviceSpec> load_hardware_catalog(const std::string& path);
 std::map<std::string, models::ModelArch> load_model_catalog(const std::string& path);
+// The serving-engine catalog (data/engines.yaml): each engine's profile, and the per-step CPU cost added when a
+// replica has more than one GPU worker.
+struct EngineCatalogEntry {
+  models::EngineProfile profile;
+  double tp_step_s = 0;
+  std::string description;
+  std::map<std::string, std::string> sources;
+};
+std::map<std::string, EngineCatalogEntry> load_engine_catalog(const std::string& path);
 // Where the bundled data/ folder is ($AIFSIM_DATA_DIR overrides the build-time source path).
 std::string data_dir();
 

@@ -11,6 +11,7 @@
 #include "aif/analysis/results.hpp"
 #include "aif/models/perf.hpp"
 #include "aif/models/arrivals.hpp"
+#include "aif/sim/perf_factory.hpp"
 #include "aif/sim/scenario.hpp"
 
 namespace aif::sim {
@@ -38,19 +39,16 @@ struct RunReport {
   bool partial = false;                 // stopped early by stop_requested
   double wall_s = 0;
   int64_t requests = 0;
+  // Per service, how its step times are computed ("calibrated: ..." or "roofline ... (why)"), for the summary.
+  std::vector<std::pair<std::string, std::string>> perf;
 };
 
 // Runs the scenario to completion and writes the results file. Throws ScenarioError for
 // inconsistencies found while building (e.g. replicas that do not fit), std::runtime_error otherwise.
 RunReport run_simulation(const Scenario& scenario, const RunOptions& options);
 
-// KV cache blocks of one replica of services[index]: as configured, or what its GPUs' HBM holds after the weights.
-int kv_blocks(const Scenario& scenario, const ServiceConfig& service, size_t index);
 // The arrival process of workloads[index], exactly as a run draws it (seeded by simulation.seed, stream = index).
 std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& scenario, const WorkloadConfig& workload,
                                                       size_t index);
-
-// The iteration-time model a service's replicas use (also used to predict measured steps in validation).
-std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& scenario, const ServiceConfig& service);
 
 }  // namespace aif::sim

@@ -1,0 +1,188 @@
+#include "aif/models/step_model.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "aif/models/perf.hpp"
+
+namespace aif::models {
+
+const char* linear_op_name(LinearOp op) {
+  switch (op) {
+    case LinearOp::QKV: return "qkv_proj";
+    case LinearOp::O: return "o_proj";
+    case LinearOp::GATE_UP: return "gate_up_proj";
+    case LinearOp::DOWN: return "down_proj";
+    case LinearOp::LM_HEAD: return "lm_head";
+  }
+  return "?";
+}
+
+const char* elementwise_op_name(ElementwiseOp op) {
+  switch (op) {
+    case ElementwiseOp::RMS_NORM: return "rms_norm";
+    case ElementwiseOp::ROPE: return "rope";
+    case ElementwiseOp::ACTIVATION: return "activation";
+    case ElementwiseOp::ADD: return "add";
+    case ElementwiseOp::EMBEDDING: return "embedding";
+    case ElementwiseOp::KV_CACHE_WRITE: return "kv_cache_write";
+    case ElementwiseOp::SAMPLING: return "sampling";
+  }
+  return "?";
+}
+
+ComposedPerfModel::ComposedPerfModel(std::shared_ptr<const StepOperators> ops, ModelArch model,
+                                     ComposedOptions options, EngineProfile engine)
+    : ops_(std::move(ops)),
+      model_(std::move(model)),
+      options_(options),
+      engine_(std::move(engine)),
+      cache_(std::make_unique<Cache>()) {
+  if (!ops_) throw std::invalid_argument("composed perf model without operator times");
+  if (options_.tp < 1) throw std::invalid_argument("tp must be at least 1");
+  if (options_.pp < 1) throw std::invalid_argument("pp must be at least 1");
+  if (options_.pp > model_.layers)
+    throw std::invalid_argument("pp " + std::to_string(options_.pp) + " exceeds the " + std::to_string(model_.layers) +
+                                " layers of " + model_.name);
+  if (!(options_.clock_fraction > 0 && options_.clock_fraction <= 1))
+    throw std::invalid_argument("clock_fraction must be in (0, 1]");
+}
+
+ComposedPerfModel::~ComposedPerfModel() = default;
+
+bool ComposedPerfModel::in_cuda_graph(const BatchShape& s) const {
+  if (engine_.cuda_graph_max_seqs <= 0) return false;
+  if (s.prefill_seqs > 0 && !engine_.graphs_for_prefill) return false;
+  // Graphs are captured for batch sizes up to the maximum; a step with prefill tokens is sized by its tokens.
+  const int64_t size = s.prefill_seqs > 0 ? s.num_tokens : s.num_seqs;
+  return size <= engine_.cuda_graph_max_seqs;
+}
+
+IterationCost ComposedPerfModel::iteration(const BatchShape& s) const {
+  return iteration_at_clock(s, options_.clock_fraction);
+}
+
+namespace {
+
+struct Parts {
+  double seconds = 0, compute = 0, comm = 0;
+  void add(const Parts& o) { seconds += o.seconds, compute += o.compute, comm += o.comm; }
+};
+
+// Adds operator calls to `p`: an operator's compute-bound share stretches with the clock; outside a CUDA graph the
+// launch bounds each call below (keeping its split); collectives do not follow the clock.
+struct Calls {
+  Parts& p;
+  double clock;
+  bool graph;
+  double launch_s;
+  void op(OpTime t, double times) const {
+    if (times <= 0 || t.seconds <= 0) return;
+    const double share = std::clamp(t.compute_share, 0.0, 1.0);
+    const double bound = t.seconds * share, stretch = bound / clock - bound;
+    double total = t.seconds + stretch;
+    double cpart = bound + stretch;
+    if (!graph && total < launch_s) {
+      cpart *= launch_s / total;
+      total = launch_s;
+    }
+    p.seconds += times * total;
+    p.compute += times * cpart;
+  }
+  void comm(OpTime t, double times) const {
+    const double total = graph ? t.seconds : std::max(t.seconds, launch_s);
+    p.seconds += times * total;
+    p.comm += times * total;
+  }
+};
+
+}  // namespace
+
+// The parts of a step that depend on its token count alone (per-token operators of every layer and of the step's
+// end, GEMMs, all-reduces, stage sends) are computed once per (tokens, graph, clock) and kept: steps repeat counts.
+struct ComposedPerfModel::Cache {
+  double clock = 0;
+  std::vector<Parts> by_tokens[2], by_sampled[2];  // [graph]; seconds < 0: not computed yet
+};
+
+IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double clock_fraction) const {
+  if (!(clock_fraction > 0 && clock_fraction <= 1)) throw std::invalid_argument("clock_fraction must be in (0, 1]");
+  IterationCost c;
+  if (s.num_seqs == 0) return c;
+  const bool graph = in_cuda_graph(s);
+  const StepOperators& ops = *ops_;
+  // Pipeline parallelism: the step is pp micro-batches in flight at once; each stage sees 1/pp of the batch.
+  const double pp = options_.pp;
+  const double layers = model_.layers;
+  if (cache_->clock != clock_fraction) *cache_ = Cache{clock_fraction, {}, {}};
+  auto cached = [&](std::vector<Parts>& v, int64_t key, auto compute_parts) -> const Parts& {
+    if (static_cast<int64_t>(v.size()) <= key) v.resize(static_cast<size_t>(key) + 1, Parts{-1, 0, 0});
+    Parts& p = v[static_cast<size_t>(key)];
+    if (p.seconds < 0) p = compute_parts();
+    return p;
+  };
+  const Parts& per_token = cached(cache_->by_tokens[graph], s.num_tokens, [&] {
+    Parts p;
+    const Calls calls{p, clock_fraction, graph, engine_.launch_s};
+    const double t = static_cast<double>(s.num_tokens) / pp;
+    for (const EngineProfile::Call& e : engine_.layer_ops)
+      if (!e.per_sampled_row) calls.op(ops.elementwise(e.op, t), layers * e.calls);
+    for (LinearOp op : {LinearOp::QKV, LinearOp::O, LinearOp::GATE_UP, LinearOp::DOWN})
+      calls.op(ops.linear(op, t), layers);
+    const double activations = t * model_.hidden * options_.activation_bytes;
+    if (options_.tp > 1) calls.comm(ops.allreduce(activations, graph), 2 * layers);
+    for (const EngineProfile::Call& e : engine_.final_ops)
+      if (!e.per_sampled_row) calls.op(ops.elementwise(e.op, t), e.calls);
+    if (options_.pp > 1) calls.comm(ops.pipeline_send(activations), pp - 1);
+    return p;
+  });
+  const Parts& per_sampled = cached(cache_->by_sampled[graph], s.sampled_seqs, [&] {
+    Parts p;
+    const Calls calls{p, clock_fraction, graph, engine_.launch_s};
+    const double sampled = static_cast<double>(s.sampled_seqs) / pp;
+    for (const EngineProfile::Call& e : engine_.layer_ops)
+      if (e.per_sampled_row) calls.op(ops.elementwise(e.op, sampled), layers * e.calls);
+    for (const EngineProfile::Call& e : engine_.final_ops)
+      if (e.per_sampled_row) calls.op(ops.elementwise(e.op, sampled), e.calls);
+    calls.op(ops.linear(LinearOp::LM_HEAD, sampled), 1);
+    return p;
+  });
+  Parts total = per_token;
+  total.add(per_sampled);
+  const Calls calls{total, clock_fraction, graph, engine_.launch_s};
+  if (s.decode_seqs > 0) {
+    const double keys = (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs;
+    calls.op(ops.decode_attention(s.decode_seqs / pp, keys), layers);
+  }
+  if (s.prefill_seqs > 0) {
+    // Mean chunk n and prefix of the prefill sequences; pairs = n * prefix + n (n + 1) / 2 per chunk.
+    const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
+    const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
+    calls.op(ops.prefill_attention(s.prefill_seqs / pp, n, prefix), layers);
+  }
+  const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
+  const double overhead = engine_.step_s + engine_.per_seq_s * s.num_seqs +
+                          engine_.per_token_s * static_cast<double>(s.num_tokens) + engine_.per_key_s * decode_keys;
+  c.compute_seconds = total.compute;
+  c.comm_seconds = total.comm;
+  c.memory_seconds = total.seconds - total.compute - total.comm;
+  c.seconds = total.seconds + overhead;
+  return c;
+}
+
+void ComposedPerfModel::check_coverage(const StepLimits& limits) const {
+  ops_->check_coverage(limits);
+  if (options_.pp > 1) ops_->pipeline_send(limits.max_tokens / static_cast<double>(options_.pp) * model_.hidden *
+                                           options_.activation_bytes);
+}
+
+std::string ComposedPerfModel::describe() const {
+  std::string d = "calibrated " + model_.name + " tp" + std::to_string(options_.tp);
+  if (options_.pp > 1) d += " pp" + std::to_string(options_.pp);
+  d += " from " + ops_->describe() + ", engine " + engine_.name;
+  if (options_.clock_fraction != 1) d += ", clock " + std::to_string(options_.clock_fraction);
+  return d;
+}
+
+}  // namespace aif::models
