@@ -46,8 +46,18 @@ void KvBlockManager::release(SeqState& seq) {
   seq.block_table.clear();
 }
 
-void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live) const {
+void KvBlockManager::share(int block) {
+  if (block < 0 || block >= untouched_ || ref_count_[static_cast<size_t>(block)] <= 0)
+    throw std::logic_error("KV block " + std::to_string(block) + " is not allocated: it cannot be shared");
+  ++ref_count_[static_cast<size_t>(block)];
+}
+
+void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, const std::vector<int>& pinned) const {
   std::vector<int> owners(ref_count_.size(), 0);
+  for (int b : pinned) {
+    if (b < 0 || b >= untouched_) throw std::logic_error("a cached prefix pins a block never allocated");
+    ++owners[static_cast<size_t>(b)];
+  }
   for (const SeqState* s : live)
     for (int b : s->block_table) {
       if (b < 0 || b >= untouched_)
@@ -93,6 +103,64 @@ bool Scheduler::add_request(RequestId id, int prompt_tokens, int max_output_toke
   seqs_.emplace(id, std::move(seq));
   outstanding_tokens_ += static_cast<int64_t>(prompt_tokens) + max_output_tokens;
   return true;
+}
+
+bool Scheduler::add_request(RequestId id, int prompt_tokens, int max_output_tokens, int prefix_group,
+                            int prefix_tokens) {
+  if (prefix_group >= 0 && (prefix_tokens < 0 || prefix_tokens > prompt_tokens))
+    throw std::invalid_argument("request " + std::to_string(id) + ": a shared prefix of " +
+                                std::to_string(prefix_tokens) + " tokens in a prompt of " +
+                                std::to_string(prompt_tokens));
+  if (!add_request(id, prompt_tokens, max_output_tokens)) return false;
+  SeqState& seq = *seqs_.at(id);
+  seq.prefix_group = prefix_group;
+  seq.prefix_tokens = prefix_group >= 0 ? prefix_tokens : 0;
+  return true;
+}
+
+int Scheduler::cached_prefix_blocks(const SeqState& seq) const {
+  if (!limits_.prefix_caching || seq.prefix_group < 0 || seq.num_computed_tokens != 0 || !seq.block_table.empty())
+    return 0;
+  const auto it = cached_prefixes_.find(seq.prefix_group);
+  if (it == cached_prefixes_.end()) return 0;
+  // At least one prompt token is computed whatever is cached: its logits give the first output token.
+  const int usable = (seq.num_tokens - 1) / blocks_.block_size();
+  return std::min(static_cast<int>(it->second.size()), usable);
+}
+
+int Scheduler::attach_cached_prefix(SeqState& seq) {
+  const int k = cached_prefix_blocks(seq);
+  if (k > 0) {
+    const std::vector<int>& blocks = cached_prefixes_.at(seq.prefix_group);
+    for (int i = 0; i < k; ++i) {
+      blocks_.share(blocks[static_cast<size_t>(i)]);
+      seq.block_table.push_back(blocks[static_cast<size_t>(i)]);
+    }
+    const int tokens = k * blocks_.block_size();
+    seq.num_computed_tokens = tokens;
+    prefix_hit_tokens_ += tokens;
+    outstanding_tokens_ -= tokens;  // prompt work the cache spares
+  }
+  return seq.num_tokens - seq.num_computed_tokens;
+}
+
+void Scheduler::detach_cached_prefix(SeqState& seq) {
+  if (seq.num_computed_tokens == 0) return;
+  prefix_hit_tokens_ -= seq.num_computed_tokens;
+  outstanding_tokens_ += seq.num_computed_tokens;
+  blocks_.release(seq);
+  seq.num_computed_tokens = 0;
+}
+
+void Scheduler::remember_prefix(const SeqState& seq) {
+  if (!limits_.prefix_caching || seq.prefix_group < 0 || cached_prefixes_.count(seq.prefix_group)) return;
+  const int k = seq.prefix_tokens / blocks_.block_size();  // only full blocks are shared
+  if (k < 1 || seq.num_computed_tokens < k * blocks_.block_size()) return;
+  std::vector<int>& pinned = cached_prefixes_[seq.prefix_group];
+  for (int i = 0; i < k; ++i) {
+    blocks_.share(seq.block_table[static_cast<size_t>(i)]);
+    pinned.push_back(seq.block_table[static_cast<size_t>(i)]);
+  }
 }
 
 const SeqState* Scheduler::find(RequestId id) const {
@@ -158,9 +226,11 @@ StepPlan Scheduler::schedule() {
   if (limits_.policy == StepPolicy::PREFILL_FIRST) {
     while (!waiting_.empty() && static_cast<int>(running_.size()) < limits_.max_num_seqs) {
       SeqState& s = *waiting_.front();
-      const int num_new = s.num_tokens - s.num_computed_tokens;
-      if (num_new > budget) break;
-      if (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) break;
+      const int num_new = attach_cached_prefix(s);
+      if (num_new > budget || !blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) {
+        detach_cached_prefix(s);
+        break;
+      }
       s.transferred_kv_tokens = 0;
       waiting_.pop_front();
       running_.push_back(&s);
@@ -188,12 +258,18 @@ StepPlan Scheduler::schedule() {
   if (plan.preempted.empty() && limits_.policy == StepPolicy::UNIFIED) {
     while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < limits_.max_num_seqs) {
       SeqState& s = *waiting_.front();
-      int num_new = s.num_tokens - s.num_computed_tokens;
+      int num_new = attach_cached_prefix(s);
       if (num_new > budget) {
-        if (!limits_.chunked_prefill) break;
+        if (!limits_.chunked_prefill) {
+          detach_cached_prefix(s);
+          break;
+        }
         num_new = budget;
       }
-      if (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) break;
+      if (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) {
+        detach_cached_prefix(s);
+        break;
+      }
       s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
       waiting_.pop_front();
       running_.push_back(&s);
@@ -213,6 +289,7 @@ std::vector<SeqOutcome> Scheduler::complete(const StepPlan& plan) {
     const int prompt_before = std::min(s.num_computed_tokens, s.prompt_tokens);
     s.num_computed_tokens += c.num_tokens;
     outstanding_tokens_ -= std::min(s.num_computed_tokens, s.prompt_tokens) - prompt_before;
+    remember_prefix(s);
     if (s.num_computed_tokens < s.num_tokens) continue;  // a prefill chunk that is not the last
     s.generated += 1;
     s.num_tokens += 1;
@@ -248,13 +325,15 @@ int Scheduler::steady_steps() const {
   const int budget_left = limits_.max_num_batched_tokens - (prefill_first ? 0 : batch);
   if (!waiting_.empty() && batch < limits_.max_num_seqs && budget_left > 0) {
     const SeqState& head = *waiting_.front();
-    int num_new = head.num_tokens - head.num_computed_tokens;
+    // As admission would: a cached prefix counts as computed and its blocks as held.
+    const int cached = cached_prefix_blocks(head);
+    const int computed = head.num_computed_tokens + cached * blocks_.block_size();
+    int num_new = head.num_tokens - computed;
     const bool fits_budget = num_new <= budget_left || (limits_.chunked_prefill && !prefill_first);
     num_new = std::min(num_new, budget_left);
-    if (fits_budget &&
-        blocks_.extra_blocks(head, static_cast<int64_t>(head.num_computed_tokens) + num_new) <=
-            blocks_.num_free() - (prefill_first ? 0 : decode_need))
-      return 0;
+    const int need = blocks_.blocks_for(static_cast<int64_t>(computed) + num_new) -
+                     static_cast<int>(head.block_table.size()) - cached;
+    if (fits_budget && need <= blocks_.num_free() - (prefill_first ? 0 : decode_need)) return 0;
   }
   // Largest n <= min_remaining whose cumulative KV growth fits the free blocks (monotone in n).
   auto need = [&](int n) {
@@ -318,7 +397,9 @@ void Scheduler::check_integrity() const {
   std::vector<const SeqState*> live;
   live.reserve(seqs_.size());
   for (const auto& kv : seqs_) live.push_back(kv.second.get());
-  blocks_.check_integrity(live);
+  std::vector<int> pinned;
+  for (const auto& kv : cached_prefixes_) pinned.insert(pinned.end(), kv.second.begin(), kv.second.end());
+  blocks_.check_integrity(live, pinned);
   if (running_.size() + waiting_.size() != seqs_.size())
     throw std::logic_error("scheduler: a request is neither running nor waiting");
   if (static_cast<int>(running_.size()) > limits_.max_num_seqs) throw std::logic_error("scheduler: too many running");

@@ -45,7 +45,8 @@ void Replica::arrive(const IncomingRequest& r) {
   if (down_) throw std::logic_error(name_ + ": a request for a replica that is down");
   // A prefill replica generates the first token only; a one-token request ends there.
   const int output_here = role_ == ReplicaRole::PREFILL ? 1 : r.output_tokens;
-  admit(r, std::nan(""), scheduler_.add_request(r.id, r.prompt_tokens, output_here));
+  admit(r, std::nan(""),
+        scheduler_.add_request(r.id, r.prompt_tokens, output_here, r.prefix_group, r.prefix_tokens));
 }
 
 void Replica::arrive_prefilled(const IncomingRequest& r, double first_token_s) {

@@ -57,6 +57,8 @@ struct IncomingRequest {
   double arrival_s;
   int32_t prompt_tokens;
   int32_t output_tokens;
+  int32_t prefix_group = -1;  // shared prefix (the workload's; -1: none) and its length in tokens
+  int32_t prefix_tokens = 0;
 };
 
 // What a failed replica held: enough to retry the request elsewhere (same id and arrival) or record it dropped.

@@ -352,8 +352,8 @@ FabricConfig parse_fabric(const Node& n, const Scenario& scenario) {
 SchedulerConfig parse_scheduler(const Node& n) {
   SchedulerConfig scheduler;
   if (!n.present()) return scheduler;
-  n.check_keys(
-      {"max_num_seqs", "max_num_batched_tokens", "block_size", "chunked_prefill", "kv_memory_fraction", "num_blocks"});
+  n.check_keys({"max_num_seqs", "max_num_batched_tokens", "block_size", "chunked_prefill", "kv_memory_fraction",
+                "num_blocks", "prefix_caching"});
   n.read("max_num_seqs", scheduler.max_num_seqs, yaml::between(1, 1 << 20));
   n.read("max_num_batched_tokens", scheduler.max_num_batched_tokens, yaml::between(1, 1 << 26));
   if (const Node block = n.child("block_size"); block.present()) {
@@ -363,6 +363,7 @@ SchedulerConfig parse_scheduler(const Node& n) {
     scheduler.block_size = static_cast<int>(size);
   }
   n.read("chunked_prefill", scheduler.chunked_prefill);
+  n.read("prefix_caching", scheduler.prefix_caching);
   n.read_number("kv_memory_fraction", scheduler.kv_memory_fraction, FRACTION);
   // An explicit cache size (e.g. the reference engine's --kv-gib in blocks) overrides kv_memory_fraction.
   n.read("num_blocks", scheduler.num_blocks, yaml::between(1, 2e9));
@@ -621,9 +622,10 @@ ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
   if (kind == "trace") {
     n.check_keys({"kind", "format", "path", "rate_scale", "max_requests"});
     arrival.kind = ArrivalConfig::Kind::TRACE;
-    const std::string format = n.required("format").as_enum({"azure-csv", "mooncake-jsonl", "results-h5"});
+    const std::string format = n.required("format").as_enum({"azure-csv", "mooncake-jsonl", "results-h5", "csv"});
     arrival.trace_format = format == "azure-csv"        ? ArrivalConfig::TraceFormat::AZURE_CSV
                            : format == "mooncake-jsonl" ? ArrivalConfig::TraceFormat::MOONCAKE_JSONL
+                           : format == "csv"            ? ArrivalConfig::TraceFormat::CSV
                                                         : ArrivalConfig::TraceFormat::RESULTS_H5;
     const Node path = n.required("path");
     arrival.trace_path = resolve_data_path(path, ctx);
@@ -666,7 +668,7 @@ ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
 }
 
 WorkloadConfig parse_workload(const Node& n, const Context& ctx, const Scenario& scenario) {
-  n.check_keys({"name", "service", "arrival", "deferrable"});
+  n.check_keys({"name", "service", "arrival", "deferrable", "shared_prefix_tokens"});
   WorkloadConfig workload;
   workload.name = n.required("name").as_string();
   const Node service = n.required("service");
@@ -677,6 +679,7 @@ WorkloadConfig parse_workload(const Node& n, const Context& ctx, const Scenario&
     service.fail("unknown service '" + workload.service + "' (services: " + yaml::join_or(names) + ")");
   }
   workload.arrival = parse_arrival(n.required("arrival"), ctx);
+  n.read("shared_prefix_tokens", workload.shared_prefix_tokens, yaml::between(0, MAX_TOKENS));
   read_deferrable(n, workload.deferrable, workload.deadline_s);
   return workload;
 }

@@ -71,6 +71,7 @@ std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const 
         case ArrivalConfig::TraceFormat::AZURE_CSV: rows = read_azure_csv(a.trace_path); break;
         case ArrivalConfig::TraceFormat::MOONCAKE_JSONL: rows = read_mooncake_jsonl(a.trace_path); break;
         case ArrivalConfig::TraceFormat::RESULTS_H5: rows = read_results_requests(a.trace_path); break;
+        case ArrivalConfig::TraceFormat::CSV: rows = read_csv_trace(a.trace_path); break;
       }
       std::vector<models::Arrival> arrivals;
       arrivals.reserve(rows.size());
@@ -239,6 +240,7 @@ void Run::place_replicas() {
     limits.num_blocks = kv_blocks(sc_, cfg, s);
     limits.max_model_len = sc_.models.at(cfg.model).max_context;
     limits.policy = cfg.engine.policy;  // load_scenario has checked the tables cover these limits
+    limits.prefix_caching = cfg.scheduler.prefix_caching;
     // The KV cache stays in bf16 with fp8 weights, as vLLM's kv_cache_dtype auto (perf_factory.cpp: kv_blocks).
     svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(cfg.dtype == "fp8" ? 2.0 : models::dtype_bytes(cfg.dtype));
     int total = cfg.total_replicas();
@@ -371,8 +373,12 @@ void Run::deliver(size_t index, const models::Arrival& a, std::vector<Replica*>&
   ++svc.arrived;
   ++arrived_;
   ++in_flight_;
-  const IncomingRequest request{next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens,
-                                a.output_tokens};
+  IncomingRequest request{next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens,
+                          a.output_tokens};
+  if (const int prefix = sc_.workloads[index].shared_prefix_tokens; prefix > 0) {
+    request.prefix_group = static_cast<int32_t>(index);  // one shared prefix per workload
+    request.prefix_tokens = std::min(prefix, a.prompt_tokens);
+  }
   if (!any_live(svc.entry)) {
     svc.orphans.push_back(request);  // the whole service is down: it waits for the first replica back
     return;

@@ -171,6 +171,58 @@ std::vector<TraceRecord> read_azure_csv(const std::string& path) {
   return records;
 }
 
+std::vector<TraceRecord> read_csv_trace(const std::string& path) {
+  static const std::array<const char*, 3> NEEDED = {"arrival_s", "prompt_tokens", "output_tokens"};
+  LineReader reader(path);
+  std::string line;
+  if (!reader.next(line))
+    throw ScenarioError(path, 1, "", "the trace file is empty; expected a header naming arrival_s, prompt_tokens and "
+                                     "output_tokens");
+  const std::vector<std::string> names = split_commas(line);
+  std::array<int, 3> column = {-1, -1, -1};
+  for (size_t i = 0; i < names.size(); ++i)
+    for (size_t k = 0; k < 3; ++k)
+      if (names[i] == NEEDED[k]) {
+        if (column[k] >= 0) reader.fail(names[i], "column " + names[i] + " appears twice in the header");
+        column[k] = static_cast<int>(i);
+      }
+  for (size_t k = 0; k < 3; ++k)
+    if (column[k] < 0)
+      reader.fail(NEEDED[k], std::string("missing column ") + NEEDED[k] +
+                                 " in the header (needed: arrival_s, prompt_tokens, output_tokens; others are ignored)");
+  std::vector<TraceRecord> records;
+  double first = 0, previous = 0;
+  int blank_line = 0;
+  while (reader.next(line)) {
+    if (is_blank(line)) {
+      if (blank_line == 0) blank_line = reader.number();
+      continue;
+    }
+    if (blank_line != 0)
+      throw ScenarioError(path, blank_line, "", "blank line in the middle of the trace (only the end may have them)");
+    const std::vector<std::string> fields = split_commas(line);
+    if (fields.size() != names.size())
+      reader.fail(fields.size() < names.size() ? names[fields.size()] : "",
+                  "expected " + std::to_string(names.size()) + " comma-separated fields as in the header, found " +
+                      std::to_string(fields.size()));
+    const std::string& stamp = fields[static_cast<size_t>(column[0])];
+    double t = 0;
+    if (!csv::parse_double(stamp, t) || t < 0) reader.fail("arrival_s", "expected seconds >= 0, found '" + stamp + "'");
+    if (!records.empty() && t < previous)
+      reader.fail("arrival_s", stamp + " is earlier than the arrival on the line before: the trace must be sorted");
+    if (records.empty()) first = t;
+    const int32_t prompt =
+        parse_tokens(reader, "prompt_tokens", fields[static_cast<size_t>(column[1])], 1, PROMPT_MINIMUM);
+    const int32_t output =
+        parse_tokens(reader, "output_tokens", fields[static_cast<size_t>(column[2])], 1, OUTPUT_MINIMUM);
+    records.push_back({t - first, prompt, output});
+    previous = t;
+  }
+  if (records.empty())
+    throw ScenarioError(path, 1, "", "the trace has a header but no requests (expected rows after line 1)");
+  return records;
+}
+
 std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path) {
   using nlohmann::json;
   LineReader reader(path);

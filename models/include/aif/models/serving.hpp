@@ -31,6 +31,10 @@ struct SchedulerLimits {
   bool chunked_prefill = true;        // split long prompts over several steps
   int max_model_len = 0;              // longest prompt+output accepted (0 = no limit besides the cache)
   StepPolicy policy = StepPolicy::UNIFIED;
+  // Prefix caching of shared prefixes: requests that declare the same prefix group begin with the same tokens; once
+  // one request has computed them, their full blocks stay in the cache (pinned) and later requests of the group start
+  // with them computed, as vLLM's prefix cache does for a system prompt shared by every request.
+  bool prefix_caching = false;
 };
 
 // A request as the scheduler sees it.
@@ -42,6 +46,8 @@ struct SeqState {
   int num_computed_tokens = 0;        // tokens whose KV is in the cache
   int generated = 0;
   int preemptions = 0;
+  int prefix_group = -1;              // shared-prefix group (-1: none) and the length of that prefix
+  int prefix_tokens = 0;
   // Prefill/decode disaggregation: the prompt's KV was computed on another replica and arrives with the request,
   // so num_computed_tokens starts at the prompt while the blocks are allocated only at admission. 0 otherwise,
   // and 0 again after a preemption (the transferred KV is dropped and recomputed here).
@@ -66,8 +72,11 @@ class KvBlockManager {
   // Grow seq's block table to hold `tokens` tokens; false (and no change) if not enough free blocks.
   bool allocate(SeqState& seq, int64_t tokens);
   void release(SeqState& seq);
-  // Throws std::logic_error if a block is leaked, double-owned or double-freed, given every live sequence.
-  void check_integrity(const std::vector<const SeqState*>& live) const;
+  // One more owner of an allocated block (a cached prefix pins it; a request sharing it appends it to its table).
+  void share(int block);
+  // Throws std::logic_error if a block is leaked, double-owned or double-freed, given every live sequence and the
+  // blocks pinned by cached prefixes.
+  void check_integrity(const std::vector<const SeqState*>& live, const std::vector<int>& pinned = {}) const;
 
  private:
   int block_size_;
@@ -121,6 +130,11 @@ class Scheduler {
   // Queue a request. Returns false (and does not queue it) if it can never fit:
   // prompt+output longer than the cache or than max_model_len.
   bool add_request(RequestId id, int prompt_tokens, int max_output_tokens);
+  // The same for a request whose first prefix_tokens tokens are those of every request of prefix_group (>= 0), which
+  // the cache may hold already (SchedulerLimits::prefix_caching).
+  bool add_request(RequestId id, int prompt_tokens, int max_output_tokens, int prefix_group, int prefix_tokens);
+  // Prompt tokens a cached prefix spared (not computed), over all requests so far.
+  int64_t prefix_hit_tokens() const { return prefix_hit_tokens_; }
   // Queue a request whose prompt was prefilled elsewhere and whose first token is already generated (prefill /
   // decode disaggregation): on admission it takes blocks for prompt + 1 tokens and decodes from there, so it
   // generates max_output_tokens - 1 tokens here. Same refusals as add_request.
@@ -158,6 +172,14 @@ class Scheduler {
 
  private:
   bool try_allocate_running(SeqState& seq, int num_new, StepPlan& plan, size_t& limit);
+  // A waiting request about to be admitted: the cached blocks of its prefix, if any, join its table and count as
+  // computed (at least one prompt token is always computed, for its logits). Returns the tokens it still has to compute.
+  int attach_cached_prefix(SeqState& seq);
+  void detach_cached_prefix(SeqState& seq);  // undoes attach_cached_prefix when the request is not admitted after all
+  // The cached blocks a waiting request would start with.
+  int cached_prefix_blocks(const SeqState& seq) const;
+  // After a step: a request that has computed its group's prefix leaves those full blocks cached.
+  void remember_prefix(const SeqState& seq);
   void preempt(SeqState& seq, StepPlan& plan);
   static void add_to_shape(BatchShape& shape, const ScheduledChunk& chunk, bool samples);
 
@@ -167,6 +189,8 @@ class Scheduler {
   std::vector<SeqState*> running_;  // admission order
   std::deque<SeqState*> waiting_;   // FCFS; preempted requests go to the front
   int64_t outstanding_tokens_ = 0;
+  std::unordered_map<int, std::vector<int>> cached_prefixes_;  // group -> its full blocks, pinned
+  int64_t prefix_hit_tokens_ = 0;
   mutable double steady_context_sum_ = 0;  // sum of num_computed_tokens over running, set by steady_steps()
 };
 

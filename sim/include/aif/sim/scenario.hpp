@@ -104,7 +104,8 @@ struct ArrivalConfig {
   LengthDist prompt_tokens, output_tokens;  // synthetic kinds
   // TRACE
   // RESULTS_H5: the /requests of an aifsim results file (arrival, prompt and output length of every row).
-  enum class TraceFormat { AZURE_CSV, MOONCAKE_JSONL, RESULTS_H5 } trace_format = TraceFormat::AZURE_CSV;
+  // CSV: arrival_s, prompt_tokens, output_tokens (trace.hpp: read_csv_trace).
+  enum class TraceFormat { AZURE_CSV, MOONCAKE_JSONL, RESULTS_H5, CSV } trace_format = TraceFormat::AZURE_CSV;
   std::string trace_path;          // resolved absolute path
   double rate_scale = 1;           // >1 compresses inter-arrival gaps (more load)
   int64_t max_requests = -1;       // stop after this many (any kind); -1 = no limit
@@ -118,6 +119,9 @@ struct WorkloadConfig {
   // hold, each for at most deadline_s after it arrives.
   bool deferrable = false;
   double deadline_s = 0;
+  // Every request begins with the same this many tokens (a system prompt, a shared document): a replica with
+  // prefix caching computes them once and keeps their full KV blocks (models::SchedulerLimits::prefix_caching).
+  int shared_prefix_tokens = 0;
 };
 
 struct SchedulerConfig {
@@ -127,6 +131,9 @@ struct SchedulerConfig {
   bool chunked_prefill = true;
   double kv_memory_fraction = 0.9; // share of HBM left after weights that goes to the KV cache
   int num_blocks = 0;              // KV cache size in blocks; 0 = derive it from memory (kv_memory_fraction)
+  // Keep the KV of a workload's shared prefix (shared_prefix_tokens) for its later requests, as vLLM's prefix cache
+  // (on by default in vLLM's V1 engine).
+  bool prefix_caching = true;
 };
 
 enum class RouterPolicy { ROUND_ROBIN, LEAST_OUTSTANDING_TOKENS };

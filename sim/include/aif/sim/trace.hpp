@@ -21,6 +21,10 @@ struct TraceRecord {
 // Rows must be sorted by time; CRLF line ends and a final newline are accepted, blank lines in between are not.
 std::vector<TraceRecord> read_azure_csv(const std::string& path);
 
+// A plain CSV trace: a header naming arrival_s (seconds, >= 0, sorted), prompt_tokens and output_tokens, in any order;
+// other columns are ignored (a measured run's latencies may sit beside them). time_s is arrival_s minus the first's.
+std::vector<TraceRecord> read_csv_trace(const std::string& path);
+
 // Mooncake trace (Qin et al., FAST 2025), JSONL: one object per line with timestamp (ms, a number >= 0),
 // input_length and output_length (integers); other fields (hash_ids) are ignored, a field given twice is an error.
 // Lines must be sorted by timestamp.
