@@ -22,16 +22,37 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
   if (need > num_free()) return false;
   for (int i = 0; i < need; ++i) {
     int b;
+    while (!free_.empty() && !is_free_[static_cast<size_t>(free_.front())]) free_.pop_front();  // reclaimed
     if (!free_.empty()) {
       b = free_.front();
       free_.pop_front();
+      is_free_[static_cast<size_t>(b)] = 0;
+      --free_count_;
     } else {
       b = untouched_++;
       ref_count_.push_back(0);
+      generation_.push_back(0);
+      is_free_.push_back(0);
     }
     ref_count_[static_cast<size_t>(b)] = 1;
+    ++generation_[static_cast<size_t>(b)];
     seq.block_table.push_back(b);
   }
+  return true;
+}
+
+bool KvBlockManager::is_reclaimable(int block, uint32_t generation) const {
+  return block >= 0 && block < untouched_ && is_free_[static_cast<size_t>(block)] &&
+         generation_[static_cast<size_t>(block)] == generation;
+}
+
+bool KvBlockManager::reclaim(SeqState& seq, int block, uint32_t generation) {
+  if (!is_reclaimable(block, generation)) return false;
+  const size_t b = static_cast<size_t>(block);
+  is_free_[b] = 0;  // its entry on the free list is skipped when reached
+  --free_count_;
+  ref_count_[b] = 1;
+  seq.block_table.push_back(block);
   return true;
 }
 
@@ -41,7 +62,11 @@ void KvBlockManager::release(SeqState& seq) {
     if (*it < 0 || *it >= untouched_) throw std::logic_error("KV block " + std::to_string(*it) + " was never allocated");
     int& rc = ref_count_[static_cast<size_t>(*it)];
     if (rc <= 0) throw std::logic_error("KV block " + std::to_string(*it) + " freed twice");
-    if (--rc == 0) free_.push_back(*it);
+    if (--rc == 0) {
+      free_.push_back(*it);
+      is_free_[static_cast<size_t>(*it)] = 1;
+      ++free_count_;
+    }
   }
   seq.block_table.clear();
 }
@@ -65,7 +90,15 @@ void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, c
       ++owners[static_cast<size_t>(b)];
     }
   std::vector<int> in_free(ref_count_.size(), 0);
-  for (int b : free_) ++in_free[static_cast<size_t>(b)];
+  for (int b : free_)
+    if (is_free_[static_cast<size_t>(b)]) ++in_free[static_cast<size_t>(b)];
+  int counted = 0;
+  for (size_t b = 0; b < in_free.size(); ++b) {
+    if (in_free[b] > 1) throw std::logic_error("KV block " + std::to_string(b) + " is on the free list twice");
+    if (is_free_[b] && in_free[b] == 0) throw std::logic_error("KV block " + std::to_string(b) + " lost from the free list");
+    counted += in_free[b];
+  }
+  if (counted != free_count_) throw std::logic_error("KV cache: the free count does not match the free list");
   for (size_t b = 0; b < ref_count_.size(); ++b) {
     const std::string id = "KV block " + std::to_string(b);
     if (owners[b] != ref_count_[b])
@@ -136,18 +169,37 @@ int Scheduler::attach_cached_prefix(SeqState& seq) {
       blocks_.share(blocks[static_cast<size_t>(i)]);
       seq.block_table.push_back(blocks[static_cast<size_t>(i)]);
     }
-    const int tokens = k * blocks_.block_size();
+  }
+  // After a preemption, the blocks it released that nobody has taken since still hold its KV.
+  if (limits_.prefix_caching && seq.num_computed_tokens == 0) {
+    const size_t usable = static_cast<size_t>((seq.num_tokens - 1) / blocks_.block_size());
+    for (size_t i = seq.block_table.size(); i < seq.released_blocks.size() && i < usable; ++i)
+      if (!blocks_.reclaim(seq, seq.released_blocks[i].first, seq.released_blocks[i].second)) break;
+  }
+  if (seq.num_computed_tokens == 0 && !seq.block_table.empty()) {
+    const int tokens = static_cast<int>(seq.block_table.size()) * blocks_.block_size();
     seq.num_computed_tokens = tokens;
     prefix_hit_tokens_ += tokens;
-    outstanding_tokens_ -= tokens;  // prompt work the cache spares
+    // The prompt work the cache spares (a recompute redoes the generated tokens too, counted as prompt).
+    outstanding_tokens_ -= std::min(tokens, seq.prompt_tokens);
   }
   return seq.num_tokens - seq.num_computed_tokens;
+}
+
+int Scheduler::reclaimable_blocks(const SeqState& seq, int from) const {
+  if (!limits_.prefix_caching || seq.num_computed_tokens != 0) return 0;
+  const size_t usable = static_cast<size_t>((seq.num_tokens - 1) / blocks_.block_size());
+  int n = 0;
+  for (size_t i = static_cast<size_t>(from); i < seq.released_blocks.size() && i < usable; ++i, ++n)
+    if (!blocks_.is_reclaimable(seq.released_blocks[i].first, seq.released_blocks[i].second)) break;
+  return n;
 }
 
 void Scheduler::detach_cached_prefix(SeqState& seq) {
   if (seq.num_computed_tokens == 0) return;
   prefix_hit_tokens_ -= seq.num_computed_tokens;
-  outstanding_tokens_ += seq.num_computed_tokens;
+  outstanding_tokens_ += std::min(seq.num_computed_tokens, seq.prompt_tokens);
+  // Reclaimed blocks go back to the free list with their content (still reclaimable); shared ones lose an owner.
   blocks_.release(seq);
   seq.num_computed_tokens = 0;
 }
@@ -186,6 +238,12 @@ void Scheduler::add_to_shape(BatchShape& shape, const ScheduledChunk& c, bool sa
 }
 
 void Scheduler::preempt(SeqState& seq, StepPlan& plan) {
+  seq.released_blocks.clear();
+  if (limits_.prefix_caching) {
+    const size_t full = static_cast<size_t>(seq.num_computed_tokens / blocks_.block_size());
+    for (size_t i = 0; i < full && i < seq.block_table.size(); ++i)
+      seq.released_blocks.emplace_back(seq.block_table[i], blocks_.generation(seq.block_table[i]));
+  }
   blocks_.release(seq);
   outstanding_tokens_ += std::min(seq.num_computed_tokens, seq.prompt_tokens);  // prompt work to redo
   seq.num_computed_tokens = 0;
@@ -233,6 +291,7 @@ StepPlan Scheduler::schedule() {
       }
       s.transferred_kv_tokens = 0;
       waiting_.pop_front();
+      s.released_blocks.clear();
       running_.push_back(&s);
       schedule_chunk(s, num_new);
     }
@@ -272,6 +331,7 @@ StepPlan Scheduler::schedule() {
       }
       s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
       waiting_.pop_front();
+      s.released_blocks.clear();
       running_.push_back(&s);
       schedule_chunk(s, num_new);
     }
@@ -325,9 +385,10 @@ int Scheduler::steady_steps() const {
   const int budget_left = limits_.max_num_batched_tokens - (prefill_first ? 0 : batch);
   if (!waiting_.empty() && batch < limits_.max_num_seqs && budget_left > 0) {
     const SeqState& head = *waiting_.front();
-    // As admission would: a cached prefix counts as computed and its blocks as held.
+    // As admission would: a cached prefix counts as computed and its blocks as held; blocks a preemption released
+    // and nobody took since count as computed too, and come from the free ones.
     const int cached = cached_prefix_blocks(head);
-    const int computed = head.num_computed_tokens + cached * blocks_.block_size();
+    const int computed = head.num_computed_tokens + (cached + reclaimable_blocks(head, cached)) * blocks_.block_size();
     int num_new = head.num_tokens - computed;
     const bool fits_budget = num_new <= budget_left || (limits_.chunked_prefill && !prefill_first);
     num_new = std::min(num_new, budget_left);

@@ -171,6 +171,49 @@ IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double 
   return c;
 }
 
+StepBreakdown ComposedPerfModel::breakdown(const BatchShape& s) const {
+  StepBreakdown b;
+  if (s.num_seqs == 0) return b;
+  b.cuda_graph = in_cuda_graph(s);
+  const StepOperators& ops = *ops_;
+  const double pp = options_.pp, layers = model_.layers, clock = options_.clock_fraction;
+  const double t = static_cast<double>(s.num_tokens) / pp, sampled = static_cast<double>(s.sampled_seqs) / pp;
+  auto part = [&](double& into, auto add) {
+    Parts p;
+    const Calls calls{p, clock, b.cuda_graph, engine_.launch_s};
+    add(calls);
+    into += p.seconds;
+  };
+  part(b.elementwise, [&](const Calls& c) {
+    for (const EngineProfile::Call& e : engine_.layer_ops)
+      c.op(ops.elementwise(e.op, e.per_sampled_row ? sampled : t), layers * e.calls);
+    for (const EngineProfile::Call& e : engine_.final_ops)
+      c.op(ops.elementwise(e.op, e.per_sampled_row ? sampled : t), e.calls);
+  });
+  part(b.gemm, [&](const Calls& c) {
+    for (LinearOp op : {LinearOp::QKV, LinearOp::O, LinearOp::GATE_UP, LinearOp::DOWN}) c.op(ops.linear(op, t), layers);
+    c.op(ops.linear(LinearOp::LM_HEAD, sampled), 1);
+  });
+  part(b.attention, [&](const Calls& c) {
+    if (s.decode_seqs > 0)
+      c.op(ops.decode_attention(s.decode_seqs / pp, (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs),
+           layers);
+    if (s.prefill_seqs > 0) {
+      const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
+      const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
+      c.op(ops.prefill_attention(s.prefill_seqs / pp, n, prefix), layers);
+    }
+  });
+  part(b.communication, [&](const Calls& c) {
+    const double activations = t * model_.hidden * options_.activation_bytes;
+    if (options_.tp > 1) c.comm(ops.allreduce(activations, b.cuda_graph), 2 * layers);
+    if (options_.pp > 1) c.comm(ops.pipeline_send(activations), pp - 1);
+  });
+  b.engine = engine_.step_s + engine_.per_seq_s * s.num_seqs + engine_.per_token_s * static_cast<double>(s.num_tokens) +
+             engine_.per_key_s * (s.attended_pairs - s.prefill_attended_pairs);
+  return b;
+}
+
 void ComposedPerfModel::check_coverage(const StepLimits& limits) const {
   ops_->check_coverage(limits);
   if (options_.pp > 1) ops_->pipeline_send(limits.max_tokens / static_cast<double>(options_.pp) * model_.hidden *

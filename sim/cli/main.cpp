@@ -20,6 +20,8 @@
 #include "aif/sim/validate.hpp"
 #include "aif/analysis/chrome_trace.hpp"
 #include "calibrate.hpp"
+#include "steptime.hpp"
+#include "validate_gpu.hpp"
 #include "report.hpp"
 #include "plan.hpp"
 #include "sweep.hpp"
@@ -102,6 +104,10 @@ int main(int argc, char** argv) {
   aif::cli::CompareOptions compare_options;
   CLI::App* compare = aif::cli::add_compare_command(app, compare_options);
 
+  aif::cli::ValidateGpuOptions validate_gpu_options;
+  CLI::App* validate_gpu = aif::cli::add_validate_gpu_command(app, validate_gpu_options);
+  aif::cli::SteptimeOptions steptime_options;
+  CLI::App* steptime = aif::cli::add_steptime_command(app, steptime_options);
   aif::cli::CalibrateOptions calibrate_options;
   CLI::App* calibrate = aif::cli::add_calibrate_command(app, calibrate_options);
 
@@ -121,6 +127,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*calibrate) return aif::cli::run_calibrate(calibrate_options);
+    if (*validate_gpu) return aif::cli::run_validate_gpu(validate_gpu_options);
+    if (*steptime) return aif::cli::run_steptime(steptime_options);
     if (*topo) return aif::cli::run_topo(topo_options);
     if (*sweep) return aif::cli::run_sweep(sweep_options);
     if (*plan) return aif::cli::run_plan(plan_options);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -129,6 +130,24 @@ std::vector<std::pair<double, double>> binned(const std::vector<std::pair<double
   return out;
 }
 
+// A measurement at least this much slower than one of a larger size on the same curve (more GEMM rows, a longer
+// prompt, a larger message) is a fault of that measurement: a kernel that handles the larger size could handle the
+// smaller one padded. Such points are left out (the header counts them). Below this factor the measurements' own
+// noise at their latency floor (a few percent) is kept.
+constexpr double OUTLIER_FACTOR = 1.5;
+
+// Drops the outliers of one curve (x -> seconds); returns how many.
+size_t drop_outliers(std::map<double, double>& curve) {
+  std::vector<double> drop;
+  double faster_beyond = std::numeric_limits<double>::infinity();  // min time over larger x
+  for (auto it = curve.rbegin(); it != curve.rend(); ++it) {
+    if (it->second > OUTLIER_FACTOR * faster_beyond) drop.push_back(it->first);
+    else faster_beyond = std::min(faster_beyond, it->second);
+  }
+  for (double x : drop) curve.erase(x);
+  return drop.size();
+}
+
 struct Row {
   std::string op, variant, dtype;
   double gpus = 0, m = 0, n = 0, k = 0, batch = 0, tokens = 0, heads = 0, kv_heads = 0, head_dim = 0, elements = 0,
@@ -159,6 +178,7 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
     throw ScenarioError(base, 0, "", "no such folder: expected AIConfigurator's systems/data/<device> layout");
   std::vector<Row> rows;
   std::vector<std::string> notes;
+  std::map<std::string, size_t> dropped;  // table -> measurements left out as outliers
 
   // Which models the profile serves, and what they need.
   std::vector<models::ModelArch> served;
@@ -209,18 +229,21 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
             for (int kk : around(ks[dtype], k)) keep.insert({nn, kk});
       }
       // Emitted by n, k, then m ascending.
-      std::map<std::tuple<int, int, int>, double> ordered;
+      std::map<std::pair<int, int>, std::map<double, double>> curves;
       for (const auto& [mnk, lat] : points) {
         const auto [m, n, k] = mnk;
-        if (keep.count({n, k})) ordered[{n, k, m}] = median(lat);
+        if (keep.count({n, k})) curves[{n, k}][m] = median(lat);
       }
-      for (const auto& [nkm, s] : ordered) {
-        Row r;
-        r.op = "gemm";
-        r.dtype = dtype;
-        std::tie(r.n, r.k, r.m) = std::make_tuple(std::get<0>(nkm), std::get<1>(nkm), std::get<2>(nkm));
-        r.seconds = s;
-        rows.push_back(r);
+      for (auto& [nk, curve] : curves) {
+        dropped["gemm"] += drop_outliers(curve);
+        for (const auto& [m, s] : curve) {
+          Row r;
+          r.op = "gemm";
+          r.dtype = dtype;
+          r.n = nk.first, r.k = nk.second, r.m = m;
+          r.seconds = s;
+          rows.push_back(r);
+        }
       }
     }
   }
@@ -255,19 +278,26 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
       h.kv_dtype = "bf16";
       keep.insert(models::attention_stand_in(grids, h, path).first);
     }
-    for (const auto& key : keep)
-      for (const auto& [bt, lat] : by.at(key)) {
-        Row r;
-        r.op = prefill ? "attn_prefill" : "attn_decode";
-        r.dtype = "bf16";
-        r.batch = bt.first;
-        r.tokens = bt.second;
-        r.heads = key.heads;
-        r.kv_heads = key.kv_heads;
-        r.head_dim = key.head_dim;
-        r.seconds = median(lat);
-        rows.push_back(r);
+    const std::string op = prefill ? "attn_prefill" : "attn_decode";
+    for (const auto& key : keep) {
+      std::map<int, std::map<double, double>> batch_rows;  // batch -> tokens -> seconds
+      for (const auto& [bt, lat] : by.at(key)) batch_rows[bt.first][bt.second] = median(lat);
+      for (auto& [batch, curve] : batch_rows) {
+        dropped[op] += drop_outliers(curve);
+        for (const auto& [tokens, s] : curve) {
+          Row r;
+          r.op = op;
+          r.dtype = "bf16";
+          r.batch = batch;
+          r.tokens = tokens;
+          r.heads = key.heads;
+          r.kv_heads = key.kv_heads;
+          r.head_dim = key.head_dim;
+          r.seconds = s;
+          rows.push_back(r);
+        }
       }
+    }
   }
 
   // All-reduce: vLLM's custom all-reduce (in a CUDA graph and eager) and NCCL, bf16/fp16 elements -> bytes.
@@ -290,12 +320,19 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
       by[{"nccl", static_cast<int>(nt.number(row, "num_gpus")), 2 * nt.number(row, "message_size")}].push_back(
           nt.number(row, "latency") * 1e-3);
     }
-    for (const auto& [key, lat] : by) {
-      Row r;
-      r.op = "allreduce";
-      std::tie(r.variant, r.gpus, r.bytes) = std::make_tuple(std::get<0>(key), std::get<1>(key), std::get<2>(key));
-      r.seconds = median(lat);
-      rows.push_back(r);
+    std::map<std::pair<std::string, int>, std::map<double, double>> curves;
+    for (const auto& [key, lat] : by) curves[{std::get<0>(key), std::get<1>(key)}][std::get<2>(key)] = median(lat);
+    for (auto& [vg, curve] : curves) {
+      dropped["allreduce"] += drop_outliers(curve);
+      for (const auto& [bytes, s] : curve) {
+        Row r;
+        r.op = "allreduce";
+        r.variant = vg.first;
+        r.gpus = vg.second;
+        r.bytes = bytes;
+        r.seconds = s;
+        rows.push_back(r);
+      }
     }
   }
 
@@ -395,6 +432,10 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
        << "# units: seconds; bytes per GPU; elements = tokens x row width\n"
        << "# models: " << served_names << " (tp 1, 2, 4, 8)\n";
     if (!skipped_names.empty()) os << "# skipped: " << skipped_names << "\n";
+    std::string outliers;
+    for (const auto& [table, n] : dropped) outliers += (outliers.empty() ? "" : ", ") + table + " " + std::to_string(n);
+    os << "# outliers_left_out: " << outliers << " (a measurement over " << OUTLIER_FACTOR
+       << "x slower than one of a larger size on the same curve)\n";
     os << "# command: " << src.command << "\n";
     os << "op,variant,dtype,gpus,m,n,k,batch,tokens,heads,kv_heads,head_dim,elements,bytes,seconds\n";
     for (const Row& r : rows) os << text(r) << "\n";

@@ -76,12 +76,17 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
   return std::make_unique<models::RooflinePerfModel>(p);
 }
 
+int max_model_len(const Scenario& sc, const ServiceConfig& svc) {
+  const int model = sc.models.at(svc.model).max_context;
+  return svc.scheduler.max_model_len > 0 ? std::min(svc.scheduler.max_model_len, model) : model;
+}
+
 models::StepLimits service_step_limits(const Scenario& sc, size_t index) {
   const ServiceConfig& svc = sc.services.at(index);
   models::StepLimits l;
   l.max_tokens = svc.scheduler.max_num_batched_tokens;
   l.max_seqs = svc.scheduler.max_num_seqs;
-  l.max_context = sc.models.at(svc.model).max_context;
+  l.max_context = max_model_len(sc, svc);
   l.max_kv_tokens = static_cast<int64_t>(kv_blocks(sc, svc, index)) * svc.scheduler.block_size;
   l.max_context = static_cast<int>(std::min<int64_t>(l.max_context, l.max_kv_tokens));
   return l;

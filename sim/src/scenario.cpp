@@ -353,7 +353,7 @@ SchedulerConfig parse_scheduler(const Node& n) {
   SchedulerConfig scheduler;
   if (!n.present()) return scheduler;
   n.check_keys({"max_num_seqs", "max_num_batched_tokens", "block_size", "chunked_prefill", "kv_memory_fraction",
-                "num_blocks", "prefix_caching"});
+                "num_blocks", "prefix_caching", "max_model_len"});
   n.read("max_num_seqs", scheduler.max_num_seqs, yaml::between(1, 1 << 20));
   n.read("max_num_batched_tokens", scheduler.max_num_batched_tokens, yaml::between(1, 1 << 26));
   if (const Node block = n.child("block_size"); block.present()) {
@@ -364,6 +364,7 @@ SchedulerConfig parse_scheduler(const Node& n) {
   }
   n.read("chunked_prefill", scheduler.chunked_prefill);
   n.read("prefix_caching", scheduler.prefix_caching);
+  n.read("max_model_len", scheduler.max_model_len, yaml::between(1, MAX_TOKENS));
   n.read_number("kv_memory_fraction", scheduler.kv_memory_fraction, FRACTION);
   // An explicit cache size (e.g. the reference engine's --kv-gib in blocks) overrides kv_memory_fraction.
   n.read("num_blocks", scheduler.num_blocks, yaml::between(1, 2e9));

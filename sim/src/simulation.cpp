@@ -238,7 +238,7 @@ void Run::place_replicas() {
     limits.block_size = cfg.scheduler.block_size;
     limits.chunked_prefill = cfg.scheduler.chunked_prefill;
     limits.num_blocks = kv_blocks(sc_, cfg, s);
-    limits.max_model_len = sc_.models.at(cfg.model).max_context;
+    limits.max_model_len = max_model_len(sc_, cfg);
     limits.policy = cfg.engine.policy;  // load_scenario has checked the tables cover these limits
     limits.prefix_caching = cfg.scheduler.prefix_caching;
     // The KV cache stays in bf16 with fp8 weights, as vLLM's kv_cache_dtype auto (perf_factory.cpp: kv_blocks).

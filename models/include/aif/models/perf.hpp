@@ -102,6 +102,17 @@ class RooflinePerfModel final : public PerfModel {
 // four GEMMs, attention and two tensor-parallel all-reduces; then the final operators, the LM head over the sampled
 // rows, pipeline-stage sends and the engine's CPU work. The source of the operator times (GPU kernel tables, kbench
 // tables of this CPU) is the StepOperators; the engine's additions are the EngineProfile.
+// Where a composed step's time goes (seconds at the model's clock; they add up to IterationCost::seconds).
+struct StepBreakdown {
+  double gemm = 0;         // QKV, O, gate+up and down GEMMs of every layer, and the LM head
+  double attention = 0;    // prefill and decode attention of every layer
+  double elementwise = 0;  // norms, rotary embedding, activation, embedding, ...
+  double communication = 0;  // tensor-parallel all-reduces and pipeline-stage sends
+  double engine = 0;       // the engine's CPU work for the step
+  bool cuda_graph = false;
+  double total() const { return gemm + attention + elementwise + communication + engine; }
+};
+
 class ComposedPerfModel : public PerfModel {
  public:
   ComposedPerfModel(std::shared_ptr<const StepOperators> ops, ModelArch model, ComposedOptions options,
@@ -113,6 +124,8 @@ class ComposedPerfModel : public PerfModel {
   std::string describe() const override;
   // Whether the engine replays a CUDA graph for this step (no per-kernel launch cost).
   bool in_cuda_graph(const BatchShape& shape) const;
+  // The step's time by kind of work (aifsim steptime), at the model's clock.
+  StepBreakdown breakdown(const BatchShape& shape) const;
   // Throws TableRangeError (kernel_tables.hpp) when a step within the limits would need the operator tables beyond
   // what they allow; the message names the table and the value.
   void check_coverage(const StepLimits& limits) const;

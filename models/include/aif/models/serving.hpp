@@ -48,6 +48,9 @@ struct SeqState {
   int preemptions = 0;
   int prefix_group = -1;              // shared-prefix group (-1: none) and the length of that prefix
   int prefix_tokens = 0;
+  // Prefix caching: the full blocks a preemption released, with their generations; taken back on re-admission while
+  // they have not been handed out again (vLLM's cache finds them by hash), so the recompute skips their tokens.
+  std::vector<std::pair<int, uint32_t>> released_blocks;
   // Prefill/decode disaggregation: the prompt's KV was computed on another replica and arrives with the request,
   // so num_computed_tokens starts at the prompt while the blocks are allocated only at admission. 0 otherwise,
   // and 0 again after a preemption (the transferred KV is dropped and recomputed here).
@@ -65,7 +68,7 @@ class KvBlockManager {
   KvBlockManager(int num_blocks, int block_size);
   int block_size() const { return block_size_; }
   int num_blocks() const { return num_blocks_; }
-  int num_free() const { return static_cast<int>(free_.size()) + (num_blocks_ - untouched_); }
+  int num_free() const { return free_count_ + (num_blocks_ - untouched_); }
   int blocks_for(int64_t tokens) const { return static_cast<int>((tokens + block_size_ - 1) / block_size_); }
   // Blocks that growing `seq` to hold `tokens` tokens would take from the free list.
   int extra_blocks(const SeqState& seq, int64_t tokens) const;
@@ -74,6 +77,12 @@ class KvBlockManager {
   void release(SeqState& seq);
   // One more owner of an allocated block (a cached prefix pins it; a request sharing it appends it to its table).
   void share(int block);
+  // A freed block keeps its content until it is handed out again: its generation changes at every allocation.
+  uint32_t generation(int block) const { return generation_[static_cast<size_t>(block)]; }
+  // Takes back a free block whose content is still that of `generation` (not handed out since), for `seq`; false
+  // when it was reused or is not free.
+  bool reclaim(SeqState& seq, int block, uint32_t generation);
+  bool is_reclaimable(int block, uint32_t generation) const;
   // Throws std::logic_error if a block is leaked, double-owned or double-freed, given every live sequence and the
   // blocks pinned by cached prefixes.
   void check_integrity(const std::vector<const SeqState*>& live, const std::vector<int>& pinned = {}) const;
@@ -82,8 +91,11 @@ class KvBlockManager {
   int block_size_;
   int num_blocks_;
   int untouched_ = 0;          // blocks [untouched_, num_blocks_) have never been allocated
-  std::deque<int> free_;       // released blocks, oldest first
+  std::deque<int> free_;       // released blocks, oldest first; entries of reclaimed blocks are skipped (lazily)
+  int free_count_ = 0;         // blocks on the free list (entries not reclaimed)
   std::vector<int> ref_count_; // per block in [0, untouched_)
+  std::vector<uint32_t> generation_;  // per block: allocations so far
+  std::vector<uint8_t> is_free_;      // per block: on the free list
 };
 
 // One scheduled piece of work: `num_tokens` new tokens of request `id`, whose first
@@ -176,8 +188,9 @@ class Scheduler {
   // computed (at least one prompt token is always computed, for its logits). Returns the tokens it still has to compute.
   int attach_cached_prefix(SeqState& seq);
   void detach_cached_prefix(SeqState& seq);  // undoes attach_cached_prefix when the request is not admitted after all
-  // The cached blocks a waiting request would start with.
+  // The cached blocks a waiting request would start with, and the released ones it would take back after them.
   int cached_prefix_blocks(const SeqState& seq) const;
+  int reclaimable_blocks(const SeqState& seq, int from) const;
   // After a step: a request that has computed its group's prefix leaves those full blocks cached.
   void remember_prefix(const SeqState& seq);
   void preempt(SeqState& seq, StepPlan& plan);

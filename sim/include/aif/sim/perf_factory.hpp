@@ -14,6 +14,9 @@ int kv_blocks(const Scenario& scenario, const ServiceConfig& service, size_t ind
 // The iteration-time model a service's replicas use (also used to predict measured steps in validation).
 std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& scenario, const ServiceConfig& service);
 
+// The longest prompt + output the service accepts: scheduler.max_model_len, at most the model's context.
+int max_model_len(const Scenario& scenario, const ServiceConfig& service);
+
 // The largest step services[index] may schedule: its batch limits, the model's context and the KV cache.
 models::StepLimits service_step_limits(const Scenario& scenario, size_t index);
 

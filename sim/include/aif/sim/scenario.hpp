@@ -134,6 +134,7 @@ struct SchedulerConfig {
   // Keep the KV of a workload's shared prefix (shared_prefix_tokens) for its later requests, as vLLM's prefix cache
   // (on by default in vLLM's V1 engine).
   bool prefix_caching = true;
+  int max_model_len = 0;           // longest prompt + output a request may have; 0 = the model's max_context
 };
 
 enum class RouterPolicy { ROUND_ROBIN, LEAST_OUTSTANDING_TOKENS };

@@ -1,0 +1,202 @@
+#include "validate_gpu.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "aif/sim/scenario.hpp"
+#include "aif/sim/validate_gpu.hpp"
+
+namespace aif::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Job {
+  std::vector<std::string> args;
+  std::string log;
+};
+
+// Runs the jobs as child processes, `parallel` at a time; returns each one's exit status (stdout and stderr go to
+// its log file).
+std::vector<int> run_all(const std::vector<Job>& jobs, int parallel) {
+  std::vector<int> status(jobs.size(), -1);
+  std::map<pid_t, size_t> running;
+  size_t next = 0;
+  while (next < jobs.size() || !running.empty()) {
+    while (next < jobs.size() && static_cast<int>(running.size()) < std::max(1, parallel)) {
+      const Job& j = jobs[next];
+      const pid_t pid = fork();
+      if (pid < 0) throw std::runtime_error("cannot start a simulation: fork failed");
+      if (pid == 0) {
+        std::FILE* log = std::freopen(j.log.c_str(), "w", stdout);
+        if (log) dup2(fileno(stdout), fileno(stderr));
+        std::vector<char*> argv;
+        for (const auto& a : j.args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(argv[0], argv.data());
+        std::perror(argv[0]);
+        _exit(127);
+      }
+      running[pid] = next++;
+    }
+    int st = 0;
+    const pid_t done = waitpid(-1, &st, 0);
+    if (done < 0) throw std::runtime_error("lost track of a simulation process");
+    const auto it = running.find(done);
+    if (it == running.end()) continue;
+    status[it->second] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    running.erase(it);
+  }
+  return status;
+}
+
+std::string percent(double e) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%+.1f %%", 100 * e);
+  return b;
+}
+
+std::string value(double v, const std::string& unit) {
+  char b[48];
+  if (unit == "ratio") std::snprintf(b, sizeof b, "%.1f %%", 100 * v);
+  else if (unit == "s" && std::fabs(v) < 1) std::snprintf(b, sizeof b, "%.1f ms", 1e3 * v);
+  else if (unit == "s") std::snprintf(b, sizeof b, "%.3f s", v);
+  else if (unit == "seqs") std::snprintf(b, sizeof b, "%.1f", v);
+  else std::snprintf(b, sizeof b, "%.0f", v);
+  return b;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+CLI::App* add_validate_gpu_command(CLI::App& app, ValidateGpuOptions& o) {
+  CLI::App* c = app.add_subcommand(
+      "validate-gpu", "Replay measured vLLM runs on H100s (data/validation/) and report simulated against measured");
+  c->add_option("--set", o.set, "Only this set: blis, mlenergy or llmservingsim")
+      ->check(CLI::IsMember({"blis", "mlenergy", "llmservingsim"}));
+  c->add_flag("--quick", o.quick, "Only the few short cases CI runs");
+  c->add_option("-o,--output", o.output, "Folder for the cases' scenarios, results and logs");
+  c->add_option("--report", o.report, "Markdown report to write (default <output>/report.md)");
+  c->add_option("--template", o.template_path,
+                "Markdown around the report: its line {{results}} is replaced by the tables (docs/validation-gpu.in.md)");
+  c->add_option("--jobs", o.jobs, "Simulations at a time")->check(CLI::PositiveNumber);
+  c->add_option("--case", o.cases, "Only this case (repeatable; names as in the report)");
+  c->add_option("--set-value", o.overrides,
+                "key.path=value for every case's scenario (repeatable), e.g. to try other engine overheads");
+  return c;
+}
+
+int run_validate_gpu(const ValidateGpuOptions& o) {
+  std::vector<sim::GpuValidationCase> cases = sim::gpu_validation_cases(sim::data_dir(), o.set, o.quick);
+  if (!o.cases.empty()) {
+    std::vector<sim::GpuValidationCase> chosen;
+    for (const std::string& name : o.cases) {
+      const auto it = std::find_if(cases.begin(), cases.end(), [&](const auto& c) { return c.name == name; });
+      if (it == cases.end()) {
+        std::cerr << "error: --case " << name << ": no such case";
+        if (!o.set.empty()) std::cerr << " in set " << o.set;
+        std::cerr << "\n";
+        return 2;
+      }
+      chosen.push_back(*it);
+    }
+    cases = chosen;
+  }
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  std::vector<Job> jobs;
+  std::vector<std::string> results;
+  for (const auto& c : cases) {
+    const fs::path dir = fs::path(o.output) / c.set / c.name;
+    fs::create_directories(dir);
+    std::ofstream(dir / "scenario.yaml") << c.scenario_yaml;
+    std::ofstream(dir / "trace.csv") << c.trace_csv;
+    results.push_back((dir / "results.h5").string());
+    Job j{{self, "run", (dir / "scenario.yaml").string(), "-o", results.back(), "-q"}, (dir / "run.log").string()};
+    for (const std::string& s : o.overrides) j.args.insert(j.args.end(), {"--set", s});
+    jobs.push_back(j);
+  }
+  std::printf("validate-gpu: %zu cases, %d at a time, in %s\n", cases.size(), o.jobs, o.output.c_str());
+  std::fflush(stdout);
+  const std::vector<int> status = run_all(jobs, o.jobs);
+
+  // Per set: a table of cases x metrics, then median and worst |error| per metric over the validated cases.
+  std::ostringstream md;
+  std::ostringstream csv;
+  csv << "set,case,fit,metric,unit,measured,simulated,error\n";
+  int failures = 0;
+  std::map<std::string, std::vector<size_t>> by_set;
+  for (size_t i = 0; i < cases.size(); ++i) by_set[cases[i].set].push_back(i);
+  const std::vector<std::string> order = {"blis", "mlenergy", "llmservingsim"};
+  for (const std::string& set : order) {
+    if (!by_set.count(set)) continue;
+    md << "### " << set << "\n\n| case | metric | measured | simulated | error |\n|---|---|---:|---:|---:|\n";
+    std::map<std::string, std::vector<double>> errors;  // metric -> |error| over validated cases
+    std::vector<std::string> metric_order;
+    for (size_t i : by_set[set]) {
+      const auto& c = cases[i];
+      if (status[i] != 0) {
+        ++failures;
+        md << "| " << c.name << " | (the simulation failed: " << jobs[i].log << ") | | | |\n";
+        continue;
+      }
+      const std::vector<sim::GpuValidationMetric> m = sim::evaluate_gpu_case(c, results[i]);
+      for (const auto& x : m) {
+        md << "| " << c.name << (c.fit ? " (fit)" : "") << " | " << x.name << (x.context ? " (context)" : "")
+           << " | " << value(x.measured, x.unit) << " | " << value(x.simulated, x.unit) << " | "
+           << percent(x.error()) << " |\n";
+        csv << set << "," << c.name << "," << (c.fit ? 1 : 0) << "," << x.name << "," << x.unit << "," << x.measured
+            << "," << x.simulated << "," << x.error() << "\n";
+        if (!c.fit && !x.context) {
+          if (!errors.count(x.name)) metric_order.push_back(x.name);
+          errors[x.name].push_back(std::fabs(x.error()));
+        }
+      }
+    }
+    md << "\n| metric | cases | median abs. error | worst abs. error |\n|---|---:|---:|---:|\n";
+    for (const std::string& name : metric_order) {
+      const auto& e = errors[name];
+      char line[160];
+      std::snprintf(line, sizeof line, "| %s | %zu | %.1f %% | %.1f %% |\n", name.c_str(), e.size(),
+                    100 * median(e), 100 * *std::max_element(e.begin(), e.end()));
+      md << line;
+    }
+    md << "\n";
+  }
+  std::string report = md.str();
+  if (!o.template_path.empty()) {
+    std::ifstream in(o.template_path);
+    if (!in) throw sim::ScenarioError(o.template_path, 0, "", "cannot read the report template");
+    std::stringstream t;
+    t << in.rdbuf();
+    std::string text = t.str();
+    const std::string marker = "{{results}}";
+    const size_t at = text.find(marker);
+    if (at == std::string::npos)
+      throw sim::ScenarioError(o.template_path, 0, "", "the template has no {{results}} line for the tables");
+    report = text.replace(at, marker.size(), report);
+  }
+  const std::string out = o.report.empty() ? (fs::path(o.output) / "report.md").string() : o.report;
+  std::ofstream(out + ".tmp") << report;
+  fs::rename(out + ".tmp", out);
+  std::ofstream(fs::path(o.output) / "validation.csv") << csv.str();
+  std::cout << md.str() << "report   " << out << "\n";
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace aif::cli
