@@ -122,3 +122,31 @@ test $rc -eq 2 && echo \"$out\" | grep -q '/nonexistent/a.h5'" $<TARGET_FILE:aif
            COMMAND sh -c "\"$0\" compare /nonexistent/a.h5; test $? -eq 2" $<TARGET_FILE:aifsim>)
   set_tests_properties(cli_compare_one_file PROPERTIES LABELS unit)
 endif()
+
+# aifsim compare-kernels (tests/unit/test_compare_kernels.cpp checks the ratios on tests/data/compare_kernels/):
+#  - the unit test compiles the command's source (it is part of the aifsim executable, not of a library);
+#  - cli_compare_kernels_fixture: the command writes the report with the summary line the unit test derives by hand;
+#  - cli_compare_kernels_other_model / _missing: a table of another model, a file that does not exist: exit 2 naming
+#    the file and line.
+if(TARGET unit_test_compare_kernels)
+  target_sources(unit_test_compare_kernels PRIVATE ${AIF_SCENARIO_ROOT}/sim/cli/compare_kernels.cpp)
+  target_link_libraries(unit_test_compare_kernels PRIVATE CLI11::CLI11)
+endif()
+if(TARGET aifsim)
+  set(aif_ck ${CMAKE_CURRENT_SOURCE_DIR}/data/compare_kernels)
+  add_test(NAME cli_compare_kernels_fixture
+           COMMAND sh -c "rm -f \"$2\" && \"$0\" compare-kernels \"$1/kbench.csv\" --profile \"$1/profile.csv\" \
+--model tiny-llama --tp 1 -o \"$2\" && grep -qF '| qkv_proj | 4 | 1.25 | 0.4 | 8 tokens | 0.4 | 2 | 0 |' \"$2\" \
+&& test ! -e \"$2.tmp\"" $<TARGET_FILE:aifsim> ${aif_ck} ${CMAKE_CURRENT_BINARY_DIR}/compare_kernels_fixture.md)
+  set_tests_properties(cli_compare_kernels_fixture PROPERTIES LABELS unit)
+  add_test(NAME cli_compare_kernels_other_model
+           COMMAND sh -c "out=$(\"$0\" compare-kernels \"$1/kbench.csv\" --profile \"$1/profile.csv\" --model small-llama \
+--tp 1 2>&1); rc=$?; echo \"$out\"; test $rc -eq 2 && echo \"$out\" | grep -q 'kbench.csv:4: model:'"
+                   $<TARGET_FILE:aifsim> ${aif_ck})
+  set_tests_properties(cli_compare_kernels_other_model PROPERTIES LABELS unit)
+  add_test(NAME cli_compare_kernels_missing
+           COMMAND sh -c "out=$(\"$0\" compare-kernels /nonexistent/k.csv --profile \"$1/profile.csv\" --model tiny-llama \
+--tp 1 2>&1); rc=$?; echo \"$out\"; test $rc -eq 2 && echo \"$out\" | grep -q '/nonexistent/k.csv'"
+                   $<TARGET_FILE:aifsim> ${aif_ck})
+  set_tests_properties(cli_compare_kernels_missing PROPERTIES LABELS unit)
+endif()
