@@ -150,3 +150,19 @@ if(TARGET aifsim)
                    $<TARGET_FILE:aifsim> ${aif_ck})
   set_tests_properties(cli_compare_kernels_missing PROPERTIES LABELS unit)
 endif()
+
+# scripts/gpu_check.sh --cpu-dry-run: the GPU check's pipeline on this CPU with the tools of this build (CPU backend,
+# tiny kbench grid of Llama-2-7B at tp 8, 24 requests on tiny-llama; about 15 s on 2 cores). It must pass, write the
+# kbench table, the engine results and the comparison, and every operator of the comparison's summary that has rows
+# must have a finite positive median ratio (the five GEMMs always have rows: their shapes are in the profile).
+if(TARGET aifsim AND TARGET aifsim-kbench AND TARGET aifsim-engine)
+  add_test(NAME cli_gpu_check_cpu_dry_run
+           COMMAND sh -c "rm -rf \"$1\" && \"$0\" --cpu-dry-run --no-build --build-dir \"$2\" --out \"$1\" \
+&& test -s \"$1/cpu-dry-run-kbench-Llama-2-7B.csv\" && test -s \"$1/engine-tiny-llama.h5\" \
+&& test -s \"$1/comparison.md\" && test -s \"$1/gpu-check.log\" \
+&& awk -F'|' '/^## Summary/ { s = 1; next } /^## / { s = 0 } s && $3 + 0 > 0 { n++; gemm += ($2 ~ /_proj|lm_head/); \
+if ($4 !~ /^ *[0-9][0-9.e+-]* *$/ || $4 + 0 <= 0) { print \"not a finite ratio: \" $0; bad++ } } \
+END { exit !(n >= 5 && gemm == 5 && bad == 0) }' \"$1/comparison.md\""
+                   ${AIF_SCENARIO_ROOT}/scripts/gpu_check.sh ${CMAKE_CURRENT_BINARY_DIR}/gpu_check_dry_run ${CMAKE_BINARY_DIR})
+  set_tests_properties(cli_gpu_check_cpu_dry_run PROPERTIES LABELS smoke TIMEOUT 300)
+endif()
