@@ -122,3 +122,47 @@ test $rc -eq 2 && echo \"$out\" | grep -q '/nonexistent/a.h5'" $<TARGET_FILE:aif
            COMMAND sh -c "\"$0\" compare /nonexistent/a.h5; test $? -eq 2" $<TARGET_FILE:aifsim>)
   set_tests_properties(cli_compare_one_file PROPERTIES LABELS unit)
 endif()
+
+# aifsim compare-kernels (tests/unit/test_compare_kernels.cpp checks the ratios on tests/data/compare_kernels/):
+#  - the unit test compiles the command's source (it is part of the aifsim executable, not of a library);
+#  - cli_compare_kernels_fixture: the command writes the report with the summary line the unit test derives by hand;
+#  - cli_compare_kernels_other_model / _missing: a table of another model, a file that does not exist: exit 2 naming
+#    the file and line.
+if(TARGET unit_test_compare_kernels)
+  target_sources(unit_test_compare_kernels PRIVATE ${AIF_SCENARIO_ROOT}/sim/cli/compare_kernels.cpp)
+  target_link_libraries(unit_test_compare_kernels PRIVATE CLI11::CLI11)
+endif()
+if(TARGET aifsim)
+  set(aif_ck ${CMAKE_CURRENT_SOURCE_DIR}/data/compare_kernels)
+  add_test(NAME cli_compare_kernels_fixture
+           COMMAND sh -c "rm -f \"$2\" && \"$0\" compare-kernels \"$1/kbench.csv\" --profile \"$1/profile.csv\" \
+--model tiny-llama --tp 1 -o \"$2\" && grep -qF '| qkv_proj | 4 | 1.25 | 0.4 | 8 tokens | 0.4 | 2 | 0 |' \"$2\" \
+&& test ! -e \"$2.tmp\"" $<TARGET_FILE:aifsim> ${aif_ck} ${CMAKE_CURRENT_BINARY_DIR}/compare_kernels_fixture.md)
+  set_tests_properties(cli_compare_kernels_fixture PROPERTIES LABELS unit)
+  add_test(NAME cli_compare_kernels_other_model
+           COMMAND sh -c "out=$(\"$0\" compare-kernels \"$1/kbench.csv\" --profile \"$1/profile.csv\" --model small-llama \
+--tp 1 2>&1); rc=$?; echo \"$out\"; test $rc -eq 2 && echo \"$out\" | grep -q 'kbench.csv:4: model:'"
+                   $<TARGET_FILE:aifsim> ${aif_ck})
+  set_tests_properties(cli_compare_kernels_other_model PROPERTIES LABELS unit)
+  add_test(NAME cli_compare_kernels_missing
+           COMMAND sh -c "out=$(\"$0\" compare-kernels /nonexistent/k.csv --profile \"$1/profile.csv\" --model tiny-llama \
+--tp 1 2>&1); rc=$?; echo \"$out\"; test $rc -eq 2 && echo \"$out\" | grep -q '/nonexistent/k.csv'"
+                   $<TARGET_FILE:aifsim> ${aif_ck})
+  set_tests_properties(cli_compare_kernels_missing PROPERTIES LABELS unit)
+endif()
+
+# scripts/gpu_check.sh --cpu-dry-run: the GPU check's pipeline on this CPU with the tools of this build (CPU backend,
+# tiny kbench grid of Llama-2-7B at tp 8, 24 requests on tiny-llama; about 15 s on 2 cores). It must pass, write the
+# kbench table, the engine results and the comparison, and every operator of the comparison's summary that has rows
+# must have a finite positive median ratio (the five GEMMs always have rows: their shapes are in the profile).
+if(TARGET aifsim AND TARGET aifsim-kbench AND TARGET aifsim-engine)
+  add_test(NAME cli_gpu_check_cpu_dry_run
+           COMMAND sh -c "rm -rf \"$1\" && \"$0\" --cpu-dry-run --no-build --build-dir \"$2\" --out \"$1\" \
+&& test -s \"$1/cpu-dry-run-kbench-Llama-2-7B.csv\" && test -s \"$1/engine-tiny-llama.h5\" \
+&& test -s \"$1/comparison.md\" && test -s \"$1/gpu-check.log\" \
+&& awk -F'|' '/^## Summary/ { s = 1; next } /^## / { s = 0 } s && $3 + 0 > 0 { n++; gemm += ($2 ~ /_proj|lm_head/); \
+if ($4 !~ /^ *[0-9][0-9.e+-]* *$/ || $4 + 0 <= 0) { print \"not a finite ratio: \" $0; bad++ } } \
+END { exit !(n >= 5 && gemm == 5 && bad == 0) }' \"$1/comparison.md\""
+                   ${AIF_SCENARIO_ROOT}/scripts/gpu_check.sh ${CMAKE_CURRENT_BINARY_DIR}/gpu_check_dry_run ${CMAKE_BINARY_DIR})
+  set_tests_properties(cli_gpu_check_cpu_dry_run PROPERTIES LABELS smoke TIMEOUT 300)
+endif()

@@ -18,8 +18,12 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
 }
 void check(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": cuBLAS status " + std::to_string(int(s)));
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw std::runtime_error(std::string(what) + ": " + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")");
 }
+// A launch that fails (bad configuration, no kernel image for this GPU) only says so through cudaGetLastError; without
+// this the next synchronize would report it under another operator's name, or a timed run would time nothing.
+void launched(const char* kernel) { check(cudaGetLastError(), kernel); }
 
 constexpr int THREADS = 256;
 unsigned blocks_for(size_t n) { return static_cast<unsigned>((n + THREADS - 1) / THREADS); }
@@ -146,7 +150,9 @@ class CudaMatrix final : public Matrix {
     std::vector<__nv_bfloat16> tmp(size_t(n) * k);
     for (size_t i = 0; i < tmp.size(); ++i) tmp[i] = __float2bfloat16(host[i]);
     check(cudaMalloc(&w_, tmp.size() * sizeof(__nv_bfloat16)), "cudaMalloc weights");
-    check(cudaMemcpy(w_, tmp.data(), tmp.size() * sizeof(__nv_bfloat16), cudaMemcpyHostToDevice), "upload weights");
+    const cudaError_t e = cudaMemcpy(w_, tmp.data(), tmp.size() * sizeof(__nv_bfloat16), cudaMemcpyHostToDevice);
+    if (e != cudaSuccess) cudaFree(w_);  // the destructor does not run when the constructor throws
+    check(e, "upload weights");
   }
   ~CudaMatrix() override { cudaFree(w_); }
   int rows() const override { return n_; }
@@ -167,8 +173,19 @@ class CudaBackend final : public Backend {
     int driver = 0, runtime = 0;
     cudaDriverGetVersion(&driver);
     cudaRuntimeGetVersion(&runtime);
-    description_ = std::string(prop.name) + "; driver " + std::to_string(driver) + ", runtime " +
-                   std::to_string(runtime) + "; cuBLAS bf16";
+    description_ = std::string(prop.name) + "; sm_" + std::to_string(prop.major) + std::to_string(prop.minor) +
+                   "; driver " + std::to_string(driver) + ", runtime " + std::to_string(runtime) + "; cuBLAS bf16";
+    // The kernels are compiled for CMAKE_CUDA_ARCHITECTURES (sm_90): on another GPU every launch would fail.
+    // Say so once, here, naming both, rather than at the first operator.
+    cudaFuncAttributes attributes{};
+    const cudaError_t image = cudaFuncGetAttributes(&attributes, fill_kernel);
+    if (image != cudaSuccess) {
+      cudaGetLastError();  // clear it: the error is reported by the exception
+      throw std::runtime_error(std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
+                               std::to_string(prop.minor) + ") cannot run this build's kernels: " +
+                               cudaGetErrorString(image) + " (rebuild with -DCMAKE_CUDA_ARCHITECTURES=" +
+                               std::to_string(prop.major) + std::to_string(prop.minor) + ")");
+    }
     check(cublasCreate(&handle_), "cublasCreate");
   }
   ~CudaBackend() override {
@@ -181,7 +198,7 @@ class CudaBackend final : public Backend {
 
   void* allocate(size_t bytes) override {
     void* p = nullptr;
-    check(cudaMalloc(&p, bytes ? bytes : 1), "cudaMalloc");
+    check(cudaMalloc(&p, bytes ? bytes : 1), ("cudaMalloc of " + std::to_string(bytes) + " bytes").c_str());
     return p;
   }
   void deallocate(void* p) override { cudaFree(p); }
@@ -192,7 +209,9 @@ class CudaBackend final : public Backend {
     check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "copy to host");
   }
   void fill(float* dst, float v, size_t n) override {
-    if (n) fill_kernel<<<blocks_for(n), THREADS>>>(dst, v, n);
+    if (!n) return;
+    fill_kernel<<<blocks_for(n), THREADS>>>(dst, v, n);
+    launched("fill_kernel");
   }
   void synchronize() override { check(cudaDeviceSynchronize(), "synchronize"); }
 
@@ -206,6 +225,7 @@ class CudaBackend final : public Backend {
     const size_t nx = size_t(m) * cw.cols();
     grow(reinterpret_cast<void**>(&x16_), x16_cap_, nx * sizeof(__nv_bfloat16));
     to_bf16_kernel<<<blocks_for(nx), THREADS>>>(x, x16_, nx);
+    launched("to_bf16_kernel");
     const float alpha = 1.0f, beta = 0.0f;
     // Column-major view: y^T [n x m] = W [n x k] . x^T [k x m].
     check(cublasGemmEx(handle_, CUBLAS_OP_T, CUBLAS_OP_N, cw.rows(), m, cw.cols(), &alpha, cw.data(), CUDA_R_16BF,
@@ -215,19 +235,27 @@ class CudaBackend final : public Backend {
   }
   void embedding(const int32_t* tok, int m, const float* table, int hidden, float* y) override {
     const size_t n = size_t(m) * hidden;
-    if (n) embedding_kernel<<<blocks_for(n), THREADS>>>(tok, table, hidden, y, n);
+    if (!n) return;
+    embedding_kernel<<<blocks_for(n), THREADS>>>(tok, table, hidden, y, n);
+    launched("embedding_kernel");
   }
   void rms_norm(const float* x, const float* g, int m, int hidden, float eps, float* y) override {
-    if (m > 0) rms_norm_kernel<<<m, THREADS>>>(x, g, hidden, eps, y);
+    if (m <= 0) return;
+    rms_norm_kernel<<<m, THREADS>>>(x, g, hidden, eps, y);
+    launched("rms_norm_kernel");
   }
   void rope(float* x, int stride, const int32_t* pos, int m, int heads, int head_dim, float theta) override {
     const size_t n = size_t(m) * heads * (head_dim / 2);
-    if (n) rope_kernel<<<blocks_for(n), THREADS>>>(x, stride, pos, heads, head_dim, theta, n);
+    if (!n) return;
+    rope_kernel<<<blocks_for(n), THREADS>>>(x, stride, pos, heads, head_dim, theta, n);
+    launched("rope_kernel");
   }
   void kv_cache_write(const float* k, const float* v, int stride, const int32_t* slots, int m, int kv_heads,
                       int head_dim, float* kc, float* vc) override {
     const size_t n = size_t(m) * kv_heads * head_dim;
-    if (n) kv_write_kernel<<<blocks_for(n), THREADS>>>(k, v, stride, slots, kv_heads * head_dim, kc, vc, n);
+    if (!n) return;
+    kv_write_kernel<<<blocks_for(n), THREADS>>>(k, v, stride, slots, kv_heads * head_dim, kc, vc, n);
+    launched("kv_write_kernel");
   }
   void attention(const float* q, int q_stride, const AttentionBatch& b, const float* kc, const float* vc, int heads,
                  int kv_heads, int head_dim, float scale, float* out) override {
@@ -240,25 +268,35 @@ class CudaBackend final : public Backend {
     attention_kernel<<<unsigned(blocks), THREADS>>>(q, q_stride, b.num_seqs, b.q_start, b.context_lens, b.block_tables,
                                                      b.max_blocks_per_seq, b.block_size, kc, vc, heads, kv_heads,
                                                      head_dim, scale, out, scratch_, b.max_context_len);
+    launched("attention_kernel");
   }
   void swiglu(const float* gu, int m, int ffn, float* out) override {
     const size_t n = size_t(m) * ffn;
-    if (n) swiglu_kernel<<<blocks_for(n), THREADS>>>(gu, ffn, out, n);
+    if (!n) return;
+    swiglu_kernel<<<blocks_for(n), THREADS>>>(gu, ffn, out, n);
+    launched("swiglu_kernel");
   }
   void add(float* x, const float* y, size_t n) override {
-    if (n) add_kernel<<<blocks_for(n), THREADS>>>(x, y, n);
+    if (!n) return;
+    add_kernel<<<blocks_for(n), THREADS>>>(x, y, n);
+    launched("add_kernel");
   }
   void gather_rows(const float* x, const int32_t* rows, int count, int width, float* y) override {
     const size_t n = size_t(count) * width;
-    if (n) gather_kernel<<<blocks_for(n), THREADS>>>(x, rows, width, y, n);
+    if (!n) return;
+    gather_kernel<<<blocks_for(n), THREADS>>>(x, rows, width, y, n);
+    launched("gather_kernel");
   }
 
  private:
   void grow(void** p, size_t& cap, size_t bytes) {
     if (bytes <= cap) return;
     check(cudaDeviceSynchronize(), "synchronize before regrow");
-    cudaFree(*p);
-    check(cudaMalloc(p, bytes), "cudaMalloc scratch");
+    check(cudaFree(*p), "cudaFree scratch");
+    // Forget the old buffer first: should the larger one not fit, the destructor must not free it again.
+    *p = nullptr;
+    cap = 0;
+    check(cudaMalloc(p, bytes), ("cudaMalloc scratch of " + std::to_string(bytes) + " bytes").c_str());
     cap = bytes;
   }
   std::string description_;

@@ -22,6 +22,7 @@
 #include "calibrate.hpp"
 #include "steptime.hpp"
 #include "validate_gpu.hpp"
+#include "compare_kernels.hpp"
 #include "report.hpp"
 #include "plan.hpp"
 #include "sweep.hpp"
@@ -110,6 +111,8 @@ int main(int argc, char** argv) {
   CLI::App* steptime = aif::cli::add_steptime_command(app, steptime_options);
   aif::cli::CalibrateOptions calibrate_options;
   CLI::App* calibrate = aif::cli::add_calibrate_command(app, calibrate_options);
+  aif::cli::CompareKernelsOptions compare_kernels_options;
+  CLI::App* compare_kernels = aif::cli::add_compare_kernels_command(app, compare_kernels_options);
 
   try {
     app.parse(argc, argv);
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
     if (*plan) return aif::cli::run_plan(plan_options);
     if (*report_cmd) return aif::cli::run_report(report_options);
     if (*compare) return aif::cli::run_compare(compare_options);
+    if (*compare_kernels) return aif::cli::run_compare_kernels(compare_kernels_options);
     if (*trace) {
       const std::string out =
           trace_out.empty() ? (std::filesystem::path(trace_results).replace_extension(".trace.json")).string() : trace_out;
