@@ -185,8 +185,11 @@ TEST_P(BadTraceTest, ReportsLineAndKey) {
   const std::string path = bad_path(bad.file);
   ASSERT_TRUE(fs::is_regular_file(path)) << path;
   const bool csv = std::string(bad.file).find(".csv") != std::string::npos;
+  const bool plain = std::string(bad.file).rfind("plain_", 0) == 0;
   try {
-    if (csv) {
+    if (plain) {
+      aif::sim::read_csv_trace(path);
+    } else if (csv) {
       aif::sim::read_azure_csv(path);
     } else {
       aif::sim::read_mooncake_jsonl(path);
@@ -231,13 +234,34 @@ INSTANTIATE_TEST_SUITE_P(
         BadTrace{"mooncake_09_negative_timestamp.jsonl", 1, "timestamp", ">= 0"},
         BadTrace{"mooncake_10_fractional_tokens.jsonl", 2, "output_length", "found 12.5"},
         BadTrace{"mooncake_11_negative_tokens.jsonl", 3, "input_length", "negative -3"},
-        BadTrace{"mooncake_12_blank_line_inside.jsonl", 2, "", "blank line"}),
+        BadTrace{"mooncake_12_blank_line_inside.jsonl", 2, "", "blank line"},
+        BadTrace{"plain_01_empty.csv", 1, "", "empty; expected a header naming arrival_s, prompt_tokens"},
+        BadTrace{"plain_02_missing_column.csv", 1, "output_tokens", "missing column output_tokens"},
+        BadTrace{"plain_03_duplicated_column.csv", 1, "prompt_tokens", "appears twice"},
+        BadTrace{"plain_04_short_row.csv", 3, "output_tokens", "expected 3 comma-separated fields"},
+        BadTrace{"plain_05_negative_time.csv", 3, "arrival_s", "expected seconds >= 0, found '-1'"},
+        BadTrace{"plain_06_time_backwards.csv", 3, "arrival_s", "must be sorted"},
+        BadTrace{"plain_07_zero_output.csv", 2, "output_tokens", "generates at least one token"},
+        BadTrace{"plain_08_blank_line_inside.csv", 3, "", "blank line"},
+        BadTrace{"plain_09_header_only.csv", 1, "", "no requests"}),
     [](const ::testing::TestParamInfo<BadTrace>& param) {
       std::string name = param.param.file;
       for (char& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
     });
+
+// A plain CSV trace: the three columns in any order among others, times from the first row's.
+TEST(Traces, PlainCsvReadsItsColumnsAndIgnoresTheRest) {
+  const auto rows = aif::sim::read_csv_trace(AIF_SOURCE_DIR + std::string("/tests/data/traces/plain_extra_columns.csv"));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows[0].time_s, 0.0);
+  EXPECT_EQ(rows[0].prompt_tokens, 5);
+  EXPECT_EQ(rows[0].output_tokens, 7);
+  EXPECT_DOUBLE_EQ(rows[1].time_s, 2.5);  // 2.5 s after the first row; the ignored ttft_s column holds 'x' here
+  EXPECT_EQ(rows[1].prompt_tokens, 3);
+  EXPECT_EQ(rows[1].output_tokens, 9);
+}
 
 TEST(Traces, MissingFileIsAScenarioError) {
   for (const bool csv : {true, false}) {
