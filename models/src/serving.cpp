@@ -22,9 +22,9 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
   if (need > num_free()) return false;
   for (int i = 0; i < need; ++i) {
     int b;
-    while (!free_.empty() && !is_free_[static_cast<size_t>(free_.front())]) free_.pop_front();  // reclaimed
+    while (!free_.empty() && !is_current(free_.front())) free_.pop_front();  // stale
     if (!free_.empty()) {
-      b = free_.front();
+      b = free_.front().first;
       free_.pop_front();
       is_free_[static_cast<size_t>(b)] = 0;
       --free_count_;
@@ -33,6 +33,7 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
       ref_count_.push_back(0);
       generation_.push_back(0);
       is_free_.push_back(0);
+      releases_.push_back(0);
     }
     ref_count_[static_cast<size_t>(b)] = 1;
     ++generation_[static_cast<size_t>(b)];
@@ -56,6 +57,18 @@ bool KvBlockManager::reclaim(SeqState& seq, int block, uint32_t generation) {
   return true;
 }
 
+void KvBlockManager::give_back_unwritten(SeqState& seq) {
+  for (int block : seq.block_table) {
+    const size_t b = static_cast<size_t>(block);
+    if (block < 0 || block >= untouched_ || ref_count_[b] <= 0)
+      throw std::logic_error("KV block " + std::to_string(block) + " is not held: it cannot be given back");
+    if (--ref_count_[b] > 0) continue;  // shared: a cached prefix keeps it
+    is_free_[b] = 1;  // its free-list entry (same release count) is current again
+    ++free_count_;
+  }
+  seq.block_table.clear();
+}
+
 void KvBlockManager::release(SeqState& seq) {
   // Tail blocks first: they are the least likely to be shared by a future prefix cache.
   for (auto it = seq.block_table.rbegin(); it != seq.block_table.rend(); ++it) {
@@ -63,7 +76,7 @@ void KvBlockManager::release(SeqState& seq) {
     int& rc = ref_count_[static_cast<size_t>(*it)];
     if (rc <= 0) throw std::logic_error("KV block " + std::to_string(*it) + " freed twice");
     if (--rc == 0) {
-      free_.push_back(*it);
+      free_.emplace_back(*it, ++releases_[static_cast<size_t>(*it)]);
       is_free_[static_cast<size_t>(*it)] = 1;
       ++free_count_;
     }
@@ -90,8 +103,8 @@ void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, c
       ++owners[static_cast<size_t>(b)];
     }
   std::vector<int> in_free(ref_count_.size(), 0);
-  for (int b : free_)
-    if (is_free_[static_cast<size_t>(b)]) ++in_free[static_cast<size_t>(b)];
+  for (const auto& entry : free_)
+    if (is_current(entry)) ++in_free[static_cast<size_t>(entry.first)];
   int counted = 0;
   for (size_t b = 0; b < in_free.size(); ++b) {
     if (in_free[b] > 1) throw std::logic_error("KV block " + std::to_string(b) + " is on the free list twice");
@@ -199,8 +212,7 @@ void Scheduler::detach_cached_prefix(SeqState& seq) {
   if (seq.num_computed_tokens == 0) return;
   prefix_hit_tokens_ -= seq.num_computed_tokens;
   outstanding_tokens_ += std::min(seq.num_computed_tokens, seq.prompt_tokens);
-  // Reclaimed blocks go back to the free list with their content (still reclaimable); shared ones lose an owner.
-  blocks_.release(seq);
+  blocks_.give_back_unwritten(seq);
   seq.num_computed_tokens = 0;
 }
 
@@ -431,11 +443,27 @@ std::vector<SeqOutcome> Scheduler::advance_steady(int n) {
   std::vector<SeqOutcome> out;
   if (n <= 0) return out;
   std::vector<SeqState*> finished;
-  for (SeqState* s : running_) {
+  // Blocks are taken in the order n single steps take them (step by step, running order within a step): which block
+  // a request holds decides what a later preemption leaves reclaimable, so it must not depend on the fidelity mode.
+  std::vector<std::pair<int, size_t>> grows;  // (step, running index) of each new block
+  const int bs = blocks_.block_size();
+  for (size_t r = 0; r < running_.size(); ++r) {
+    const SeqState* s = running_[r];
     if (!s->in_decode() || s->remaining_output() < n)
       throw std::logic_error("advance_steady(" + std::to_string(n) + ") beyond the steady window");
-    if (!blocks_.allocate(*s, static_cast<int64_t>(s->num_computed_tokens) + n))
+    // Step i (1-based) needs room for computed + i tokens; a new block at every multiple of bs crossed.
+    const int held = static_cast<int>(s->block_table.size()) * bs;
+    for (int i = std::max(1, held - s->num_computed_tokens + 1); i <= n; i += bs) grows.emplace_back(i, r);
+  }
+  std::sort(grows.begin(), grows.end());
+  for (const auto& g : grows) {
+    SeqState& s = *running_[g.second];
+    if (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + g.first))
       throw std::logic_error("advance_steady: KV blocks ran out inside the steady window");
+  }
+  for (SeqState* s : running_) {
+    if (static_cast<int>(s->block_table.size()) < blocks_.blocks_for(static_cast<int64_t>(s->num_computed_tokens) + n))
+      throw std::logic_error("advance_steady: request " + std::to_string(s->id) + " short of KV blocks");
     s->num_computed_tokens += n;
     s->num_tokens += n;
     s->generated += n;

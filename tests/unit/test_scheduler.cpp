@@ -148,8 +148,14 @@ TEST(Scheduler, InvariantsUnderRandomLoad) {
   EXPECT_EQ(s.outstanding_tokens(), 0);
 }
 
-// The fast path (steady windows) equals stepping one iteration at a time.
-TEST(Scheduler, SteadyWindowsEqualSingleSteps) {
+// The fast path (steady windows) equals stepping one iteration at a time: the same steps, and under preemption with
+// the prefix cache on, the same blocks reclaimed by the preempted requests (which blocks a request holds, and the
+// order of the free list, must not depend on how the steps were taken, nor on the admissions that were attempted and
+// failed in single steps).
+class SteadyWindows : public testing::TestWithParam<int> {};
+INSTANTIATE_TEST_SUITE_P(Scheduler, SteadyWindows, testing::Values(160, 40));
+TEST_P(SteadyWindows, EqualSingleSteps) {
+  const int num_blocks = GetParam();
   struct Arrival {
     int step;
     int prompt, output;
@@ -160,9 +166,18 @@ TEST(Scheduler, SteadyWindowsEqualSingleSteps) {
     step += static_cast<int>(rng() % 12);
     arrivals.push_back({step, 1 + static_cast<int>(rng() % 200), 1 + static_cast<int>(rng() % 150)});
   }
-  auto run = [&](bool fast) {
-    Scheduler s(limits(160, 16, 16, 128));
+  struct Trace {
     std::map<RequestId, std::pair<int64_t, int64_t>> times;  // first token step, finish step
+    std::map<RequestId, int> preemptions;
+    int64_t reclaimed_tokens = 0;  // prompt tokens spared by blocks taken back after a preemption
+    std::map<int64_t, std::vector<int>> blocks;  // at the start of a step: every live request's blocks, in id order
+  };
+  auto run = [&](bool fast) {
+    SchedulerLimits l = limits(num_blocks, 16, 16, 128);
+    l.prefix_caching = true;
+    Scheduler s(l);
+    Trace trace;
+    auto& times = trace.times;
     int64_t step = 0;
     size_t next = 0;
     int64_t steady_windows = 0;
@@ -175,17 +190,24 @@ TEST(Scheduler, SteadyWindowsEqualSingleSteps) {
         step = arrivals[next].step;
         continue;
       }
+      std::vector<int>& held = trace.blocks[step];
+      for (RequestId id = 0; id < static_cast<RequestId>(next); ++id)
+        if (const SeqState* q = s.find(id)) held.insert(held.end(), q->block_table.begin(), q->block_table.end());
       int n = fast ? s.steady_steps() : 0;
       if (n > 0 && next < arrivals.size()) n = static_cast<int>(std::min<int64_t>(n, arrivals[next].step - step));
       if (n > 0) {
         const int64_t stop_at = step + n;
-        for (const SeqOutcome& o : s.advance_steady(n)) times[o.id].second = stop_at - 1;
+        for (const SeqOutcome& o : s.advance_steady(n)) {
+          times[o.id].second = stop_at - 1;
+          trace.preemptions[o.id] = o.preemptions;
+        }
         step = stop_at;
         ++steady_windows;
       } else {
         for (const SeqOutcome& o : s.complete(s.schedule())) {
           if (o.first_token) times[o.id].first = step;
           if (o.finished) times[o.id].second = step;
+          if (o.finished) trace.preemptions[o.id] = o.preemptions;
         }
         ++step;
       }
@@ -194,11 +216,28 @@ TEST(Scheduler, SteadyWindowsEqualSingleSteps) {
     if (fast) {
       EXPECT_GT(steady_windows, 10);
     }
-    return times;
+    trace.reclaimed_tokens = s.prefix_hit_tokens();
+    return trace;
   };
-  const auto slow = run(false), fast = run(true);
-  EXPECT_EQ(slow.size(), arrivals.size());
-  EXPECT_EQ(slow, fast);
+  const Trace slow = run(false), fast = run(true);
+  EXPECT_EQ(slow.times.size(), arrivals.size());
+  EXPECT_EQ(slow.times, fast.times);
+  EXPECT_EQ(slow.preemptions, fast.preemptions);
+  EXPECT_EQ(slow.reclaimed_tokens, fast.reclaimed_tokens);
+  // Where the fast run stops between windows, every request holds the very blocks it holds in the single-step run.
+  int compared = 0;
+  for (const auto& kv : fast.blocks) {
+    ASSERT_TRUE(slow.blocks.count(kv.first)) << "step " << kv.first;
+    ASSERT_EQ(kv.second, slow.blocks.at(kv.first)) << "blocks held at step " << kv.first;
+    ++compared;
+  }
+  EXPECT_GT(compared, 100);
+  int preempted = 0;
+  for (const auto& kv : slow.preemptions) preempted += kv.second > 0;
+  if (num_blocks < 100) {
+    EXPECT_GT(preempted, 10) << "the small cache is meant to preempt";
+    EXPECT_GT(slow.reclaimed_tokens, 0) << "preempted requests are meant to take blocks back";
+  }
 }
 
 TEST(Scheduler, SteadyShapeMatchesPlannedShape) {

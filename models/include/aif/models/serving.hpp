@@ -83,6 +83,10 @@ class KvBlockManager {
   // when it was reused or is not free.
   bool reclaim(SeqState& seq, int block, uint32_t generation);
   bool is_reclaimable(int block, uint32_t generation) const;
+  // Undoes an admission that did not go ahead: blocks reclaimed for `seq` go back to the place on the free list they
+  // had (so a failed attempt changes nothing, and the fidelity modes, which attempt at different times, agree);
+  // shared ones lose an owner. Throws if `seq` holds a block it allocated.
+  void give_back_unwritten(SeqState& seq);
   // Throws std::logic_error if a block is leaked, double-owned or double-freed, given every live sequence and the
   // blocks pinned by cached prefixes.
   void check_integrity(const std::vector<const SeqState*>& live, const std::vector<int>& pinned = {}) const;
@@ -91,11 +95,17 @@ class KvBlockManager {
   int block_size_;
   int num_blocks_;
   int untouched_ = 0;          // blocks [untouched_, num_blocks_) have never been allocated
-  std::deque<int> free_;       // released blocks, oldest first; entries of reclaimed blocks are skipped (lazily)
-  int free_count_ = 0;         // blocks on the free list (entries not reclaimed)
+  // Released blocks, oldest first, with the release they stand for: an entry whose block was reclaimed, or released
+  // again since, is stale and skipped when reached.
+  std::deque<std::pair<int, uint32_t>> free_;
+  bool is_current(const std::pair<int, uint32_t>& entry) const {
+    return is_free_[static_cast<size_t>(entry.first)] && releases_[static_cast<size_t>(entry.first)] == entry.second;
+  }
+  int free_count_ = 0;         // blocks free (current entries on the free list)
   std::vector<int> ref_count_; // per block in [0, untouched_)
   std::vector<uint32_t> generation_;  // per block: allocations so far
   std::vector<uint8_t> is_free_;      // per block: on the free list
+  std::vector<uint32_t> releases_;    // per block: releases so far (names its current free-list entry)
 };
 
 // One scheduled piece of work: `num_tokens` new tokens of request `id`, whose first
