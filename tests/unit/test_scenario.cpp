@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "aif/analysis/results.hpp"
+#include "aif/sim/device_profile.hpp"
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/trace.hpp"
 
@@ -280,8 +281,13 @@ TEST(DefaultScenario, FieldsEqualTheYamlConvertedByHand) {
   EXPECT_TRUE(chat.scheduler.chunked_prefill);
   EXPECT_DOUBLE_EQ(chat.scheduler.kv_memory_fraction, 0.9);
   EXPECT_EQ(chat.router, aif::sim::RouterPolicy::LEAST_OUTSTANDING_TOKENS);
-  EXPECT_EQ(chat.perf.kind, aif::sim::PerfConfig::Kind::ROOFLINE);
-  EXPECT_DOUBLE_EQ(chat.perf.iteration_overhead_s, 0.0);
+  // No perf key: the H100 has a device profile and bf16 is measured, so the default is calibrated, from the bundled
+  // profile, with the default engine.
+  EXPECT_EQ(chat.perf.kind, aif::sim::PerfConfig::Kind::CALIBRATED);
+  EXPECT_EQ(chat.perf.table, aif::sim::PerfConfig::Table::DEVICE_PROFILE);
+  EXPECT_FALSE(chat.perf.chosen);
+  EXPECT_EQ(chat.perf.table_key, aif::sim::device_profile_path("H100-SXM"));
+  EXPECT_EQ(chat.engine.name, "vllm-0.11");
   EXPECT_DOUBLE_EQ(chat.slo.ttft_s, 1.0);
   EXPECT_DOUBLE_EQ(chat.slo.tpot_s, 0.1);
   EXPECT_DOUBLE_EQ(chat.slo.e2e_s, 60.0);
@@ -290,7 +296,8 @@ TEST(DefaultScenario, FieldsEqualTheYamlConvertedByHand) {
   EXPECT_EQ(assist.tp, 1);
   EXPECT_EQ(assist.replicas, 8);
   EXPECT_EQ(assist.router, aif::sim::RouterPolicy::ROUND_ROBIN);
-  EXPECT_DOUBLE_EQ(assist.perf.iteration_overhead_s, 1e-3);
+  EXPECT_EQ(assist.perf.kind, aif::sim::PerfConfig::Kind::CALIBRATED);
+  EXPECT_EQ(assist.engine.name, "vllm-0.11");
   EXPECT_DOUBLE_EQ(assist.slo.ttft_s, 0.5);
   EXPECT_DOUBLE_EQ(assist.slo.tpot_s, 0.05);
   EXPECT_DOUBLE_EQ(assist.slo.e2e_s, 30.0);
