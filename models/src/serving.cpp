@@ -22,10 +22,14 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
   if (need > num_free()) return false;
   for (int i = 0; i < need; ++i) {
     int b;
-    while (!free_.empty() && !is_free_[static_cast<size_t>(free_.front())]) free_.pop_front();  // reclaimed
+    while (!free_.empty() && !is_free_[static_cast<size_t>(free_.front())]) {  // reclaimed
+      listed_[static_cast<size_t>(free_.front())] = 0;
+      free_.pop_front();
+    }
     if (!free_.empty()) {
       b = free_.front();
       free_.pop_front();
+      listed_[static_cast<size_t>(b)] = 0;
       is_free_[static_cast<size_t>(b)] = 0;
       --free_count_;
     } else {
@@ -33,6 +37,7 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
       ref_count_.push_back(0);
       generation_.push_back(0);
       is_free_.push_back(0);
+      listed_.push_back(0);
     }
     ref_count_[static_cast<size_t>(b)] = 1;
     ++generation_[static_cast<size_t>(b)];
@@ -63,7 +68,12 @@ void KvBlockManager::release(SeqState& seq) {
     int& rc = ref_count_[static_cast<size_t>(*it)];
     if (rc <= 0) throw std::logic_error("KV block " + std::to_string(*it) + " freed twice");
     if (--rc == 0) {
-      free_.push_back(*it);
+      // A block reclaimed from the free list and released before its entry there was reached takes that place again
+      // (undoing an admission that did not happen leaves the free list as it was); any other joins the back.
+      if (!listed_[static_cast<size_t>(*it)]) {
+        free_.push_back(*it);
+        listed_[static_cast<size_t>(*it)] = 1;
+      }
       is_free_[static_cast<size_t>(*it)] = 1;
       ++free_count_;
     }
@@ -89,12 +99,16 @@ void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, c
         throw std::logic_error("request " + std::to_string(s->id) + " holds a block never allocated");
       ++owners[static_cast<size_t>(b)];
     }
-  std::vector<int> in_free(ref_count_.size(), 0);
-  for (int b : free_)
+  std::vector<int> in_free(ref_count_.size(), 0), entries(ref_count_.size(), 0);
+  for (int b : free_) {
+    ++entries[static_cast<size_t>(b)];
     if (is_free_[static_cast<size_t>(b)]) ++in_free[static_cast<size_t>(b)];
+  }
   int counted = 0;
   for (size_t b = 0; b < in_free.size(); ++b) {
-    if (in_free[b] > 1) throw std::logic_error("KV block " + std::to_string(b) + " is on the free list twice");
+    if (entries[b] != listed_[b])
+      throw std::logic_error("KV block " + std::to_string(b) + " has " + std::to_string(entries[b]) +
+                             " entries on the free list, " + std::to_string(listed_[b]) + " expected");
     if (is_free_[b] && in_free[b] == 0) throw std::logic_error("KV block " + std::to_string(b) + " lost from the free list");
     counted += in_free[b];
   }

@@ -96,6 +96,7 @@ class KvBlockManager {
   std::vector<int> ref_count_; // per block in [0, untouched_)
   std::vector<uint32_t> generation_;  // per block: allocations so far
   std::vector<uint8_t> is_free_;      // per block: on the free list
+  std::vector<uint8_t> listed_;       // per block: has an entry in free_ (a reclaimed block keeps its entry until reached)
 };
 
 // One scheduled piece of work: `num_tokens` new tokens of request `id`, whose first
