@@ -80,8 +80,11 @@ std::vector<double> output_tokens_per_second(const std::vector<IterationRecord>&
   std::vector<double> out(bins, 0.0);
   for (const IterationRecord& s : steps) {
     const double end = s.start_s + s.duration_s;
-    const auto k = static_cast<size_t>(std::floor(end / bin_s));
-    if (end >= 0 && k < bins) out[k] += s.sampled_seqs / bin_s;
+    if (!(end >= 0)) continue;  // before t = 0 (or NaN)
+    // Compared as a double before the conversion: a bin index beyond size_t (a step ending at +inf, or 1e300 s) is
+    // undefined behaviour to convert, and in practice landed in bin 0.
+    const double k = std::floor(end / bin_s);
+    if (k < static_cast<double>(bins)) out[static_cast<size_t>(k)] += s.sampled_seqs / bin_s;
   }
   return out;
 }
