@@ -69,7 +69,10 @@ std::shared_ptr<const models::KernelTables> read_device_profile(const std::strin
       {"device profile", DEVICE_PROFILE_FORMAT_VERSION, "the title line '# aifsim device profile, format_version 1'",
        "op,variant,dtype,gpus,m,n,k,batch,tokens,heads,kv_heads,head_dim,elements,bytes,seconds", COLUMNS});
   auto tables = std::make_shared<models::KernelTables>();
-  tables->source = path;
+  // Named as a scenario would name it when it is the bundled one (results files then do not depend on where the
+  // data folder is installed).
+  const std::string bundled = data_dir() + "/calibration/";
+  tables->source = path.rfind(bundled, 0) == 0 ? "data/calibration/" + path.substr(bundled.size()) : path;
   tables->header = t.header;
   const auto device = t.header.find("device");
   if (device == t.header.end() || device->second.empty())
