@@ -159,15 +159,23 @@ double AttentionLookup::at(double batch_in, double x) const {
       return std::exp(y0 + f * (rows_[i1].log_inside(x, lx) - y0));
     }
   }
+  // Beyond the grid (a larger batch, or longer than the rows around the batch were measured): continued in
+  // proportion to the work from the largest call the query covers, a measured row's batch at no more than the
+  // query's and its length capped at the query's. Covered calls only grow with the query, so the continuation never
+  // jumps down, and an outlying corner of the grid (the longest call of a small batch) does not set the time of
+  // every larger query, as continuing from the largest call overall did.
   size_t best = 0;
-  for (size_t i = 0; i < n && (i == 0 || batches_[i] <= batch); ++i)
-    if (work(batches_[i], rows_[i].last_x()) > work(batches_[best], rows_[best].last_x())) best = i;
-  const double ratio = work(batch, x) / work(batches_[best], rows_[best].last_x());
+  double best_x = std::min(x, rows_[0].last_x()), best_work = 0;
+  for (size_t i = 0; i < n && (i == 0 || batches_[i] <= batch); ++i) {
+    const double xi = std::min(x, rows_[i].last_x()), w = work(batches_[i], xi);
+    if (w > best_work) best = i, best_x = xi, best_work = w;
+  }
+  const double ratio = work(batch, x) / best_work;
   if (ratio > MAX_ATTENTION_EXTRAPOLATION)
     throw TableRangeError(what_ + ": batch " + num(batch) + " x " + num(x) + " is " + num(ratio) +
-                          "x the work of the largest measured call at no larger batch (batch " + num(batches_[best]) +
-                          " x " + num(rows_[best].last_x()) + "); at most " + num(MAX_ATTENTION_EXTRAPOLATION) + "x");
-  return rows_[best].last_seconds() * ratio;
+                          "x the work of the largest measured call it covers (batch " + num(batches_[best]) + " x " +
+                          num(best_x) + "); at most " + num(MAX_ATTENTION_EXTRAPOLATION) + "x");
+  return rows_[best].at(best_x) * ratio;
 }
 
 // ---------------------------------------------------------------------------------------------------- free lookups

@@ -157,3 +157,44 @@ TEST(DeviceProfile, ConverterRefusesAnUnknownDeviceAndAMissingFolder) {
   const auto no_vidur = run_aifsim("calibrate --from aiconfigurator /nonexistent --device H100-SXM");
   EXPECT_EQ(no_vidur.exit_code, 2) << no_vidur.output;
 }
+
+// A larger batch never makes attention cheaper, inside the measured grid (up to the measurements' own noise) and
+// beyond it, where the continuation in proportion to the work must not jump down where a row of the triangular grid
+// stops short (a 17-sequence prefill of 8,192 tokens once cost twice a 16-sequence one, a 129-sequence one less than
+// a 128-sequence one).
+TEST(DeviceProfile, AttentionNeverGetsCheaperWithALargerBatch) {
+  const auto models = aif::sim::load_model_catalog(source_path("data/models.yaml"));
+  const auto devices = aif::sim::load_hardware_catalog(source_path("data/hardware.yaml"));
+  double worst = 0;
+  std::string where;
+  for (const std::string& device : DEVICES) {
+    const auto t = aif::sim::read_device_profile(source_path("data/calibration/" + device + ".csv"));
+    for (const std::string name : {"Llama-3.1-8B", "Llama-3.1-70B", "Llama-3.1-405B", "CodeLlama-34B"}) {
+      const auto& arch = models.at(name);
+      for (int tp : {1, 8}) {
+        const aif::models::KernelTableOperators ops(t, devices.at(device), arch, tp, {});
+        for (const bool prefill : {false, true}) {
+          for (const double len : prefill ? std::vector<double>{512, 1024, 4096, 8192} : std::vector<double>{512, 2048, 8192, 32768}) {
+            double last = 0;
+            for (int b = 1; b <= (prefill ? 64 : 512); ++b) {
+              double s = 0;
+              try {
+                s = prefill ? ops.prefill_attention(b, len, 0).seconds : ops.decode_attention(b, len).seconds;
+              } catch (const aif::models::TableRangeError&) {
+                break;  // beyond what the table allows: refused, not cheaper
+              }
+              if (last > 0 && last / s - 1 > worst) {
+                worst = last / s - 1;
+                where = device + " " + name + " tp " + std::to_string(tp) + (prefill ? " prefill " : " decode ") +
+                        std::to_string(b) + " x " + std::to_string(static_cast<int>(len));
+              }
+              last = s;
+            }
+          }
+        }
+      }
+    }
+  }
+  std::printf("largest drop from batch b - 1 to b: %.1f %% (%s)\n", 100 * worst, where.c_str());
+  EXPECT_LT(worst, 0.10) << where;
+}
