@@ -264,7 +264,8 @@ KernelTableOperators::KernelTableOperators(std::shared_ptr<const KernelTables> t
   }
   prefill_ = AttentionLookup(t_->prefill, shapes_.heads, true, t_->source + ": attn_prefill");
   decode_ = AttentionLookup(t_->decode, shapes_.heads, false, t_->source + ": attn_decode");
-  // Elementwise operators stream their rows: beyond the profile in proportion to the elements, up to 4x.
+  // Elementwise operators stream their rows: beyond the profile in proportion to the elements, up to
+  // MAX_ELEMENTWISE_EXTRAPOLATION. An operator the profile lacks is refused when first asked for (TableRangeError).
   const std::pair<ElementwiseOp, double> widths[] = {{ElementwiseOp::RMS_NORM, model.hidden},
                                                      {ElementwiseOp::ADD, model.hidden},
                                                      {ElementwiseOp::EMBEDDING, model.hidden},

@@ -283,9 +283,12 @@ bool Scheduler::add_prefilled_request(RequestId id, int prompt_tokens, int max_o
 StepPlan Scheduler::schedule() {
   StepPlan plan;
   int budget = limits_.max_num_batched_tokens;
-  auto schedule_chunk = [&](SeqState& s, int num_new) {
+  // may_decode false: a request admitted with a single token left to compute after taking back its blocks (preempted
+  // with all but the last block's worth of KV cached) recomputes it as prompt work; running requests, and requests
+  // whose KV came from a prefill replica, decode.
+  auto schedule_chunk = [&](SeqState& s, int num_new, bool may_decode) {
     const ScheduledChunk c{s.id, num_new, s.num_computed_tokens,
-                           s.generated > 0 && num_new == 1 && s.num_computed_tokens + 1 == s.num_tokens};
+                           may_decode && s.generated > 0 && num_new == 1 && s.num_computed_tokens + 1 == s.num_tokens};
     add_to_shape(plan.shape, c, s.num_computed_tokens + num_new == s.num_tokens);
     plan.chunks.push_back(c);
     budget -= num_new;
@@ -301,11 +304,12 @@ StepPlan Scheduler::schedule() {
         detach_cached_prefix(s);
         break;
       }
+      const bool transferred = s.transferred_kv_tokens > 0;
       s.transferred_kv_tokens = 0;
       waiting_.pop_front();
       s.released_blocks.clear();
       running_.push_back(&s);
-      schedule_chunk(s, num_new);
+      schedule_chunk(s, num_new, transferred);
     }
     if (!plan.empty()) return plan;
   }
@@ -322,7 +326,7 @@ StepPlan Scheduler::schedule() {
       if (self_preempted) break;
     }
     if (self_preempted) break;
-    schedule_chunk(s, num_new);
+    schedule_chunk(s, num_new, true);
   }
 
   // Then admit waiting requests, unless this step had to preempt (no room to grow).
@@ -341,14 +345,34 @@ StepPlan Scheduler::schedule() {
         detach_cached_prefix(s);
         break;
       }
+      const bool transferred = s.transferred_kv_tokens > 0;
       s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
       waiting_.pop_front();
       s.released_blocks.clear();
       running_.push_back(&s);
-      schedule_chunk(s, num_new);
+      schedule_chunk(s, num_new, transferred);
     }
   }
+  // Nothing runs and the first waiting request still cannot start: the pinned prefixes hold the room it needs (every
+  // accepted request fits the whole cache). vLLM evicts cached blocks nobody uses when it needs room; here every
+  // prefix goes (the next request of a group computes it again), and the step is planned anew.
+  if (plan.empty() && running_.empty() && !waiting_.empty() && !cached_prefixes_.empty()) {
+    drop_cached_prefixes();
+    return schedule();
+  }
   return plan;
+}
+
+void Scheduler::drop_cached_prefixes() {
+  std::vector<int> groups;
+  for (const auto& kv : cached_prefixes_) groups.push_back(kv.first);
+  std::sort(groups.begin(), groups.end());  // a fixed order: the free list's order follows it
+  for (int g : groups) {
+    SeqState holder;  // the cache's own reference to the blocks
+    holder.block_table = cached_prefixes_.at(g);
+    blocks_.release(holder);
+  }
+  cached_prefixes_.clear();
 }
 
 std::vector<SeqOutcome> Scheduler::complete(const StepPlan& plan) {

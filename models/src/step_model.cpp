@@ -216,6 +216,10 @@ StepBreakdown ComposedPerfModel::breakdown(const BatchShape& s) const {
 
 void ComposedPerfModel::check_coverage(const StepLimits& limits) const {
   ops_->check_coverage(limits);
+  // The engine's own operators at the largest step (an operator the tables lack is refused here, before a run).
+  for (const auto* calls : {&engine_.layer_ops, &engine_.final_ops})
+    for (const EngineProfile::Call& e : *calls)
+      ops_->elementwise(e.op, e.per_sampled_row ? limits.max_seqs : limits.max_tokens);
   if (options_.pp > 1) ops_->pipeline_send(limits.max_tokens / static_cast<double>(options_.pp) * model_.hidden *
                                            options_.activation_bytes);
 }

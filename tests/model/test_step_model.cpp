@@ -472,11 +472,20 @@ TEST(StepModel, RefusesBadOptionsAndChecksPipelineCoverage) {
   Fixture f(opts(1, 2));
   EXPECT_THROW(f.model.iteration_at_clock(decode4(), 0), std::invalid_argument);
   EXPECT_THROW(f.model.iteration_at_clock(decode4(), 1.01), std::invalid_argument);
-  // check_coverage asks the operators, then the stage send of a whole step: 512 / 2 tokens x 512 x 2 bytes = 262144.
+  // check_coverage asks the operators, each of the engine's own operators at the largest step (tokens, or sequences
+  // for those over the sampled rows), then the stage send of a whole step: 512 / 2 tokens x 512 x 2 bytes = 262144.
   StepLimits l;
   l.max_tokens = 512;
+  l.max_seqs = 32;
   f.model.check_coverage(l);
   ASSERT_EQ(f.ops->of("check_coverage").size(), 1u);
+  ASSERT_EQ(f.ops->of("rope").size(), 1u);
+  EXPECT_EQ(f.ops->of("rope")[0].a, 512);
+  ASSERT_EQ(f.ops->of("rms_norm").size(), 2u);  // per layer over the tokens, final over the sampled rows
+  EXPECT_EQ(f.ops->of("rms_norm")[0].a, 512);
+  EXPECT_EQ(f.ops->of("rms_norm")[1].a, 32);
+  ASSERT_EQ(f.ops->of("sampling").size(), 1u);
+  EXPECT_EQ(f.ops->of("sampling")[0].a, 32);
   ASSERT_EQ(f.ops->of("pipeline_send").size(), 1u);
   EXPECT_EQ(f.ops->of("pipeline_send")[0].a, 262144);
   EXPECT_EQ(f.model.describe(), "calibrated toy tp1 pp2 from fake ops, engine toy-engine");

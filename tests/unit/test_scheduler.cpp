@@ -3,6 +3,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 
 #include "aif/models/serving.hpp"
 
@@ -314,4 +315,39 @@ TEST(Scheduler, PreemptedPrefilledRequestRecomputes) {
     s.check_integrity();
   }
   EXPECT_TRUE(preempted);
+}
+
+// Only running requests decode: a preempted request admitted again with a single token left to compute (it took back
+// all its other KV from its released blocks) recomputes that token as prompt work. Random load, tight cache, blocks of
+// 4 tokens so that such re-admissions happen.
+TEST(Scheduler, OnlyRunningRequestsDecode) {
+  std::mt19937_64 rng(99);
+  SchedulerLimits l = limits(24, 4, 6, 40);
+  l.prefix_caching = true;
+  Scheduler s(l);
+  std::set<RequestId> running;
+  RequestId next = 0;
+  int single_token_readmissions = 0, decodes = 0;
+  for (int step = 0; step < 20000 && (next < 400 || !s.idle()); ++step) {
+    if (next < 400 && rng() % 2 == 0) {
+      s.add_request(next, 1 + static_cast<int>(rng() % 30), 1 + static_cast<int>(rng() % 40));
+      ++next;
+    }
+    const StepPlan p = s.schedule();
+    for (RequestId id : p.preempted) running.erase(id);
+    for (const ScheduledChunk& c : p.chunks) {
+      const bool was_running = running.count(c.id) > 0;
+      if (c.decode) {
+        ++decodes;
+        EXPECT_TRUE(was_running) << "request " << c.id << " decodes in the step that admits it";
+      }
+      if (!was_running && c.num_tokens == 1 && c.context_before > 0) ++single_token_readmissions;
+      running.insert(c.id);
+    }
+    for (const SeqOutcome& o : s.complete(p))
+      if (o.finished) running.erase(o.id);
+  }
+  EXPECT_TRUE(s.idle());
+  EXPECT_GT(decodes, 1000);
+  EXPECT_GT(single_token_readmissions, 0) << "the load is meant to re-admit a request with one token left";
 }

@@ -204,22 +204,24 @@ TEST(SchedulerPrefixCache, AWholePromptPrefixStillComputesItsLastToken) {
   EXPECT_EQ(off.prefix_hit_tokens(), 0);
 }
 
-// BUG (open, not fixed on this branch): a group's cached prefix stays pinned for good (Scheduler::remember_prefix; no
-// eviction anywhere), while add_request accepts any request whose KV fits the whole cache. Once pinned prefixes leave
-// less than such a request needs, it can never be admitted: schedule() returns empty plans forever and the replica
-// never goes idle. vLLM evicts cached blocks nobody uses (reference count 0) when it needs room. Here: 6 blocks of 4;
-// request 1 (prompt 8 = its group's prefix) leaves its 2 blocks pinned; request 2 (20 tokens, 5 blocks <= 6) is
-// accepted and then waits forever with 4 blocks free. Enable this test with the fix (e.g. drop cached prefixes whose
-// blocks only the cache holds when a waiting request cannot otherwise be admitted and nothing runs).
-TEST(SchedulerPrefixCache, DISABLED_PinnedPrefixesDoNotStarveARequestTheCacheCanHold) {
+// A group's cached prefix stays pinned while requests come, but add_request accepts any request whose KV fits the
+// whole cache: when pinned prefixes leave less than the first waiting request needs and nothing runs, they are
+// dropped (vLLM evicts cached blocks nobody uses when it needs room). Here: 6 blocks of 4; request 1 (prompt 8 = its
+// group's prefix) leaves its 2 blocks pinned; request 2 (20 tokens, 5 blocks <= 6) needs 5 with 4 free: the prefix
+// goes, request 2 runs, and the next request of the group computes its prefix again.
+TEST(SchedulerPrefixCache, PinnedPrefixesDoNotStarveARequestTheCacheCanHold) {
   Scheduler s(with_prefix_cache(/*blocks=*/6));
   ASSERT_TRUE(s.add_request(1, 8, 1, /*group=*/0, /*prefix=*/8));
   step(s);  // 1 computes its prompt, generates its one token and finishes; its 2 blocks stay pinned
   EXPECT_EQ(s.blocks().num_free(), 4);
   ASSERT_TRUE(s.add_request(2, 20, 1));  // 20 KV tokens: 5 blocks of the cache's 6
-  for (int i = 0; i < 10 && !s.idle(); ++i) step(s);
-  EXPECT_TRUE(s.idle()) << s.num_waiting() << " request(s) still waiting with " << s.blocks().num_free()
-                        << " blocks free";
+  EXPECT_EQ(chunks(step(s)), (std::vector<Chunk>{{2, 20, 0, false}}));  // the whole prompt: budget 64
+  EXPECT_TRUE(s.idle());
+  EXPECT_EQ(s.blocks().num_free(), 6) << "nothing pinned any more";
+  s.check_integrity();
+  ASSERT_TRUE(s.add_request(3, 8, 1, /*group=*/0, /*prefix=*/8));
+  EXPECT_EQ(chunks(step(s)), (std::vector<Chunk>{{3, 8, 0, false}})) << "the prefix is computed again";
+  EXPECT_EQ(s.prefix_hit_tokens(), 0);
 }
 
 TEST(SchedulerPrefixCache, PrefillFirstUsesTheCacheToo) {
@@ -531,9 +533,6 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsOnSmallTightScenarios) {
       const int output = 1 + static_cast<int>(rng() % (budget - prompt + 1));
       const int group = static_cast<int>(rng() % 3) - 1;  // none, 0 or 1
       arrivals.push_back({at, prompt, output, group, group < 0 ? 0 : std::min(prompt, 4 + 4 * group)});
-      // The groups' prefixes pin up to 1 + 2 blocks for good: leave room for the largest request beside them (see
-      // DISABLED_PinnedPrefixesDoNotStarveARequestTheCacheCanHold).
-      if ((prompt + output - 1 + 3) / 4 + 3 > blocks) arrivals.pop_back();
     }
     if (arrivals.empty()) continue;
     const RunResult slow = run(l, arrivals, false), fast = run(l, arrivals, true);

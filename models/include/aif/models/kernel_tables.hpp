@@ -143,7 +143,8 @@ class AttentionLookup {
 class KernelTableOperators final : public StepOperators {
  public:
   // Throws std::invalid_argument naming the table when the profile lacks what the model needs (a dtype, a head
-  // configuration with the model's head_dim, the all-reduce of tp GPUs, an elementwise operator).
+  // configuration with the model's head_dim, the all-reduce of tp GPUs); an elementwise operator it lacks is a
+  // TableRangeError when asked for (ComposedPerfModel::check_coverage asks for the engine's).
   KernelTableOperators(std::shared_ptr<const KernelTables> tables, const DeviceSpec& device, const ModelArch& model,
                        int tp, KernelTableOptions options);
   OpTime linear(LinearOp op, double rows) const override;

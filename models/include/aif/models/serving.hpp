@@ -203,6 +203,7 @@ class Scheduler {
   int reclaimable_blocks(const SeqState& seq, int from) const;
   // After a step: a request that has computed its group's prefix leaves those full blocks cached.
   void remember_prefix(const SeqState& seq);
+  void drop_cached_prefixes();  // unpins every cached prefix (their blocks go free once no request shares them)
   void preempt(SeqState& seq, StepPlan& plan);
   static void add_to_shape(BatchShape& shape, const ScheduledChunk& chunk, bool samples);
 
