@@ -3,10 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "aif/sim/calibration.hpp"
 #include "aif/sim/device_profile.hpp"
@@ -88,11 +90,19 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
     std::ifstream src(o.table);
     std::ofstream dst(table_tmp);
     for (std::string l; std::getline(src, l);) {
-      const bool old_fit = l.rfind("# iteration_overhead_s:", 0) == 0 || l.rfind("# overhead_", 0) == 0;
+      const bool old_fit = l.rfind("# iteration_overhead_s:", 0) == 0 || l.rfind("# overhead_", 0) == 0 ||
+                           l.rfind("# outliers_left_out:", 0) == 0;
       if (!old_fit) dst << l << "\n";
     }
   }
-  const aif::models::CalibrationTable table = aif::sim::read_calibration_csv(table_tmp);
+  aif::models::CalibrationTable table = aif::sim::read_calibration_csv(table_tmp);
+  // Measurements slower than a larger size of the same curve are left out (the rule of every measured table,
+  // docs/calibration-format.md), before the overhead is fitted on what remains.
+  const aif::sim::KbenchOutliers outliers = aif::sim::kbench_outliers(table);
+  const std::set<int> outlier_lines(outliers.lines.begin(), outliers.lines.end());
+  table.rows.erase(std::remove_if(table.rows.begin(), table.rows.end(),
+                                  [&](const auto& r) { return outlier_lines.count(r.line) > 0; }),
+                   table.rows.end());
   if (o.fit_from.empty() && run_program({engine, "profile", "--backend", "cpu", "--model", o.model, "--threads",
                                          threads, "-o", profile_h5}) != 0) {
     throw std::runtime_error("aifsim-engine profile failed; no table written");
@@ -105,6 +115,9 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
   std::ofstream os(final_tmp);
   std::string line;
   bool inserted = false;
+  std::string left_out;
+  for (const auto& [op, n] : outliers.by_op) left_out += (left_out.empty() ? "" : ", ") + op + " " + std::to_string(n);
+  if (left_out.empty()) left_out = "none";
   char values[256];
   std::snprintf(values, sizeof values,
                 "# iteration_overhead_s: %.6e\n# overhead_per_seq_s: %.6e\n# overhead_per_token_s: %.6e\n"
@@ -112,12 +125,13 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
                 "# overhead_fit: %zu profile steps, step-time median APE %.2f%% without the overhead, %.2f%% with it\n",
                 fit.per_step_s, fit.per_seq_s, fit.per_token_s, fit.per_key_s, fit.iterations, 100 * fit.mape_before,
                 100 * fit.mape_after);
-  while (std::getline(in, line)) {
+  for (int number = 1; std::getline(in, line); ++number) {
     if (!inserted && !line.empty() && line[0] != '#') {
-      os << values;
+      os << values << "# outliers_left_out: " << left_out << " (a measurement over " << outliers.factor
+         << "x slower than one of a larger size on the same curve)\n";
       inserted = true;
     }
-    os << line << "\n";
+    if (!outlier_lines.count(number)) os << line << "\n";
   }
   os.close();
   if (!os) throw std::runtime_error("cannot write " + final_tmp);
@@ -127,6 +141,7 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
               fit.iterations, fit.per_step_s * 1e3, fit.per_seq_s * 1e6, fit.per_token_s * 1e6, fit.per_key_s * 1e6);
   std::printf("         step-time MAPE %.2f%% (operators only) -> %.2f%% (with the overhead)\n",
               100 * fit.mape_before, 100 * fit.mape_after);
+  std::printf("outliers %zu left out: %s\n", outliers.lines.size(), left_out.c_str());
   std::printf("wrote    %s (%zu rows)\n", out.c_str(), table.rows.size());
   return 0;
 }

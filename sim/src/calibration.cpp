@@ -3,6 +3,7 @@
 #include "aif/sim/calibration.hpp"
 #include "annotated_csv.hpp"
 #include "csv_text.hpp"
+#include "measured_curves.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -110,6 +111,39 @@ models::CalibrationTable read_calibration_csv(const std::string& path) {
     table.rows.push_back(row);
   }
   return table;
+}
+
+KbenchOutliers kbench_outliers(const models::CalibrationTable& table) {
+  // Curves: (key of the curve) -> size -> (seconds, line).
+  std::map<std::tuple<std::string, int, int, int, int>, std::map<double, std::pair<double, int>>> curves;
+  for (const models::CalibrationRow& r : table.rows) {
+    if (r.op == "peak_gemm" || r.op == "stream_triad") continue;
+    const bool prefill = r.op == "attn_prefill", decode = r.op == "attn_decode";
+    if (prefill) {
+      const int prefix = r.kv_len - r.tokens;
+      curves[{r.op + " over the prefix", r.tp, r.batch, r.tokens, 0}][prefix] = {r.median_s, r.line};
+      curves[{r.op + " over the chunk", r.tp, r.batch, prefix, 0}][r.tokens] = {r.median_s, r.line};
+    } else if (decode) {
+      curves[{r.op + " over the keys", r.tp, r.batch, 0, 0}][r.kv_len] = {r.median_s, r.line};
+      curves[{r.op + " over the batch", r.tp, r.kv_len, 0, 0}][r.batch] = {r.median_s, r.line};
+    } else {
+      curves[{r.op, r.tp, r.n, r.k, 0}][r.tokens] = {r.median_s, r.line};
+    }
+  }
+  std::map<int, std::string> flagged;  // line -> operator (a row may be an outlier on two curves: counted once)
+  for (const auto& [key, points] : curves) {
+    std::map<double, double> curve;
+    for (const auto& [x, v] : points) curve[x] = v.first;
+    const std::string& name = std::get<0>(key);
+    for (double x : measured::outlier_sizes(curve)) flagged[points.at(x).second] = name.substr(0, name.find(' '));
+  }
+  KbenchOutliers out;
+  out.factor = measured::OUTLIER_FACTOR;
+  for (const auto& [line, op] : flagged) {
+    out.lines.push_back(line);
+    ++out.by_op[op];
+  }
+  return out;
 }
 
 }  // namespace aif::sim

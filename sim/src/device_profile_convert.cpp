@@ -20,6 +20,7 @@
 #include "aif/sim/scenario.hpp"
 #include "aif/sim/yaml_util.hpp"
 #include "csv_text.hpp"
+#include "measured_curves.hpp"
 
 namespace aif::sim {
 
@@ -130,20 +131,11 @@ std::vector<std::pair<double, double>> binned(const std::vector<std::pair<double
   return out;
 }
 
-// A measurement at least this much slower than one of a larger size on the same curve (more GEMM rows, a longer
-// prompt, a larger message) is a fault of that measurement: a kernel that handles the larger size could handle the
-// smaller one padded. Such points are left out (the header counts them). Below this factor the measurements' own
-// noise at their latency floor (a few percent) is kept.
-constexpr double OUTLIER_FACTOR = 1.5;
+using measured::OUTLIER_FACTOR;
 
 // Drops the outliers of one curve (x -> seconds); returns how many.
 size_t drop_outliers(std::map<double, double>& curve) {
-  std::vector<double> drop;
-  double faster_beyond = std::numeric_limits<double>::infinity();  // min time over larger x
-  for (auto it = curve.rbegin(); it != curve.rend(); ++it) {
-    if (it->second > OUTLIER_FACTOR * faster_beyond) drop.push_back(it->first);
-    else faster_beyond = std::min(faster_beyond, it->second);
-  }
+  const std::vector<double> drop = measured::outlier_sizes(curve);
   for (double x : drop) curve.erase(x);
   return drop.size();
 }

@@ -216,3 +216,34 @@ TEST(CalibrationTable, CpuLocalCatalogEntryMatchesTheMeasuredPeaks) {
   EXPECT_NEAR(cpu.hbm_bandwidth, t.peak_bytes_per_s, 0.1 * t.peak_bytes_per_s);
   EXPECT_EQ(cpu.peak_flops.size(), 1u);  // fp32 only: the CPU engine computes in fp32
 }
+
+// The outlier rule of aifsim calibrate (docs/calibration-format.md): a measurement at least 1.5x slower than one of a
+// larger size on its curve is left out. Lines by hand: the header takes lines 1-4, rows start at line 5.
+TEST(CalibrationTable, OutliersAreSlowerThanALargerSizeOnTheirCurve) {
+  const fs::path path = fs::path(::testing::TempDir()) / "aif_calibration_outliers.csv";
+  std::ofstream(path) << "# format_version: 1\n# peak_flop_per_s: 2e11\n# peak_bytes_per_s: 3e10\n"
+                      << "op,tp,tokens,batch,kv_len,n,k,median_s,flop,bytes\n"
+                      // gate_up_proj over tokens: 4 is 5.8 ms against 0.34 ms at 8 (17x: out), 3 is 0.28 ms (kept:
+                      // faster than every larger size kept), 12 is 1.45x the 0.372 ms at 16 (kept: below 1.5x).
+                      << "gate_up_proj,1,3,0,0,1024,256,2.8e-4,1,1\n"    // line 5
+                      << "gate_up_proj,1,4,0,0,1024,256,5.8e-3,1,1\n"    // line 6: out
+                      << "gate_up_proj,1,8,0,0,1024,256,3.4e-4,1,1\n"    // line 7
+                      << "gate_up_proj,1,12,0,0,1024,256,5.4e-4,1,1\n"   // line 8
+                      << "gate_up_proj,1,16,0,0,1024,256,3.72e-4,1,1\n"  // line 9
+                      // The same sizes of another shape are another curve: 4 is not compared with the 8 above.
+                      << "down_proj,1,4,0,0,256,512,1.6e-4,1,1\n"        // line 10
+                      // Decode attention: batch 4 x 256 keys is 2x batch 8 x 256 (out over the batch), while over
+                      // the keys at batch 4 it is the longest point (nothing larger to compare with).
+                      << "attn_decode,1,4,4,128,0,0,4e-5,1,1\n"          // line 11
+                      << "attn_decode,1,4,4,256,0,0,3.6e-4,1,1\n"        // line 12: out
+                      << "attn_decode,1,8,8,256,0,0,1.8e-4,1,1\n"        // line 13
+                      // Prefill: a 64-token chunk after a 128-token prefix (kv_len 192) slower than 1.5x the same
+                      // chunk after 512 (kv_len 576): out over the prefix.
+                      << "attn_prefill,1,64,1,192,0,0,9e-4,1,1\n"        // line 14: out
+                      << "attn_prefill,1,64,1,576,0,0,5e-4,1,1\n";       // line 15
+  const auto t = aif::sim::read_calibration_csv(path.string());
+  const aif::sim::KbenchOutliers o = aif::sim::kbench_outliers(t);
+  EXPECT_EQ(o.lines, (std::vector<int>{6, 12, 14}));
+  EXPECT_EQ(o.by_op, (std::map<std::string, size_t>{{"attn_decode", 1}, {"attn_prefill", 1}, {"gate_up_proj", 1}}));
+  EXPECT_DOUBLE_EQ(o.factor, 1.5);
+}

@@ -2,6 +2,7 @@
 // the per-step CPU overhead against a profile of the real engine (aifsim calibrate).
 #pragma once
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,16 @@ const std::vector<std::string>& calibration_ops();
 // iteration_overhead_s, overhead_per_seq_s and overhead_per_token_s (written by `aifsim calibrate`) must be
 // numbers >= 0. A grid point (op, tp, tokens, batch, kv_len, n, k) may appear once.
 models::CalibrationTable read_calibration_csv(const std::string& path);
+
+// The rows of a kbench table whose measurement is an outlier on one of its curves (docs/calibration-format.md:
+// at least 1.5x slower than a larger size of the same operator and shape), by operator: an operator's rows over
+// tokens; attention's over keys at each batch (chunk) and over the batch (chunk) at each cached prefix.
+struct KbenchOutliers {
+  std::vector<int> lines;                // the rows' lines in the file
+  std::map<std::string, size_t> by_op;   // how many per operator
+  double factor = 0;                     // the rule's factor
+};
+KbenchOutliers kbench_outliers(const models::CalibrationTable& table);
 
 // A header value of the table as a number, or `fallback` when the key is absent (read_calibration_csv has already
 // checked the value).
