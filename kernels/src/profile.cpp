@@ -17,6 +17,10 @@ std::vector<ProfilePhase> default_profile_phases(int max_context) {
   ph.push_back({"long-b16", 16, prompt(256, 10), 10, 2048, 0});
   // One prefill chunk without prefix per size, 16 .. 2048 tokens.
   for (int p : {16, 64, 256, 1024, 2048}) ph.push_back({"prefill-" + std::to_string(p), 1, prompt(p, 2), 2, 2048, 0});
+  // Several prompts prefilled in one step (the engine's step runs their attention one after the other, between the
+  // same GEMMs): 3 x 512 and 6 x 256 tokens at once.
+  ph.push_back({"prefill-3x512", 3, prompt(512, 2), 2, 2048, 0});
+  ph.push_back({"prefill-6x256", 6, prompt(256, 2), 2, 2048, 0});
   // Small chunks over a growing prefix.
   ph.push_back({"chunks-64", 1, prompt(640, 2), 2, 64, 0});
   // Mixed steps: prompts arriving while earlier requests decode, under a 256-token budget.

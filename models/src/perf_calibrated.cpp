@@ -214,6 +214,7 @@ EngineProfile CalibratedPerfModel::reference_engine(const CalibratedOptions& o) 
   e.per_seq_s = o.overhead_per_seq_s;
   e.per_token_s = o.overhead_per_token_s;
   e.per_key_s = o.overhead_per_key_s;
+  e.per_prefill_pair_s = o.overhead_per_prefill_pair_s;
   e.source = "aifsim calibrate (fit of the step overhead on a profile of aifsim-engine)";
   return e;
 }
@@ -247,7 +248,8 @@ std::string CalibratedPerfModel::describe() const {
   std::ostringstream s;
   s << "calibrated " << model().name << " tp" << options().tp << " from " << source_ << " (overhead "
     << calibrated_.iteration_overhead_s << " s + " << calibrated_.overhead_per_seq_s << " s/seq + "
-    << calibrated_.overhead_per_token_s << " s/token + " << calibrated_.overhead_per_key_s << " s/decode key, clock "
+    << calibrated_.overhead_per_token_s << " s/token + " << calibrated_.overhead_per_key_s << " s/decode key + "
+    << calibrated_.overhead_per_prefill_pair_s << " s/prefill pair, clock "
     << calibrated_.clock_fraction << ")";
   return s.str();
 }

@@ -163,7 +163,8 @@ IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double 
   }
   const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
   const double overhead = engine_.step_s + engine_.per_seq_s * s.num_seqs +
-                          engine_.per_token_s * static_cast<double>(s.num_tokens) + engine_.per_key_s * decode_keys;
+                          engine_.per_token_s * static_cast<double>(s.num_tokens) + engine_.per_key_s * decode_keys +
+                          engine_.per_prefill_pair_s * s.prefill_attended_pairs;
   c.compute_seconds = total.compute;
   c.comm_seconds = total.comm;
   c.memory_seconds = total.seconds - total.compute - total.comm;
@@ -210,7 +211,8 @@ StepBreakdown ComposedPerfModel::breakdown(const BatchShape& s) const {
     if (options_.pp > 1) c.comm(ops.pipeline_send(activations), pp - 1);
   });
   b.engine = engine_.step_s + engine_.per_seq_s * s.num_seqs + engine_.per_token_s * static_cast<double>(s.num_tokens) +
-             engine_.per_key_s * (s.attended_pairs - s.prefill_attended_pairs);
+             engine_.per_key_s * (s.attended_pairs - s.prefill_attended_pairs) +
+             engine_.per_prefill_pair_s * s.prefill_attended_pairs;
   return b;
 }
 

@@ -118,12 +118,12 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
   std::string left_out;
   for (const auto& [op, n] : outliers.by_op) left_out += (left_out.empty() ? "" : ", ") + op + " " + std::to_string(n);
   if (left_out.empty()) left_out = "none";
-  char values[256];
+  char values[384];
   std::snprintf(values, sizeof values,
                 "# iteration_overhead_s: %.6e\n# overhead_per_seq_s: %.6e\n# overhead_per_token_s: %.6e\n"
-                "# overhead_per_key_s: %.6e\n"
+                "# overhead_per_key_s: %.6e\n# overhead_per_prefill_pair_s: %.6e\n"
                 "# overhead_fit: %zu profile steps, step-time median APE %.2f%% without the overhead, %.2f%% with it\n",
-                fit.per_step_s, fit.per_seq_s, fit.per_token_s, fit.per_key_s, fit.iterations, 100 * fit.mape_before,
+                fit.per_step_s, fit.per_seq_s, fit.per_token_s, fit.per_key_s, fit.per_prefill_pair_s, fit.iterations, 100 * fit.mape_before,
                 100 * fit.mape_after);
   for (int number = 1; std::getline(in, line); ++number) {
     if (!inserted && !line.empty() && line[0] != '#') {
@@ -137,8 +137,10 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
   if (!os) throw std::runtime_error("cannot write " + final_tmp);
   aif::sim::read_calibration_csv(final_tmp);  // what is renamed into place reads back
   fs::rename(final_tmp, out);
-  std::printf("fit      %zu steps: per step %.3f ms, per sequence %.2f us, per token %.3f us, per decode key %.4f us\n",
-              fit.iterations, fit.per_step_s * 1e3, fit.per_seq_s * 1e6, fit.per_token_s * 1e6, fit.per_key_s * 1e6);
+  std::printf("fit      %zu steps: per step %.3f ms, per sequence %.2f us, per token %.3f us, per decode key %.4f us, "
+              "per prefill pair %.3f ns\n",
+              fit.iterations, fit.per_step_s * 1e3, fit.per_seq_s * 1e6, fit.per_token_s * 1e6, fit.per_key_s * 1e6,
+              fit.per_prefill_pair_s * 1e9);
   std::printf("         step-time MAPE %.2f%% (operators only) -> %.2f%% (with the overhead)\n",
               100 * fit.mape_before, 100 * fit.mape_after);
   std::printf("outliers %zu left out: %s\n", outliers.lines.size(), left_out.c_str());

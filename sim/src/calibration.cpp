@@ -25,7 +25,7 @@ const std::vector<std::string> REQUIRED_COLUMNS = {"op", "tp", "tokens",   "batc
                                                    "n",  "k",  "median_s", "flop",  "bytes"};
 const std::vector<std::string> OPTIONAL_COLUMNS = {"p10_s", "p90_s"};
 const std::vector<std::string> OVERHEAD_KEYS = {"iteration_overhead_s", "overhead_per_seq_s", "overhead_per_token_s",
-                                                "overhead_per_key_s"};
+                                                "overhead_per_key_s", "overhead_per_prefill_pair_s"};
 
 using csv::parse_double;
 using csv::split_commas;

@@ -13,10 +13,10 @@ namespace aif::sim {
 
 namespace {
 
-// Weighted least squares for y ~ X b with up to 4 columns (normal equations, Gaussian elimination with
+// Weighted least squares for y ~ X b with up to 5 columns (normal equations, Gaussian elimination with
 // pivoting). Weights 1 / measured^2 make it minimise the relative error of the step time: a 5 ms decode
 // step counts as much as a 200 ms prefill, which is what latency percentiles need.
-std::vector<double> least_squares(const std::vector<std::array<double, 4>>& x, const std::vector<double>& y,
+std::vector<double> least_squares(const std::vector<std::array<double, 5>>& x, const std::vector<double>& y,
                                   const std::vector<double>& w, const std::vector<int>& columns) {
   const size_t k = columns.size();
   std::vector<std::vector<double>> a(k, std::vector<double>(k + 1, 0));
@@ -42,6 +42,12 @@ std::vector<double> least_squares(const std::vector<std::array<double, 4>>& x, c
   return b;
 }
 
+double overhead(const std::array<double, 5>& coef, const std::array<double, 5>& x) {
+  double o = 0;
+  for (size_t c = 0; c < coef.size(); ++c) o += coef[c] * x[c];
+  return o;
+}
+
 }  // namespace
 
 StepOverhead fit_step_overhead(const models::CalibrationTable& table, const models::ModelArch& arch,
@@ -57,15 +63,16 @@ StepOverhead fit_step_overhead(const models::CalibrationTable& table, const mode
                         "a profile needs at least 10 measured steps to fit the overhead, found " +
                             std::to_string(steps.size()));
   const models::CalibratedPerfModel ops(table, arch, 1, {});
-  // Residual of each step that the operator table does not explain; regressors 1, sequences, tokens and
-  // keys read by decode tokens (context-dependent costs: block-table walks, cache misses on a long KV).
-  std::vector<std::array<double, 4>> x;
+  // Residual of each step that the operator table does not explain; regressors 1, sequences, tokens, keys read by
+  // decode tokens (context-dependent costs: block-table walks, cache misses on a long KV) and query-key pairs of the
+  // prefill chunks (attention inside the step slower than timed alone: caches shared with the GEMMs around it).
+  std::vector<std::array<double, 5>> x;
   std::vector<double> y, measured, predicted;
   for (const auto& s : steps) {
     const models::BatchShape shape = batch_shape_of(s);
     const double p = ops.iteration(shape).seconds;
     x.push_back({1.0, static_cast<double>(shape.num_seqs), static_cast<double>(shape.num_tokens),
-                 shape.attended_pairs - shape.prefill_attended_pairs});
+                 shape.attended_pairs - shape.prefill_attended_pairs, shape.prefill_attended_pairs});
     y.push_back(s.duration_s - p);
     measured.push_back(s.duration_s);
     predicted.push_back(p);
@@ -73,9 +80,9 @@ StepOverhead fit_step_overhead(const models::CalibrationTable& table, const mode
   // Fit, then drop steps whose residual is far off (a preempted process, a page fault storm) and refit.
   // Negative per-sequence or per-token terms are not physical: such a term is dropped and the rest refitted.
   auto fit = [&](const std::vector<size_t>& rows) {
-    std::vector<int> columns{0, 1, 2, 3};
+    std::vector<int> columns{0, 1, 2, 3, 4};
     for (;;) {
-      std::vector<std::array<double, 4>> xs;
+      std::vector<std::array<double, 5>> xs;
       std::vector<double> ys, ws;
       for (size_t i : rows) {
         xs.push_back(x[i]);
@@ -83,7 +90,7 @@ StepOverhead fit_step_overhead(const models::CalibrationTable& table, const mode
         ws.push_back(1 / (measured[i] * measured[i]));
       }
       const std::vector<double> b = least_squares(xs, ys, ws, columns);
-      std::array<double, 4> coef{0, 0, 0, 0};
+      std::array<double, 5> coef{0, 0, 0, 0, 0};
       int worst = -1;
       for (size_t c = 0; c < columns.size(); ++c) {
         coef[static_cast<size_t>(columns[c])] = b[c];
@@ -98,11 +105,10 @@ StepOverhead fit_step_overhead(const models::CalibrationTable& table, const mode
   };
   std::vector<size_t> all(x.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  std::array<double, 4> coef = fit(all);
+  std::array<double, 5> coef = fit(all);
   std::vector<double> abs_resid;  // relative to the step time, like the fit
   for (size_t i = 0; i < x.size(); ++i)
-    abs_resid.push_back(std::fabs(y[i] - (coef[0] + coef[1] * x[i][1] + coef[2] * x[i][2] + coef[3] * x[i][3])) /
-                        measured[i]);
+    abs_resid.push_back(std::fabs(y[i] - overhead(coef, x[i])) / measured[i]);
   const double mad = analysis::percentile(abs_resid, 50);
   std::vector<size_t> kept;
   for (size_t i = 0; i < x.size(); ++i)
@@ -114,11 +120,12 @@ StepOverhead fit_step_overhead(const models::CalibrationTable& table, const mode
   out.per_seq_s = coef[1];
   out.per_token_s = coef[2];
   out.per_key_s = coef[3];
+  out.per_prefill_pair_s = coef[4];
   out.iterations = kept.size();
   std::vector<double> before, after;
   for (size_t i = 0; i < x.size(); ++i) {
     before.push_back(std::fabs(predicted[i] - measured[i]) / measured[i]);
-    const double with = predicted[i] + coef[0] + coef[1] * x[i][1] + coef[2] * x[i][2] + coef[3] * x[i][3];
+    const double with = predicted[i] + overhead(coef, x[i]);
     after.push_back(std::fabs(with - measured[i]) / measured[i]);
   }
   out.mape_before = analysis::percentile(before, 50);

@@ -42,6 +42,7 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
         o.overhead_per_seq_s = svc.perf.overhead_per_seq_s;
         o.overhead_per_token_s = svc.perf.overhead_per_token_s;
         o.overhead_per_key_s = svc.perf.overhead_per_key_s;
+        o.overhead_per_prefill_pair_s = svc.perf.overhead_per_prefill_pair_s;
         o.clock_fraction = svc.perf.clock_fraction;
         if (nvlink > 0) o.allreduce_bandwidth = nvlink / 2;
         o.activation_bytes = models::dtype_bytes(svc.dtype);

@@ -409,7 +409,7 @@ void use_device_profile(PerfConfig& perf, const std::string& path, Scenario& sce
 //     | {kind: constant, iteration_time: 20ms}
 //     | {kind: calibrated, table: data/calibration/<device>.csv, clock_fraction}   (a GPU device profile)
 //     | {kind: calibrated, table: data/calibration/cpu-x.csv, iteration_overhead, overhead_per_seq,
-//        overhead_per_token, overhead_per_key, clock_fraction}                     (a kbench table of this CPU)
+//        overhead_per_token, overhead_per_key, overhead_per_prefill_pair, clock_fraction}   (a kbench table)
 // Tables are read and validated here, once per resolved path.
 PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario, const std::string& dtype) {
   PerfConfig perf;
@@ -471,7 +471,7 @@ PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario, con
     return perf;
   }
   n.check_keys({"kind", "table", "iteration_overhead", "overhead_per_seq", "overhead_per_token", "overhead_per_key",
-                "clock_fraction"});
+                "overhead_per_prefill_pair", "clock_fraction"});
   perf.kind = PerfConfig::Kind::CALIBRATED;
   perf.table = PerfConfig::Table::KBENCH;
   n.read_number("clock_fraction", perf.clock_fraction, FRACTION);
@@ -485,10 +485,12 @@ PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario, con
   perf.overhead_per_seq_s = calibration_header_number(t->second, "overhead_per_seq_s", 0);
   perf.overhead_per_token_s = calibration_header_number(t->second, "overhead_per_token_s", 0);
   perf.overhead_per_key_s = calibration_header_number(t->second, "overhead_per_key_s", 0);
+  perf.overhead_per_prefill_pair_s = calibration_header_number(t->second, "overhead_per_prefill_pair_s", 0);
   n.read_quantity("iteration_overhead", Unit::DURATION, perf.iteration_overhead_s, overhead);
   n.read_quantity("overhead_per_seq", Unit::DURATION, perf.overhead_per_seq_s, overhead);
   n.read_quantity("overhead_per_token", Unit::DURATION, perf.overhead_per_token_s, overhead);
   n.read_quantity("overhead_per_key", Unit::DURATION, perf.overhead_per_key_s, overhead);
+  n.read_quantity("overhead_per_prefill_pair", Unit::DURATION, perf.overhead_per_prefill_pair_s, overhead);
   return perf;
 }
 

@@ -150,11 +150,13 @@ struct CalibratedOptions {
   // hand-offs, cache effects the isolated operator timings miss), fitted by `aifsim calibrate` from a
   // profiling run of the real engine:
   //   overhead = iteration_overhead_s + overhead_per_seq_s * seqs + overhead_per_token_s * tokens
-  //              + overhead_per_key_s * keys read by decode tokens.
+  //              + overhead_per_key_s * keys read by decode tokens
+  //              + overhead_per_prefill_pair_s * query-key pairs of the prefill chunks.
   double iteration_overhead_s = 0;
   double overhead_per_seq_s = 0;
   double overhead_per_token_s = 0;
   double overhead_per_key_s = 0;
+  double overhead_per_prefill_pair_s = 0;
   // Fraction of the maximum clock (a power cap or a lower DVFS state), in (0, 1]. Each operator's
   // time is split by how compute-bound it was when measured (its achieved FLOP/s and bytes/s as
   // fractions of the measured peaks): the compute-bound share stretches by 1 / clock_fraction, the

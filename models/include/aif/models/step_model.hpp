@@ -70,6 +70,7 @@ struct EngineProfile {
   std::vector<Call> final_ops;  // once per step, besides the LM head
   // CPU work of a step, serial with the GPU: scheduling, input preparation, sampling, output processing.
   double step_s = 0, per_seq_s = 0, per_token_s = 0, per_key_s = 0;  // per_key: keys read by decode tokens
+  double per_prefill_pair_s = 0;  // per query-key pair of the prefill chunks (attention that outgrows the caches)
   // CUDA graphs: a step with at most this many sequences replays a captured graph (0: the engine runs eagerly);
   // graphs_for_prefill: also steps holding prefill tokens (vLLM V1's piecewise graphs), else decode-only steps.
   int cuda_graph_max_seqs = 0;

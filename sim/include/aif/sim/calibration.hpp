@@ -46,6 +46,7 @@ double calibration_header_number(const models::CalibrationTable& table, const st
 // results file. Defined in sim/src/calibration_fit.cpp.
 struct StepOverhead {
   double per_step_s = 0, per_seq_s = 0, per_token_s = 0, per_key_s = 0;  // per_key: keys read by decode tokens
+  double per_prefill_pair_s = 0;  // per query-key pair of the prefill chunks
   double mape_before = 0, mape_after = 0;  // median absolute percentage error of the step time, without / with it
   size_t iterations = 0;                   // steps used by the fit
 };

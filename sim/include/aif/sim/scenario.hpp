@@ -156,6 +156,7 @@ struct PerfConfig {
   double overhead_per_seq_s = 0;
   double overhead_per_token_s = 0;
   double overhead_per_key_s = 0;   // per key read by a decode token (context-dependent cost)
+  double overhead_per_prefill_pair_s = 0;  // per query-key pair of a prefill chunk
   // ROOFLINE, CALIBRATED: the clock the GPUs run at as a fraction of their maximum (power cap, lower DVFS state).
   double clock_fraction = 1;
 };
