@@ -353,16 +353,18 @@ TEST(StepModel, EngineCpuWorkAddsOutsideTheOperators) {
   e.per_seq_s = 10 * U;
   e.per_token_s = 1 * U;
   e.per_key_s = U / 64;
+  e.per_prefill_pair_s = U / 16;
   Fixture f({}, e);
-  // Mixed step: 100 + 10 x 3 seqs + 1 x 34 tokens + (1680 - 1552 = 128 decode keys) / 64 = 100 + 30 + 34 + 2 = 166 U,
-  // on top of the operators' 1609 U; it is neither compute, memory nor communication.
+  // Mixed step: 100 + 10 x 3 seqs + 1 x 34 tokens + (1680 - 1552 = 128 decode keys) / 64 + 1552 prefill pairs / 16
+  // = 100 + 30 + 34 + 2 + 97 = 263 U, on top of the operators' 1609 U; it is neither compute, memory nor
+  // communication.
   const IterationCost c = f.model.iteration(mixed());
-  EXPECT_EQ(c.seconds, (1609 + 166) * U);
+  EXPECT_EQ(c.seconds, (1609 + 263) * U);
   EXPECT_EQ(c.compute_seconds, 799 * U);
   EXPECT_EQ(c.memory_seconds, (1609 - 799) * U);
-  EXPECT_EQ(f.model.breakdown(mixed()).engine, 166 * U);
+  EXPECT_EQ(f.model.breakdown(mixed()).engine, 263 * U);
   // The CPU work does not follow the clock: at clock 1/2 the step grows by the compute part only (799 U).
-  EXPECT_EQ(f.model.iteration_at_clock(mixed(), 0.5).seconds, (1609 + 166 + 799) * U);
+  EXPECT_EQ(f.model.iteration_at_clock(mixed(), 0.5).seconds, (1609 + 263 + 799) * U);
   // An empty step costs nothing, not even the per-step CPU work.
   EXPECT_EQ(f.model.iteration(BatchShape{}).seconds, 0);
   EXPECT_EQ(f.model.breakdown(BatchShape{}).total(), 0);

@@ -23,7 +23,8 @@ const std::vector<std::string>& calibration_ops();
 // the header key, e.g. "peak_flop_per_s", for header problems). Columns are looked up by name; unknown ones are
 // ignored. Required columns: op, tp, tokens, batch, kv_len, n, k, median_s, flop, bytes; p10_s and p90_s are read
 // when present. Header keys peak_flop_per_s and peak_bytes_per_s (> 0) are required; the optional keys
-// iteration_overhead_s, overhead_per_seq_s and overhead_per_token_s (written by `aifsim calibrate`) must be
+// iteration_overhead_s, overhead_per_seq_s, overhead_per_token_s, overhead_per_key_s and overhead_per_prefill_pair_s
+// (written by `aifsim calibrate`) must be
 // numbers >= 0. A grid point (op, tp, tokens, batch, kv_len, n, k) may appear once.
 models::CalibrationTable read_calibration_csv(const std::string& path);
 
@@ -41,9 +42,9 @@ KbenchOutliers kbench_outliers(const models::CalibrationTable& table);
 // checked the value).
 double calibration_header_number(const models::CalibrationTable& table, const std::string& key, double fallback);
 
-// Per-step CPU overhead of the real engine that the operator sum of the table does not explain, fitted as
-// per_step_s + per_seq_s * sequences + per_token_s * tokens over the /iterations of an `aifsim-engine profile`
-// results file. Defined in sim/src/calibration_fit.cpp.
+// Per-step cost of the real engine that the operator sum of the table does not explain, fitted as per_step_s +
+// per_seq_s * sequences + per_token_s * tokens + per_key_s * decode keys + per_prefill_pair_s * prefill query-key
+// pairs over the /iterations of an `aifsim-engine profile` results file. Defined in sim/src/calibration_fit.cpp.
 struct StepOverhead {
   double per_step_s = 0, per_seq_s = 0, per_token_s = 0, per_key_s = 0;  // per_key: keys read by decode tokens
   double per_prefill_pair_s = 0;  // per query-key pair of the prefill chunks
