@@ -31,6 +31,20 @@ class LineReader {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return true;
   }
+  // The next line that is not blank; blank lines may only end the file (one followed by a record is an error, at it).
+  bool next_record(std::string& line) {
+    int blank_line = 0;
+    while (next(line)) {
+      if (line.find_first_not_of(" \t") == std::string::npos) {
+        if (blank_line == 0) blank_line = number_;
+        continue;
+      }
+      if (blank_line != 0)
+        throw ScenarioError(path_, blank_line, "", "blank line in the middle of the trace (only the end may have them)");
+      return true;
+    }
+    return false;
+  }
   int number() const { return number_; }
   [[noreturn]] void fail(const std::string& key, const std::string& message) const {
     throw ScenarioError(path_, number_, key, message);
@@ -133,14 +147,8 @@ std::vector<TraceRecord> read_azure_csv(const std::string& path) {
   std::vector<TraceRecord> records;
   int64_t first_ticks = 0, previous_ticks = 0;
   std::string previous_text;
-  int previous_line = 0, blank_line = 0;
-  while (reader.next(line)) {
-    if (is_blank(line)) {
-      if (blank_line == 0) blank_line = reader.number();
-      continue;
-    }
-    if (blank_line != 0)
-      throw ScenarioError(path, blank_line, "", "blank line in the middle of the trace (only the end may have them)");
+  int previous_line = 0;
+  while (reader.next_record(line)) {
     const std::vector<std::string> fields = split_commas(line);
     if (fields.size() != 3)
       reader.fail(fields.size() < 3 ? names[fields.size()] : "", "expected 3 comma-separated columns (" +
@@ -192,14 +200,7 @@ std::vector<TraceRecord> read_csv_trace(const std::string& path) {
                                  " in the header (needed: arrival_s, prompt_tokens, output_tokens; others are ignored)");
   std::vector<TraceRecord> records;
   double first = 0, previous = 0;
-  int blank_line = 0;
-  while (reader.next(line)) {
-    if (is_blank(line)) {
-      if (blank_line == 0) blank_line = reader.number();
-      continue;
-    }
-    if (blank_line != 0)
-      throw ScenarioError(path, blank_line, "", "blank line in the middle of the trace (only the end may have them)");
+  while (reader.next_record(line)) {
     const std::vector<std::string> fields = split_commas(line);
     if (fields.size() != names.size())
       reader.fail(fields.size() < names.size() ? names[fields.size()] : "",
@@ -229,15 +230,9 @@ std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path) {
   std::vector<TraceRecord> records;
   double first_ms = 0, previous_ms = 0;
   std::string previous_text;
-  int previous_line = 0, blank_line = 0;
+  int previous_line = 0;
   std::string line;
-  while (reader.next(line)) {
-    if (is_blank(line)) {
-      if (blank_line == 0) blank_line = reader.number();
-      continue;
-    }
-    if (blank_line != 0)
-      throw ScenarioError(path, blank_line, "", "blank line in the middle of the trace (only the end may have them)");
+  while (reader.next_record(line)) {
 
     // The callback sees every key of the line's object (depth 1) and remembers the first one given twice:
     // nlohmann::json would otherwise keep the last value silently.
