@@ -14,6 +14,7 @@
 
 #include "aif/sim/calibration.hpp"
 #include "aif/sim/scenario.hpp"
+#include "../support/input_error.hpp"
 
 namespace fs = std::filesystem;
 using aif::sim::ScenarioError;
@@ -24,13 +25,7 @@ const std::string SOURCE_DIR = AIF_SOURCE_DIR;
 const std::string BAD_DIR = SOURCE_DIR + "/tests/data/bad_calibration/";
 
 ScenarioError error_of(const std::string& path) {
-  try {
-    aif::sim::read_calibration_csv(path);
-    ADD_FAILURE() << path << " was read without error";
-  } catch (const ScenarioError& e) {
-    return e;
-  }
-  return ScenarioError("", -1, "", "no error");
+  return aif::testing::error_of_reading(path, [](const std::string& p) { aif::sim::read_calibration_csv(p); });
 }
 
 struct BadTable {

@@ -15,6 +15,7 @@
 #include "aif/models/kernel_tables.hpp"
 #include "aif/sim/device_profile.hpp"
 #include "aif/sim/scenario.hpp"
+#include "../support/input_error.hpp"
 
 namespace fs = std::filesystem;
 using aif::sim::ScenarioError;
@@ -26,13 +27,7 @@ const std::string BAD_DIR = source_path("tests/data/bad_device_profiles/");
 const std::vector<std::string> DEVICES = {"A100-80GB", "H100-SXM", "H200-SXM"};
 
 ScenarioError error_of(const std::string& path) {
-  try {
-    aif::sim::read_device_profile(path);
-    ADD_FAILURE() << path << " was read without error";
-  } catch (const ScenarioError& e) {
-    return e;
-  }
-  return ScenarioError("", -1, "", "no error");
+  return aif::testing::error_of_reading(path, [](const std::string& p) { aif::sim::read_device_profile(p); });
 }
 
 struct BadProfile {
