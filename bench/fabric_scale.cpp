@@ -22,8 +22,8 @@
 #include <simgrid/s4u.hpp>
 
 #include "aif/models/fabric.hpp"
-#include "aif/sim/collectives.hpp"
-#include "aif/sim/platform.hpp"
+#include "aif/world/collectives.hpp"
+#include "aif/world/platform.hpp"
 
 namespace sg4 = simgrid::s4u;
 

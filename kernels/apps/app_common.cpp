@@ -1,6 +1,6 @@
 #include "app_common.hpp"
 
-#include "aif/sim/trace.hpp"
+#include "aif/inputs/trace.hpp"
 
 #include <yaml-cpp/yaml.h>
 

@@ -10,9 +10,11 @@
 #include <iostream>
 #include <set>
 
-#include "aif/sim/calibration.hpp"
-#include "aif/sim/device_profile.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/inputs/calibration.hpp"
+#include "aif/studies/calibration_fit.hpp"
+#include "aif/inputs/device_profile.hpp"
+#include "aif/studies/device_profile_convert.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace aif::cli {
 

@@ -11,9 +11,9 @@
 #include <limits>
 #include <map>
 
-#include "aif/sim/calibration.hpp"
-#include "aif/sim/device_profile.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/inputs/calibration.hpp"
+#include "aif/inputs/device_profile.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace aif::cli {
 

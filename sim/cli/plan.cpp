@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "aif/analysis/report.hpp"
-#include "aif/sim/plan.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/studies/plan.hpp"
+#include "aif/scenario/scenario.hpp"
 #include "sweep_points.hpp"
 
 namespace aif::cli {

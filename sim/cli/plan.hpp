@@ -1,5 +1,5 @@
 // `aifsim plan PLAN.yaml -o DIR [--jobs N]`: the cheapest deployment of a service that meets its SLOs
-// (aif/sim/plan.hpp, docs/plan.md). Candidates are pruned with the perf model, the rest simulated cheapest first as
+// (aif/studies/plan.hpp, docs/plan.md). Candidates are pruned with the perf model, the rest simulated cheapest first as
 // child `aifsim run` processes (DIR/points/<id>.h5, resumable like a sweep), each also with the stated failure
 // (<id>-n1.h5) once it meets the SLOs without it. Writes DIR/plan.csv (every candidate) and DIR/plan.md (the choice
 // with and without the failure, the cost-latency frontiers), and prints plan.md.

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "aif/sim/perf_factory.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/perf_factory.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace aif::cli {
 

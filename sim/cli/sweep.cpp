@@ -17,7 +17,7 @@
 #include "aif/analysis/results.hpp"
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/sweep_table.hpp"
-#include "aif/sim/sweep.hpp"
+#include "aif/studies/sweep.hpp"
 #include "sweep_points.hpp"
 
 namespace aif::cli {

@@ -1,4 +1,4 @@
-// `aifsim sweep SWEEP.yaml -o DIR [--jobs N]`: the points of a sweep (aif/sim/sweep.hpp), each a separate
+// `aifsim sweep SWEEP.yaml -o DIR [--jobs N]`: the points of a sweep (aif/studies/sweep.hpp), each a separate
 // `aifsim run` process, N at a time; each writes DIR/points/<id>.h5. Rerunning the same command resumes: a point
 // whose results file holds a valid fingerprint and whose settings file matches is skipped. A failed point is recorded
 // (DIR/points/<id>.error) and does not stop the others. Then DIR/sweep.csv (one row per point: id, seed, the axes,

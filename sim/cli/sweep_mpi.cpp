@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 #include "sweep_points.hpp"
 
 #ifdef AIF_HAVE_MPI

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "aif/sim/sweep.hpp"
+#include "aif/studies/sweep.hpp"
 #include "sweep.hpp"
 
 namespace aif::cli {

@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "aif/models/fabric.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace aif::cli {
 

@@ -12,8 +12,8 @@
 #include <map>
 #include <sstream>
 
-#include "aif/sim/scenario.hpp"
-#include "aif/sim/validate_gpu.hpp"
+#include "aif/scenario/scenario.hpp"
+#include "aif/studies/validate_gpu.hpp"
 
 namespace aif::cli {
 

@@ -11,8 +11,8 @@
 
 #include "../support/sim_child.hpp"
 #include "aif/models/fabric.hpp"
-#include "aif/sim/collectives.hpp"
-#include "aif/sim/platform.hpp"
+#include "aif/world/collectives.hpp"
+#include "aif/world/platform.hpp"
 
 namespace sg4 = simgrid::s4u;
 using aif::models::FabricKind;

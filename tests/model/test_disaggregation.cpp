@@ -7,7 +7,7 @@
 #include "../support/aifsim_process.hpp"
 #include "aif/analysis/results.hpp"
 #include "aif/models/hardware.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 
 using namespace aif::testing;
 using aif::analysis::Outcome;

@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "../../sim/src/replica.hpp"
+#include "../../sim/world/src/replica.hpp"
 #include "../support/sim_child.hpp"
 #include "aif/models/perf.hpp"
 #include "aif/models/power.hpp"

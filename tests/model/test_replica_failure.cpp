@@ -21,7 +21,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "../../sim/src/replica.hpp"
+#include "../../sim/world/src/replica.hpp"
 #include "../support/sim_child.hpp"
 #include "aif/models/facility_power.hpp"
 #include "aif/models/perf.hpp"

@@ -24,9 +24,9 @@
 #include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
 #include "aif/models/training.hpp"
-#include "aif/sim/collectives.hpp"
-#include "aif/sim/platform.hpp"
-#include "aif/sim/training_job.hpp"
+#include "aif/world/collectives.hpp"
+#include "aif/world/platform.hpp"
+#include "aif/world/training_job.hpp"
 
 namespace sg4 = simgrid::s4u;
 using aif::analysis::EventRecord;

@@ -11,7 +11,7 @@
 
 #include "../support/aifsim_process.hpp"
 #include "aif/analysis/results.hpp"
-#include "aif/sim/plan.hpp"
+#include "aif/studies/plan.hpp"
 
 using namespace aif::testing;
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace aif::testing {
 

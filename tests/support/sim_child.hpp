@@ -15,7 +15,7 @@
 
 #include <simgrid/s4u/Engine.hpp>
 
-#include "aif/sim/platform.hpp"
+#include "aif/world/platform.hpp"
 
 namespace aif::testing {
 

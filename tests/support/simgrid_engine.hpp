@@ -6,7 +6,7 @@
 
 #include <simgrid/s4u/Engine.hpp>
 
-#include "aif/sim/platform.hpp"
+#include "aif/world/platform.hpp"
 
 namespace aif::testing {
 

@@ -10,8 +10,8 @@
 #include "aif/analysis/results.hpp"
 #include "aif/models/fabric.hpp"
 #include "aif/models/training.hpp"
-#include "aif/sim/platform.hpp"
-#include "aif/sim/training_job.hpp"
+#include "aif/world/platform.hpp"
+#include "aif/world/training_job.hpp"
 
 namespace aif::testing::toy {
 

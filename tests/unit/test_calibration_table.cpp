@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "aif/sim/calibration.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/inputs/calibration.hpp"
+#include "aif/scenario/scenario.hpp"
 #include "../support/input_error.hpp"
 
 namespace fs = std::filesystem;

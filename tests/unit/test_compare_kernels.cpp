@@ -13,9 +13,9 @@
 #include <string>
 
 #include "../../sim/cli/compare_kernels.hpp"
-#include "aif/sim/calibration.hpp"
-#include "aif/sim/device_profile.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/inputs/calibration.hpp"
+#include "aif/inputs/device_profile.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace ac = aif::cli;
 namespace am = aif::models;

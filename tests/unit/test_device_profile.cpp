@@ -13,8 +13,8 @@
 
 #include "../support/aifsim_process.hpp"
 #include "aif/models/kernel_tables.hpp"
-#include "aif/sim/device_profile.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/inputs/device_profile.hpp"
+#include "aif/scenario/scenario.hpp"
 #include "../support/input_error.hpp"
 
 namespace fs = std::filesystem;
@@ -98,7 +98,7 @@ TEST(DeviceProfile, CommittedProfilesCoverTheCatalogAtDefaultLimits) {
     // Every catalog model the profile serves (its header lists them) builds at each tp that splits its heads where
     // its bf16 weights fit, and its tables cover a step of 8192 tokens, 256 sequences and the model's whole context
     // (the scheduler defaults), with at most the keys a KV cache of 90 % of the HBM left by the weights holds (as
-    // sim/src/perf_factory.cpp sizes it).
+    // sim/scenario/src/perf_factory.cpp sizes it).
     const std::string served = header_value(path, "models");
     for (const auto& [name, arch] : models) {
       if (served.find(name + ",") == std::string::npos && served.find(name + " (") == std::string::npos) continue;

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "../support/aifsim_process.hpp"
-#include "aif/sim/device_profile.hpp"
-#include "aif/sim/perf_factory.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/inputs/device_profile.hpp"
+#include "aif/scenario/perf_factory.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;
 using aif::sim::ScenarioError;

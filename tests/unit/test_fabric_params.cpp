@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "aif/models/fabric.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 
 using aif::models::FabricKind;
 using aif::sim::ScenarioError;

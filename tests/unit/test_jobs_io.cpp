@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "aif/analysis/results.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;
 using aif::analysis::JobStepRecord;

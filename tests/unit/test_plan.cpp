@@ -11,8 +11,8 @@
 
 #include "../support/aifsim_process.hpp"
 #include "aif/analysis/report.hpp"
-#include "aif/sim/plan.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/studies/plan.hpp"
+#include "aif/scenario/scenario.hpp"
 
 using namespace aif::testing;
 namespace fs = std::filesystem;

@@ -18,7 +18,7 @@
 
 #include "../support/simgrid_engine.hpp"
 #include "aif/models/fabric.hpp"
-#include "aif/sim/platform.hpp"
+#include "aif/world/platform.hpp"
 
 namespace sg4 = simgrid::s4u;
 using aif::models::Fabric;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;
 using aif::sim::ScenarioError;

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "aif/analysis/results.hpp"
-#include "aif/sim/device_profile.hpp"
-#include "aif/sim/scenario.hpp"
-#include "aif/sim/trace.hpp"
+#include "aif/inputs/device_profile.hpp"
+#include "aif/scenario/scenario.hpp"
+#include "aif/inputs/trace.hpp"
 
 namespace fs = std::filesystem;
 using aif::sim::ScenarioError;

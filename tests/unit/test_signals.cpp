@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "aif/models/signals.hpp"
-#include "aif/sim/signals.hpp"
+#include "aif/inputs/signals.hpp"
 
 namespace fs = std::filesystem;
 using aif::models::Extrapolation;

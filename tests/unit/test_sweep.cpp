@@ -8,8 +8,8 @@
 #include <set>
 
 #include "aif/analysis/stats.hpp"
-#include "aif/sim/scenario.hpp"
-#include "aif/sim/sweep.hpp"
+#include "aif/scenario/scenario.hpp"
+#include "aif/studies/sweep.hpp"
 
 namespace fs = std::filesystem;
 

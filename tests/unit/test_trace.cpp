@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "aif/sim/scenario.hpp"
-#include "aif/sim/trace.hpp"
+#include "aif/scenario/scenario.hpp"
+#include "aif/inputs/trace.hpp"
 
 namespace fs = std::filesystem;
 using aif::sim::ScenarioError;

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "aif/sim/units.hpp"
+#include "aif/inputs/units.hpp"
 
 namespace u = aif::sim::units;
 

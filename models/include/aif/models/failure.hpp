@@ -1,6 +1,6 @@
 // Failures of an AI factory's components: classes with per-unit rates, time-to-failure processes, repair times, a
 // finite repair crew, and the checkpoint/restart closed form (ETTR). Pure models, no SimGrid; the run applies them
-// (sim/src/reliability.*). Default rates are derived from published figures in docs/failures.md.
+// (sim/world/src/reliability.*). Default rates are derived from published figures in docs/failures.md.
 #pragma once
 #include <cstdint>
 #include <queue>

@@ -1,0 +1,132 @@
+#include "aif/scenario/perf_factory.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "aif/models/kernel_tables.hpp"
+
+namespace aif::sim {
+
+namespace {
+
+std::string service_key(size_t i) { return "services[" + std::to_string(i) + "]"; }
+
+}  // namespace
+
+int kv_blocks(const Scenario& sc, const ServiceConfig& svc, size_t index) {
+  if (svc.scheduler.num_blocks > 0) return svc.scheduler.num_blocks;
+  const models::ModelArch& m = sc.models.at(svc.model);
+  const double bytes = models::dtype_bytes(svc.dtype);
+  const double free_hbm = sc.device.hbm_bytes * svc.gpus_per_replica() - m.parameters() * bytes;
+  // The KV cache stays in bf16 whatever the weights (vLLM's kv_cache_dtype auto follows the activations).
+  const double kv_bytes = svc.dtype == "fp8" ? 2.0 : bytes;
+  const double per_block = m.kv_bytes_per_token(kv_bytes) * svc.scheduler.block_size;
+  const double blocks = std::floor(free_hbm * svc.scheduler.kv_memory_fraction / per_block);
+  if (!(blocks >= 1))
+    throw ScenarioError(sc.source_path, 0, service_key(index) + ".model",
+                        "the weights of " + svc.model + " (" + std::to_string(m.parameters() * bytes / 1e9) +
+                            " GB) leave no room for a KV cache on " + std::to_string(svc.gpus_per_replica()) + " x " +
+                            sc.gpu);
+  return static_cast<int>(std::min(blocks, 2e9));
+}
+
+std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const ServiceConfig& svc) {
+  const models::ModelArch& arch = sc.models.at(svc.model);
+  const double nvlink = sc.fabric.nvlink_bandwidth > 0 ? sc.fabric.nvlink_bandwidth : sc.device.nvlink_bandwidth;
+  switch (svc.perf.kind) {
+    case PerfConfig::Kind::CONSTANT: return std::make_unique<models::ConstantPerfModel>(svc.perf.constant_iteration_s);
+    case PerfConfig::Kind::CALIBRATED: {
+      if (svc.perf.table == PerfConfig::Table::KBENCH) {
+        models::CalibratedOptions o;
+        o.iteration_overhead_s = svc.perf.iteration_overhead_s;
+        o.overhead_per_seq_s = svc.perf.overhead_per_seq_s;
+        o.overhead_per_token_s = svc.perf.overhead_per_token_s;
+        o.overhead_per_key_s = svc.perf.overhead_per_key_s;
+        o.overhead_per_prefill_pair_s = svc.perf.overhead_per_prefill_pair_s;
+        o.clock_fraction = svc.perf.clock_fraction;
+        if (nvlink > 0) o.allreduce_bandwidth = nvlink / 2;
+        o.activation_bytes = models::dtype_bytes(svc.dtype);
+        return std::make_unique<models::CalibratedPerfModel>(sc.calibration_tables.at(svc.perf.table_key), arch,
+                                                             svc.tp, o);
+      }
+      models::KernelTableOptions o;
+      o.dtype = svc.dtype;
+      o.stages_across_servers = svc.gpus_per_replica() > sc.facility.gpus_per_server;
+      o.nic_bandwidth = sc.fabric.nic_bandwidth;
+      auto ops = std::make_shared<models::KernelTableOperators>(sc.device_profiles.at(svc.perf.table_key), sc.device,
+                                                                 arch, svc.tp, o);
+      models::ComposedOptions c;
+      c.tp = svc.tp;
+      c.pp = svc.pp;
+      c.clock_fraction = svc.perf.clock_fraction;
+      c.activation_bytes = 2;  // bf16 activations, fp8 weights included
+      return std::make_unique<models::ComposedPerfModel>(ops, arch, c, svc.engine);
+    }
+    case PerfConfig::Kind::ROOFLINE: break;
+  }
+  models::RooflineParams p;
+  p.device = sc.device;
+  p.model = arch;
+  p.dtype = svc.dtype;
+  p.tp = svc.tp;
+  p.pp = svc.pp;
+  p.stage_send_bandwidth = svc.gpus_per_replica() > sc.facility.gpus_per_server ? sc.fabric.nic_bandwidth : nvlink / 2;
+  if (sc.fabric.nvlink_bandwidth > 0) p.allreduce_bandwidth = sc.fabric.nvlink_bandwidth / 2;
+  p.iteration_overhead_s = svc.perf.iteration_overhead_s;
+  p.clock_fraction = svc.perf.clock_fraction;
+  return std::make_unique<models::RooflinePerfModel>(p);
+}
+
+int max_model_len(const Scenario& sc, const ServiceConfig& svc) {
+  const int model = sc.models.at(svc.model).max_context;
+  return svc.scheduler.max_model_len > 0 ? std::min(svc.scheduler.max_model_len, model) : model;
+}
+
+models::StepLimits service_step_limits(const Scenario& sc, size_t index) {
+  const ServiceConfig& svc = sc.services.at(index);
+  models::StepLimits l;
+  l.max_tokens = svc.scheduler.max_num_batched_tokens;
+  l.max_seqs = svc.scheduler.max_num_seqs;
+  l.max_context = max_model_len(sc, svc);
+  l.max_kv_tokens = static_cast<int64_t>(kv_blocks(sc, svc, index)) * svc.scheduler.block_size;
+  l.max_context = static_cast<int>(std::min<int64_t>(l.max_context, l.max_kv_tokens));
+  return l;
+}
+
+void check_service_perf(const Scenario& sc, size_t index, const std::string& file, int line) {
+  const ServiceConfig& svc = sc.services.at(index);
+  if (svc.perf.kind != PerfConfig::Kind::CALIBRATED) return;
+  const std::string key = service_key(index) + ".perf";
+  std::unique_ptr<models::PerfModel> perf;
+  try {
+    perf = make_perf_model(sc, svc);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError(file, line, key, e.what());
+  }
+  const models::StepLimits limits = service_step_limits(sc, index);
+  try {
+    if (const auto* c = dynamic_cast<const models::CalibratedPerfModel*>(perf.get()))
+      c->check_coverage(limits.max_tokens, limits.max_seqs, limits.max_context);
+    else if (const auto* m = dynamic_cast<const models::ComposedPerfModel*>(perf.get()))
+      m->check_coverage(limits);
+  } catch (const std::out_of_range& e) {
+    throw ScenarioError(file, line, key,
+                        std::string(e.what()) + " (service limits: max_num_batched_tokens " +
+                            std::to_string(limits.max_tokens) + ", max_num_seqs " + std::to_string(limits.max_seqs) +
+                            ", context " + std::to_string(limits.max_context) + ")");
+  }
+}
+
+std::string perf_provenance(const Scenario& sc, const ServiceConfig& svc) {
+  switch (svc.perf.kind) {
+    case PerfConfig::Kind::CONSTANT: return "constant step time (chosen)";
+    case PerfConfig::Kind::CALIBRATED:
+      if (svc.perf.table == PerfConfig::Table::KBENCH) return "calibrated: measured kbench table of this CPU";
+      return "calibrated: " + sc.gpu + " kernel tables measured in vLLM, engine " + svc.engine.name;
+    case PerfConfig::Kind::ROOFLINE: break;
+  }
+  return svc.perf.chosen ? "roofline from published figures (chosen)"
+                         : "roofline from published figures (" + svc.perf.note + ")";
+}
+
+}  // namespace aif::sim

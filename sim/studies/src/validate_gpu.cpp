@@ -1,0 +1,369 @@
+// The GPU validation sets as scenarios (docs/validation-gpu.md explains each choice made here).
+#include "aif/studies/validate_gpu.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "aif/analysis/results.hpp"
+#include "aif/analysis/serving_metrics.hpp"
+#include "aif/models/arrivals.hpp"
+#include "aif/scenario/scenario.hpp"
+#include "aif/inputs/csv_text.hpp"
+
+namespace aif::sim {
+
+namespace {
+
+// A CSV data file with a header and double-quoted fields (commas inside quotes), columns by name.
+class DataCsv {
+ public:
+  explicit DataCsv(std::string path) : path_(std::move(path)) {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) throw ScenarioError(path_, 0, "", "cannot open this validation data file");
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+      ++number;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (csv::trim(line).empty()) continue;
+      std::vector<std::string> fields = split(line, number);
+      if (names_.empty()) {
+        names_ = fields;
+        continue;
+      }
+      if (fields.size() != names_.size())
+        throw ScenarioError(path_, number, "", "expected " + std::to_string(names_.size()) + " fields, found " +
+                                                   std::to_string(fields.size()));
+      rows_.push_back({number, std::move(fields)});
+    }
+    if (rows_.empty()) throw ScenarioError(path_, number, "", "no rows");
+  }
+  size_t size() const { return rows_.size(); }
+  const std::string& text(size_t row, const std::string& column) const {
+    const auto it = std::find(names_.begin(), names_.end(), column);
+    if (it == names_.end()) throw ScenarioError(path_, 1, column, "missing column '" + column + "'");
+    return rows_[row].second[static_cast<size_t>(it - names_.begin())];
+  }
+  double number(size_t row, const std::string& column) const {
+    double v = 0;
+    if (!csv::parse_double(text(row, column), v))
+      throw ScenarioError(path_, rows_[row].first, column, "expected a number, found '" + text(row, column) + "'");
+    return v;
+  }
+
+ private:
+  std::vector<std::string> split(const std::string& line, int number) const {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"') quoted = !quoted;
+      else if (c == ',' && !quoted) out.emplace_back();
+      else out.back() += c;
+    }
+    if (quoted) throw ScenarioError(path_, number, "", "unbalanced double quote");
+    return out;
+  }
+  std::string path_;
+  std::vector<std::string> names_;
+  std::vector<std::pair<int, std::vector<std::string>>> rows_;
+};
+
+std::string fmt(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.9g", v);
+  return b;
+}
+
+std::string trace_text(const std::vector<std::array<double, 3>>& rows) {
+  std::string t = "arrival_s,prompt_tokens,output_tokens\n";
+  for (const auto& r : rows) t += fmt(r[0]) + "," + fmt(r[1]) + "," + fmt(r[2]) + "\n";
+  return t;
+}
+
+// ---- blis: four vLLM 0.11 runs on one H100 ------------------------------------------------------------------------
+
+// The run the vllm-0.11 engine overhead was fitted on (scripts/fit_engine_vllm011.sh): the only Llama-2-7B run, with no
+// shared prefix and no prefix-cache hits, decode-heavy; the three CodeLlama-34B runs validate.
+const char* const BLIS_FIT_RUN = "jan21-llama7b-train-1";
+
+void blis_cases(const std::string& dir, bool quick, std::vector<GpuValidationCase>& out) {
+  const DataCsv runs(dir + "/runs.csv"), requests(dir + "/requests.csv");
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const std::string exp = runs.text(r, "experiment");
+    if (quick && exp != "jan20-codellama-prefill-1") continue;
+    GpuValidationCase c;
+    c.set = "blis";
+    c.name = exp;
+    c.kind = GpuValidationCase::Kind::REQUESTS;
+    c.fit = exp == BLIS_FIT_RUN;
+    std::vector<std::array<double, 3>> trace;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (requests.text(i, "experiment") != exp) continue;
+      trace.push_back({requests.number(i, "arrival_s"), requests.number(i, "prompt_tokens"),
+                       requests.number(i, "completion_tokens")});
+      c.measured_ttft_s.push_back(requests.number(i, "ttft_s"));
+      c.measured_e2e_s.push_back(requests.number(i, "e2e_s"));
+    }
+    c.trace_csv = trace_text(trace);
+    // The shared prefix: the load generator's prefix_tokens (vLLM's prefix cache also serves preempted requests their
+    // own released blocks: jan20-codellama-train-1's 27.3 % hits without a shared prefix).
+    const double prefix = runs.number(r, "prefix_tokens");
+    const double duration = std::ceil(trace.back()[0]) + 1;
+    const std::string model = runs.text(r, "model");
+    c.description = model + " TP" + runs.text(r, "tp") + ", max_num_seqs " + runs.text(r, "max_num_seqs") +
+                    ", max_num_batched_tokens " + runs.text(r, "max_num_batched_tokens") + ", " +
+                    std::to_string(trace.size()) + " requests" +
+                    (prefix > 0 ? ", shared prefix " + fmt(prefix) + " tokens" : "");
+    std::ostringstream y;
+    y << "description: \"BLIS vLLM 0.11 run " << exp << " replayed (data/validation/blis_vllm011)\"\n"
+      << "simulation: {duration: " << fmt(duration) << "s, seed: 1, sample_interval: 10s, drain: true}\n"
+      << "hardware: {gpu: H100-SXM}\n"
+      << "facility: {racks: 1, servers_per_rack: 1, gpus_per_server: 8}\n"
+      << "services:\n"
+      << "  - name: vllm\n"
+      << "    model: " << model << "\n"
+      << "    tp: " << runs.text(r, "tp") << "\n"
+      << "    replicas: 1\n"
+      << "    engine: vllm-0.11\n"
+      << "    scheduler: {max_num_seqs: " << runs.text(r, "max_num_seqs")
+      << ", max_num_batched_tokens: " << runs.text(r, "max_num_batched_tokens") << ", block_size: 16"
+      << ", num_blocks: " << runs.text(r, "kv_cache_blocks") << ", max_model_len: " << runs.text(r, "max_model_len")
+      << ", chunked_prefill: true, prefix_caching: " << runs.text(r, "enable_prefix_caching") << "}\n"
+      << "workloads:\n"
+      << "  - name: requests\n"
+      << "    service: vllm\n"
+      << "    shared_prefix_tokens: " << fmt(prefix) << "\n"
+      << "    arrival: {kind: trace, format: csv, path: trace.csv}\n";
+    c.scenario_yaml = y.str();
+    out.push_back(std::move(c));
+  }
+}
+
+// ---- mlenergy: saturated vLLM 0.5.4 runs ---------------------------------------------------------------------------
+
+// Output lengths: ShareGPT's response-length distribution (200 quantiles) scaled so that the lengths drawn, capped at
+// the client's max_tokens, average the run's measured average output.
+std::vector<int> output_lengths(const DataCsv& quantiles, size_t n, double mean, int cap, uint64_t seed) {
+  std::vector<double> q, tokens;
+  for (size_t i = 0; i < quantiles.size(); ++i) q.push_back(quantiles.number(i, "q")), tokens.push_back(quantiles.number(i, "tokens"));
+  models::RandomStream rng(seed, 0);
+  std::vector<double> base(n);
+  for (double& b : base) {
+    const double u = rng.uniform();
+    const size_t i = static_cast<size_t>(std::upper_bound(q.begin(), q.end(), u) - q.begin());
+    if (i == 0) b = tokens.front();
+    else if (i >= q.size()) b = tokens.back();
+    else b = tokens[i - 1] + (u - q[i - 1]) / (q[i] - q[i - 1]) * (tokens[i] - tokens[i - 1]);
+  }
+  auto lengths = [&](double scale) {
+    std::vector<int> out(n);
+    for (size_t i = 0; i < n; ++i) out[i] = std::clamp(static_cast<int>(std::lround(base[i] * scale)), 1, cap);
+    return out;
+  };
+  auto average = [&](double scale) {
+    const std::vector<int> l = lengths(scale);
+    double s = 0;
+    for (int v : l) s += v;
+    return s / static_cast<double>(n);
+  };
+  double lo = 0.01, hi = 100;  // the average grows with the scale
+  for (int it = 0; it < 100; ++it) {
+    const double mid = std::sqrt(lo * hi);
+    (average(mid) < mean ? lo : hi) = mid;
+  }
+  return lengths(hi);
+}
+
+void mlenergy_cases(const std::string& dir, bool quick, std::vector<GpuValidationCase>& out) {
+  const DataCsv runs(dir + "/h100.csv"), chat(dir + "/chat_prompts.csv"), code(dir + "/code_prompts.csv");
+  const DataCsv quantiles(dir + "/output_lengths.csv");
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const std::string task = runs.text(r, "task"), model = runs.text(r, "model");
+    const int tp = static_cast<int>(runs.number(r, "tp")), pp = static_cast<int>(runs.number(r, "pp"));
+    const int max_bs = static_cast<int>(runs.number(r, "max_bs"));
+    if (quick && !(model == "Llama-3.1-8B" && max_bs == 128)) continue;
+    GpuValidationCase c;
+    c.set = "mlenergy";
+    c.name = task + "-" + model + "-tp" + std::to_string(tp) + (pp > 1 ? "-pp" + std::to_string(pp) : "") + "-bs" +
+             std::to_string(max_bs);
+    c.kind = GpuValidationCase::Kind::SATURATED;
+    c.measured_tpot_s = runs.number(r, "avg_tpot_s");
+    c.measured_throughput = runs.number(r, "token_tput_per_s");
+    c.measured_batch = runs.number(r, "avg_bs");
+    // The benchmark client sends every request at once: chat, 500 ShareGPT first turns x 4; code, HumanEval x 10.
+    const bool is_chat = task == "chat";
+    const DataCsv& prompts = is_chat ? chat : code;
+    const int copies = is_chat ? 4 : 10, cap = is_chat ? 1024 : 512;
+    const size_t n = prompts.size() * copies;
+    const std::vector<int> outputs =
+        output_lengths(quantiles, n, runs.number(r, "avg_output_tokens"), cap, 1000 + r);
+    std::vector<std::array<double, 3>> trace;
+    for (size_t i = 0; i < n; ++i) {
+      // vLLM refuses prompt + max_tokens beyond max_model_len 4096: the prompts here are far shorter.
+      const double prompt = prompts.number(i % prompts.size(), "prompt_tokens_est");
+      trace.push_back({0.0, prompt, static_cast<double>(std::min<double>(outputs[i], 4096 - prompt))});
+    }
+    c.trace_csv = trace_text(trace);
+    c.description = task + ", " + model + " TP" + std::to_string(tp) + (pp > 1 ? " PP" + std::to_string(pp) : "") +
+                    ", max batch " + std::to_string(max_bs) + ", " + std::to_string(n) + " requests at once";
+    // vLLM 0.5 with pipeline stages runs pp virtual engines of max_num_seqs each (ML.ENERGY's Max BS is their sum);
+    // without chunked prefill the token budget is max(max_model_len, 2048) = 4096 per virtual engine.
+    std::ostringstream y;
+    y << "description: \"ML.ENERGY v2 " << c.name << " replayed (data/validation/mlenergy)\"\n"
+      << "simulation: {duration: 1s, seed: 1, sample_interval: 1s, fidelity: iteration, drain: true}\n"
+      << "hardware: {gpu: H100-SXM}\n"
+      << "facility: {racks: 1, servers_per_rack: " << std::max(1, tp * pp / 8) << ", gpus_per_server: 8}\n"
+      << "fabric: {kind: leaf-spine, nic_bandwidth: 400Gbps, spines: 1}\n"
+      << "services:\n"
+      << "  - name: vllm\n"
+      << "    model: " << model << "\n"
+      << "    tp: " << tp << "\n"
+      << (pp > 1 ? "    pp: " + std::to_string(pp) + "\n" : "")
+      << "    replicas: 1\n"
+      << "    engine: vllm-0.5\n"
+      << "    scheduler: {max_num_seqs: " << max_bs << ", max_num_batched_tokens: " << 4096 * pp
+      << ", block_size: 16, max_model_len: 4096, kv_memory_fraction: 0.95, prefix_caching: false}\n"
+      << "workloads:\n"
+      << "  - name: requests\n"
+      << "    service: vllm\n"
+      << "    arrival: {kind: trace, format: csv, path: trace.csv}\n";
+    c.scenario_yaml = y.str();
+    out.push_back(std::move(c));
+  }
+}
+
+// ---- llmservingsim: vLLM throughput over time, Llama-3.1-70B TP4 on H100 ------------------------------------------
+
+void llmservingsim_cases(const std::string& dir, bool quick, std::vector<GpuValidationCase>& out) {
+  const DataCsv configs(dir + "/configs.csv"), measured(dir + "/throughput_measured.csv");
+  const DataCsv reference(dir + "/throughput_llmservingsim.csv");
+  const DataCsv requests(dir + "/sharegpt300.csv");
+  std::vector<std::array<double, 3>> trace;
+  for (size_t i = 0; i < requests.size(); ++i)
+    trace.push_back({requests.number(i, "arrival_s"), requests.number(i, "prompt_tokens"),
+                     requests.number(i, "output_tokens")});
+  for (size_t r = 0; r < configs.size(); ++r) {
+    const std::string name = configs.text(r, "config");
+    if (configs.text(r, "model") == "not-in-catalog") continue;  // SM: Mixtral, not a dense Llama
+    if (quick && name != "SD+PC") continue;
+    GpuValidationCase c;
+    c.set = "llmservingsim";
+    c.name = name;
+    c.kind = GpuValidationCase::Kind::THROUGHPUT;
+    for (size_t i = 0; i < measured.size(); ++i)
+      if (measured.text(i, "config") == name && measured.number(i, "time_s") >= 1)
+        c.measured_per_second.push_back(measured.number(i, "tokens_per_s"));
+    for (size_t i = 0; i < reference.size(); ++i)
+      if (reference.text(i, "config") == name && reference.number(i, "time_s") >= 1)
+        c.reference_per_second.push_back(reference.number(i, "tokens_per_s"));
+    c.trace_csv = trace_text(trace);
+    const bool disaggregated = configs.text(r, "pd_type").find("prefill") != std::string::npos;
+    const int instances = static_cast<int>(configs.number(r, "instances"));
+    c.description = name + ": " + configs.text(r, "model") + " TP" + configs.text(r, "tp") + ", " +
+                    (disaggregated ? "one prefill and one decode instance" : std::to_string(instances) + " instance(s)") +
+                    (configs.text(r, "prefix_caching") == "true" ? ", prefix caching" : "") +
+                    ", 300 ShareGPT requests at 10 req/s";
+    std::ostringstream y;
+    y << "description: \"LLMServingSim figure 5 " << name << " (vLLM on H100) replayed (data/validation/llmservingsim)\"\n"
+      << "simulation: {duration: 40s, seed: 1, sample_interval: 1s, fidelity: iteration, drain: true}\n"
+      << "hardware: {gpu: H100-SXM}\n"
+      << "facility: {racks: 1, servers_per_rack: 1, gpus_per_server: 8}\n"
+      << "fabric: {kind: leaf-spine, nic_bandwidth: 400Gbps, spines: 1}\n"
+      << "services:\n"
+      << "  - name: vllm\n"
+      << "    model: " << configs.text(r, "model") << "\n"
+      << "    tp: " << configs.text(r, "tp") << "\n"
+      << (disaggregated ? "    disaggregation: {prefill_replicas: 1, decode_replicas: 1}\n"
+                        : "    replicas: " + std::to_string(instances) + "\n")
+      << "    router: round-robin\n"
+      << "    engine: {name: vllm-0.11, cuda_graphs: false}\n"
+      << "    scheduler: {max_num_seqs: 256, max_num_batched_tokens: 2048, block_size: 16, max_model_len: 2048"
+      << ", prefix_caching: " << configs.text(r, "prefix_caching") << "}\n"
+      << "workloads:\n"
+      << "  - name: sharegpt\n"
+      << "    service: vllm\n"
+      << "    arrival: {kind: trace, format: csv, path: trace.csv}\n";
+    c.scenario_yaml = y.str();
+    out.push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
+std::vector<GpuValidationCase> gpu_validation_cases(const std::string& data_dir, const std::string& set, bool quick) {
+  std::vector<GpuValidationCase> cases;
+  const std::string v = data_dir + "/validation";
+  if (set.empty() || set == "blis") blis_cases(v + "/blis_vllm011", quick, cases);
+  if (set.empty() || set == "mlenergy") mlenergy_cases(v + "/mlenergy", quick, cases);
+  if (set.empty() || set == "llmservingsim") llmservingsim_cases(v + "/llmservingsim", quick, cases);
+  return cases;
+}
+
+std::vector<GpuValidationMetric> evaluate_gpu_case(const GpuValidationCase& c, const std::string& results_h5) {
+  const analysis::ResultsReader results(results_h5);
+  std::vector<analysis::RequestRecord> finished;
+  for (const analysis::RequestRecord& r : results.requests())
+    if (r.outcome == analysis::Outcome::FINISHED) finished.push_back(r);
+  std::vector<GpuValidationMetric> m;
+  switch (c.kind) {
+    case GpuValidationCase::Kind::REQUESTS: {
+      std::vector<double> ttft, e2e;
+      for (const auto& r : finished) ttft.push_back(r.first_token_s - r.arrival_s), e2e.push_back(r.finish_s - r.arrival_s);
+      const auto mt = analysis::summarize_latencies(c.measured_ttft_s), st = analysis::summarize_latencies(ttft);
+      const auto me = analysis::summarize_latencies(c.measured_e2e_s), se = analysis::summarize_latencies(e2e);
+      m = {{"ttft_mean", "s", mt.mean, st.mean}, {"ttft_p50", "s", mt.p50, st.p50}, {"ttft_p90", "s", mt.p90, st.p90},
+           {"e2e_mean", "s", me.mean, se.mean},  {"e2e_p50", "s", me.p50, se.p50},  {"e2e_p90", "s", me.p90, se.p90}};
+      break;
+    }
+    case GpuValidationCase::Kind::SATURATED: {
+      const auto f = analysis::saturated_run_figures(results.iterations(), finished);
+      m = {{"avg_tpot", "s", c.measured_tpot_s, f.avg_tpot_s},
+           {"throughput", "tokens/s", c.measured_throughput, f.throughput_tokens_per_s},
+           {"avg_batch", "seqs", c.measured_batch, f.avg_batch, true}};
+      break;
+    }
+    case GpuValidationCase::Kind::THROUGHPUT: {
+      const size_t n = c.measured_per_second.size() + 60;
+      const std::vector<double> sim = analysis::output_tokens_per_second(results.iterations(), 1.0, n);
+      // Duration: the second in which the last token came out; steady throughput: the mean over 10-30 s, while
+      // requests keep arriving at 10 per second.
+      auto last_nonzero = [](const std::vector<double>& v) {
+        for (size_t i = v.size(); i-- > 0;)
+          if (v[i] > 0) return static_cast<double>(i + 1);
+        return 0.0;
+      };
+      auto window = [](const std::vector<double>& v, size_t from, size_t to) {
+        double s = 0;
+        for (size_t i = from; i < to && i < v.size(); ++i) s += v[i];
+        return s / static_cast<double>(to - from);
+      };
+      // The curve: the median over the seconds whose measured throughput is at least a tenth of its peak of the
+      // relative difference second by second (reported as the simulated value, the measured one being 0).
+      const double peak = *std::max_element(c.measured_per_second.begin(), c.measured_per_second.end());
+      auto curve_diff = [&](const std::vector<double>& predicted) {
+        std::vector<double> rel;
+        for (size_t i = 0; i < c.measured_per_second.size(); ++i)
+          if (c.measured_per_second[i] >= 0.1 * peak)
+            rel.push_back(std::fabs((i < predicted.size() ? predicted[i] : 0.0) - c.measured_per_second[i]) /
+                          c.measured_per_second[i]);
+        std::sort(rel.begin(), rel.end());
+        return rel.empty() ? std::nan("") : rel[rel.size() / 2];
+      };
+      const double curve = curve_diff(sim);
+      m = {{"duration", "s", last_nonzero(c.measured_per_second), last_nonzero(sim)},
+           {"throughput_10_30s", "tokens/s", window(c.measured_per_second, 9, 29), window(sim, 9, 29)},
+           {"per_second_median_abs_diff", "ratio", 0, curve}};
+      if (!c.reference_per_second.empty())
+        m.push_back({"per_second_median_abs_diff_llmservingsim", "ratio", 0, curve_diff(c.reference_per_second), true});
+      break;
+    }
+  }
+  return m;
+}
+
+}  // namespace aif::sim

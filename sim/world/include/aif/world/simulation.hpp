@@ -1,0 +1,54 @@
+// Running one scenario: the SimGrid engine, the platform, the replicas, the workloads and
+// the recorder. One run per process (SimGrid's engine is a process-wide singleton).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aif/analysis/results.hpp"
+#include "aif/models/perf.hpp"
+#include "aif/models/arrivals.hpp"
+#include "aif/scenario/perf_factory.hpp"
+#include "aif/scenario/scenario.hpp"
+
+namespace aif::sim {
+
+struct RunOptions {
+  std::string output_path;              // results file (.h5); written to <path>.tmp then renamed
+  std::optional<Fidelity> fidelity;     // overrides simulation.fidelity
+  bool progress = false;                // progress bar on stderr
+  // One JSON object per line on stdout at each of 200 slices of the run (the GUI's live view): simulated time,
+  // fraction, ETA, requests, power, queues. Keys in docs/results-format.md.
+  bool progress_json = false;
+  // Checked between slices: when it becomes true the run stops there, skips the drain, and the results file is
+  // still written, with /meta partial = "1" and the simulated end time (aifsim run --partial-on-stop sets it from
+  // SIGTERM / SIGINT). Asked for during the final drain, it lets the in-flight requests finish: complete results.
+  const std::atomic<bool>* stop_requested = nullptr;
+  std::string tool_version = "";
+  std::string command_line = "";        // stored in /meta
+};
+
+struct RunReport {
+  std::vector<analysis::SummaryEntry> summary;
+  uint64_t fingerprint = 0;
+  uint64_t events = 0;                  // timer callbacks the engine ran
+  double simulated_s = 0;
+  bool partial = false;                 // stopped early by stop_requested
+  double wall_s = 0;
+  int64_t requests = 0;
+  // Per service, how its step times are computed ("calibrated: ..." or "roofline ... (why)"), for the summary.
+  std::vector<std::pair<std::string, std::string>> perf;
+};
+
+// Runs the scenario to completion and writes the results file. Throws ScenarioError for
+// inconsistencies found while building (e.g. replicas that do not fit), std::runtime_error otherwise.
+RunReport run_simulation(const Scenario& scenario, const RunOptions& options);
+
+// The arrival process of workloads[index], exactly as a run draws it (seeded by simulation.seed, stream = index).
+std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& scenario, const WorkloadConfig& workload,
+                                                      size_t index);
+
+}  // namespace aif::sim
