@@ -387,13 +387,12 @@ void MainWindow::on_run_finished(bool ok, const QString& message) {
   run_button_->setEnabled(true);
   stop_button_->setEnabled(false);
   progress_label_->setText(message + (runner_->fingerprint().isEmpty() ? QString() : "\nfingerprint " + runner_->fingerprint()));
-  if (ok) {
-    if (!runner_->partial()) progress_->setValue(1000);
-    open_results(runner_->results_path());
-    tabs_->setCurrentIndex(0);
-  } else {
-    show_error(tr("Run failed"), message);
+  // Whatever the run reported writing (complete or partial) is opened, even when the process failed afterwards.
+  if (runner_->reported_results()) {
+    if (ok && !runner_->partial()) progress_->setValue(1000);
+    if (open_results(runner_->results_path())) tabs_->setCurrentIndex(0);
   }
+  if (!ok) show_error(tr("Run failed"), message);
   emit run_finished(ok, message);
 }
 

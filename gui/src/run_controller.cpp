@@ -16,7 +16,12 @@ RunController::RunController(QString aifsim_path, QObject* parent) : QObject(par
     read_output();
     const QString err = QString::fromUtf8(process_.readAllStandardError()).trimmed();
     const bool ok = status == QProcess::NormalExit && code == 0;
-    if (!ok) error_ = err.isEmpty() ? QStringLiteral("aifsim exited with status %1").arg(code) : err;
+    if (!ok) {
+      // A crash reports no exit code (QProcess gives 0 or the signal's number): say so rather than "status 0".
+      const QString how = status == QProcess::CrashExit ? tr("aifsim crashed") : tr("aifsim exited with status %1").arg(code);
+      error_ = err.isEmpty() ? how : how + ": " + err;
+      if (reported_results_) error_ += "\n" + tr("It had written its results first: %1").arg(results_);
+    }
     emit finished(ok, ok ? (partial_ ? tr("stopped: partial results in %1").arg(results_)
                                      : tr("finished: %1").arg(results_))
                          : error_);
@@ -57,6 +62,7 @@ bool RunController::start(const QString& scenario, const QStringList& overrides,
   results_ = output;
   error_.clear();
   partial_ = false;
+  reported_results_ = false;
   QStringList args{"run", scenario, "-o", output, "--progress-json", "--partial-on-stop", "--no-progress"};
   for (const QString& o : overrides) args << "--set" << o;
   process_.start(aifsim_, args);
@@ -89,6 +95,7 @@ void RunController::parse_line(const QByteArray& line) {
     fingerprint_ = o.value("fingerprint").toString();
     results_ = o.value("results").toString(results_);
     partial_ = o.value("partial").toBool();
+    reported_results_ = o.value("results").isString() && !results_.isEmpty();
     return;
   }
   Progress p;

@@ -252,6 +252,36 @@ class GuiTest : public QObject {
     QVERIFY(std::stod(r.meta().at("partial_end_s")) < 54 * 86400.0);
   }
 
+  // A child that reports its results and then fails (a stand-in for aifsim: the final line, then SIGSEGV, as every
+  // stopped run did before the engine was torn down in order): the window still opens the file it reported, marked
+  // partial, and reports the failure.
+  void resultsTheRunReportedAreOpenedEvenWhenItThenFails() {
+    const QString script = dir_.filePath("reports_then_crashes.sh");
+    QFile f(script);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    const QString line = QStringLiteral(R"({"done":true,"partial":true,"simulated_s":1,"fingerprint":"0","results":"%1"})")
+                             .arg(failover_h5_);
+    f.write(("#!/bin/sh\necho '" + line + "'\nkill -SEGV $$\n").toUtf8());
+    f.close();
+    QVERIFY(f.setPermissions(f.permissions() | QFileDevice::ExeOwner));
+    const QByteArray saved = qgetenv("AIFSIM");
+    qputenv("AIFSIM", script.toUtf8());
+    MainWindow w;
+    if (saved.isEmpty()) qunsetenv("AIFSIM"); else qputenv("AIFSIM", saved);
+    w.set_dialogs_enabled(false);
+    QVERIFY(w.open_scenario(source("scenarios/examples/poisson.yaml")));
+    QSignalSpy done(&w, &MainWindow::run_finished);
+    QVERIFY(w.start_run(dir_.filePath("never_written.h5")));
+    QVERIFY(done.wait(30000));
+    QCOMPARE(done.last().at(0).toBool(), false);
+    QVERIFY(done.last().at(1).toString().contains(failover_h5_));
+    QVERIFY(w.runner()->reported_results() && w.runner()->partial());
+    QCOMPARE(w.runner()->results_path(), failover_h5_);
+    QVERIFY(w.run() != nullptr);
+    const aif::analysis::ResultsReader r(failover_h5_.toStdString());
+    QCOMPARE(w.run()->summary.size(), r.summary().size());
+  }
+
   void compareShowsTheDifferenceFromTheFirstRun() {
     MainWindow w;
     w.set_dialogs_enabled(false);

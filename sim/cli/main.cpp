@@ -1,5 +1,6 @@
 // aifsim command line: a thin front end over aif::sim and aif::analysis.
-// Exit codes: 0 success, 2 bad input (scenario, trace, option), 1 any other failure.
+// Exit codes: 0 success, 2 bad input (scenario, trace, option), 1 any other failure. A run stopped by SIGTERM or
+// SIGINT under --partial-on-stop exits 0 once its partial results are written (the done line says partial).
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <sys/resource.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "aif/analysis/fingerprint.hpp"
 #include "aif/analysis/summary.hpp"
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   run->add_flag("--progress-json", progress_json,
                 "One JSON object per line on stdout as the run progresses (what aifsim-gui reads)");
   run->add_flag("--partial-on-stop", partial_on_stop,
-                "On SIGTERM or SIGINT stop at the next slice and still write the results, marked partial");
+                "On SIGTERM or SIGINT stop at the next slice, write the results marked partial and exit 0");
 
   std::string validate_path;
   std::vector<std::string> validate_sets;
@@ -183,9 +185,13 @@ int main(int argc, char** argv) {
     opt.command_line = join_args(argc, argv);
     const aif::sim::RunReport rep = aif::sim::run_simulation(sc, opt);
     if (progress_json) {
-      std::printf("{\"done\":true,\"partial\":%s,\"simulated_s\":%.9g,\"fingerprint\":\"%s\",\"results\":\"%s\"}\n",
-                  rep.partial ? "true" : "false", rep.simulated_s,
-                  aif::analysis::fingerprint_hex(rep.fingerprint).c_str(), opt.output_path.c_str());
+      // The results path as a JSON string (quotes, backslashes and control characters escaped).
+      const nlohmann::json done{{"done", true},
+                                {"partial", rep.partial},
+                                {"simulated_s", rep.simulated_s},
+                                {"fingerprint", aif::analysis::fingerprint_hex(rep.fingerprint)},
+                                {"results", opt.output_path}};
+      std::fputs((done.dump() + "\n").c_str(), stdout);
       std::fflush(stdout);
     }
     if (!quiet && !progress_json) {

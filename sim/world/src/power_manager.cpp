@@ -181,6 +181,7 @@ void PowerManager::tick() {
                             : smooth_w_ + alpha * (c.facility.facility_w - c.solar_w - smooth_w_);
   // The last instant (no next one) closes the books: it covers no time.
   const bool more = !keep_going_ || keep_going_(now + interval_s_);
+  if (!closed_) books_at_last_ = books();
   integrate(c, now, more ? interval_s_ : 0.0);
   last_ = c;
   last_time_ = now;
@@ -190,6 +191,19 @@ void PowerManager::tick() {
 }
 
 void PowerManager::integrate(const Chain& c, double now, double dt) {
+  // Demand response judges each event by its own accumulators: they go on after the window has closed.
+  if (dr_active_ >= 0) {
+    dr_energy_j_ += c.grid_w * dt;
+    dr_time_s_ += dt;
+  }
+  if (closed_) return;
+  add_to_books(c, now, dt);
+  peak_grid_w_ = std::max(peak_grid_w_, c.grid_w);
+  grid_samples_.push_back(c.grid_w);
+  for (size_t r = 0; r < c.rack_w.size(); ++r) rack_peak_w_[r] = std::max(rack_peak_w_[r], c.rack_w[r]);
+}
+
+void PowerManager::add_to_books(const Chain& c, double now, double dt) {
   it_j_ += c.it_w * dt;
   facility_j_ += c.facility.facility_w * dt;
   cooling_j_ += c.facility.cooling_w * dt;
@@ -201,7 +215,6 @@ void PowerManager::integrate(const Chain& c, double now, double dt) {
   // Power constant over [now, now + dt] times the signal's exact integral there.
   carbon_g_ += std::max(0.0, c.grid_w) / 3.6e6 * carbon_.integral(now, now + dt);
   cost_ += std::max(0.0, c.grid_w) / 3.6e6 * price_.integral(now, now + dt);
-  peak_grid_w_ = std::max(peak_grid_w_, c.grid_w);
   const double limit = sc_.grid.connection_limit_w;
   if (limit > 0 && c.grid_w >= limit * (1 - 2 * sc_.policies.power_capping.headroom_fraction)) at_limit_s_ += dt;
   bool capped = false;
@@ -224,12 +237,37 @@ void PowerManager::integrate(const Chain& c, double now, double dt) {
       g.active_carbon_g += grid * active * carbon_kwh;
     }
   }
-  grid_samples_.push_back(c.grid_w);
-  for (size_t r = 0; r < c.rack_w.size(); ++r) rack_peak_w_[r] = std::max(rack_peak_w_[r], c.rack_w[r]);
-  if (dr_active_ >= 0) {
-    dr_energy_j_ += c.grid_w * dt;
-    dr_time_s_ += dt;
-  }
+}
+
+PowerManager::Books PowerManager::books() const {
+  return Books{it_j_,    facility_j_, grid_j_,     solar_j_,   battery_out_j_, battery_in_j_, carbon_g_,
+               cost_,    cooling_j_,  losses_j_,   at_limit_s_, capped_s_,     total_s_,      groups_};
+}
+
+void PowerManager::set_books(const Books& b) {
+  it_j_ = b.it_j;
+  facility_j_ = b.facility_j;
+  grid_j_ = b.grid_j;
+  solar_j_ = b.solar_j;
+  battery_out_j_ = b.battery_out_j;
+  battery_in_j_ = b.battery_in_j;
+  carbon_g_ = b.carbon_g;
+  cost_ = b.cost;
+  cooling_j_ = b.cooling_j;
+  losses_j_ = b.losses_j;
+  at_limit_s_ = b.at_limit_s;
+  capped_s_ = b.capped_s;
+  total_s_ = b.total_s;
+  groups_ = b.groups;
+}
+
+void PowerManager::close_window(double end) {
+  if (!enabled_ || closed_) return;
+  closed_ = true;
+  if (!have_last_) return;
+  // Undo the last instant's interval and count its power from that instant to the end of the window instead.
+  set_books(books_at_last_);
+  add_to_books(last_, last_time_, std::max(0.0, end - last_time_));
 }
 
 // Power of consumer k at clock f, from its power now: idle + dynamic x (f / f_now)^alpha (models::gpu_power_at_clock).

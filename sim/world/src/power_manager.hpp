@@ -86,6 +86,11 @@ class PowerManager {
   std::vector<analysis::SummaryEntry> summary(double end, double output_tokens,
                                               const std::map<std::string, double>& tokens_by_group) const;
   bool enabled() const { return enabled_; }
+  // Ends the books at `end`, the end of the window the run's series cover (their last sample): the power of the last
+  // control instant counts up to `end`, neither beyond it (that instant's interval may reach past the window) nor
+  // short of it (the last instant's interval is empty). Control instants after it change no total, peak or
+  // percentile; the demand-response bookkeeping they log goes on. Once only; the first call counts.
+  void close_window(double end);
   // Facility energy over the run, J (what the legacy constant-PUE figure becomes when the chain is on).
   double facility_energy_j() const { return facility_j_; }
 
@@ -102,6 +107,7 @@ class PowerManager {
   void tick();
   Chain measure(double now) const;
   void integrate(const Chain& c, double now, double dt);
+  void add_to_books(const Chain& c, double now, double dt);
   // `battery_w`: what the battery will deliver at this instant (peak shaving), so that capping acts only on the rest.
   void apply_capping(const Chain& c, double now, double battery_w);
   void apply_demand_response(const Chain& c, double now);
@@ -156,6 +162,16 @@ class PowerManager {
     double active_grid_j = 0, active_carbon_g = 0;  // of its GPUs' power above idle: what scheduling can move
   };
   std::map<std::string, GroupTotals> groups_;
+  // The totals integrate() adds to, as they stood at the last control instant before its interval was added.
+  struct Books {
+    double it_j, facility_j, grid_j, solar_j, battery_out_j, battery_in_j, carbon_g, cost, cooling_j, losses_j;
+    double at_limit_s, capped_s, total_s;
+    std::map<std::string, GroupTotals> groups;
+  };
+  Books books() const;
+  void set_books(const Books& b);
+  Books books_at_last_;
+  bool closed_ = false;  // close_window() has run
   int cap_actions_ = 0;
   double last_cap_s_ = -1e300;    // clocks are raised again only 10 control intervals after the last cut
   double effect_before_w_ = -1;    // grid draw before the last action, logged with its effect at the next instant

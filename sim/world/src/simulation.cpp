@@ -1,6 +1,7 @@
 #include "aif/world/simulation.hpp"
 
 #include <simgrid/kernel/Timer.hpp>
+#include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
 #include <unistd.h>
 
@@ -11,7 +12,9 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <numeric>
+#include <stdexcept>
 
 #include "aif/analysis/stats.hpp"
 #include "aif/models/arrivals.hpp"
@@ -155,6 +158,10 @@ class Run {
   void sample();
   std::vector<analysis::SummaryEntry> summarize(double end);
   bool work_left() const;
+  // The time of the last sample (the end of the window the summary covers; -1 until then), and the reliability
+  // figures as they stood then.
+  double series_end_s_ = -1;
+  std::vector<analysis::SummaryEntry> window_reliability_;
 
   const Scenario& sc_;
   const RunOptions& opt_;
@@ -195,8 +202,6 @@ class Run {
   // Constant over the run, set by place_replicas(): GPUs no replica uses draw idle power; servers draw their overhead.
   double spare_gpus_idle_w_ = 0;
   double servers_overhead_w_ = 0;
-  // A training GPU computing draws busy (compute-bound) power instead of idle power: the difference, per GPU.
-  double job_extra_w_ = 0;
 };
 
 void Run::build() {
@@ -303,8 +308,6 @@ void Run::place_replicas() {
   for (const auto& r : replicas_) assigned += r->gpus();
   spare_gpus_idle_w_ = sc_.device.idle_w * (static_cast<int>(platform_.gpus.size()) - assigned);
   servers_overhead_w_ = sc_.facility.server_overhead_w * servers;
-  const models::GpuPowerParams power = models::GpuPowerParams::from_device(sc_.device);
-  job_extra_w_ = models::gpu_busy_power(power, 1.0) - power.idle_w;
 }
 
 // Training and fine-tuning jobs take GPUs the replicas left free (training_job.hpp: placement policies); each runs
@@ -926,7 +929,8 @@ void Run::sample() {
   gpu_w += spare_gpus_idle_w_;  // job GPUs included: their compute is added at busy power below
   for (const auto& job : jobs_) {
     const double n = static_cast<double>(job->layout().gpus.size());
-    gpu_w += n * job_extra_w_ * job->compute_share_now();
+    // At the job's clock (a power cap slows and cools it), with the power figures summarize() books its energy at.
+    gpu_w += n * job->compute_power_w_now(models::GpuPowerParams::from_device(sc_.device));
     if (job->compute_share_now() > 0) busy_gpus += static_cast<int>(n);
   }
   const double it_w = gpu_w + servers_overhead_w_;
@@ -952,11 +956,22 @@ void Run::sample() {
   }
   writer_.add_sample(now, values);
   const double next = now + sc_.simulation.sample_interval_s;
-  const bool more = next <= sc_.simulation.duration_s || (sc_.simulation.drain && work_left());
-  if (more) Timer::set(next, [this] {
+  const double horizon = sc_.simulation.duration_s;
+  const bool more = next <= horizon || (sc_.simulation.drain && work_left());
+  // The series reach the horizon even when it falls between two sampling instants (a last, shorter interval).
+  const double at = more ? next : now < horizon ? horizon : -1;
+  if (at >= 0) {
+    Timer::set(at, [this] {
       ++events_;
       sample();
     });
+    return;
+  }
+  // The last sample ends the window that every total and mean of the summary covers: what comes after it (a repair
+  // due hours later, a replacement's weights) is in /events but adds nothing to the summary.
+  series_end_s_ = now;
+  power_->close_window(now);
+  window_reliability_ = reliability_->summary(now);
 }
 
 std::vector<analysis::SummaryEntry> Run::summarize(double end) {
@@ -1048,7 +1063,8 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   }
   std::map<std::string, double> tokens_by_service;
   for (const Service& s : services_) tokens_by_service[s.config->name] = static_cast<double>(s.output_tokens);
-  for (analysis::SummaryEntry& e : reliability_->summary(end)) out.push_back(std::move(e));
+  for (analysis::SummaryEntry& e : series_end_s_ >= 0 ? window_reliability_ : reliability_->summary(end))
+    out.push_back(std::move(e));
   if (reliability_->enabled()) {
     for (const Service& s : services_) {
       add(s.config->name + ".requests_retried", static_cast<double>(s.retried), "1");
@@ -1135,20 +1151,24 @@ RunReport Run::execute() {
           ttft_p99 = analysis::percentile(slice_ttft_, 99);
           slice_ttft_.clear();
         }
-        auto json_number = [](double v) {
-          char buf[32];
-          std::snprintf(buf, sizeof buf, "%.6g", v);
-          return std::isnan(v) ? std::string("null") : std::string(buf);
-        };
-        std::printf("{\"ttft_p50_s\":%s,\"ttft_p99_s\":%s,", json_number(ttft_p50).c_str(),
-                    json_number(ttft_p99).c_str());
-        std::printf("\"sim_s\":%.6g,\"duration_s\":%.6g,\"fraction\":%.4f,\"wall_s\":%.4g,\"eta_s\":%.4g,"
-                    "\"events\":%llu,\"arrived\":%lld,\"finished\":%lld,\"in_flight\":%lld,"
-                    "\"facility_power_w\":%.6g,\"busy_gpus\":%d,\"running\":%d,\"waiting\":%d}\n",
-                    until, duration, frac, wall, eta, static_cast<unsigned long long>(events_),
-                    static_cast<long long>(arrived_), static_cast<long long>(finished_),
-                    static_cast<long long>(in_flight_), last_facility_w_, last_busy_gpus_, last_running_,
-                    last_waiting_);
+        // NaN has no JSON spelling: written null. Doubles print at full precision (the reader parses them back).
+        auto number = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
+        const nlohmann::json line{{"ttft_p50_s", number(ttft_p50)},
+                                  {"ttft_p99_s", number(ttft_p99)},
+                                  {"sim_s", until},
+                                  {"duration_s", duration},
+                                  {"fraction", frac},
+                                  {"wall_s", wall},
+                                  {"eta_s", eta},
+                                  {"events", static_cast<unsigned long long>(events_)},
+                                  {"arrived", static_cast<long long>(arrived_)},
+                                  {"finished", static_cast<long long>(finished_)},
+                                  {"in_flight", static_cast<long long>(in_flight_)},
+                                  {"facility_power_w", number(last_facility_w_)},
+                                  {"busy_gpus", last_busy_gpus_},
+                                  {"running", last_running_},
+                                  {"waiting", last_waiting_}};
+        std::fputs((line.dump() + "\n").c_str(), stdout);
         std::fflush(stdout);
       }
     }
@@ -1159,9 +1179,14 @@ RunReport Run::execute() {
   // The drain runs whole (a stop asked for now lets the in-flight requests finish): run_until slices would leave
   // the clock at a slice boundary instead of the last event, and the results would differ from an unsliced run.
   if (sc_.simulation.drain && !stopped) engine.run();  // let in-flight requests finish
-  const double end = stopped ? simgrid::s4u::Engine::get_clock()
-                     : sc_.simulation.drain ? std::max(duration, simgrid::s4u::Engine::get_clock())
-                                            : duration;
+  // The engine's end, which the run_end event reports (it ran on to the last pending event: a repair due after the
+  // horizon, say), and the end of the window the series and the summary cover: their last sample, taken at the
+  // horizon or, with a drain, at the first sampling instant with no request left; for a stopped run, the stop.
+  const double engine_end = stopped ? simgrid::s4u::Engine::get_clock()
+                            : sc_.simulation.drain ? std::max(duration, simgrid::s4u::Engine::get_clock())
+                                                   : duration;
+  const double end = stopped || series_end_s_ < 0 ? engine_end : series_end_s_;
+  power_->close_window(end);  // a stopped run: its books end at the stop (no-op when the last sample closed them)
   if (stopped) {
     writer_.write_meta({{"partial", "1"}, {"partial_end_s", std::to_string(end)}});
     writer_.add_event({end, "run_stopped", "site", "stopped on request at " + std::to_string(end) + " s of " +
@@ -1213,7 +1238,7 @@ RunReport Run::execute() {
   report.partial = stopped;
   report.wall_s = wall;
   report.requests = arrived_;
-  writer_.add_event({end, "run_end", "site", "simulated " + std::to_string(end) + " s"});
+  writer_.add_event({engine_end, "run_end", "site", "simulated " + std::to_string(engine_end) + " s"});
   // The links of the shared tiers that carried the most, with their utilization over every sampling interval.
   std::vector<analysis::LinkUsageRecord> busiest;
   for (const LinkMonitor::LinkTotal& t : links_->busiest(16)) {
@@ -1243,8 +1268,7 @@ RunReport Run::execute() {
 
 RunReport run_simulation(const Scenario& scenario, const RunOptions& options) {
   // SimGrid reads its configuration from argv; the engine is created once per process.
-  // ker_engine warns at exit when actors are left to it (see below): expected there, not worth a line.
-  std::vector<std::string> args{"aifsim", "--log=root.thresh:warning", "--log=ker_engine.thresh:error"};
+  std::vector<std::string> args{"aifsim", "--log=root.thresh:warning"};
   for (const std::string& a : simgrid_config_args()) args.push_back(a);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -1252,15 +1276,23 @@ RunReport run_simulation(const Scenario& scenario, const RunOptions& options) {
   auto engine = std::make_unique<simgrid::s4u::Engine>(&argc, argv.data());
   auto run = std::make_unique<Run>(scenario, options);
   RunReport report = run->execute();
-  if (report.partial || engine->get_actor_count() > 0) {
-    // Actors still alive (a stopped run, or training jobs cut at the horizon without a drain) wait on the run's
-    // condition variables, which SimGrid refuses to destroy: the run and the engine are left for the process exit
-    // (the results file is complete and closed by now).
-    (void)run.release();
-    (void)engine.release();
-    return report;
+  // Actors still alive (a stopped run; training jobs cut at the horizon, or waiting out a restart past it) hold locks
+  // and wait on the run's condition variables. They go first, killed from the maestro while the run and the hosts
+  // they stand on still exist: SimGrid 3.32's engine destructor frees the hosts before it kills what is left, and an
+  // engine left to the process exit is torn down by an atexit handler after the static timer heap it reads has
+  // been destroyed (the segmentation fault every stopped run ended with). The run's results are written by now:
+  // its pending timers are dropped unrun, so that letting the dying actors unwind fires nothing into the run.
+  if (engine->get_actor_count() > 0) {
+    auto& timers = simgrid::kernel::timer::kernel_timers();
+    while (!timers.empty()) timers.top().second->remove();
+    simgrid::s4u::Actor::kill_all();
+    engine->run_until(simgrid::s4u::Engine::get_clock());  // the killed actors unwind; the clock does not move
+    if (engine->get_actor_count() > 0)
+      throw std::logic_error("run_simulation: " + std::to_string(engine->get_actor_count()) +
+                             " actors survived the teardown");
   }
   run.reset();
+  engine.reset();
   return report;
 }
 

@@ -37,6 +37,9 @@ class RunController : public QObject {
   const QString& fingerprint() const { return fingerprint_; }
   const QString& results_path() const { return results_; }
   bool partial() const { return partial_; }
+  // Whether the run's final line reported a written results file (complete or partial): true even when the process
+  // then exited with an error, so that what it wrote can still be opened.
+  bool reported_results() const { return reported_results_; }
   const QString& error() const { return error_; }
   const QString& aifsim_path() const { return aifsim_; }
 
@@ -54,6 +57,7 @@ class RunController : public QObject {
   Progress latest_;
   QString fingerprint_, results_, error_;
   bool partial_ = false;
+  bool reported_results_ = false;
 };
 
 }  // namespace aif::gui

@@ -1,0 +1,95 @@
+// How `aifsim run` ends when actors are still alive at the end (a stop, training jobs cut at the horizon): the
+// results are written and the process exits with status 0 (no crash in the engine's teardown), and the final
+// --progress-json line is valid JSON whatever the results path holds.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "../support/aifsim_process.hpp"
+#include "aif/analysis/results.hpp"
+
+using namespace aif::testing;
+using aif::analysis::ResultsReader;
+
+namespace {
+
+// The last non-empty line of a process's output.
+std::string last_line(const std::string& output) {
+  std::string s = output;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const size_t nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+// Single-quoted for sh: a ' inside becomes '\''.
+std::string sh_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+// SIGTERM during a run (the GUI's Stop and Esc): partial results, the done line saying so, and exit status 0. The
+// signal is sent once the first progress line is out, so that the run is under way (the default scenario takes
+// seconds, its 200 slices far longer than the wait).
+TEST(RunStop, SigtermWritesPartialResultsAndExitsZero) {
+  const std::string dir = scratch_dir("run_stop");
+  const std::string out = dir + "/stopped.h5", log = dir + "/stdout.jsonl";
+  const std::string script = aifsim_binary() + " run " + source_path("scenarios/default.yaml") + " -o " + out +
+                             " --progress-json --partial-on-stop > " + log +
+                             " & pid=$!; while [ ! -s " + log + " ]; do sleep 0.05; done; kill -TERM $pid; wait $pid";
+  const auto r = run_command("sh -c " + sh_quote(script));
+  EXPECT_EQ(r.exit_code, 0) << r.output;  // 139 was the segmentation fault in SimGrid's exit handler
+  const nlohmann::json done = nlohmann::json::parse(last_line(read_bytes(log)));
+  EXPECT_TRUE(done.at("done").get<bool>());
+  EXPECT_TRUE(done.at("partial").get<bool>());
+  EXPECT_EQ(done.at("results").get<std::string>(), out);
+  const ResultsReader res(out);
+  EXPECT_EQ(res.meta().at("partial"), "1");
+  EXPECT_LT(done.at("simulated_s").get<double>(), 3600.0);
+  EXPECT_EQ(done.at("simulated_s").get<double>(), std::stod(res.meta().at("partial_end_s")));
+  EXPECT_EQ(res.stored_fingerprint(), res.compute_fingerprint());
+}
+
+// Training jobs cut at the horizon without a drain: their actors are alive when the run ends (mid-step, waiting on
+// the fabric or on a condition variable). They are killed and unwound before the engine goes: exit 0, nothing on
+// stderr from SimGrid, and the same results as the sliced run (the live view's slices change nothing).
+TEST(RunStop, TrainingJobsCutAtTheHorizonExitCleanly) {
+  const std::string dir = scratch_dir("run_horizon");
+  const std::string scenario = source_path("scenarios/examples/training.yaml") +
+                               " --set simulation.duration=8min --set simulation.drain=false";
+  const auto plain = run_command(aifsim_binary() + " run " + scenario + " -q -o " + dir + "/plain.h5");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(plain.output, "");  // -q: errors only; no engine warning about actors left behind either
+  const auto sliced =
+      run_command(aifsim_binary() + " run " + scenario + " --progress-json --partial-on-stop -o " + dir + "/sliced.h5");
+  EXPECT_EQ(sliced.exit_code, 0) << sliced.output;
+  const nlohmann::json done = nlohmann::json::parse(last_line(sliced.output));
+  EXPECT_FALSE(done.at("partial").get<bool>());
+  const ResultsReader a(dir + "/plain.h5"), b(dir + "/sliced.h5");
+  EXPECT_EQ(a.meta().at("fingerprint"), b.meta().at("fingerprint"));
+  EXPECT_GT(a.job_step_count(), 0u);
+}
+
+// The done line is written by a JSON library: a results path with a quote and a backslash stays one valid string.
+TEST(RunStop, TheDoneLineIsValidJsonForAnyResultsPath) {
+  const std::string dir = scratch_dir("run_done_line");
+  const std::string out = dir + "/a \"quoted\" back\\slash.h5";
+  const auto r = run_command(aifsim_binary() + " run " + source_path("scenarios/examples/poisson.yaml") +
+                             " --set simulation.duration=30s --progress-json -o " + sh_quote(out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  size_t lines = 0;
+  std::string line, text = r.output;
+  for (size_t start = 0, nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    line = text.substr(start, nl - start);
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;  // every progress line too
+    ++lines;
+  }
+  EXPECT_EQ(lines, 201u);  // 200 slices and the done line
+  const nlohmann::json done = nlohmann::json::parse(last_line(r.output));
+  EXPECT_EQ(done.at("results").get<std::string>(), out);
+  EXPECT_FALSE(done.at("partial").get<bool>());
+  EXPECT_EQ(done.at("fingerprint").get<std::string>(), ResultsReader(out).meta().at("fingerprint"));
+}
