@@ -166,3 +166,9 @@ END { exit !(n >= 5 && gemm == 5 && bad == 0) }' \"$1/comparison.md\""
                    ${AIF_SCENARIO_ROOT}/scripts/gpu_check.sh ${CMAKE_CURRENT_BINARY_DIR}/gpu_check_dry_run ${CMAKE_BINARY_DIR})
   set_tests_properties(cli_gpu_check_cpu_dry_run PROPERTIES LABELS smoke TIMEOUT 300)
 endif()
+
+# A refactor keeps the event streams: the examples' fingerprints equal the recorded ones (scripts/check_fingerprints.sh;
+# --all adds the energy, reliability and bench scenarios, minutes).
+add_test(NAME fingerprints_of_the_examples_unchanged
+         COMMAND ${AIF_SOURCE_DIR}/scripts/check_fingerprints.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(fingerprints_of_the_examples_unchanged PROPERTIES LABELS fingerprint TIMEOUT 600)
