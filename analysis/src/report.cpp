@@ -1,4 +1,5 @@
 #include "aif/analysis/report.hpp"
+#include "aif/analysis/plan_table.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -682,84 +683,27 @@ ReportInfo write_sweep_report(const std::string& dir, const std::string& path, c
   return {page.charts, html.size()};
 }
 
-namespace {
-
-// plan.csv as a header and rows of cells (quoted cells may hold commas; aifsim plan writes no line breaks in them).
-std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw ResultsError(path.string() + ": cannot read");
-  std::vector<std::vector<std::string>> rows;
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cells(1);
-    bool quoted = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-      const char c = line[i];
-      if (c == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"') {
-        cells.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = !quoted;
-      } else if (c == ',' && !quoted) {
-        cells.emplace_back();
-      } else {
-        cells.back() += c;
-      }
-    }
-    rows.push_back(std::move(cells));
-  }
-  if (rows.empty()) throw ResultsError(path.string() + ": empty");
-  return rows;
-}
-
-double cell_number(const std::string& text) {
-  if (text.empty() || text == "unfinished") return text.empty() ? std::nan("") : 1e300;
-  try {
-    return std::stod(text);
-  } catch (const std::exception&) {
-    return std::nan("");
-  }
-}
-
-}  // namespace
-
 ReportInfo write_plan_report(const std::string& dir, const std::string& path) {
   const fs::path csv_path = fs::path(dir) / "plan.csv";
   if (!fs::exists(csv_path)) throw ResultsError(dir + ": not a plan folder (no plan.csv; `aifsim plan -o DIR` writes it)");
-  const auto rows = read_csv(csv_path);
-  const std::vector<std::string>& header = rows.front();
-  auto column = [&](const std::string& name) {
-    const auto it = std::find(header.begin(), header.end(), name);
-    return it == header.end() ? -1 : static_cast<int>(it - header.begin());
-  };
-  for (const char* required : {"id", "status", "cost_per_h", "meets", "frontier", "chosen"})
-    if (column(required) < 0) throw ResultsError(csv_path.string() + ": no column '" + required + "': not a plan table");
-  // The first SLO metric: the first "<metric>_p<q>_s" column after the bounds.
-  std::string metric;
-  for (size_t c = static_cast<size_t>(column("utilization_bound")) + 1; c < header.size() && metric.empty(); ++c)
-    if (header[c].size() > 2 && header[c].compare(header[c].size() - 2, 2, "_s") == 0 && header[c].find('.') == std::string::npos)
-      metric = header[c];
+  const PlanTable table = read_plan_table(csv_path.string());
+  // The chart's metric: the first SLO.
+  const std::string metric = table.slos.empty() ? "" : table.slos.front() + "_s";
   Page page;
   page.section("answer", "Answer");
   page.body << "<pre class=\"plan\">" << esc(read_text(fs::path(dir) / "plan.md")) << "</pre>\n";
-  const std::string failure_prefix = [&] {
-    for (const std::string& h : header)
-      if (h.size() > 2 && h[0] == 'n' && h.find('.') != std::string::npos && h.substr(h.find('.') + 1) == "meets")
-        return h.substr(0, h.find('.') + 1);
-    return std::string();
-  }();
-  auto cost_chart = [&](const std::string& id, const std::string& prefix, const std::string& title) {
-    const int c_cost = column("cost_per_h"), c_metric = column(prefix + metric), c_meets = column(prefix + "meets");
-    if (metric.empty() || c_metric < 0 || c_meets < 0) return;
+  auto cost_chart = [&](const std::string& id, bool failure, const std::string& title) {
+    if (metric.empty()) return;
     ChartSeries ok{"meets the SLOs", {}, {}, {}, SeriesStyle::SCATTER, "#1a9850"};
     ChartSeries miss{"misses", {}, {}, {}, SeriesStyle::SCATTER, "#d73027"};
     std::vector<double> cx, cy;
-    for (size_t r = 1; r < rows.size(); ++r) {
-      const auto& row = rows[r];
-      if (static_cast<int>(row.size()) <= std::max({c_cost, c_metric, c_meets})) continue;
-      const double x = cell_number(row[static_cast<size_t>(c_cost)]), y = cell_number(row[static_cast<size_t>(c_metric)]);
-      if (!std::isfinite(x) || !std::isfinite(y) || y >= 1e299) continue;
-      (row[static_cast<size_t>(c_meets)] == "yes" ? ok : miss).x.push_back(x);
-      (row[static_cast<size_t>(c_meets)] == "yes" ? ok : miss).y.push_back(y);
+    for (const PlanRow& row : table.rows) {
+      const std::optional<PlanRunCells>& run = failure ? row.failure : row.normal;
+      if (!row.normal || !run) continue;
+      const double x = *row.normal->cost_per_h, y = run->latency_s.front();
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;  // never finished: no point to draw
+      (run->meets ? ok : miss).x.push_back(x);
+      (run->meets ? ok : miss).y.push_back(y);
       cx.push_back(x);
       cy.push_back(y);
     }
@@ -789,18 +733,16 @@ ReportInfo write_plan_report(const std::string& dir, const std::string& path) {
   };
   page.section("frontier", "Cost and latency");
   const std::string shown = metric.size() > 2 ? metric.substr(0, metric.size() - 2) : metric;
-  cost_chart("plan-cost", "", "Cost per hour vs " + shown);
-  if (!failure_prefix.empty())
-    cost_chart("plan-cost-failure", failure_prefix, "With the stated failure: cost per hour vs " + shown);
+  cost_chart("plan-cost", false, "Cost per hour vs " + shown);
+  if (table.racks_down > 0) cost_chart("plan-cost-failure", true, "With the stated failure: cost per hour vs " + shown);
   page.section("candidates", "Candidates");
+  const std::vector<std::vector<std::string>> cells = plan_table_cells(table);
   page.body << "<table class=\"candidates\"><tr>";
-  for (const std::string& h : header) page.body << "<th>" << esc(h) << "</th>";
+  for (const std::string& h : cells.front()) page.body << "<th>" << esc(h) << "</th>";
   page.body << "</tr>\n";
-  const int c_chosen = column("chosen");
-  for (size_t r = 1; r < rows.size(); ++r) {
-    const bool chosen = static_cast<int>(rows[r].size()) > c_chosen && !rows[r][static_cast<size_t>(c_chosen)].empty();
-    page.body << (chosen ? "<tr class=\"pareto\">" : "<tr>");
-    for (const std::string& cell : rows[r]) page.body << "<td>" << esc(cell) << "</td>";
+  for (size_t r = 1; r < cells.size(); ++r) {
+    page.body << (table.rows[r - 1].chosen.empty() ? "<tr>" : "<tr class=\"pareto\">");
+    for (const std::string& cell : cells[r]) page.body << "<td>" << esc(cell) << "</td>";
     page.body << "</tr>\n";
   }
   page.body << "</table>\n";

@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "aif/analysis/plan_table.hpp"
 #include "aif/analysis/report.hpp"
 #include "aif/studies/plan.hpp"
 #include "aif/scenario/scenario.hpp"
@@ -288,47 +289,42 @@ int run_plan(const PlanOptions& o) {
   };
   const std::vector<size_t> front = frontier(ran, false), front_failure = frontier(ran_failure, true);
 
-  // plan.csv: every candidate.
-  std::ostringstream csv;
-  csv << "id";
-  for (const sim::PlanDimension& d : plan.space) csv << "," << d.name;
-  csv << ",racks,gpus,gpu_cost_per_h,status,reason,min_step_s,utilization_bound";
-  std::vector<std::string> columns;
-  for (const sim::PlanSlo& s : plan.slos) columns.push_back(s.name() + "_s");
-  columns.push_back("availability");
-  columns.push_back("facility_energy_kwh");
-  columns.push_back("cost_per_h");
-  columns.push_back("meets");
-  for (const std::string& c : columns) csv << "," << c;
-  if (plan.racks_down > 0)
-    for (const std::string& c : columns)
-      if (c != "facility_energy_kwh" && c != "cost_per_h") csv << ",n" << plan.racks_down << "." << c;
-  csv << ",frontier,chosen\n";
-  auto outcome_cells = [&](const std::optional<sim::PlanOutcome>& out, bool with_cost) {
-    std::string s;
-    for (const sim::PlanSlo& slo : plan.slos) s += "," + (out ? general(out->latency_s.at(slo.name())) : "");
-    s += "," + (out ? general(out->availability) : "");
-    if (with_cost) s += "," + (out ? general(out->facility_energy_kwh) : "") + "," + (out ? general(out->cost_per_h) : "");
-    s += "," + (out ? std::string(out->meets ? "yes" : "no") : "");
-    return s;
+  // plan.csv: every candidate, through the table's one writer (aif/analysis/plan_table.hpp).
+  analysis::PlanTable candidates_table;
+  for (const sim::PlanDimension& d : plan.space) candidates_table.dimensions.push_back(d.name);
+  for (const sim::PlanSlo& s : plan.slos) candidates_table.slos.push_back(s.name());
+  candidates_table.racks_down = plan.racks_down;
+  auto run_cells = [&](const std::optional<sim::PlanOutcome>& out, bool with_cost) -> std::optional<analysis::PlanRunCells> {
+    if (!out) return std::nullopt;
+    analysis::PlanRunCells c;
+    for (const sim::PlanSlo& slo : plan.slos) c.latency_s.push_back(out->latency_s.at(slo.name()));
+    c.availability = out->availability;
+    if (with_cost) c.facility_energy_kwh = out->facility_energy_kwh, c.cost_per_h = out->cost_per_h;
+    c.meets = out->meets;
+    return c;
+  };
+  auto mark = [](bool normal, bool with_failure) {
+    return std::string(normal ? (with_failure ? "both" : "yes") : (with_failure ? "with failure" : ""));
   };
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
-    csv << r.candidate.id;
-    for (const auto& [name, value] : r.candidate.settings) csv << "," << csv_cell(value);
-    csv << "," << r.candidate.racks << "," << r.candidate.gpus << "," << general(r.candidate.gpu_cost_per_h) << ","
-        << status_text(r.status) << "," << csv_cell(r.reason) << ","
-        << (r.status == Status::INVALID ? "" : general(r.bound.min_step_s)) << ","
-        << (r.status == Status::INVALID ? "" : general(r.bound.utilization));
-    csv << outcome_cells(r.normal, true);
-    if (plan.racks_down > 0) csv << outcome_cells(r.failure, false);
-    const bool on_front = std::find(front.begin(), front.end(), i) != front.end();
-    const bool on_front_failure = std::find(front_failure.begin(), front_failure.end(), i) != front_failure.end();
-    csv << "," << (on_front ? (on_front_failure ? "both" : "yes") : (on_front_failure ? "with failure" : ""));
-    csv << "," << (chosen == i ? (chosen_failure == i ? "both" : "yes") : (chosen_failure == i ? "with failure" : ""))
-        << "\n";
+    analysis::PlanRow row;
+    row.id = r.candidate.id;
+    for (const auto& [name, value] : r.candidate.settings) row.settings.push_back(value);
+    row.racks = r.candidate.racks;
+    row.gpus = r.candidate.gpus;
+    row.gpu_cost_per_h = r.candidate.gpu_cost_per_h;
+    row.status = status_text(r.status);
+    row.reason = r.reason;
+    if (r.status != Status::INVALID) row.min_step_s = r.bound.min_step_s, row.utilization_bound = r.bound.utilization;
+    row.normal = run_cells(r.normal, true);
+    if (plan.racks_down > 0) row.failure = run_cells(r.failure, false);
+    row.frontier = mark(std::find(front.begin(), front.end(), i) != front.end(),
+                        std::find(front_failure.begin(), front_failure.end(), i) != front_failure.end());
+    row.chosen = mark(chosen == i, chosen_failure == i);
+    candidates_table.rows.push_back(std::move(row));
   }
-  write_atomically(ctx.dir / "plan.csv", csv.str());
+  analysis::write_plan_table((ctx.dir / "plan.csv").string(), candidates_table);
 
   // plan.md: the answer first.
   std::ostringstream md;

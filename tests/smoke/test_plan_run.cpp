@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
+#include "aif/analysis/plan_table.hpp"
 #include "aif/analysis/results.hpp"
 #include "aif/studies/plan.hpp"
 
@@ -18,27 +19,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// plan.csv as id -> column -> cell (no quoted commas in the columns read here but `reason`, read last).
+// plan.csv as id -> column -> cell, read through the table's one reader (aif/analysis/plan_table.hpp).
 std::map<std::string, std::map<std::string, std::string>> read_plan_csv(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> header;
-  std::stringstream h(line);
-  for (std::string cell; std::getline(h, cell, ',');) header.push_back(cell);
+  const auto cells = aif::analysis::plan_table_cells(aif::analysis::read_plan_table(path));
   std::map<std::string, std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::string cell;
-    bool quoted = false;
-    for (char c : line) {
-      if (c == '"') quoted = !quoted;
-      else if (c == ',' && !quoted) cells.push_back(std::exchange(cell, ""));
-      else cell += c;
-    }
-    cells.push_back(cell);
-    for (size_t i = 0; i < header.size() && i < cells.size(); ++i) rows[cells[0]][header[i]] = cells[i];
-  }
+  for (size_t r = 1; r < cells.size(); ++r)
+    for (size_t c = 0; c < cells.front().size(); ++c) rows[cells[r][0]][cells.front()[c]] = cells[r][c];
   return rows;
 }
 

@@ -10,7 +10,7 @@
 
 #include "../support/results_summary.hpp"
 #include "aif/models/power.hpp"
-#include "aif/sim/scenario.hpp"
+#include "aif/scenario/scenario.hpp"
 
 using namespace aif::testing;
 using aif::analysis::ResultsReader;
