@@ -13,6 +13,7 @@
 #include "aif/analysis/plan_table.hpp"
 #include "aif/analysis/report.hpp"
 #include "aif/studies/plan.hpp"
+#include "aif/studies/plan_answer.hpp"
 #include "aif/scenario/scenario.hpp"
 #include "sweep_points.hpp"
 
@@ -21,51 +22,6 @@ namespace aif::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-enum class Status { INVALID, PRUNED_ANALYTIC, PRUNED_COST, FAILED, SIMULATED };
-
-const char* status_text(Status s) {
-  switch (s) {
-    case Status::INVALID: return "invalid";
-    case Status::PRUNED_ANALYTIC: return "pruned: analytic bound";
-    case Status::PRUNED_COST: return "pruned: cost";
-    case Status::FAILED: return "run failed";
-    case Status::SIMULATED: return "simulated";
-  }
-  return "?";
-}
-
-struct Row {
-  sim::PlanCandidate candidate;
-  sim::AnalyticBound bound;
-  Status status = Status::SIMULATED;
-  std::string reason;
-  std::optional<sim::PlanOutcome> normal, failure;  // the runs without and with the stated failure
-  // Meets the SLOs, and with the stated failure too when there is one.
-  bool meets_all(bool with_failure) const {
-    return normal && normal->meets && (!with_failure || (failure && failure->meets));
-  }
-};
-
-std::string fixed(double v, int digits) {
-  if (v >= 1e299) return "unfinished";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string general(double v) {
-  if (v >= 1e299) return "unfinished";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-std::string settings_text(const sim::PlanCandidate& c) {
-  std::string s;
-  for (const auto& [name, value] : c.settings) s += (s.empty() ? "" : ", ") + name + " " + value;
-  return s;
-}
 
 sim::SweepPoint point_of(const std::string& id, size_t index, const std::vector<std::string>& overrides,
                          uint64_t seed) {
@@ -96,22 +52,22 @@ CLI::App* add_plan_command(CLI::App& app, PlanOptions& options) {
 
 int run_plan(const PlanOptions& o) {
   const sim::PlanConfig plan = sim::load_plan(o.plan);
-  std::vector<Row> rows;
+  std::vector<sim::PlanResult> rows;
   for (sim::PlanCandidate& c : sim::enumerate_candidates(plan)) {
-    Row row;
+    sim::PlanResult row;
     row.candidate = std::move(c);
     if (!row.candidate.invalid.empty()) {
-      row.status = Status::INVALID;
+      row.status = sim::PlanStatus::INVALID;
       row.reason = row.candidate.invalid;
     } else {
       try {
         row.bound = sim::analytic_bound(plan, *row.candidate.scenario);
         if (!row.bound.infeasible.empty()) {
-          row.status = Status::PRUNED_ANALYTIC;
+          row.status = sim::PlanStatus::PRUNED_ANALYTIC;
           row.reason = row.bound.infeasible;
         }
       } catch (const sim::ScenarioError& e) {  // e.g. the weights leave no room for a KV cache
-        row.status = Status::INVALID;
+        row.status = sim::PlanStatus::INVALID;
         row.reason = e.what();
       }
     }
@@ -120,20 +76,20 @@ int run_plan(const PlanOptions& o) {
   // Cheapest first (GPU cost: a lower bound of the whole cost), ties in enumeration order.
   std::vector<size_t> order;
   for (size_t i = 0; i < rows.size(); ++i)
-    if (rows[i].status == Status::SIMULATED) order.push_back(i);
+    if (rows[i].status == sim::PlanStatus::SIMULATED) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return rows[a].candidate.gpu_cost_per_h < rows[b].candidate.gpu_cost_per_h;
   });
-  const size_t invalid = std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.status == Status::INVALID; });
+  const size_t invalid = std::count_if(rows.begin(), rows.end(), [](const sim::PlanResult& r) { return r.status == sim::PlanStatus::INVALID; });
   const size_t pruned = std::count_if(rows.begin(), rows.end(),
-                                      [](const Row& r) { return r.status == Status::PRUNED_ANALYTIC; });
+                                      [](const sim::PlanResult& r) { return r.status == sim::PlanStatus::PRUNED_ANALYTIC; });
   std::printf("plan     %zu candidates: %zu invalid, %zu pruned by the perf model, %zu to simulate cheapest first\n",
               rows.size(), invalid, pruned, order.size());
   if (o.dry_run) {
-    for (const Row& r : rows)
+    for (const sim::PlanResult& r : rows)
       std::printf("%s  %-40s  %3d GPUs  %10.2f %s/h  %s%s%s\n", r.candidate.id.c_str(),
-                  settings_text(r.candidate).c_str(), r.candidate.gpus, r.candidate.gpu_cost_per_h,
-                  plan.cost.currency.c_str(), r.status == Status::SIMULATED ? "to simulate" : status_text(r.status),
+                  sim::settings_text(r.candidate).c_str(), r.candidate.gpus, r.candidate.gpu_cost_per_h,
+                  plan.cost.currency.c_str(), r.status == sim::PlanStatus::SIMULATED ? "to simulate" : sim::to_string(r.status),
                   r.reason.empty() ? "" : ": ", r.reason.c_str());
     return 0;
   }
@@ -161,12 +117,14 @@ int run_plan(const PlanOptions& o) {
   PointProcesses children(ctx);
   std::vector<size_t> ready;  // points done before (resume) or just ended, to account for
   std::vector<size_t> failure_queue;
-  size_t next = 0, simulated = 0, reused = 0;
+  size_t next = 0;
+  sim::PlanRunStats stats;
+  stats.check_pruned = o.check_pruned;
   auto account = [&](size_t point, bool ok) {
-    Row& row = rows[point / 2];
+    sim::PlanResult& row = rows[point / 2];
     const bool failure_run = point % 2 == 1;
     if (!ok) {
-      row.status = Status::FAILED;
+      row.status = sim::PlanStatus::FAILED;
       row.reason = "see " + (ctx.pdir / (ctx.points[point].id + ".error")).string();
       std::printf("  %s FAILED (%s)\n", ctx.points[point].id.c_str(), row.reason.c_str());
       return;
@@ -175,7 +133,7 @@ int run_plan(const PlanOptions& o) {
         sim::measure_plan_run(plan, row.candidate, (ctx.pdir / (ctx.points[point].id + ".h5")).string());
     (failure_run ? row.failure : row.normal) = out;
     std::printf("  %-10s %-40s %8.2f %s/h  %s%s\n", ctx.points[point].id.c_str(),
-                settings_text(row.candidate).c_str(), out.cost_per_h, plan.cost.currency.c_str(),
+                sim::settings_text(row.candidate).c_str(), out.cost_per_h, plan.cost.currency.c_str(),
                 out.meets ? "meets the SLOs" : "misses: ", out.misses.c_str());
     std::fflush(stdout);
     if (!failure_run && out.meets && plan.racks_down > 0) failure_queue.push_back(point + 1);
@@ -183,10 +141,10 @@ int run_plan(const PlanOptions& o) {
   };
   auto start = [&](size_t point) {
     if (ctx.done(point)) {
-      ++reused;
+      ++stats.reused;
       account(point, true);
     } else {
-      ++simulated;
+      ++stats.simulated;
       children.launch(point);
     }
   };
@@ -199,11 +157,11 @@ int run_plan(const PlanOptions& o) {
         continue;
       }
       if (next >= order.size()) break;
-      Row& row = rows[order[next]];
+      sim::PlanResult& row = rows[order[next]];
       const size_t point = 2 * order[next++];
       // Its GPUs alone cost more than the window above the cheapest feasible: it cannot be cheaper.
       if (row.candidate.gpu_cost_per_h > plan.max_cost_ratio * best) {
-        row.status = Status::PRUNED_COST;
+        row.status = sim::PlanStatus::PRUNED_COST;
         continue;
       }
       start(point);
@@ -213,27 +171,26 @@ int run_plan(const PlanOptions& o) {
   }
   // --check-pruned: the bounds' claim, tested. Every analytically pruned candidate is simulated as it is; one that
   // meets the SLOs would mean a wrong bound (reported, exit 1).
-  size_t checked = 0, violated = 0;
   if (o.check_pruned) {
     std::vector<size_t> points;
     for (size_t i = 0; i < rows.size(); ++i)
-      if (rows[i].status == Status::PRUNED_ANALYTIC) points.push_back(2 * i);
+      if (rows[i].status == sim::PlanStatus::PRUNED_ANALYTIC) points.push_back(2 * i);
     auto check = [&](size_t point, bool ok) {
-      Row& row = rows[point / 2];
+      sim::PlanResult& row = rows[point / 2];
       if (!ok) {
         row.reason += "; the check run failed";
         return;
       }
       const sim::PlanOutcome out =
           sim::measure_plan_run(plan, row.candidate, (ctx.pdir / (ctx.points[point].id + ".h5")).string());
-      ++checked;
+      ++stats.checked;
       if (out.meets) {
-        ++violated;
+        ++stats.violated;
         row.reason += "; CHECK FAILED: simulated, it meets the SLOs";
       } else {
         row.reason += "; checked: simulated, it misses (" + out.misses + ")";
       }
-      std::printf("  check %-9s %-40s %s\n", ctx.points[point].id.c_str(), settings_text(row.candidate).c_str(),
+      std::printf("  check %-9s %-40s %s\n", ctx.points[point].id.c_str(), sim::settings_text(row.candidate).c_str(),
                   out.meets ? "MEETS the SLOs: the bound is wrong" : ("misses: " + out.misses).c_str());
       std::fflush(stdout);
     };
@@ -244,7 +201,7 @@ int run_plan(const PlanOptions& o) {
         if (ctx.done(p)) {
           check(p, true);
         } else {
-          ++simulated;
+          ++stats.simulated;
           children.launch(p);
         }
       }
@@ -253,137 +210,23 @@ int run_plan(const PlanOptions& o) {
   }
   // Candidates outside the final window are reported as pruned whichever ran first: the table does not depend on
   // --jobs or timing.
-  for (Row& row : rows)
-    if (row.status == Status::SIMULATED && row.candidate.gpu_cost_per_h > plan.max_cost_ratio * best) {
-      row.status = Status::PRUNED_COST;
+  for (sim::PlanResult& row : rows)
+    if (row.status == sim::PlanStatus::SIMULATED && row.candidate.gpu_cost_per_h > plan.max_cost_ratio * best) {
+      row.status = sim::PlanStatus::PRUNED_COST;
       row.normal.reset();
       row.failure.reset();
     }
 
-  // The choices, and the frontiers over the first SLO (or availability when there is no latency SLO).
-  const std::string metric = plan.slos.empty() ? "availability" : plan.slos.front().name();
-  auto latency_of = [&](const sim::PlanOutcome& out) {
-    return plan.slos.empty() ? 1 - out.availability : out.latency_s.at(metric);
-  };
-  std::optional<size_t> chosen, chosen_failure;
-  std::vector<size_t> ran, ran_failure;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    if (r.status != Status::SIMULATED || !r.normal) continue;
-    ran.push_back(i);
-    if (r.failure) ran_failure.push_back(i);
-    if (r.normal->meets && (!chosen || r.normal->cost_per_h < rows[*chosen].normal->cost_per_h)) chosen = i;
-    if (plan.racks_down > 0 && r.meets_all(true) &&
-        (!chosen_failure || r.normal->cost_per_h < rows[*chosen_failure].normal->cost_per_h))
-      chosen_failure = i;
-  }
-  auto frontier = [&](const std::vector<size_t>& set, bool failure) {
-    std::vector<double> cost, latency;
-    for (size_t i : set) {
-      cost.push_back(rows[i].normal->cost_per_h);
-      latency.push_back(latency_of(failure ? *rows[i].failure : *rows[i].normal));
-    }
-    std::vector<size_t> front;
-    for (size_t k : analysis::pareto_front(cost, latency)) front.push_back(set[k]);
-    return front;
-  };
-  const std::vector<size_t> front = frontier(ran, false), front_failure = frontier(ran_failure, true);
-
-  // plan.csv: every candidate, through the table's one writer (aif/analysis/plan_table.hpp).
-  analysis::PlanTable candidates_table;
-  for (const sim::PlanDimension& d : plan.space) candidates_table.dimensions.push_back(d.name);
-  for (const sim::PlanSlo& s : plan.slos) candidates_table.slos.push_back(s.name());
-  candidates_table.racks_down = plan.racks_down;
-  auto run_cells = [&](const std::optional<sim::PlanOutcome>& out, bool with_cost) -> std::optional<analysis::PlanRunCells> {
-    if (!out) return std::nullopt;
-    analysis::PlanRunCells c;
-    for (const sim::PlanSlo& slo : plan.slos) c.latency_s.push_back(out->latency_s.at(slo.name()));
-    c.availability = out->availability;
-    if (with_cost) c.facility_energy_kwh = out->facility_energy_kwh, c.cost_per_h = out->cost_per_h;
-    c.meets = out->meets;
-    return c;
-  };
-  auto mark = [](bool normal, bool with_failure) {
-    return std::string(normal ? (with_failure ? "both" : "yes") : (with_failure ? "with failure" : ""));
-  };
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    analysis::PlanRow row;
-    row.id = r.candidate.id;
-    for (const auto& [name, value] : r.candidate.settings) row.settings.push_back(value);
-    row.racks = r.candidate.racks;
-    row.gpus = r.candidate.gpus;
-    row.gpu_cost_per_h = r.candidate.gpu_cost_per_h;
-    row.status = status_text(r.status);
-    row.reason = r.reason;
-    if (r.status != Status::INVALID) row.min_step_s = r.bound.min_step_s, row.utilization_bound = r.bound.utilization;
-    row.normal = run_cells(r.normal, true);
-    if (plan.racks_down > 0) row.failure = run_cells(r.failure, false);
-    row.frontier = mark(std::find(front.begin(), front.end(), i) != front.end(),
-                        std::find(front_failure.begin(), front_failure.end(), i) != front_failure.end());
-    row.chosen = mark(chosen == i, chosen_failure == i);
-    candidates_table.rows.push_back(std::move(row));
-  }
-  analysis::write_plan_table((ctx.dir / "plan.csv").string(), candidates_table);
-
-  // plan.md: the answer first.
-  std::ostringstream md;
-  const std::string cur = plan.cost.currency;
-  md << "# Plan: " << plan.service << " (" << fs::path(plan.path).filename().string() << ")\n\n";
-  md << rows.size() << " candidates: " << invalid << " invalid, " << pruned << " pruned by the perf model, "
-     << std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.status == Status::PRUNED_COST; })
-     << " pruned by cost (GPU cost above " << general(plan.max_cost_ratio) << "x the cheapest feasible), " << ran.size()
-     << " simulated";
-  if (plan.racks_down > 0) md << " (" << ran_failure.size() << " also with " << plan.racks_down << " rack(s) down)";
-  md << "; " << simulated << " runs now, " << reused << " reused from an earlier run of this plan.\n\n";
-  if (o.check_pruned)
-    md << "Pruning checked (--check-pruned): " << checked << " pruned candidate(s) simulated, "
-       << (violated ? std::to_string(violated) + " of them MEET the SLOs: a bound is wrong (see plan.csv)"
-                    : std::string("every one misses the SLOs"))
-       << ".\n\n";
-  auto describe = [&](const char* title, const std::optional<size_t>& pick, bool failure) {
-    md << "## " << title << "\n\n";
-    if (!pick) {
-      md << "No candidate meets the SLOs" << (failure ? " with the failure" : "") << ".\n\n";
-      return;
-    }
-    const Row& r = rows[*pick];
-    md << "**" << r.candidate.id << "**: " << settings_text(r.candidate) << "; " << r.candidate.racks << " rack(s), "
-       << r.candidate.gpus << " GPUs, **" << fixed(r.normal->cost_per_h, 2) << " " << cur << "/h** (GPUs "
-       << fixed(r.candidate.gpu_cost_per_h, 2) << ", energy " << fixed(r.normal->cost_per_h - r.candidate.gpu_cost_per_h, 2)
-       << ")\n\n";
-    const sim::PlanOutcome& out = failure ? *r.failure : *r.normal;
-    for (const sim::PlanSlo& slo : plan.slos)
-      md << "- " << slo.name() << " " << general(out.latency_s.at(slo.name())) << " s (limit " << general(slo.max_s)
-         << " s)\n";
-    md << "- availability " << general(out.availability)
-       << (plan.availability_min >= 0 ? " (at least " + general(plan.availability_min) + ")" : "") << "\n\n";
-  };
-  describe("Cheapest meeting the SLOs", chosen, false);
-  if (plan.racks_down > 0)
-    describe(("Cheapest meeting them with " + std::to_string(plan.racks_down) + " rack(s) down").c_str(),
-             chosen_failure, true);
-  auto table = [&](const char* title, const std::vector<size_t>& set, bool failure) {
-    md << "## " << title << "\n\n| candidate | settings | cost " << cur << "/h | " << metric << " | meets |\n|---|---|---:|---:|---|\n";
-    for (size_t i : set) {
-      const sim::PlanOutcome& out = failure ? *rows[i].failure : *rows[i].normal;
-      md << "| " << rows[i].candidate.id << " | " << settings_text(rows[i].candidate) << " | "
-         << fixed(rows[i].normal->cost_per_h, 2) << " | " << general(latency_of(out)) << " | "
-         << (failure ? (out.meets ? "yes" : "no") : (out.meets ? "yes" : "no")) << " |\n";
-    }
-    md << "\n";
-  };
-  table("Cost-latency frontier", front, false);
-  if (plan.racks_down > 0)
-    table(("Cost-latency frontier with " + std::to_string(plan.racks_down) + " rack(s) down").c_str(), front_failure,
-          true);
-  md << "Every candidate, with the reason it was pruned or its measurements: `plan.csv`.\n";
-  write_atomically(ctx.dir / "plan.md", md.str());
-  std::printf("\n%s", md.str().c_str());
+  // What the runs found: the choices, plan.csv and plan.md (aif/studies/plan_answer.hpp).
+  const sim::PlanAnswer answer = sim::plan_answer(plan, rows);
+  analysis::write_plan_table((ctx.dir / "plan.csv").string(), sim::plan_table(plan, rows, answer));
+  const std::string md = sim::plan_markdown(plan, rows, answer, stats);
+  write_atomically(ctx.dir / "plan.md", md);
+  std::printf("\n%s", md.c_str());
   const bool failed_runs =
-      std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.status == Status::FAILED; });
-  const bool found = plan.racks_down > 0 ? chosen_failure.has_value() : chosen.has_value();
-  return found && !failed_runs && violated == 0 ? 0 : 1;
+      std::any_of(rows.begin(), rows.end(), [](const sim::PlanResult& r) { return r.status == sim::PlanStatus::FAILED; });
+  const bool found = plan.racks_down > 0 ? answer.chosen_failure.has_value() : answer.chosen.has_value();
+  return found && !failed_runs && stats.violated == 0 ? 0 : 1;
 }
 
 }  // namespace aif::cli
