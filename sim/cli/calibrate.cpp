@@ -68,7 +68,7 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
   const std::string engine = o.fit_from.empty() ? sibling_tool("aifsim-engine") : "";
   const std::string out =
       o.output.empty() ? aif::sim::data_dir() + "/calibration/" + o.device + "-" + o.model + ".csv" : o.output;
-  const std::string table_tmp = out + ".kbench.tmp", final_tmp = out + ".tmp";
+  const std::string table_tmp = out + ".kbench.tmp";
   const std::string profile_h5 =
       (fs::temp_directory_path() / ("aifsim-calibrate-" + std::to_string(getpid()) + ".h5")).string();
   const std::string threads = std::to_string(o.threads);
@@ -79,74 +79,32 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
       std::error_code ignored;
       for (const auto& p : paths) fs::remove(p, ignored);
     }
-  } cleanup{{table_tmp, final_tmp, profile_h5}};
+  } cleanup{{table_tmp, out + ".tmp", profile_h5}};
 
-  if (o.table.empty()) {
-    if (run_program({kbench, "--backend", "cpu", "--model", o.model, "--grid", o.grid, "--threads", threads, "-o",
-                     table_tmp}) != 0) {
-      throw std::runtime_error("aifsim-kbench failed; no table written");
-    }
-  } else {
-    // A table measured before: keep its rows and provenance, drop an earlier fit.
-    aif::sim::read_calibration_csv(o.table);
-    std::ifstream src(o.table);
-    std::ofstream dst(table_tmp);
-    for (std::string l; std::getline(src, l);) {
-      const bool old_fit = l.rfind("# iteration_overhead_s:", 0) == 0 || l.rfind("# overhead_", 0) == 0 ||
-                           l.rfind("# outliers_left_out:", 0) == 0;
-      if (!old_fit) dst << l << "\n";
-    }
+  if (o.table.empty() && run_program({kbench, "--backend", "cpu", "--model", o.model, "--grid", o.grid, "--threads",
+                                      threads, "-o", table_tmp}) != 0) {
+    throw std::runtime_error("aifsim-kbench failed; no table written");
   }
-  aif::models::CalibrationTable table = aif::sim::read_calibration_csv(table_tmp);
-  // Measurements slower than a larger size of the same curve are left out (the rule of every measured table,
-  // docs/calibration-format.md), before the overhead is fitted on what remains.
-  const aif::sim::KbenchOutliers outliers = aif::sim::kbench_outliers(table);
-  const std::set<int> outlier_lines(outliers.lines.begin(), outliers.lines.end());
-  table.rows.erase(std::remove_if(table.rows.begin(), table.rows.end(),
-                                  [&](const auto& r) { return outlier_lines.count(r.line) > 0; }),
-                   table.rows.end());
+  const std::string measured = o.table.empty() ? table_tmp : o.table;  // a table measured before keeps its rows
+  aif::sim::read_calibration_csv(measured);  // checked before the engine runs
   if (o.fit_from.empty() && run_program({engine, "profile", "--backend", "cpu", "--model", o.model, "--threads",
                                          threads, "-o", profile_h5}) != 0) {
     throw std::runtime_error("aifsim-engine profile failed; no table written");
   }
-  const aif::sim::StepOverhead fit =
-      aif::sim::fit_step_overhead(table, arch->second, o.fit_from.empty() ? profile_h5 : o.fit_from);
-
-  // The fit goes at the end of the '# key: value' header, before the column header.
-  std::ifstream in(table_tmp);
-  std::ofstream os(final_tmp);
-  std::string line;
-  bool inserted = false;
+  const aif::sim::CalibratedTable written =
+      aif::sim::write_calibrated_table(measured, arch->second, o.fit_from.empty() ? profile_h5 : o.fit_from, out);
+  const aif::sim::StepOverhead& fit = written.fit;
   std::string left_out;
-  for (const auto& [op, n] : outliers.by_op) left_out += (left_out.empty() ? "" : ", ") + op + " " + std::to_string(n);
+  for (const auto& [op, n] : written.outliers.by_op) left_out += (left_out.empty() ? "" : ", ") + op + " " + std::to_string(n);
   if (left_out.empty()) left_out = "none";
-  char values[384];
-  std::snprintf(values, sizeof values,
-                "# iteration_overhead_s: %.6e\n# overhead_per_seq_s: %.6e\n# overhead_per_token_s: %.6e\n"
-                "# overhead_per_key_s: %.6e\n# overhead_per_prefill_pair_s: %.6e\n"
-                "# overhead_fit: %zu profile steps, step-time median APE %.2f%% without the overhead, %.2f%% with it\n",
-                fit.per_step_s, fit.per_seq_s, fit.per_token_s, fit.per_key_s, fit.per_prefill_pair_s, fit.iterations, 100 * fit.mape_before,
-                100 * fit.mape_after);
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (!inserted && !line.empty() && line[0] != '#') {
-      os << values << "# outliers_left_out: " << left_out << " (a measurement over " << outliers.factor
-         << "x slower than one of a larger size on the same curve)\n";
-      inserted = true;
-    }
-    if (!outlier_lines.count(number)) os << line << "\n";
-  }
-  os.close();
-  if (!os) throw std::runtime_error("cannot write " + final_tmp);
-  aif::sim::read_calibration_csv(final_tmp);  // what is renamed into place reads back
-  fs::rename(final_tmp, out);
   std::printf("fit      %zu steps: per step %.3f ms, per sequence %.2f us, per token %.3f us, per decode key %.4f us, "
               "per prefill pair %.3f ns\n",
               fit.iterations, fit.per_step_s * 1e3, fit.per_seq_s * 1e6, fit.per_token_s * 1e6, fit.per_key_s * 1e6,
               fit.per_prefill_pair_s * 1e9);
   std::printf("         step-time MAPE %.2f%% (operators only) -> %.2f%% (with the overhead)\n",
               100 * fit.mape_before, 100 * fit.mape_after);
-  std::printf("outliers %zu left out: %s\n", outliers.lines.size(), left_out.c_str());
-  std::printf("wrote    %s (%zu rows)\n", out.c_str(), table.rows.size());
+  std::printf("outliers %zu left out: %s\n", written.outliers.lines.size(), left_out.c_str());
+  std::printf("wrote    %s (%zu rows)\n", out.c_str(), written.rows);
   return 0;
 }
 

@@ -1,3 +1,7 @@
+#include <set>
+#include <fstream>
+#include <filesystem>
+#include <cstdio>
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -132,6 +136,60 @@ StepOverhead fit_step_overhead(const models::CalibrationTable& table, const mode
   out.mape_before = analysis::percentile(before, 50);
   out.mape_after = analysis::percentile(after, 50);
   return out;
+}
+
+CalibratedTable write_calibrated_table(const std::string& kbench_table, const models::ModelArch& arch,
+                                       const std::string& profile_h5, const std::string& output) {
+  CalibratedTable result;
+  models::CalibrationTable table = read_calibration_csv(kbench_table);
+  // Measurements slower than a larger size of the same curve are left out (the rule of every measured table,
+  // docs/calibration-format.md), before the overhead is fitted on what remains.
+  result.outliers = kbench_outliers(table);
+  const std::set<int> outlier_lines(result.outliers.lines.begin(), result.outliers.lines.end());
+  table.rows.erase(std::remove_if(table.rows.begin(), table.rows.end(),
+                                  [&](const auto& r) { return outlier_lines.count(r.line) > 0; }),
+                   table.rows.end());
+  result.rows = table.rows.size();
+  result.fit = fit_step_overhead(table, arch, profile_h5);
+  const StepOverhead& fit = result.fit;
+
+  std::string left_out;
+  for (const auto& [op, n] : result.outliers.by_op) left_out += (left_out.empty() ? "" : ", ") + op + " " + std::to_string(n);
+  if (left_out.empty()) left_out = "none";
+  char values[384];
+  std::snprintf(values, sizeof values,
+                "# iteration_overhead_s: %.6e\n# overhead_per_seq_s: %.6e\n# overhead_per_token_s: %.6e\n"
+                "# overhead_per_key_s: %.6e\n# overhead_per_prefill_pair_s: %.6e\n"
+                "# overhead_fit: %zu profile steps, step-time median APE %.2f%% without the overhead, %.2f%% with it\n",
+                fit.per_step_s, fit.per_seq_s, fit.per_token_s, fit.per_key_s, fit.per_prefill_pair_s, fit.iterations,
+                100 * fit.mape_before, 100 * fit.mape_after);
+  // The fit goes at the end of the '# key: value' header, before the column header; an earlier fit goes.
+  const std::string tmp = output + ".tmp";
+  std::ifstream in(kbench_table);
+  std::ofstream os(tmp);
+  bool inserted = false;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const bool old_fit = line.rfind("# iteration_overhead_s:", 0) == 0 || line.rfind("# overhead_", 0) == 0 ||
+                         line.rfind("# outliers_left_out:", 0) == 0;
+    if (old_fit) continue;
+    if (!inserted && !line.empty() && line[0] != '#') {
+      os << values << "# outliers_left_out: " << left_out << " (a measurement over " << result.outliers.factor
+         << "x slower than one of a larger size on the same curve)\n";
+      inserted = true;
+    }
+    if (!outlier_lines.count(number)) os << line << "\n";
+  }
+  os.close();
+  if (!os) throw std::runtime_error("cannot write " + tmp);
+  try {
+    read_calibration_csv(tmp);  // what is renamed into place reads back
+  } catch (...) {
+    std::filesystem::remove(tmp);
+    throw;
+  }
+  std::filesystem::rename(tmp, output);
+  return result;
 }
 
 }  // namespace aif::sim

@@ -6,6 +6,7 @@
 
 #include "aif/models/calibration.hpp"
 #include "aif/models/hardware.hpp"
+#include "aif/inputs/calibration.hpp"
 
 namespace aif::sim {
 
@@ -20,5 +21,16 @@ struct StepOverhead {
 };
 StepOverhead fit_step_overhead(const models::CalibrationTable& table, const models::ModelArch& arch,
                                const std::string& profile_h5);
+
+// What `aifsim calibrate` writes for this CPU: the kbench table at `kbench_table` without its outlier rows
+// (kbench_outliers) and without an earlier fit, with the step overhead fitted on the steps of `profile_h5` at the
+// end of its header (docs/calibration-format.md). Written to "<output>.tmp", read back, renamed into place.
+struct CalibratedTable {
+  StepOverhead fit;
+  KbenchOutliers outliers;
+  size_t rows = 0;  // measurements kept
+};
+CalibratedTable write_calibrated_table(const std::string& kbench_table, const models::ModelArch& arch,
+                                       const std::string& profile_h5, const std::string& output);
 
 }  // namespace aif::sim
