@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "aif/analysis/stats.hpp"
 #include "aif/sim/signals.hpp"
 #include "scenario_power.hpp"
 
@@ -50,15 +51,6 @@ models::BatteryParams battery_params(const BatteryConfig& b) {
   p.soc_max = b.soc_max;
   p.initial_soc = b.initial_soc;
   return p;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double rank = p / 100 * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<size_t>(std::floor(rank));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (rank - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
 }  // namespace
@@ -526,7 +518,7 @@ std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double out
   add("power.battery_charged", battery_in_j_ / kwh, "kWh");
   add("power.grid_energy", grid_j_ / kwh, "kWh");
   add("power.peak_grid_draw", peak_grid_w_ / 1e6, "MW");
-  add("power.p95_grid_draw", percentile(grid_samples_, 95) / 1e6, "MW");
+  add("power.p95_grid_draw", analysis::percentile(grid_samples_, 95) / 1e6, "MW");
   add("power.hours_at_limit", at_limit_s_ / 3600, "h");
   add("power.hours_capped", capped_s_ / 3600, "h");
   add("power.carbon", carbon_g_ / 1e3, "kgCO2");
