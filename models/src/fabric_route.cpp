@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "aif/models/fabric.hpp"
-
 #include "aif/models/mix64.hpp"
 
 namespace aif::models {
