@@ -4,19 +4,9 @@
 #include <cmath>
 #include <numeric>
 
+#include "aif/analysis/stats.hpp"
+
 namespace aif::analysis {
-
-namespace {
-
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return std::nan("");
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const size_t i = static_cast<size_t>(std::floor(pos));
-  const double f = pos - static_cast<double>(i);
-  return i + 1 < sorted.size() ? sorted[i] + f * (sorted[i + 1] - sorted[i]) : sorted[i];
-}
-
-}  // namespace
 
 LatencySummary summarize_latencies(std::vector<double> values) {
   LatencySummary s;
@@ -27,8 +17,8 @@ LatencySummary summarize_latencies(std::vector<double> values) {
   }
   std::sort(values.begin(), values.end());
   s.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
-  s.p50 = percentile(values, 0.5);
-  s.p90 = percentile(values, 0.9);
+  s.p50 = percentile(values, 50);
+  s.p90 = percentile(values, 90);
   return s;
 }
 

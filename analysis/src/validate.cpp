@@ -94,7 +94,8 @@ IterationComparison compare_iterations(const std::vector<IterationRecord>& measu
   return out;
 }
 
-std::string format_validation_report(const std::vector<MetricComparison>& metrics, const IterationComparison& steps) {
+std::string format_engine_comparison_report(const std::vector<MetricComparison>& metrics,
+                                            const IterationComparison& steps) {
   std::ostringstream o;
   char buf[256];
   o << "| metric | measured | simulated | error |\n|---|---:|---:|---:|\n";

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -65,7 +66,7 @@ ak::EngineConfig engine_config(const Common& c, const ak::ModelShape& shape) {
   return cfg;
 }
 
-std::string fmt(double v) {
+std::string round_trip_text(double v) {
   std::ostringstream s;
   s.precision(17);
   s << v;
@@ -85,7 +86,7 @@ std::vector<std::pair<std::string, std::string>> engine_meta(const Common& c, co
           {"threads", std::to_string(threads)},
           {"seed", std::to_string(c.seed)},
           {"sampling", "greedy"},
-          {"kv_gib", fmt(c.kv_gib)},
+          {"kv_gib", round_trip_text(c.kv_gib)},
           {"kv_blocks", std::to_string(cfg.limits.num_blocks)},
           {"block_size", std::to_string(cfg.limits.block_size)},
           {"max_num_seqs", std::to_string(cfg.limits.max_num_seqs)},
@@ -172,7 +173,7 @@ int serve(const Common& c, const std::string& trace_path, double rate_scale, siz
   meta.insert(meta.end(), {{"mode", "serve"},
                            {"trace", trace_path},
                            {"max_requests", std::to_string(max_requests)},
-                           {"rate_scale", fmt(rate_scale)},
+                           {"rate_scale", round_trip_text(rate_scale)},
                            {"max_prompt_tokens", std::to_string(max_prompt)},
                            {"max_output_tokens", std::to_string(max_output)}});
   const int finished = write_results(out_path, meta, res);
@@ -193,9 +194,10 @@ int profile(const Common& c, const std::string& out_path, const std::string& com
   // base values. The phases are listed so that a simulator can replay the same closed batches.
   std::string plan;
   for (const auto& p : phases)
-    plan += (plan.empty() ? "" : ";") + p.name + ":requests=" + std::to_string(p.requests) + ",prompt=" +
-            std::to_string(p.prompt) + ",output=" + std::to_string(p.output) + ",max_batched_tokens=" +
-            std::to_string(p.max_batched_tokens) + ",arrival_gap_s=" + fmt(p.arrival_gap_s);
+    plan += (plan.empty() ? "" : ";") + p.name + ":requests=" + std::to_string(p.requests) +
+            ",prompt=" + std::to_string(p.prompt) + ",output=" + std::to_string(p.output) +
+            ",max_batched_tokens=" + std::to_string(p.max_batched_tokens) +
+            ",arrival_gap_s=" + round_trip_text(p.arrival_gap_s);
   meta.insert(meta.end(), {{"mode", "profile"}, {"trace", "synthetic profile (closed loop)"},
                            {"profile_phases", plan}, {"rate_scale", "1"}, {"max_prompt_tokens", "0"},
                            {"max_output_tokens", "0"}});
@@ -258,7 +260,9 @@ int main(int argc, char** argv) {
   CLI::App app{"aifsim-engine: the reference LLM inference engine (seeded synthetic weights)"};
   app.require_subcommand(1);
   std::string command;
-  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  // The program by its name, not the path it ran from: the line is written into files the repository keeps.
+  for (int i = 0; i < argc; ++i)
+    command += (i ? " " + std::string(argv[i]) : std::filesystem::path(argv[0]).filename().string());
 
   Common sc;
   std::string trace, out;

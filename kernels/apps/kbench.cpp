@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -126,7 +127,9 @@ int main(int argc, char** argv) {
   app.add_flag("--cold-cache", g_cold_cpu_cache, "CPU: overwrite 128 MiB before every timed run (GPU: always)");
   CLI11_PARSE(app, argc, argv);
   std::string command;
-  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  // The program by its name, not the path it ran from: the line is written into files the repository keeps.
+  for (int i = 0; i < argc; ++i)
+    command += (i ? " " + std::string(argv[i]) : std::filesystem::path(argv[0]).filename().string());
 
   try {
     auto b = ak::make_backend(backend_name, threads);

@@ -11,7 +11,7 @@
 
 namespace aif::kernels {
 
-void ModelShape::validate() const {
+void ModelShape::check_consistent() const {
   auto need = [&](bool ok, const char* what) {
     if (!ok) throw std::invalid_argument("model '" + name + "': " + what);
   };
@@ -32,7 +32,7 @@ ModelShape shape_from_arch(const models::ModelArch& arch) {
   s.ffn = arch.ffn;
   s.vocab = arch.vocab;
   s.max_context = arch.max_context;
-  s.validate();
+  s.check_consistent();
   return s;
 }
 
@@ -61,7 +61,7 @@ size_t sz(int a, int b) { return static_cast<size_t>(a) * static_cast<size_t>(b)
 }  // namespace
 
 HostWeights make_weights(const ModelShape& s, uint64_t seed, double logit_std) {
-  s.validate();
+  s.check_consistent();
   HostWeights w;
   w.shape = s;
   const double residual_scale = 1.0 / std::sqrt(2.0 * s.layers);
@@ -101,7 +101,7 @@ KvCache::KvCache(Backend& backend, const ModelShape& s, int num_blocks, int bloc
 }
 
 Model::Model(Backend& backend, const HostWeights& w) : backend_(backend), shape_(w.shape) {
-  shape_.validate();
+  shape_.check_consistent();
   auto upload = [&](const std::vector<float>& host) {
     DeviceArray<float> d(backend_, host.size());
     d.upload(host.data(), host.size());

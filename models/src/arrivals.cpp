@@ -5,13 +5,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "mix64.hpp"
+#include "aif/models/mix64.hpp"
 
 namespace aif::models {
 
 namespace {
-
-using detail::mix64;
 
 constexpr double TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0;
 

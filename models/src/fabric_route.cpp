@@ -7,14 +7,11 @@
 #include <vector>
 
 #include "aif/models/fabric.hpp"
-
-#include "mix64.hpp"
+#include "aif/models/mix64.hpp"
 
 namespace aif::models {
 
 namespace {
-
-using detail::mix64;
 
 uint64_t flow_hash(uint64_t a, uint64_t b, uint64_t flow) { return mix64(mix64(mix64(a) ^ b) ^ flow); }
 

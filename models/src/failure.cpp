@@ -5,7 +5,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "mix64.hpp"
+#include "aif/models/mix64.hpp"
 
 namespace aif::models {
 
@@ -15,7 +15,7 @@ constexpr double INF = std::numeric_limits<double>::infinity();
 constexpr double HOUR = 3600, DAY = 86400, YEAR = 365 * DAY;
 
 double uniform_at(uint64_t key, uint64_t counter) {
-  const uint64_t x = detail::mix64(key ^ detail::mix64(counter));
+  const uint64_t x = mix64(key ^ mix64(counter));
   return (static_cast<double>(x >> 11) + 0.5) * 0x1.0p-53;
 }
 
@@ -109,7 +109,7 @@ void check_failure_class(const FailureClass& c) {
 }
 
 FailureProcess::FailureProcess(const FailureClass& c, int units, uint64_t seed, uint64_t stream)
-    : class_(c), units_(units), key_(detail::mix64(seed ^ detail::mix64(stream + 0x5f1a7))) {
+    : class_(c), units_(units), key_(mix64(seed ^ mix64(stream + 0x5f1a7))) {
   check_failure_class(c);
   if (units < 0) throw std::invalid_argument("FailureProcess: units must be >= 0");
   for (const auto& cause : c.causes) cause_total_ += cause.weight;
@@ -170,7 +170,7 @@ FailureEvent FailureProcess::next() {
 
 double sample_repair_s(const FailureClass& c, uint64_t seed, uint64_t stream, uint64_t index) {
   if (c.repair_sigma <= 0) return c.repair_median_s;
-  const uint64_t key = detail::mix64(seed ^ detail::mix64(stream + 0x7e9a1));
+  const uint64_t key = mix64(seed ^ mix64(stream + 0x7e9a1));
   // Standard normal by Box-Muller from two uniforms of this index.
   const double u1 = uniform_at(key, 2 * index), u2 = uniform_at(key, 2 * index + 1);
   const double z = std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);

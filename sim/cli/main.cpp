@@ -149,14 +149,14 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*vagainst) {
-      aif::sim::ValidationOptions vo;
+      aif::sim::EngineComparisonOptions vo;
       vo.measured_path = measured_path;
       vo.scenario_path = vscenario;
       vo.simulated_path =
           vout.empty() ? "results/" + std::filesystem::path(measured_path).stem().string() + ".sim.h5" : vout;
       vo.overrides = vsets;
-      const aif::sim::ValidationResult r = aif::sim::validate_against(vo);
-      const std::string report = aif::analysis::format_validation_report(r.metrics, r.steps);
+      const aif::sim::EngineComparison r = aif::sim::compare_with_engine_run(vo);
+      const std::string report = aif::analysis::format_engine_comparison_report(r.metrics, r.steps);
       std::cout << "measured " << measured_path << " vs simulated " << vo.simulated_path << "\n\n" << report;
       if (!vreport.empty()) {
         const std::string tmp = vreport + ".tmp";

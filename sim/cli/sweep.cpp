@@ -196,10 +196,10 @@ void print_point_line(size_t finished, size_t total, const SweepContext& sweep, 
   std::fflush(stdout);
 }
 
-SweepContext load_sweep_context(const SweepOptions& o, bool validate) {
+SweepContext load_sweep_context(const SweepOptions& o, bool check_scenarios) {
   SweepContext sweep;
   sweep.config = sim::load_sweep(o.sweep);
-  sweep.points = sim::expand_sweep(sweep.config, validate);
+  sweep.points = sim::expand_sweep(sweep.config, check_scenarios);
   sweep.dir = o.output;
   sweep.pdir = sweep.dir / "points";
   sweep.self = fs::read_symlink("/proc/self/exe").string();
@@ -235,7 +235,7 @@ void list_points(const SweepContext& sweep) {
 
 int run_sweep(const SweepOptions& o) {
   if (o.mpi) return run_sweep_mpi(o);
-  const SweepContext sweep = load_sweep_context(o, true);  // every point validated first
+  const SweepContext sweep = load_sweep_context(o, true);  // every point's scenario checked first
   if (o.dry_run) {
     list_points(sweep);
     return 0;

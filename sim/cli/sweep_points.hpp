@@ -56,8 +56,9 @@ class PointProcesses {
   std::map<pid_t, size_t> running_;
 };
 
-// Loads the sweep file and expands its points (validating each point's scenario when validate); creates DIR/points.
-SweepContext load_sweep_context(const SweepOptions& options, bool validate);
+// Loads the sweep file and expands its points (loading each point's scenario to check it when check_scenarios);
+// creates DIR/points.
+SweepContext load_sweep_context(const SweepOptions& options, bool check_scenarios);
 // --dry-run: each point with its overrides, then the count.
 void list_points(const SweepContext& sweep);
 // The points not done before, in order.

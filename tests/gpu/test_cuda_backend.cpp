@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "../support/test_seed.hpp"
 #include "aif/kernels/backend.hpp"
 #include "aif/kernels/model.hpp"
 #include "aif/kernels/opcheck.hpp"
@@ -23,9 +24,8 @@ TEST(CudaBackend, EveryOperatorMatchesFloat64Reference) {
   std::string why;
   if (!ak::cuda_device_available(&why)) GTEST_SKIP() << "no CUDA: " << why;
   auto b = ak::make_cuda_backend(0);
-  std::random_device rd;
-  const uint64_t seed = (uint64_t(rd()) << 32) | rd();
-  std::cout << b->device_description() << "; seed " << seed << "\n";
+  AIF_TEST_SEED(seed, 20240601);
+  std::cout << b->device_description() << "\n";
   for (const auto& c : ak::check_operators(*b, seed)) {
     std::cout << "  " << c.op << " [" << c.shape << "]: " << c.error << " (bound " << c.bound << ")\n";
     EXPECT_TRUE(c.ok()) << c.op << " error " << c.error << " > " << c.bound;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_seed.hpp"
 #include "aif/models/fabric.hpp"
 
 using aif::models::build_fabric;
@@ -136,6 +137,7 @@ bool same_domain(const Fabric& f, int a, int b) {
 // Route of every sampled pair equals the BFS distance over the network (NVLink pairs: 2 hops over NVLink).
 void expect_routes_minimal(const Fabric& f, int pairs, unsigned seed) {
   const std::vector<int> ends = endpoints(f);
+  SCOPED_TRACE("pairs from seed " + std::to_string(seed));
   std::mt19937 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, ends.size() - 1);
   int checked = 0;
@@ -471,7 +473,8 @@ TEST(Fabric, RoutesUnderRandomFailuresMatchBfs) {
   for (const auto& [name, params] : cases) {
     SCOPED_TRACE(name);
     Fabric f = build_fabric(params);
-    std::mt19937 rng(11);
+    AIF_TEST_SEED(seed, 11);
+    std::mt19937 rng(static_cast<std::mt19937::result_type>(seed));
     std::vector<int> network;
     for (int id = 0; id < f.num_links(); ++id)
       if (f.link(id).tier != LinkTier::NIC && f.link(id).tier != LinkTier::STORAGE) network.push_back(id);

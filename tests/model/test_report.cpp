@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../support/svg_points.hpp"
@@ -285,7 +286,8 @@ TEST(Report, SweepFolderAxisChartsFrontierAndFailedPoints) {
   expect_well_formed(html);
 
   // Throughput vs replicas: 4 means with 95 % bars. r = 1: mean 10, half-width t_{0.975,2} x 1 / sqrt(3) =
-  // 4.303 x 0.57735 = 2.4843. r = 4: two runs (39, 40), mean 39.5, half-width 12.706 x 0.70711 / sqrt(2) = 6.353.
+  // 4.3027 x 0.57735 = 2.4841. r = 4: two runs (39, 40), mean 39.5, half-width t_{0.975,1} x 0.70711 / sqrt(2) =
+  // 12.7062 x 0.5 = 6.3531 (t from the published table, tests/unit/test_compare.cpp).
   const std::string chart = figure(html, "axis-0-throughput");
   ASSERT_FALSE(chart.empty());
   EXPECT_EQ(count_of(chart, "<circle class=\"series"), 4u);
@@ -302,9 +304,9 @@ TEST(Report, SweepFolderAxisChartsFrontierAndFailedPoints) {
   for (auto it = std::sregex_iterator(chart.begin(), chart.end(), bar); it != std::sregex_iterator(); ++it)
     bars.emplace_back(std::stod((*it)[1].str()), std::stod((*it)[2].str()));
   ASSERT_EQ(bars.size(), 4u);
-  EXPECT_NEAR(bars[0].first, y_pixel_from_ticks(chart, 10 - 2.4843), 0.05);
-  EXPECT_NEAR(bars[0].second, y_pixel_from_ticks(chart, 10 + 2.4843), 0.05);
-  EXPECT_NEAR(bars[2].first, y_pixel_from_ticks(chart, 39.5 - 6.353), 0.05);
+  EXPECT_NEAR(bars[0].first, y_pixel_from_ticks(chart, 10 - 2.4841), 0.05);
+  EXPECT_NEAR(bars[0].second, y_pixel_from_ticks(chart, 10 + 2.4841), 0.05);
+  EXPECT_NEAR(bars[2].first, y_pixel_from_ticks(chart, 39.5 - 6.3531), 0.05);
   // TTFT p99 is the same over seeds: no bars.
   EXPECT_EQ(count_of(figure(html, "axis-0-ttft_p99"), "class=\"errbar"), 0u);
 
@@ -316,7 +318,14 @@ TEST(Report, SweepFolderAxisChartsFrontierAndFailedPoints) {
   // The failed point, with its error escaped.
   EXPECT_NE(html.find("<tr class=\"failed\"><td>p0002-s2</td>"), std::string::npos);
   EXPECT_NE(html.find("error: &lt;bad&gt; &amp; worse"), std::string::npos);
-  EXPECT_NE(html.find("2/3"), std::string::npos);  // runs ok for r = 4
+  // Runs ok per combination, in the row of its replica count: 2 of 3 for r = 4 (p0002-s2 failed), 3 of 3 elsewhere.
+  const size_t table_at = html.find("<table class=\"combinations\">");
+  ASSERT_NE(table_at, std::string::npos);
+  const std::string table = html.substr(table_at);
+  for (const auto& [r, ok] :
+       {std::pair<const char*, const char*>{"1", "3/3"}, {"2", "3/3"}, {"4", "2/3"}, {"8", "3/3"}})
+    EXPECT_NE(table.find(std::string("<td>") + r + "</td><td class=\"num\">" + ok + "</td>"), std::string::npos)
+        << "replicas " << r << ": " << ok;
 
   // Not a sweep folder: exit 2.
   const auto bad = run_aifsim("report " + dir + "/points");

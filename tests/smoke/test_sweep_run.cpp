@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "../support/aifsim_process.hpp"
 #include "aif/analysis/results.hpp"
@@ -193,10 +195,25 @@ TEST(SweepRun, AStoppedSweepLeavesNoRunBehindAndResumes) {
   };
   for (int i = 0; i < 20 && runs_left() > 0; ++i) usleep(10000);
   EXPECT_EQ(runs_left(), 0);
-  if (finished_before == 8) GTEST_SKIP() << "the sweep finished before the stop reached it";
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  int to_resume_from = finished_before;
+  if (finished_before < 8) {
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  } else {
+    // Every point finished before the stop reached the sweep (a slow machine between the polls): it exited 0, or
+    // was stopped while writing its tables. Losing two points' markers leaves the resume below two points to run
+    // all the same.
+    EXPECT_TRUE(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 128 + SIGTERM)) << status;
+    std::vector<fs::path> markers;
+    for (const auto& e : fs::directory_iterator(dir + "/points"))
+      if (e.path().extension() == ".set") markers.push_back(e.path());
+    std::sort(markers.begin(), markers.end());
+    ASSERT_EQ(markers.size(), 8u);
+    fs::remove(markers[6]);
+    fs::remove(markers[7]);
+    to_resume_from = 6;
+  }
   const auto r = run_aifsim("sweep " + sweep + " -o " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("(" + std::to_string(finished_before) + " done before"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(" + std::to_string(to_resume_from) + " done before"), std::string::npos) << r.output;
   EXPECT_EQ(read_bytes(dir + "/sweep.csv"), read_bytes(whole + "/sweep.csv"));
 }

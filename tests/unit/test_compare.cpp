@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
@@ -38,16 +39,36 @@ const MetricDifference& metric(const RunComparison& c, const std::string& name) 
 
 }  // namespace
 
-TEST(StudentT, ClosedFormsAndTable) {
+TEST(StudentT, ClosedForms) {
   // df = 1 (Cauchy): F(t) = 1/2 + atan(t) / pi. df = 2: F(t) = 1/2 + t / (2 sqrt(2 + t^2)).
   for (double t : {-3.0, -0.5, 0.0, 0.7, 4.0}) {
     EXPECT_NEAR(student_t_cdf(t, 1), 0.5 + std::atan(t) / M_PI, 1e-12) << t;
     EXPECT_NEAR(student_t_cdf(t, 2), 0.5 + t / (2 * std::sqrt(2 + t * t)), 1e-12) << t;
   }
-  // Printed tables: t_{0.975, 10} = 2.228, t_{0.975, 2} = 4.303.
-  EXPECT_NEAR(student_t_quantile(0.975, 10), 2.228, 5e-4);
-  EXPECT_NEAR(student_t_quantile(0.975, 2), 4.303, 5e-4);
   EXPECT_THROW(student_t_quantile(1.0, 3), std::invalid_argument);
+}
+
+// The two-sided 95 % critical values t_{0.975, df} of the printed table in the NIST/SEMATECH e-Handbook of
+// Statistical Methods, section 1.3.6.7.2 "Critical Values of the Student's t Distribution" (column 0.975, three
+// decimals, so within 5e-4), at both ends of the range and just past the df = 30 where short tables stop.
+TEST(StudentT, QuantileMatchesPublishedTable) {
+  const std::pair<double, double> table[] = {{1, 12.706}, {2, 4.303},  {10, 2.228}, {30, 2.042},
+                                             {31, 2.040}, {60, 2.000}, {100, 1.984}};
+  for (const auto& [df, t] : table) EXPECT_NEAR(student_t_quantile(0.975, df), t, 5e-4) << "df " << df;
+  // df = 1 in closed form: the Cauchy quantile tan(pi (p - 1/2)) = tan(0.475 pi) = 12.7062...
+  EXPECT_NEAR(student_t_quantile(0.975, 1), std::tan(0.475 * M_PI), 1e-9);
+}
+
+// mean_ci95 takes the exact quantile past df = 30 too: the values 1..32 have mean 16.5 and sample variance
+// n (n + 1) / 12 = 32 x 33 / 12 = 88, so the half-width is t_{0.975, 31} x sqrt(88 / 32) with t = 2.040 (table
+// above); the normal 1.96 would be 4 % short.
+TEST(StudentT, MeanIntervalPastThirtyDegreesOfFreedom) {
+  std::vector<double> values;
+  for (int i = 1; i <= 32; ++i) values.push_back(i);
+  const MeanCi ci = mean_ci95(values);
+  EXPECT_EQ(ci.n, 32u);
+  EXPECT_DOUBLE_EQ(ci.mean, 16.5);
+  EXPECT_NEAR(ci.half_width / std::sqrt(88.0 / 32.0), 2.040, 5e-4);
 }
 
 TEST(WelchTest, StatisticAgainstAHandComputedValue) {

@@ -6,6 +6,7 @@
 
 #include "aif/kernels/rng.hpp"
 #include "aif/kernels/sampling.hpp"
+#include "aif/models/mix64.hpp"
 
 namespace ak = aif::kernels;
 
@@ -27,6 +28,20 @@ TEST(KernelRng, UniformAndNormalMoments) {
   EXPECT_NEAR(s2 / n - (s / n) * (s / n), 1.0 / 12, 2e-3);
   EXPECT_NEAR(z / n, 0.0, 5 / std::sqrt(double(n)));
   EXPECT_NEAR(z2 / n, 1.0, 0.02);
+}
+
+// The one mixing hash (aif/models/mix64.hpp, which kernels/ reuses) is SplitMix64's output function: the generator
+// adds 0x9e3779b97f4a7c15 to its state and returns the mix of the new state; mix64 does that add itself, so the
+// generator's k-th output (k = 0, 1, ...) from a seed is mix64(seed + k x 0x9e3779b97f4a7c15). Reference outputs for
+// seed 1234567: the test of the Rust rand_xoshiro crate's SplitMix64 (https://docs.rs/rand_xoshiro, generator of
+// https://prng.di.unimi.it/splitmix64.c).
+TEST(KernelRng, MixIsSplitMix64) {
+  constexpr uint64_t gamma = 0x9e3779b97f4a7c15ULL;
+  const uint64_t from_1234567[] = {6457827717110365317ULL, 3203168211198807973ULL, 9817491932198370423ULL};
+  for (uint64_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(aif::models::mix64(1234567 + k * gamma), from_1234567[k]) << k;
+    EXPECT_EQ(ak::mix64(1234567 + k * gamma), from_1234567[k]) << k;  // the name kernels/ uses
+  }
 }
 
 TEST(KernelRng, StreamsAndSeedsAreIndependentAndRepeatable) {

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "../support/test_seed.hpp"
 #include "aif/models/serving.hpp"
 
 using namespace aif::models;
@@ -119,7 +120,8 @@ TEST(Scheduler, PreemptsByRecomputeWhenBlocksRunOut) {
 
 // Random load with a small cache: limits hold after every step and every request finishes.
 TEST(Scheduler, InvariantsUnderRandomLoad) {
-  std::mt19937_64 rng(12345);
+  AIF_TEST_SEED(seed, 12345);
+  std::mt19937_64 rng(seed);
   const SchedulerLimits l = limits(48, 8, 6, 40);
   Scheduler s(l);
   std::map<RequestId, int> expected, got;
@@ -161,7 +163,8 @@ TEST_P(SteadyWindows, EqualSingleSteps) {
     int step;
     int prompt, output;
   };
-  std::mt19937_64 rng(7);
+  AIF_TEST_SEED(seed, 7);
+  std::mt19937_64 rng(seed);
   std::vector<Arrival> arrivals;
   for (int i = 0, step = 0; i < 200; ++i) {
     step += static_cast<int>(rng() % 12);
@@ -321,7 +324,8 @@ TEST(Scheduler, PreemptedPrefilledRequestRecomputes) {
 // all its other KV from its released blocks) recomputes that token as prompt work. Random load, tight cache, blocks of
 // 4 tokens so that such re-admissions happen.
 TEST(Scheduler, OnlyRunningRequestsDecode) {
-  std::mt19937_64 rng(99);
+  AIF_TEST_SEED(seed, 99);
+  std::mt19937_64 rng(seed);
   SchedulerLimits l = limits(24, 4, 6, 40);
   l.prefix_caching = true;
   Scheduler s(l);

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../support/test_seed.hpp"
 #include "aif/models/serving.hpp"
 
 using namespace aif::models;
@@ -516,7 +517,8 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsWithPrefixesAndPreemptions) {
 // Small, tight scenarios (a few requests, a handful of blocks, budgets of a dozen tokens) reach the corners of the
 // admission check: a head that fits only thanks to blocks it takes back, a cached prefix, the budget beside decodes.
 TEST(SchedulerSteady, FastPathEqualsSingleStepsOnSmallTightScenarios) {
-  std::mt19937_64 rng(99);
+  AIF_TEST_SEED(seed, 99);
+  std::mt19937_64 rng(seed);
   int failures = 0;
   int64_t runs = 0, steady_windows = 0, preemptions = 0, hits = 0;
   for (int trial = 0; trial < 20000 && failures < 3; ++trial) {

@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "../support/test_seed.hpp"
 #include "aif/analysis/results.hpp"
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/summary.hpp"
@@ -85,7 +86,8 @@ TEST(LatencyStats, OneToHundred) {
 }
 
 TEST(QuantileSketch, WithinStatedBoundOnLognormal) {
-  std::mt19937_64 rng(20240601);
+  AIF_TEST_SEED(seed, 20240601);
+  std::mt19937_64 rng(seed);
   std::lognormal_distribution<double> latency(std::log(0.2), 1.0);  // median 0.2 s, long tail
   std::vector<double> values(100000);
   QuantileSketch sketch;
@@ -110,7 +112,8 @@ TEST(QuantileSketch, WithinStatedBoundOnLognormal) {
 }
 
 TEST(QuantileSketch, MergeEqualsOneSketchOfEverything) {
-  std::mt19937_64 rng(7);
+  AIF_TEST_SEED(seed, 7);
+  std::mt19937_64 rng(seed);
   std::exponential_distribution<double> service(10.0);
   QuantileSketch all;
   QuantileSketch first;

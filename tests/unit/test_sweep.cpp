@@ -102,11 +102,12 @@ TEST(Sweep, BadSweepFilesNameTheLineAndKey) {
   EXPECT_NE(bad.find("services[0].replicas=1000"), std::string::npos) << bad;
 }
 
-// Student's t: values 1, 2, 3 have mean 2, standard deviation 1, and half-width t(0.975, 2) x 1 / sqrt(3).
+// Student's t: values 1, 2, 3 have mean 2, standard deviation 1, and half-width t(0.975, 2) x 1 / sqrt(3), where
+// t(0.975, 2) = 2 (p - 1/2) sqrt(2 / (1 - (2 p - 1)^2)) = 0.95 sqrt(2 / 0.0975) = 4.30265... (df = 2 in closed form).
 TEST(Sweep, MeanConfidenceIntervalByHand) {
   const auto ci = aif::analysis::mean_ci95({1, 2, 3});
   EXPECT_DOUBLE_EQ(ci.mean, 2);
-  EXPECT_NEAR(ci.half_width, 4.303 / std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(ci.half_width, 0.95 * std::sqrt(2 / 0.0975) / std::sqrt(3.0), 1e-12);
   EXPECT_TRUE(std::isnan(aif::analysis::mean_ci95({5}).half_width));
   EXPECT_EQ(aif::analysis::mean_ci95({1, std::nan(""), 3}).n, 2u);
 }

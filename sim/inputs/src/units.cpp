@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -193,6 +194,13 @@ double parse_number(const std::string& raw) {
   const size_t n = scan_number(text);
   if (n == 0 || n != text.size()) throw std::invalid_argument("expected a plain number, found '" + raw + "'");
   return to_double(text);
+}
+
+std::string seconds_text(double s) {
+  std::ostringstream text;
+  text.precision(6);
+  text << s << " s";
+  return text.str();
 }
 
 }  // namespace aif::sim::units

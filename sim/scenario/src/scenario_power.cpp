@@ -4,6 +4,7 @@
 #include "scenario_power.hpp"
 
 #include "aif/inputs/signals.hpp"
+#include "aif/inputs/units.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -32,8 +33,6 @@ std::string number_text(double value) {
   text << value;
   return text.str();
 }
-
-std::string seconds_text(double s) { return number_text(s) + " s"; }
 
 std::string watts_text(double w) {
   std::ostringstream text;
@@ -303,13 +302,14 @@ std::vector<DemandResponseEvent> parse_demand_response(const Node& n, const Scen
     DemandResponseEvent event;
     const Node start = e.required("start");
     event.start_s = start.as_quantity(Unit::DURATION, yaml::non_negative());
-    if (event.start_s >= horizon) start.fail("expected a start before simulation.duration (" + seconds_text(horizon) + ")");
+    if (event.start_s >= horizon)
+      start.fail("expected a start before simulation.duration (" + units::seconds_text(horizon) + ")");
     const Node duration = e.required("duration");
     event.duration_s = duration.as_quantity(Unit::DURATION, yaml::positive());
     if (event.start_s + event.duration_s > horizon) {
-      duration.fail("the event runs from " + seconds_text(event.start_s) + " to " +
-                    seconds_text(event.start_s + event.duration_s) + ", past simulation.duration (" +
-                    seconds_text(horizon) + ")");
+      duration.fail("the event runs from " + units::seconds_text(event.start_s) + " to " +
+                    units::seconds_text(event.start_s + event.duration_s) + ", past simulation.duration (" +
+                    units::seconds_text(horizon) + ")");
     }
     event.shed_w = e.required("shed").as_quantity(Unit::POWER, yaml::positive());
     if (const Node methods = e.child("methods"); methods.present()) {
@@ -325,10 +325,10 @@ std::vector<DemandResponseEvent> parse_demand_response(const Node& n, const Scen
     for (size_t j = 0; j < events.size(); ++j) {
       const DemandResponseEvent& other = events[j];
       if (event.start_s < other.start_s + other.duration_s && other.start_s < event.start_s + event.duration_s) {
-        start.fail("the event (" + seconds_text(event.start_s) + " to " +
-                   seconds_text(event.start_s + event.duration_s) + ") overlaps " + n.path() + "[" +
-                   std::to_string(j) + "] (" + seconds_text(other.start_s) + " to " +
-                   seconds_text(other.start_s + other.duration_s) + ")");
+        start.fail("the event (" + units::seconds_text(event.start_s) + " to " +
+                   units::seconds_text(event.start_s + event.duration_s) + ") overlaps " + n.path() + "[" +
+                   std::to_string(j) + "] (" + units::seconds_text(other.start_s) + " to " +
+                   units::seconds_text(other.start_s + other.duration_s) + ")");
       }
     }
     events.push_back(std::move(event));
@@ -402,7 +402,7 @@ PoliciesConfig parse_policies(const Node& n, const Scenario& scenario) {
   if (const Node interval = n.child("control_interval"); interval.present()) {
     policies.control_interval_s = interval.as_quantity(Unit::DURATION, yaml::positive());
     if (policies.control_interval_s > scenario.simulation.duration_s) {
-      interval.fail("expected at most the simulation duration (" + seconds_text(scenario.simulation.duration_s) +
+      interval.fail("expected at most the simulation duration (" + units::seconds_text(scenario.simulation.duration_s) +
                     ")");
     }
   }

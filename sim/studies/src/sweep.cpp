@@ -131,7 +131,7 @@ std::vector<Combination> grid_product(const std::vector<std::pair<std::string, s
   return combos;
 }
 
-std::vector<SweepPoint> expand_sweep(const SweepConfig& c, bool validate) {
+std::vector<SweepPoint> expand_sweep(const SweepConfig& c, bool check_scenarios) {
   std::vector<Combination> combos;
   if (c.sample == SweepConfig::Sample::GRID) {
     std::vector<std::pair<std::string, std::vector<std::string>>> lists;
@@ -177,7 +177,7 @@ std::vector<SweepPoint> expand_sweep(const SweepConfig& c, bool validate) {
       points.push_back(std::move(p));
     }
   }
-  if (validate) {
+  if (check_scenarios) {
     for (const SweepPoint& p : points) {
       try {
         load_scenario(c.base_path, p.overrides());

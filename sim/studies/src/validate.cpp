@@ -36,8 +36,8 @@ std::string meta_value(const std::map<std::string, std::string>& meta, const std
 
 }  // namespace
 
-ValidationResult validate_against(const ValidationOptions& o) {
-  ValidationResult result;
+EngineComparison compare_with_engine_run(const EngineComparisonOptions& o) {
+  EngineComparison result;
   std::map<std::string, std::string> meta;
   double last_arrival = 0;
   std::optional<analysis::ResultsReader> measured;

@@ -73,7 +73,7 @@ class DataCsv {
   std::vector<std::pair<int, std::vector<std::string>>> rows_;
 };
 
-std::string fmt(double v) {
+std::string nine_digits(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.9g", v);
   return b;
@@ -81,7 +81,7 @@ std::string fmt(double v) {
 
 std::string trace_text(const std::vector<std::array<double, 3>>& rows) {
   std::string t = "arrival_s,prompt_tokens,output_tokens\n";
-  for (const auto& r : rows) t += fmt(r[0]) + "," + fmt(r[1]) + "," + fmt(r[2]) + "\n";
+  for (const auto& r : rows) t += nine_digits(r[0]) + "," + nine_digits(r[1]) + "," + nine_digits(r[2]) + "\n";
   return t;
 }
 
@@ -118,10 +118,10 @@ void blis_cases(const std::string& dir, bool quick, std::vector<GpuValidationCas
     c.description = model + " TP" + runs.text(r, "tp") + ", max_num_seqs " + runs.text(r, "max_num_seqs") +
                     ", max_num_batched_tokens " + runs.text(r, "max_num_batched_tokens") + ", " +
                     std::to_string(trace.size()) + " requests" +
-                    (prefix > 0 ? ", shared prefix " + fmt(prefix) + " tokens" : "");
+                    (prefix > 0 ? ", shared prefix " + nine_digits(prefix) + " tokens" : "");
     std::ostringstream y;
     y << "description: \"BLIS vLLM 0.11 run " << exp << " replayed (data/validation/blis_vllm011)\"\n"
-      << "simulation: {duration: " << fmt(duration) << "s, seed: 1, sample_interval: 10s, drain: true}\n"
+      << "simulation: {duration: " << nine_digits(duration) << "s, seed: 1, sample_interval: 10s, drain: true}\n"
       << "hardware: {gpu: H100-SXM}\n"
       << "facility: {racks: 1, servers_per_rack: 1, gpus_per_server: 8}\n"
       << "services:\n"
@@ -137,7 +137,7 @@ void blis_cases(const std::string& dir, bool quick, std::vector<GpuValidationCas
       << "workloads:\n"
       << "  - name: requests\n"
       << "    service: vllm\n"
-      << "    shared_prefix_tokens: " << fmt(prefix) << "\n"
+      << "    shared_prefix_tokens: " << nine_digits(prefix) << "\n"
       << "    arrival: {kind: trace, format: csv, path: trace.csv}\n";
     c.scenario_yaml = y.str();
     out.push_back(std::move(c));

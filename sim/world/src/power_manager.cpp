@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "aif/analysis/stats.hpp"
 #include "aif/inputs/signals.hpp"
 
 namespace aif::sim {
@@ -16,7 +17,7 @@ namespace {
 
 using simgrid::kernel::timer::Timer;
 
-std::string fmt(const char* format, double a, double b = 0, double c = 0, double d = 0) {
+std::string printf_text(const char* format, double a, double b = 0, double c = 0, double d = 0) {
   char buf[256];
   std::snprintf(buf, sizeof buf, format, a, b, c, d);
   return buf;
@@ -49,15 +50,6 @@ models::BatteryParams battery_params(const BatteryConfig& b) {
   p.soc_max = b.soc_max;
   p.initial_soc = b.initial_soc;
   return p;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double rank = p / 100 * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<size_t>(std::floor(rank));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (rank - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
 }  // namespace
@@ -157,8 +149,8 @@ void PowerManager::tick() {
   Chain c = measure(now);
   if (effect_before_w_ >= 0) {
     log(now, "power_effect", "site",
-        effect_what_ + fmt(": grid draw %.4g MW before, %.4g MW one control interval later", effect_before_w_ / 1e6,
-                           c.grid_w / 1e6));
+        effect_what_ + printf_text(": grid draw %.4g MW before, %.4g MW one control interval later",
+                                   effect_before_w_ / 1e6, c.grid_w / 1e6));
     effect_before_w_ = -1;
   }
   apply_demand_response(c, now);
@@ -305,7 +297,8 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
       if (f >= k.clock() - 1e-9) continue;
       const double saved = p_now - power_at(k, p_now, f);
       set_power_w_[i] = p_now - saved;
-      actions += (actions.empty() ? "" : "; ") + k.name + fmt(" clock %.2f -> %.2f (-%.1f kW)", k.clock(), f, saved / 1e3);
+      actions += (actions.empty() ? "" : "; ") + k.name +
+                 printf_text(" clock %.2f -> %.2f (-%.1f kW)", k.clock(), f, saved / 1e3);
       k.set_clock(f);
       need_it_w -= saved;
       ++cap_actions_;
@@ -321,10 +314,11 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
   const double headroom = pc.headroom_fraction;
   if (const double draw = c.grid_w - battery_w; limit > 0 && draw > limit * (1 - headroom / 2)) {
     const double need = (draw - limit * (1 - headroom)) / slope;
-    reduce(need, [](const PowerConsumer&) { return true; },
-           fmt("grid draw %.4g MW", draw / 1e6) +
-               (battery_w > 0 ? fmt(" (after %.4g MW from the battery)", battery_w / 1e6) : std::string()) +
-               fmt(" above %.4g MW (limit x (1 - headroom))", limit * (1 - headroom) / 1e6));
+    reduce(
+        need, [](const PowerConsumer&) { return true; },
+        printf_text("grid draw %.4g MW", draw / 1e6) +
+            (battery_w > 0 ? printf_text(" (after %.4g MW from the battery)", battery_w / 1e6) : std::string()) +
+            printf_text(" above %.4g MW (limit x (1 - headroom))", limit * (1 - headroom) / 1e6));
     return;
   }
   // Rack limits: only the consumers on the rack that is over.
@@ -336,14 +330,15 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
       any_over = true;
       const int rack = static_cast<int>(r);
       actions.clear();
-      reduce(c.rack_w[r] - rack_limit * (1 - headroom),
-             [rack](const PowerConsumer& k) {
-               for (const auto& [rk, g] : k.rack_gpus)
-                 if (rk == rack) return true;
-               return false;
-             },
-             fmt("rack %.0f draws %.4g kW, above %.4g kW", static_cast<double>(r), c.rack_w[r] / 1e3,
-                 rack_limit * (1 - headroom) / 1e3));
+      reduce(
+          c.rack_w[r] - rack_limit * (1 - headroom),
+          [rack](const PowerConsumer& k) {
+            for (const auto& [rk, g] : k.rack_gpus)
+              if (rk == rack) return true;
+            return false;
+          },
+          printf_text("rack %.0f draws %.4g kW, above %.4g kW", static_cast<double>(r), c.rack_w[r] / 1e3,
+                      rack_limit * (1 - headroom) / 1e3));
     }
     if (any_over) return;  // every rack over its limit cut at this instant; raising waits for the next ones
   }
@@ -383,14 +378,15 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
     const double p_now = k.power_w(now);
     const double added = worst_added(f);
     set_power_w_[*it] = power_at(k, p_now, f);
-    raised += (raised.empty() ? "" : "; ") + k.name + fmt(" clock %.2f -> %.2f (+%.1f kW)", k.clock(), f, added / 1e3);
+    raised += (raised.empty() ? "" : "; ") + k.name +
+              printf_text(" clock %.2f -> %.2f (+%.1f kW)", k.clock(), f, added / 1e3);
     k.set_clock(f);
     room_it_w -= added;
     for (const auto& [rk, g] : k.rack_gpus) rack_room[static_cast<size_t>(rk)] -= added * g / k.gpus;
     ++cap_actions_;
   }
   if (!raised.empty()) {
-    log(now, "power_uncap", "site", fmt("grid draw %.4g MW leaves room: ", c.grid_w / 1e6) + raised);
+    log(now, "power_uncap", "site", printf_text("grid draw %.4g MW leaves room: ", c.grid_w / 1e6) + raised);
     effect_before_w_ = c.grid_w;
     effect_what_ = "power_uncap";
   }
@@ -407,7 +403,7 @@ void PowerManager::apply_demand_response(const Chain& c, double now) {
     ++dr_events_;
     if (met) ++dr_met_;
     log(now, "demand_response_end", "site",
-        fmt("target %.4g MW; mean grid draw over the window %.4g MW: ", dr_target_w_ / 1e6, mean / 1e6) +
+        printf_text("target %.4g MW; mean grid draw over the window %.4g MW: ", dr_target_w_ / 1e6, mean / 1e6) +
             (met ? "met" : "missed"));
     if (paused_for_dr_)
       for (PowerConsumer& k : consumers_)
@@ -433,8 +429,8 @@ void PowerManager::apply_demand_response(const Chain& c, double now) {
       how += (how.empty() ? "" : ", ") + m;
     }
     log(now, "demand_response_start", "site",
-        fmt("shed %.4g MW for %.0f s: grid draw %.4g MW -> target %.4g MW", e.shed_w / 1e6, e.duration_s,
-            c.grid_w / 1e6, dr_target_w_ / 1e6) +
+        printf_text("shed %.4g MW for %.0f s: grid draw %.4g MW -> target %.4g MW", e.shed_w / 1e6, e.duration_s,
+                    c.grid_w / 1e6, dr_target_w_ / 1e6) +
             " by " + how);
     effect_before_w_ = c.grid_w;
     effect_what_ = "demand_response_start";
@@ -459,13 +455,14 @@ void PowerManager::apply_carbon_aware(double now) {
       k.pause();
       deferred_[i] = true;
       log(now, "carbon_defer", k.name,
-          std::string(what) + fmt(" %.4g above the threshold %.4g; %.0f s of slack before the deadline", value,
-                                  carbon_threshold_, slack));
+          std::string(what) + printf_text(" %.4g above the threshold %.4g; %.0f s of slack before the deadline", value,
+                                          carbon_threshold_, slack));
     } else if (!want_pause && deferred_[i]) {
       k.resume();
       deferred_[i] = false;
       log(now, "carbon_resume", k.name,
-          std::string(what) + fmt(" %.4g (threshold %.4g); %.0f s of slack left", value, carbon_threshold_, slack));
+          std::string(what) +
+              printf_text(" %.4g (threshold %.4g); %.0f s of slack left", value, carbon_threshold_, slack));
     }
   }
 }
@@ -552,18 +549,18 @@ std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double out
   if (!enabled_) return out;
   (void)end;
   auto add = [&](const std::string& name, double value, const std::string& unit) { out.push_back({name, value, unit}); };
-  const double kwh = 3.6e6;
-  add("power.it_energy", it_j_ / kwh, "kWh");
-  add("power.facility_energy", facility_j_ / kwh, "kWh");
-  add("power.cooling_energy", cooling_j_ / kwh, "kWh");
-  add("power.conversion_losses", losses_j_ / kwh, "kWh");
+  const double joules_per_kwh = 3.6e6;
+  add("power.it_energy", it_j_ / joules_per_kwh, "kWh");
+  add("power.facility_energy", facility_j_ / joules_per_kwh, "kWh");
+  add("power.cooling_energy", cooling_j_ / joules_per_kwh, "kWh");
+  add("power.conversion_losses", losses_j_ / joules_per_kwh, "kWh");
   add("power.mean_pue", it_j_ > 0 ? facility_j_ / it_j_ : std::nan(""), "1");
-  add("power.solar_energy", solar_j_ / kwh, "kWh");
-  add("power.battery_discharged", battery_out_j_ / kwh, "kWh");
-  add("power.battery_charged", battery_in_j_ / kwh, "kWh");
-  add("power.grid_energy", grid_j_ / kwh, "kWh");
+  add("power.solar_energy", solar_j_ / joules_per_kwh, "kWh");
+  add("power.battery_discharged", battery_out_j_ / joules_per_kwh, "kWh");
+  add("power.battery_charged", battery_in_j_ / joules_per_kwh, "kWh");
+  add("power.grid_energy", grid_j_ / joules_per_kwh, "kWh");
   add("power.peak_grid_draw", peak_grid_w_ / 1e6, "MW");
-  add("power.p95_grid_draw", percentile(grid_samples_, 95) / 1e6, "MW");
+  add("power.p95_grid_draw", analysis::percentile(grid_samples_, 95) / 1e6, "MW");
   add("power.hours_at_limit", at_limit_s_ / 3600, "h");
   add("power.hours_capped", capped_s_ / 3600, "h");
   add("power.carbon", carbon_g_ / 1e3, "kgCO2");
@@ -577,13 +574,13 @@ std::vector<analysis::SummaryEntry> PowerManager::summary(double end, double out
   add("power.demand_response_met", dr_met_, "1");
   for (const auto& [group, g] : groups_) {
     const std::string n = group + ".";
-    add(n + "grid_energy", g.grid_j / kwh, "kWh");
+    add(n + "grid_energy", g.grid_j / joules_per_kwh, "kWh");
     add(n + "carbon", g.carbon_g / 1e3, "kgCO2");
     add(n + "energy_cost", g.cost, sc_.grid.currency);
-    add(n + "active_grid_energy", g.active_grid_j / kwh, "kWh");
+    add(n + "active_grid_energy", g.active_grid_j / joules_per_kwh, "kWh");
     add(n + "active_carbon", g.active_carbon_g / 1e3, "kgCO2");
-    add(n + "active_carbon_intensity", g.active_grid_j > 0 ? g.active_carbon_g / (g.active_grid_j / kwh) : std::nan(""),
-        "gCO2/kWh");
+    add(n + "active_carbon_intensity",
+        g.active_grid_j > 0 ? g.active_carbon_g / (g.active_grid_j / joules_per_kwh) : std::nan(""), "gCO2/kWh");
     if (const auto it = tokens_by_group.find(group); it != tokens_by_group.end()) {
       add(n + "grid_energy_per_output_token", it->second > 0 ? g.grid_j / it->second : std::nan(""), "J/token");
       add(n + "carbon_per_output_token", it->second > 0 ? g.carbon_g / it->second : std::nan(""), "gCO2/token");

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "aif/analysis/stats.hpp"
+#include "aif/inputs/units.hpp"
 
 namespace aif::sim {
 
@@ -82,13 +83,6 @@ std::vector<Slot> ordered_slots(JobPlacement placement, std::map<int, std::vecto
     }
   }
   return out;
-}
-
-std::string seconds_text(double s) {
-  std::ostringstream text;
-  text.precision(6);
-  text << s << " s";
-  return text.str();
 }
 
 }  // namespace
@@ -404,9 +398,9 @@ void TrainingJob::run() {
     detail << to_string(config_.kind) << " of " << config_.model << " on " << model_.gpus() << " GPUs (dp "
            << layout_.dp << " x tp " << layout_.tp << " x pp " << layout_.pp << ", " << to_string(config_.placement)
            << " from GPU " << layout_.gpus.front() << "); " << model_.micro_batches
-           << " micro-batches per step, forward " << seconds_text(model_.forward_s()) << ", backward "
-           << seconds_text(model_.backward_s()) << ", TP " << seconds_text(model_.tp_comm_s())
-           << " per micro-batch; step without fabric traffic " << seconds_text(idle.total_s);
+           << " micro-batches per step, forward " << units::seconds_text(model_.forward_s()) << ", backward "
+           << units::seconds_text(model_.backward_s()) << ", TP " << units::seconds_text(model_.tp_comm_s())
+           << " per micro-batch; step without fabric traffic " << units::seconds_text(idle.total_s);
     if (clock_ < 1) detail << " (all at full clock; the clock is " << clock_ << ")";
     event("job_start", detail.str());
   }
@@ -481,9 +475,10 @@ void TrainingJob::run() {
         detail << "after step " << step << ": " << model_.checkpoint_bytes / 1e9 << " GB from " << model_.gpus()
                << " GPUs";
         if (config_.checkpoint.write_time_s > 0)
-          detail << " in " << seconds_text(record.checkpoint_s);
+          detail << " in " << units::seconds_text(record.checkpoint_s);
         else
-          detail << " to " << platform_.storage.size() << " storage nodes in " << seconds_text(record.checkpoint_s);
+          detail << " to " << platform_.storage.size() << " storage nodes in "
+                 << units::seconds_text(record.checkpoint_s);
         event("checkpoint", detail.str());
       }
     }
@@ -525,7 +520,7 @@ void TrainingJob::interrupt(const std::string& cause, double restart_at_s) {
   ++rel_.by_cause[cause];
   if (down_) {
     restart_at_s_ = std::max(restart_at_s_, restart_at_s);
-    event("job_interrupt", cause + "; already down: restart no earlier than " + seconds_text(restart_at_s_));
+    event("job_interrupt", cause + "; already down: restart no earlier than " + units::seconds_text(restart_at_s_));
   } else {
     down_ = true;
     interrupted_ = true;
@@ -601,7 +596,8 @@ bool TrainingJob::handle_interrupt() {
   interrupted_ = false;
   mark_good(now);
   running_ = true;
-  event("job_restart", "from step " + std::to_string(steps_done_) + " after " + seconds_text(now - failed) + " down");
+  event("job_restart",
+        "from step " + std::to_string(steps_done_) + " after " + units::seconds_text(now - failed) + " down");
   return true;
 }
 
@@ -644,7 +640,7 @@ void TrainingJob::wait_while_paused() {
   paused_ = true;
   pause_idle_from_s_ = sg4::Engine::get_clock();  // idle: not work a failure could lose
   event("job_pause", "after " + std::to_string(steps_done()) + " steps" +
-                         (checkpoint_s > 0 ? "; checkpoint written in " + seconds_text(checkpoint_s) : ""));
+                         (checkpoint_s > 0 ? "; checkpoint written in " + units::seconds_text(checkpoint_s) : ""));
   while (pause_requested_ && sg4::Engine::get_clock() < horizon_s_) sg4::this_actor::sleep_for(1.0);
   // Idle time up to a failure in the pause (the downtime counts from there) or to the resume.
   const double idle_end = interrupted_ ? std::max(pause_idle_from_s_, failed_at_s_) : sg4::Engine::get_clock();
@@ -652,7 +648,7 @@ void TrainingJob::wait_while_paused() {
   pause_idle_from_s_ = -1;
   paused_ = false;
   running_ = was_running;
-  event("job_resume", "after a pause of " + seconds_text(sg4::Engine::get_clock() - t0));
+  event("job_resume", "after a pause of " + units::seconds_text(sg4::Engine::get_clock() - t0));
 }
 
 double TrainingJob::remaining_s() const {

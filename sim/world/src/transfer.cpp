@@ -1,5 +1,7 @@
 #include "transfer.hpp"
 
+#include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 #include <simgrid/s4u/Actor.hpp>
@@ -19,7 +21,10 @@ void start_transfer(const std::string& name, std::vector<Flow> flows, std::funct
     const double start = sg4::Engine::get_clock();
     std::vector<sg4::CommPtr> comms;
     comms.reserve(flows.size());
-    for (const Flow& f : flows) comms.push_back(sg4::Comm::sendto_async(f.src, f.dst, f.bytes));
+    // SimGrid moves whole bytes; a flow's share of a transfer (bytes / TP) need not be one, so round to the nearest
+    // on purpose, as the collectives and the training job do.
+    for (const Flow& f : flows)
+      comms.push_back(sg4::Comm::sendto_async(f.src, f.dst, static_cast<uint64_t>(std::llround(f.bytes))));
     sg4::Comm::wait_all(comms);
     done(start, sg4::Engine::get_clock());
   });

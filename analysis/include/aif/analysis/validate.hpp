@@ -45,6 +45,7 @@ IterationComparison compare_iterations(const std::vector<IterationRecord>& measu
                                        const std::vector<double>& predicted);
 
 // A Markdown report: the metric table (with errors) and the step table by batch size and context.
-std::string format_validation_report(const std::vector<MetricComparison>& metrics, const IterationComparison& steps);
+std::string format_engine_comparison_report(const std::vector<MetricComparison>& metrics,
+                                            const IterationComparison& steps);
 
 }  // namespace aif::analysis

@@ -25,7 +25,7 @@ struct ModelShape {
   float norm_eps = 1e-5f;
   int qkv_width() const { return (heads + 2 * kv_heads) * head_dim; }
   // Throws std::invalid_argument naming the bad field.
-  void validate() const;
+  void check_consistent() const;
 };
 ModelShape shape_from_arch(const models::ModelArch& arch);
 

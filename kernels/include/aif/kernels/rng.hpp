@@ -4,16 +4,12 @@
 #include <cmath>
 #include <cstdint>
 
+#include "aif/models/mix64.hpp"
+
 namespace aif::kernels {
 
-// The splitmix64 output function (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
-// OOPSLA 2014): a bijective 64-bit mixer whose outputs pass BigCrush when fed a Weyl sequence.
-constexpr uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+// The mix is the project's one mixing hash, SplitMix64's output function (aif/models/mix64.hpp).
+using models::mix64;
 
 // Two rounds of mixing: one to derive an independent key from (seed, stream), one per counter value.
 constexpr uint64_t counter_hash(uint64_t seed, uint64_t stream, uint64_t counter) {

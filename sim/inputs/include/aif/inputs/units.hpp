@@ -16,4 +16,7 @@ double parse_energy(const std::string& text);     // "10kWh", "5MJ", "1J" -> J
 // A plain finite decimal number with no unit ("42", "-1.5e3"); rejects nan, inf, hex and trailing text.
 double parse_number(const std::string& text);
 
+// A duration for messages: six significant digits and the unit, 0.25 -> "0.25 s", 1234567 -> "1.23457e+06 s".
+std::string seconds_text(double s);
+
 }  // namespace aif::sim::units

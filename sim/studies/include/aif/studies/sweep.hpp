@@ -56,8 +56,8 @@ std::vector<Combination> grid_product(const std::vector<std::pair<std::string, s
 
 // Throws ScenarioError naming the sweep file, line and key.
 SweepConfig load_sweep(const std::string& path);
-// The points in a fixed order (combination, then seed); with validate, loads each point's scenario (a
+// The points in a fixed order (combination, then seed); with check_scenarios, loads each point's scenario (a
 // ScenarioError names the point's overrides).
-std::vector<SweepPoint> expand_sweep(const SweepConfig& config, bool validate = true);
+std::vector<SweepPoint> expand_sweep(const SweepConfig& config, bool check_scenarios = true);
 
 }  // namespace aif::sim
