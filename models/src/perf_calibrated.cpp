@@ -1,4 +1,5 @@
 // The reference engine on this machine's CPU: operator times from a kbench table, composed by ComposedPerfModel.
+#include <filesystem>
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -131,7 +132,9 @@ class KbenchOperators final : public StepOperators {
     check("attn_prefill keys", l.max_context, prefill_.b.back() + prefill_.a.back());
   }
 
-  std::string describe() const override { return source_; }
+  // The table's file name, not its path: the description goes into the run's events, whose fingerprint must not
+  // depend on where the repository is checked out.
+  std::string describe() const override { return std::filesystem::path(source_).filename().string(); }
 
   OpTime prefill_one(double chunk, double prefix) const { return grid_at(prefill_, chunk, prefix); }
 
@@ -246,7 +249,8 @@ void CalibratedPerfModel::check_coverage(int max_tokens, int max_seqs, int max_c
 
 std::string CalibratedPerfModel::describe() const {
   std::ostringstream s;
-  s << "calibrated " << model().name << " tp" << options().tp << " from " << source_ << " (overhead "
+  s << "calibrated " << model().name << " tp" << options().tp << " from " << std::filesystem::path(source_).filename().string()
+    << " (overhead "
     << calibrated_.iteration_overhead_s << " s + " << calibrated_.overhead_per_seq_s << " s/seq + "
     << calibrated_.overhead_per_token_s << " s/token + " << calibrated_.overhead_per_key_s << " s/decode key + "
     << calibrated_.overhead_per_prefill_pair_s << " s/prefill pair, clock "

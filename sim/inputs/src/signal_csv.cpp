@@ -65,15 +65,7 @@ bool parse_number(const std::string& s, double& value) {
   return ec == std::errc() && end == last && std::isfinite(value);
 }
 
-bool digits(const std::string& s, size_t pos, size_t count, int64_t& value) {
-  if (pos + count > s.size()) return false;
-  value = 0;
-  for (size_t i = pos; i < pos + count; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    value = value * 10 + (s[i] - '0');
-  }
-  return true;
-}
+using csv::digits;
 
 int month_days(int64_t y, int64_t m) { return csv::days_in_month(y, m); }
 int64_t days_since_year_one(int64_t y, int64_t m, int64_t d) { return csv::day_number(y, m, d); }

@@ -64,16 +64,7 @@ using csv::trim;
 using csv::day_number;
 using csv::days_in_month;
 
-// Reads exactly `count` digits at s[pos...]; false if any is not a digit.
-bool digits(const std::string& s, size_t pos, size_t count, int64_t& value) {
-  if (pos + count > s.size()) return false;
-  value = 0;
-  for (size_t i = pos; i < pos + count; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    value = value * 10 + (s[i] - '0');
-  }
-  return true;
-}
+using csv::digits;
 
 // "YYYY-MM-DD HH:MM:SS[.f{1,7}]" -> 100 ns ticks since 0001-01-01 00:00:00, in integers (exact).
 bool parse_wall_clock(const std::string& s, int64_t& ticks) {

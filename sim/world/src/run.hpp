@@ -1,6 +1,6 @@
 // The state of one run and its parts (private to sim/world). Run lives on the stack of run_simulation; timers point
 // into it. Its members are defined by role: run_placement.cpp, run_requests.cpp, run_power.cpp, run_failures.cpp,
-// run_operations.cpp, run_sampling.cpp; simulation.cpp starts it, advances it with progress reports and stops it.
+// run_operations.cpp, run_sampling.cpp, run_progress.cpp; simulation.cpp starts it, advances it with progress reports and stops it.
 #pragma once
 
 #include <simgrid/kernel/Timer.hpp>
@@ -109,6 +109,9 @@ class Run {
   void deliver(size_t workload, const models::Arrival& a, std::vector<Replica*>& touched);
   void release_held(double now);
   void sample();
+  // After the slice of the run that ends at `until` (`frac` of it, `wall` seconds in): the progress bar and/or the
+  // JSON progress line (run_progress.cpp).
+  void report_progress(double until, double frac, double wall);
   std::vector<analysis::SummaryEntry> summarize(double end);
   bool work_left() const;
   // The time of the last sample (the end of the window the summary covers; -1 until then), and the reliability

@@ -99,4 +99,15 @@ inline int64_t day_number(int64_t y, int64_t m, int64_t d) {
   return days + d - 1;
 }
 
+// Reads exactly `count` digits at s[pos...] (dates and times in traces and signals); false if any is not a digit.
+inline bool digits(const std::string& s, size_t pos, size_t count, int64_t& value) {
+  if (pos + count > s.size()) return false;
+  value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    value = value * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
 }  // namespace aif::sim::csv
