@@ -172,14 +172,14 @@ void Reliability::start() {
       if (incident->kind == IncidentKind::FAILURE) {
         // A failure is a repair of `duration` for the crew: it may wait for a free technician.
         const auto [start, end] = crew_->schedule(now, incident->duration_s);
-        ++repairs_;
-        repair_wait_total_s_ += start - now;
-        repair_wait_max_s_ = std::max(repair_wait_max_s_, start - now);
-        repair_time_total_s_ += end - now;
         log(now, "repair_scheduled", targets,
             "starts at " + fmt_s(start) + (start > now ? " (waiting " + fmt_s(start - now) + " for a technician)" : "") +
                 ", done at " + fmt_s(end));
-        Timer::set(end, [finish, end] { finish(end); });
+        // Counted when done, like a random failure's repair: one due after the window is not in its totals.
+        Timer::set(end, [this, finish, end, wait = start - now, took = end - now] {
+          count_repair(wait, took);
+          finish(end);
+        });
       } else {
         Timer::set(now + incident->duration_s, [finish, end = now + incident->duration_s] { finish(end); });
       }
@@ -243,8 +243,6 @@ void Reliability::on_failure(size_t c, const models::FailureEvent& e) {
   Timer::set(ready, [this, c, unit, id, target, duration, ready, is_switch, now] {
     if (hooks_.events) ++*hooks_.events;
     const auto [start, finish] = crew_->schedule(ready, duration);
-    repair_wait_total_s_ += start - ready;
-    repair_wait_max_s_ = std::max(repair_wait_max_s_, start - ready);
     log(ready, "failure_detected", target,
         "repair starts at " + fmt_s(start) + (start > ready ? " (waiting " + fmt_s(start - ready) + " for a technician)" : "") +
             ", takes " + fmt_s(duration));
@@ -252,17 +250,23 @@ void Reliability::on_failure(size_t c, const models::FailureEvent& e) {
       if (hooks_.events) ++*hooks_.events;
       log(start, "repair_start", target, "a technician on it until " + fmt_s(finish));
     });
-    Timer::set(finish, [this, c, unit, id, target, finish, is_switch, now] {
+    Timer::set(finish, [this, c, unit, id, target, finish, is_switch, now, wait = start - ready] {
       if (hooks_.events) ++*hooks_.events;
       ClassState& st = classes_[c];
       st.down[unit] = false;
-      ++repairs_;
-      repair_time_total_s_ += finish - now;  // failure -> back in service
+      count_repair(wait, finish - now);  // failure -> back in service
       if (is_switch) fabric_.set_switch_up(switch_vertex_[unit], true);
       log(finish, "repair_done", target, st.cls.name + " back in service");
       end_outage(id, finish);
     });
   });
+}
+
+void Reliability::count_repair(double wait_s, double failure_to_service_s) {
+  ++repairs_;
+  repair_wait_total_s_ += wait_s;
+  repair_wait_max_s_ = std::max(repair_wait_max_s_, wait_s);
+  repair_time_total_s_ += failure_to_service_s;
 }
 
 int Reliability::begin_outage(const std::vector<int>& gpus, bool jobs_only, const std::string& cause, double ready_s,

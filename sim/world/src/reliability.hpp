@@ -86,6 +86,8 @@ class Reliability {
   void on_failure(size_t c, const models::FailureEvent& e);
   // Takes the GPUs down for `cause`; returns the id of the outage (ended by end_outage).
   // ready_s: when operations know (detection); can_replace: spares help (not for a switch: the rail is down).
+  // A repair done: its wait for a technician and the time from the failure to service again (the MTTR's terms).
+  void count_repair(double wait_s, double failure_to_service_s);
   int begin_outage(const std::vector<int>& gpus, bool jobs_only, const std::string& cause, double ready_s,
                    bool can_replace);
   void end_outage(int id, double now);
