@@ -6,6 +6,7 @@
 #include <map>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/summary_window.hpp"
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/summary.hpp"
 
@@ -29,6 +30,7 @@ TEST(DefaultScenario, RunsAndItsSummaryAgreesWithTheRecords) {
   EXPECT_NE(r.output.find("energy_per_output_token"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("fingerprint"), std::string::npos);
   ResultsReader res(dir + "/default.h5");
+  expect_totals_cover_the_series_window(res, "scenarios/default.yaml");
   EXPECT_NE(res.meta().at("scenario").find("azure2023_conv.csv"), std::string::npos);
 
   // The whole Azure conversation trace (19,366 requests) plus the synthetic workload, all drained.
@@ -78,6 +80,8 @@ TEST(ExampleScenarios, EachRunsAndFinishesItsRequests) {
     const auto r = run_aifsim("run " + entry.path().string() + " -q --set simulation.duration=10min -o " + out);
     ASSERT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
     ResultsReader res(out);
+    expect_totals_cover_the_series_window(res, "scenarios/examples/" + entry.path().filename().string(),
+                                          {"simulation.duration=10min"});
     const double requests = *res.summary_value("requests");
     EXPECT_GT(requests, 0) << entry.path();
     const double finished = *res.summary_value("finished");

@@ -20,20 +20,10 @@ struct Case {
   std::string extra;     // shortened runs: --set simulation.duration=...
 };
 
-// Every scenario under scenarios/ (sweep and plan files are not scenarios) but the energy and reliability ones, which
-// their own tests check on the runs they make (test_energy_scenarios.cpp, test_reliability_scenarios.cpp; the
-// rack_failure_peak run there has its repair 5 h past the horizon). The long ones are shortened: the window rule
-// does not depend on the length, and the whole list must stay within a smoke test's time.
+// The scenarios no other smoke test runs. The others are checked on the runs their own tests make: the default and
+// the examples (test_scenarios_run.cpp, the examples at 10 simulated minutes), the energy and reliability ones
+// (test_energy_scenarios.cpp, test_reliability_scenarios.cpp; rack_failure_peak's repair is 5 h past its horizon).
 const std::vector<Case> kCases{
-    {"scenarios/default.yaml", ""},
-    {"scenarios/examples/bursty_gamma.yaml", ""},
-    {"scenarios/examples/diurnal.yaml", "--set simulation.duration=2h"},
-    {"scenarios/examples/least_outstanding_tokens.yaml", ""},
-    {"scenarios/examples/mooncake_trace.yaml", "--set simulation.duration=20min"},
-    {"scenarios/examples/poisson.yaml", ""},
-    {"scenarios/examples/rail_1024_train_and_serve.yaml", "--set simulation.duration=5min"},
-    {"scenarios/examples/rail_1024_train_and_serve_oversubscribed.yaml", "--set simulation.duration=5min"},
-    {"scenarios/examples/training.yaml", ""},
     {"scenarios/plans/chat_70b.yaml", ""},
     {"scenarios/validation/cpu-small-llama.yaml", ""},
 };
