@@ -94,16 +94,13 @@ int run_cpu_calibrate(const CalibrateOptions& o) {
   const aif::sim::CalibratedTable written =
       aif::sim::write_calibrated_table(measured, arch->second, o.fit_from.empty() ? profile_h5 : o.fit_from, out);
   const aif::sim::StepOverhead& fit = written.fit;
-  std::string left_out;
-  for (const auto& [op, n] : written.outliers.by_op) left_out += (left_out.empty() ? "" : ", ") + op + " " + std::to_string(n);
-  if (left_out.empty()) left_out = "none";
   std::printf("fit      %zu steps: per step %.3f ms, per sequence %.2f us, per token %.3f us, per decode key %.4f us, "
               "per prefill pair %.3f ns\n",
               fit.iterations, fit.per_step_s * 1e3, fit.per_seq_s * 1e6, fit.per_token_s * 1e6, fit.per_key_s * 1e6,
               fit.per_prefill_pair_s * 1e9);
   std::printf("         step-time MAPE %.2f%% (operators only) -> %.2f%% (with the overhead)\n",
               100 * fit.mape_before, 100 * fit.mape_after);
-  std::printf("outliers %zu left out: %s\n", written.outliers.lines.size(), left_out.c_str());
+  std::printf("outliers %zu left out: %s\n", written.outliers.lines.size(), written.outliers_text.c_str());
   std::printf("wrote    %s (%zu rows)\n", out.c_str(), written.rows);
   return 0;
 }

@@ -153,7 +153,7 @@ CalibratedTable write_calibrated_table(const std::string& kbench_table, const mo
   result.fit = fit_step_overhead(table, arch, profile_h5);
   const StepOverhead& fit = result.fit;
 
-  std::string left_out;
+  std::string& left_out = result.outliers_text;
   for (const auto& [op, n] : result.outliers.by_op) left_out += (left_out.empty() ? "" : ", ") + op + " " + std::to_string(n);
   if (left_out.empty()) left_out = "none";
   char values[384];

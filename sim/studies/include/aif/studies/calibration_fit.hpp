@@ -28,6 +28,7 @@ StepOverhead fit_step_overhead(const models::CalibrationTable& table, const mode
 struct CalibratedTable {
   StepOverhead fit;
   KbenchOutliers outliers;
+  std::string outliers_text;  // "gate_up 2, down 1" or "none", as the header says it
   size_t rows = 0;  // measurements kept
 };
 CalibratedTable write_calibrated_table(const std::string& kbench_table, const models::ModelArch& arch,
