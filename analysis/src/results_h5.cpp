@@ -119,6 +119,10 @@ Handle iteration_type(bool file) {
   insert(type, "attended_pairs", offsetof(IterationRecord, attended_pairs), f64(file));
   insert(type, "prefill_attended_pairs", offsetof(IterationRecord, prefill_attended_pairs), f64(file));
   insert(type, "forward_s", offsetof(IterationRecord, forward_s), f64(file));
+  insert(type, "gpu_energy_j", offsetof(IterationRecord, gpu_energy_j), f64(file));
+  insert(type, "clock_fraction", offsetof(IterationRecord, clock_fraction), f64(file));
+  insert(type, "gpu_flops", offsetof(IterationRecord, gpu_flops), f64(file));
+  insert(type, "gpu_bytes", offsetof(IterationRecord, gpu_bytes), f64(file));
   return file ? packed(std::move(type)) : std::move(type);
 }
 

@@ -22,7 +22,7 @@ const char* const LINK_COLUMNS[] = {"name", "tier", "bandwidth", "bytes", "mean_
 const char* const ITERATION_COLUMNS[] = {"replica",        "start_s",       "duration_s",     "num_seqs",
                                          "prefill_tokens", "decode_tokens", "context_tokens", "prefill_seqs",
                                          "sampled_seqs",   "attended_pairs", "prefill_attended_pairs"};
-// Optional (added later): forward_s. HDF5 converts compounds member by member, so a file without it reads
+// Optional (added later): forward_s, gpu_energy_j, clock_fraction, gpu_flops, gpu_bytes. HDF5 converts compounds member by member, so a file without it reads
 // with the record's default (NaN) there.
 const char* const JOB_STEP_COLUMNS[] = {"job",    "step",           "start_s",     "end_s",
                                         "compute_s", "comm_s", "exposed_comm_s", "checkpoint_s"};

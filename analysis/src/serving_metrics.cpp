@@ -36,11 +36,12 @@ SaturatedRunFigures saturated_run_figures(std::vector<IterationRecord> steps,
   double tpot_sum = 0;
   double previous_decode_end = std::nan("");
   std::vector<std::pair<double, double>> prefills;  // (end, sequences) of prefill steps since the last decode step
-  double tokens = 0, batch_sum = 0;
+  double tokens = 0, batch_sum = 0, energy = 0;
   size_t steady_decode_steps = 0;
   for (const IterationRecord& s : steps) {
     const double end = s.start_s + s.duration_s;
-    if (end <= f.steady_end_s + 1e-12) tokens += s.sampled_seqs;
+    if (end <= f.steady_end_s + 1e-12)
+      tokens += s.sampled_seqs, energy += s.gpu_energy_j, f.gpu_flops += s.gpu_flops, f.gpu_bytes += s.gpu_bytes;
     if (s.decode_tokens == 0) {
       if (s.sampled_seqs > 0) prefills.emplace_back(end, s.sampled_seqs);
       continue;
@@ -63,6 +64,7 @@ SaturatedRunFigures saturated_run_figures(std::vector<IterationRecord> steps,
   f.avg_tpot_s = f.decode_steps > 0 ? tpot_sum / static_cast<double>(f.decode_steps) : std::nan("");
   f.throughput_tokens_per_s = f.steady_end_s > 0 ? tokens / f.steady_end_s : std::nan("");
   f.avg_batch = steady_decode_steps > 0 ? batch_sum / static_cast<double>(steady_decode_steps) : std::nan("");
+  f.gpu_power_w = f.steady_end_s > 0 ? energy / f.steady_end_s : std::nan("");
   return f;
 }
 

@@ -47,11 +47,8 @@ RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(param
   check_clock(p_.clock_fraction);
   peak_flops_ = it->second;
   bytes_per_element_ = dtype_bytes(p_.dtype);
-  const ModelArch& m = p_.model;
-  head_params_ = static_cast<double>(m.vocab) * m.hidden;
-  layer_params_ = m.parameters() - 2.0 * head_params_ - m.hidden;  // minus embedding, LM head, final norm
-  weight_bytes_ = m.parameters() * bytes_per_element_;
-  kv_bytes_per_token_ = m.kv_bytes_per_token(bytes_per_element_);
+  weight_bytes_ = p_.model.parameters() * bytes_per_element_;
+  work_ = std::make_shared<StepWorkModel>(p_.model, bytes_per_element_, p_.tp, p_.pp);
   if (p_.allreduce_bandwidth <= 0) p_.allreduce_bandwidth = p_.device.nvlink_bandwidth / 2;
   if (p_.stage_send_bandwidth <= 0) p_.stage_send_bandwidth = p_.allreduce_bandwidth;
 }
@@ -65,38 +62,29 @@ IterationCost RooflinePerfModel::iteration_at_clock(const BatchShape& full, doub
   IterationCost c;
   if (full.num_seqs == 0) return c;
   // One micro-batch of 1/pp of the step passes all layers (its stages hold 1/pp of the weights each, in turn).
-  struct {
-    double num_tokens, sampled_seqs, attended_pairs, kv_read_tokens;
-  } s{static_cast<double>(full.num_tokens) / p_.pp, static_cast<double>(full.sampled_seqs) / p_.pp,
-      full.attended_pairs / p_.pp, full.kv_read_tokens / p_.pp};
+  const double num_tokens = static_cast<double>(full.num_tokens) / p_.pp;
   const ModelArch& m = p_.model;
   const double tp = p_.tp;
   // The core clock scales peak FLOP/s; HBM bandwidth does not follow it.
   const double flop_rate = peak_flops_ * clock_fraction * p_.device.compute_efficiency;
   const double byte_rate = p_.device.hbm_bandwidth * p_.device.memory_efficiency;
-
-  // Linear layers: every new token goes through every layer; only sampled rows reach the LM head.
-  // Embedding lookups read one row per token: negligible next to the weights.
-  const double lin_flops = 2.0 * (layer_params_ * s.num_tokens + head_params_ * s.sampled_seqs) / tp;
-  const double lin_bytes = (layer_params_ + head_params_) * bytes_per_element_ / tp;
-  // Attention: QK^T and PV, 2 FLOPs per multiply-add each, over all (query, key) pairs.
-  const double attn_flops = 4.0 * m.layers * m.heads * m.head_dim * s.attended_pairs / tp;
-  const double attn_bytes = kv_bytes_per_token_ * (s.kv_read_tokens + s.num_tokens) / tp;
-
-  const double lin_c = lin_flops / flop_rate, lin_m = lin_bytes / byte_rate;
-  const double attn_c = attn_flops / flop_rate, attn_m = attn_bytes / byte_rate;
-  c.flops = lin_flops + attn_flops;
-  c.bytes = lin_bytes + attn_bytes;
+  // Linear layers (every new token through every layer, sampled rows through the LM head) and attention (KV cache
+  // read and written), per GPU: step_work.hpp.
+  const StepWork w = work_->work(full);
+  const double lin_c = w.linear_flops / flop_rate, lin_m = w.linear_bytes / byte_rate;
+  const double attn_c = w.attention_flops / flop_rate, attn_m = w.attention_bytes / byte_rate;
+  c.flops = w.flops();
+  c.bytes = w.bytes();
   // Per group the slower resource sets the time; the compute-bound share counts the groups that are FLOP-bound.
   c.compute_seconds = (lin_c >= lin_m ? lin_c : 0) + (attn_c >= attn_m ? attn_c : 0);
   c.memory_seconds = (lin_c >= lin_m ? 0 : lin_m) + (attn_c >= attn_m ? 0 : attn_m);
   if (p_.tp > 1) {
-    const double size = static_cast<double>(s.num_tokens) * m.hidden * bytes_per_element_;
+    const double size = num_tokens * m.hidden * bytes_per_element_;
     const double one = 2.0 * (tp - 1) / tp * size / p_.allreduce_bandwidth + p_.allreduce_latency_s;
     c.comm_seconds = 2.0 * m.layers * one;
   }
   if (p_.pp > 1) {
-    const double size = s.num_tokens * m.hidden * bytes_per_element_;
+    const double size = num_tokens * m.hidden * bytes_per_element_;
     c.comm_seconds += (p_.pp - 1) * (size / p_.stage_send_bandwidth + p_.allreduce_latency_s);
   }
   c.seconds = c.compute_seconds + c.memory_seconds + c.comm_seconds + p_.iteration_overhead_s;

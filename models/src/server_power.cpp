@@ -100,4 +100,8 @@ double server_load_fraction(double gpu_dc_w, int gpus, double gpu_idle_w, double
   return u < 0 ? 0.0 : (u > 1 ? 1.0 : u);
 }
 
+double server_input_w(const ServerPowerParams& p, double gpu_dc_w, int gpus, double gpu_idle_w, double gpu_tdp_w) {
+  return server_power(p, gpu_dc_w, server_load_fraction(gpu_dc_w, gpus, gpu_idle_w, gpu_tdp_w)).total_w();
+}
+
 }  // namespace aif::models

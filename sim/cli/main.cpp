@@ -24,6 +24,7 @@
 #include "calibrate.hpp"
 #include "steptime.hpp"
 #include "validate_gpu.hpp"
+#include "fit_power.hpp"
 #include "compare_kernels.hpp"
 #include "report.hpp"
 #include "plan.hpp"
@@ -109,6 +110,8 @@ int main(int argc, char** argv) {
 
   aif::cli::ValidateGpuOptions validate_gpu_options;
   CLI::App* validate_gpu = aif::cli::add_validate_gpu_command(app, validate_gpu_options);
+  aif::cli::FitPowerOptions fit_power_options;
+  CLI::App* fit_power = aif::cli::add_fit_power_command(app, fit_power_options);
   aif::cli::SteptimeOptions steptime_options;
   CLI::App* steptime = aif::cli::add_steptime_command(app, steptime_options);
   aif::cli::CalibrateOptions calibrate_options;
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
     }
     if (*calibrate) return aif::cli::run_calibrate(calibrate_options);
     if (*validate_gpu) return aif::cli::run_validate_gpu(validate_gpu_options);
+    if (*fit_power) return aif::cli::run_fit_power(fit_power_options);
     if (*steptime) return aif::cli::run_steptime(steptime_options);
     if (*topo) return aif::cli::run_topo(topo_options);
     if (*sweep) return aif::cli::run_sweep(sweep_options);

@@ -14,51 +14,13 @@
 
 #include "aif/scenario/scenario.hpp"
 #include "aif/studies/validate_gpu.hpp"
+#include "subprocesses.hpp"
 
 namespace aif::cli {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Job {
-  std::vector<std::string> args;
-  std::string log;
-};
-
-// Runs the jobs as child processes, `parallel` at a time; returns each one's exit status (stdout and stderr go to
-// its log file).
-std::vector<int> run_all(const std::vector<Job>& jobs, int parallel) {
-  std::vector<int> status(jobs.size(), -1);
-  std::map<pid_t, size_t> running;
-  size_t next = 0;
-  while (next < jobs.size() || !running.empty()) {
-    while (next < jobs.size() && static_cast<int>(running.size()) < std::max(1, parallel)) {
-      const Job& j = jobs[next];
-      const pid_t pid = fork();
-      if (pid < 0) throw std::runtime_error("cannot start a simulation: fork failed");
-      if (pid == 0) {
-        std::FILE* log = std::freopen(j.log.c_str(), "w", stdout);
-        if (log) dup2(fileno(stdout), fileno(stderr));
-        std::vector<char*> argv;
-        for (const auto& a : j.args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        execv(argv[0], argv.data());
-        std::perror(argv[0]);
-        _exit(127);
-      }
-      running[pid] = next++;
-    }
-    int st = 0;
-    const pid_t done = waitpid(-1, &st, 0);
-    if (done < 0) throw std::runtime_error("lost track of a simulation process");
-    const auto it = running.find(done);
-    if (it == running.end()) continue;
-    status[it->second] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    running.erase(it);
-  }
-  return status;
-}
 
 std::string percent(double e) {
   char b[32];
@@ -71,7 +33,7 @@ std::string value(double v, const std::string& unit) {
   if (unit == "ratio") std::snprintf(b, sizeof b, "%.1f %%", 100 * v);
   else if (unit == "s" && std::fabs(v) < 1) std::snprintf(b, sizeof b, "%.1f ms", 1e3 * v);
   else if (unit == "s") std::snprintf(b, sizeof b, "%.3f s", v);
-  else if (unit == "seqs") std::snprintf(b, sizeof b, "%.1f", v);
+  else if (unit == "seqs" || unit == "W") std::snprintf(b, sizeof b, "%.1f", v);
   else std::snprintf(b, sizeof b, "%.0f", v);
   return b;
 }
@@ -88,8 +50,10 @@ double median(std::vector<double> v) {
 CLI::App* add_validate_gpu_command(CLI::App& app, ValidateGpuOptions& o) {
   CLI::App* c = app.add_subcommand(
       "validate-gpu", "Replay measured vLLM runs on H100s (data/validation/) and report simulated against measured");
-  c->add_option("--set", o.set, "Only this set: blis, mlenergy or llmservingsim")
-      ->check(CLI::IsMember({"blis", "mlenergy", "llmservingsim"}));
+  c->add_option("--set", o.set,
+                "Only this set: blis, mlenergy or llmservingsim (step times); mlenergy-power (GPU power, "
+                "docs/validation-power.md) runs only when named")
+      ->check(CLI::IsMember({"blis", "mlenergy", "llmservingsim", "mlenergy-power"}));
   c->add_flag("--quick", o.quick, "Only the few short cases CI runs");
   c->add_option("-o,--output", o.output, "Folder for the cases' scenarios, results and logs");
   c->add_option("--report", o.report, "Markdown report to write (default <output>/report.md)");
@@ -195,7 +159,7 @@ int run_validate_gpu(const ValidateGpuOptions& o) {
   std::vector<std::vector<sim::GpuValidationMetric>> metrics(cases.size());
   std::map<std::string, std::vector<size_t>> by_set;
   for (size_t i = 0; i < cases.size(); ++i) by_set[cases[i].set].push_back(i);
-  const std::vector<std::string> order = {"blis", "mlenergy", "llmservingsim"};
+  const std::vector<std::string> order = {"blis", "mlenergy", "llmservingsim", "mlenergy-power"};
   for (const std::string& set : order) {
     if (!by_set.count(set)) continue;
     md << "### " << set << "\n\n";

@@ -40,8 +40,13 @@ struct ClockChange {
   double t, clock;
 };
 
+struct StepRecord {
+  double duration_s, energy_j, clock;
+};
+
 struct RunResult {
   std::vector<RequestRecord> requests;  // by id
+  std::vector<StepRecord> steps_run;    // iteration-level runs: every step, in order
   double energy_j = 0, steps = 0, events = 0, sampled_power_w = 0;
 };
 
@@ -52,7 +57,8 @@ const GpuPowerParams POWER{100, 400, 700};  // idle, decode (memory-bound), pref
 // and changed at the given times; samples gpu_power_w at `sample_t` (if >= 0).
 RunResult run_replica(const aif::models::PerfModel& perf, const SchedulerLimits& limits, bool fast,
                       const std::vector<Arrival>& arrivals, double initial_clock,
-                      const std::vector<ClockChange>& changes, double sample_t = -1) {
+                      const std::vector<ClockChange>& changes, double sample_t = -1,
+                      const aif::sim::ReplicaPower& power = POWER) {
   const std::vector<double> out = aif::testing::run_simulation_in_child([&] {
     // The engine runs only with a platform: one host, never used (the replica is timed by kernel timers).
     simgrid::s4u::create_full_zone("replica-test")->create_host("host", 1e9)->seal();
@@ -62,7 +68,11 @@ RunResult run_replica(const aif::models::PerfModel& perf, const SchedulerLimits&
     sinks.request_done = [&done](const RequestRecord& r) { done.push_back(r); };
     sinks.event = [](const aif::analysis::EventRecord&) {};
     sinks.timer_events = &events;
-    Replica replica(0, 0, "r0", limits, perf, POWER, 1, fast, sinks);
+    std::vector<double> steps_run;
+    sinks.iteration = [&steps_run](const aif::analysis::IterationRecord& it) {
+      steps_run.insert(steps_run.end(), {it.duration_s, it.gpu_energy_j, it.clock_fraction});
+    };
+    Replica replica(0, 0, "r0", limits, perf, power, 1, fast, sinks);
     replica.set_clock_fraction(initial_clock);
     using simgrid::kernel::timer::Timer;
     for (size_t i = 0; i < arrivals.size();) {
@@ -83,7 +93,8 @@ RunResult run_replica(const aif::models::PerfModel& perf, const SchedulerLimits&
     replica.finalize(simgrid::s4u::Engine::get_clock());
     std::sort(done.begin(), done.end(), [](const RequestRecord& a, const RequestRecord& b) { return a.id < b.id; });
     std::vector<double> v{replica.gpu_energy_j(), static_cast<double>(replica.steps()), static_cast<double>(events),
-                          sampled};
+                          sampled, static_cast<double>(steps_run.size() / 3)};
+    v.insert(v.end(), steps_run.begin(), steps_run.end());
     for (const RequestRecord& r : done) {
       v.push_back(static_cast<double>(r.id));
       v.push_back(r.first_token_s);
@@ -98,7 +109,9 @@ RunResult run_replica(const aif::models::PerfModel& perf, const SchedulerLimits&
   r.steps = out.at(1);
   r.events = out.at(2);
   r.sampled_power_w = out.at(3);
-  for (size_t k = 4; k + 4 < out.size(); k += 5) {
+  const size_t n_steps = static_cast<size_t>(out.at(4));
+  for (size_t i = 0; i < n_steps; ++i) r.steps_run.push_back({out.at(5 + 3 * i), out.at(6 + 3 * i), out.at(7 + 3 * i)});
+  for (size_t k = 5 + 3 * n_steps; k + 4 < out.size(); k += 5) {
     RequestRecord rec;
     rec.id = static_cast<int64_t>(out[k]);
     rec.first_token_s = out[k + 1];
@@ -262,4 +275,103 @@ TEST(ReplicaClock, ClockOutsideZeroToOneIsRefused) {
   // A replica starts at its perf model's clock.
   Replica r7(1, 0, "r1", limits(4096), slow, POWER, 1, true, sinks);
   EXPECT_EQ(r7.clock_fraction(), 0.7);
+}
+
+// ---- the fitted GPU power model on a replica (models/power.hpp) ---------------------------------------------------
+
+namespace {
+
+// H100-like fitted figures (round): idle 75 W, decode 380 W, TDP 700 W; floor 145 W, 1.2 pJ/FLOP, 220 pJ/byte.
+aif::models::DeviceSpec fitted_h100() {
+  aif::models::DeviceSpec d = roofline(989e12).device;
+  d.tdp_w = 700;
+  d.idle_w = 75;
+  d.decode_w = 380;
+  d.prefill_w = 700;
+  d.power_fit = {145, 1.2e-12, 220e-12};
+  return d;
+}
+
+aif::sim::ReplicaPower fitted_power(double limit_w = 0) {
+  return aif::sim::ReplicaPower(aif::models::GpuPowerModel(fitted_h100()),
+                                std::make_shared<aif::models::StepWorkModel>(llama_8b(), 2.0, 1, 1), limit_w);
+}
+
+}  // namespace
+
+// Eight requests of 16 prompt and 129 output tokens at once: one prefill step of 128 tokens, then 128 decode steps
+// of batch 8. Each step's FLOPs and bytes counted here by hand (a second count, from the architecture), its time
+// from the perf model; its power the fitted model's, P = min(700, 145 + 1.2e-12 F/t + min(220e-12 B/t, 380 - 145)).
+// The replica's energy is the sum of P x t, and every step's record carries its own P x t.
+TEST(ReplicaPower, EnergyIsTheFittedPowerTimesTimeStepByStep) {
+  const RooflinePerfModel perf(roofline(989e12));
+  const std::vector<Arrival> batch(8, Arrival{0.0, 16, 129});
+  const RunResult run = run_replica(perf, limits(4096), false, batch, 1.0, {}, -1, fitted_power());
+  ASSERT_EQ(run.requests.size(), 8u);
+  ASSERT_EQ(run.steps_run.size(), 129u);
+  // Llama-3.1-8B: layer parameters L (h q + 2 h kv + q h + 3 h ffn + 2 h), LM head vocab x h, KV 2 L kv 2 bytes.
+  const double h = 4096, q = 4096, kv = 1024, L = 32;
+  const double layer = L * (h * q + 2 * h * kv + q * h + 3 * h * 14336 + 2 * h), head = 128256 * h;
+  const double kv_bytes = 2 * L * kv * 2, attn = 4 * L * 32 * 128;
+  auto power = [](double flops, double bytes, double t) {
+    return std::min(700.0, 145 + 1.2e-12 * flops / t + std::min(220e-12 * bytes / t, 380.0 - 145));
+  };
+  auto shape = [](int seqs, int64_t tokens, int prefill, double pairs, double kv_read) {
+    aif::models::BatchShape s;
+    s.num_seqs = seqs, s.num_tokens = tokens, s.prefill_tokens = prefill ? tokens : 0;
+    s.prefill_seqs = prefill ? seqs : 0, s.decode_seqs = prefill ? 0 : seqs, s.sampled_seqs = seqs;
+    s.attended_pairs = pairs, s.kv_read_tokens = kv_read;
+    if (prefill) s.prefill_attended_pairs = pairs;
+    return s;
+  };
+  double expected = 0;
+  // The prefill: 128 tokens, 8 sampled rows, 8 x 16 x 17 / 2 pairs, 128 keys read and 128 written.
+  {
+    const double pairs = 8 * 16 * 17 / 2.0, t = perf.iteration(shape(8, 128, 1, pairs, 128)).seconds;
+    const double p = power(2 * (layer * 128 + head * 8) + attn * pairs, (layer + head) * 2 + kv_bytes * 256, t);
+    EXPECT_NEAR(run.steps_run[0].energy_j, p * t, 1e-9 * p * t);
+    EXPECT_EQ(p, 700.0) << "the prefill step runs at the power limit";
+    expected += p * t;
+  }
+  // Decode step j: 8 tokens, each attending to 16 + j keys (read) and writing its own.
+  double decode_w = 0;
+  for (int j = 1; j <= 128; ++j) {
+    const double keys = 8.0 * (16 + j), t = perf.iteration(shape(8, 8, 0, keys, keys)).seconds;
+    const double p = power(2 * (layer + head) * 8 + attn * keys, (layer + head) * 2 + kv_bytes * (keys + 8), t);
+    EXPECT_NEAR(run.steps_run[static_cast<size_t>(j)].energy_j, p * t, 1e-9 * p * t) << "decode step " << j;
+    EXPECT_NEAR(run.steps_run[static_cast<size_t>(j)].duration_s, t, 1e-12) << "decode step " << j;
+    expected += p * t;
+    decode_w = p;
+  }
+  std::printf("8 x (16 + 129 tokens): prefill at 700 W, last decode step at %.2f W; energy %.6f J (by hand %.6f J)\n",
+              decode_w, run.energy_j, expected);
+  EXPECT_GT(decode_w, 380) << "the byte term stops at the decode figure; the FLOPs add above it";
+  EXPECT_LT(decode_w, 450);
+  EXPECT_NEAR(run.energy_j, expected, 1e-9 * expected);
+}
+
+// A GPU power limit (services[].gpu_power_limit): every step's power stays under it, the step running at the highest
+// clock that fits; a prefill-heavy batch slows by about 1 / clock, a decode-heavy one barely.
+TEST(ReplicaPower, PowerLimitHoldsEveryStepAndSlowsPrefillMoreThanDecode) {
+  const RooflinePerfModel perf(roofline(989e12));
+  const std::vector<Arrival> prefills(16, Arrival{0.0, 4096, 1}), decodes(32, Arrival{0.0, 16, 256});
+  double ratios[2];
+  int k = 0;
+  for (const auto* batch : {&prefills, &decodes}) {
+    const RunResult free = run_replica(perf, limits(4096), false, *batch, 1.0, {}, -1, fitted_power());
+    const RunResult capped = run_replica(perf, limits(4096), false, *batch, 1.0, {}, -1, fitted_power(300));
+    double peak_free = 0;
+    for (const StepRecord& s : free.steps_run) peak_free = std::max(peak_free, s.energy_j / s.duration_s);
+    EXPECT_GT(peak_free, 300) << "the limit binds without it";
+    for (const StepRecord& s : capped.steps_run) {
+      EXPECT_LE(s.energy_j / s.duration_s, 300 * (1 + 1e-12)) << "every step under the limit, from its start";
+      EXPECT_LT(s.clock, 1.0);
+    }
+    ratios[k++] = capped.requests.back().finish_s / free.requests.back().finish_s;
+  }
+  std::printf("under a 300 W limit: 16 x 4096-token prefills take %.3fx, 32 x (16 + 256) decodes %.4fx\n", ratios[0],
+              ratios[1]);
+  EXPECT_GT(ratios[0], 1.2);
+  EXPECT_LT(ratios[1], 1.02);
+  EXPECT_GT(ratios[0], ratios[1]);
 }

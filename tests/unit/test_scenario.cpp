@@ -257,7 +257,9 @@ TEST(DefaultScenario, FieldsEqualTheYamlConvertedByHand) {
   EXPECT_EQ(s.facility.racks, 2);
   EXPECT_EQ(s.facility.servers_per_rack, 4);
   EXPECT_EQ(s.facility.gpus_per_server, 8);
-  EXPECT_DOUBLE_EQ(s.facility.server_overhead_w, 2000.0);  // 2kW
+  EXPECT_FALSE(s.facility.server_power_constant);  // the server model's defaults for 8 GPUs per server
+  EXPECT_DOUBLE_EQ(s.facility.server_power.idle_w, 1200.0);
+  EXPECT_DOUBLE_EQ(s.facility.server_power.full_w, 2400.0);
   EXPECT_DOUBLE_EQ(s.facility.pue, 1.3);
 
   EXPECT_EQ(s.fabric.kind, aif::sim::FabricKind::LEAF_SPINE);
@@ -355,7 +357,8 @@ TEST(Scenario, ExamplesUseEveryArrivalKind) {
   EXPECT_EQ(gamma.services.at(0).scheduler.block_size, 32);
 
   const auto lot = aif::sim::load_scenario(SOURCE_DIR + "/scenarios/examples/least_outstanding_tokens.yaml");
-  EXPECT_DOUBLE_EQ(lot.device.tdp_w, 500.0);     // overridden
+  EXPECT_DOUBLE_EQ(lot.services.at(0).gpu_power_limit_w, 500.0);  // nvidia-smi -pl 500
+  EXPECT_DOUBLE_EQ(lot.device.tdp_w, 700.0);     // from the catalog
   EXPECT_DOUBLE_EQ(lot.device.decode_w, 380.0);  // from the catalog
   EXPECT_DOUBLE_EQ(lot.device.compute_efficiency, 0.6);
   EXPECT_DOUBLE_EQ(lot.fabric.nvlink_bandwidth, 900e9);

@@ -71,7 +71,8 @@ std::vector<std::string> keys_of(const std::map<std::string, models::ModelArch>&
 const std::vector<std::string> DTYPES = {"fp32", "tf32", "bf16", "fp16", "fp8", "int8"};
 const std::vector<std::string> DEVICE_FIELDS = {
     "peak_flops", "hbm",           "hbm_bandwidth", "nvlink_bandwidth",   "tdp",
-    "idle_power", "prefill_power", "decode_power",  "compute_efficiency", "memory_efficiency"};
+    "idle_power", "prefill_power", "decode_power",  "compute_efficiency", "memory_efficiency",
+    "power_model", "busy_power_floor", "pj_per_flop", "pj_per_byte"};
 
 // Fields shared by a catalog entry and hardware.overrides; absent keys leave `spec` unchanged.
 void read_device_fields(const Node& n, models::DeviceSpec& spec) {
@@ -92,6 +93,16 @@ void read_device_fields(const Node& n, models::DeviceSpec& spec) {
   n.read_quantity("decode_power", Unit::POWER, spec.decode_w, yaml::positive());
   n.read_number("compute_efficiency", spec.compute_efficiency, FRACTION);
   n.read_number("memory_efficiency", spec.memory_efficiency, FRACTION);
+  // The fitted GPU power model (docs/power.md).
+  if (const Node model = n.child("power_model"); model.present()) spec.power_model = model.as_enum({"fitted", "phase"});
+  n.read_quantity("busy_power_floor", Unit::POWER, spec.power_fit.busy_floor_w, yaml::positive());
+  // Energy per FLOP and per HBM byte, in picojoules.
+  const Range PICOJOULES{0, 1e6, false, true, "> 0 and at most 1e6 pJ"};
+  for (auto [key, joules] : {std::pair{"pj_per_flop", &spec.power_fit.joules_per_flop},
+                             std::pair{"pj_per_byte", &spec.power_fit.joules_per_byte}}) {
+    double pj = 0;
+    if (n.child(key).present()) n.read_number(key, pj, PICOJOULES), *joules = pj * 1e-12;
+  }
 }
 
 std::string watts(double w) {
@@ -100,8 +111,18 @@ std::string watts(double w) {
   return text.str();
 }
 
-// Phase powers must be ordered idle <= decode, prefill <= TDP, or the power model would invent energy.
+// Phase powers must be ordered idle <= decode, prefill <= TDP, or the power model would invent energy; a fit needs
+// all three of its figures and idle <= busy floor <= TDP.
 void check_device_powers(const Node& n, const models::DeviceSpec& spec) {
+  const models::GpuPowerFit& fit = spec.power_fit;
+  const bool any_fit = fit.busy_floor_w > 0 || fit.joules_per_flop > 0 || fit.joules_per_byte > 0;
+  if (any_fit && !fit.present())
+    n.fail("a fitted GPU power model needs busy_power_floor, pj_per_flop and pj_per_byte together");
+  if (fit.present() && !(spec.idle_w <= fit.busy_floor_w && fit.busy_floor_w <= spec.decode_w))
+    n.fail("busy_power_floor " + watts(fit.busy_floor_w) + " must lie between the idle power " + watts(spec.idle_w) +
+           " and the decode power " + watts(spec.decode_w) + " (where the fitted model's memory term stops)");
+  if (spec.power_model == "fitted" && !fit.present())
+    n.fail("power_model fitted needs busy_power_floor, pj_per_flop and pj_per_byte");
   for (const auto& [phase, power] : {std::pair{"prefill", spec.prefill_w}, std::pair{"decode", spec.decode_w}}) {
     if (spec.idle_w > power) {
       n.fail(std::string("idle power ") + watts(spec.idle_w) + " exceeds the " + phase + " power " + watts(power));
@@ -218,19 +239,49 @@ void parse_hardware(const Node& n, Context& ctx, Scenario& scenario) {
     overrides.check_keys(DEVICE_FIELDS);
     read_device_fields(overrides, scenario.device);
     check_device_powers(overrides, scenario.device);
+    // The prefill figure only drives a phase model: overriding it on a fitted device would change nothing.
+    const bool fitted = scenario.device.power_fit.present() && scenario.device.power_model != "phase";
+    if (const Node prefill = overrides.child("prefill_power"); fitted && prefill.present())
+      prefill.fail("prefill_power drives the phase power model, but " + scenario.device.name +
+                   " uses the fitted one (busy_power_floor, pj_per_flop, pj_per_byte, decode_power, tdp); override "
+                   "those, or set power_model: phase");
   }
 }
 
 FacilityConfig parse_facility(const Node& n) {
   FacilityConfig facility;
-  if (!n.present()) return facility;
-  n.check_keys({"racks", "servers_per_rack", "gpus_per_server", "server_overhead", "pue", "power"});
+  if (n.present())
+    n.check_keys({"racks", "servers_per_rack", "gpus_per_server", "server_overhead", "server_power", "pue", "power"});
   n.read("racks", facility.racks, yaml::between(1, 100000));
   n.read("servers_per_rack", facility.servers_per_rack, yaml::between(1, 1000));
   // 72: the largest NVLink domain sold as one unit (GB200 NVL72).
   n.read("gpus_per_server", facility.gpus_per_server, yaml::between(1, 72));
-  n.read_quantity("server_overhead", Unit::POWER, facility.server_overhead_w,
-                  Range{0, 1e6, false, false, ">= 0 and at most 1MW"});
+  // The defaults describe an 8-GPU server; another size scales its non-GPU parts and supplies with its GPUs.
+  const double scale = facility.gpus_per_server / 8.0;
+  facility.server_power.idle_w *= scale;
+  facility.server_power.full_w *= scale;
+  facility.server_power.psu.rated_w *= scale;
+  const Node constant = n.child("server_overhead"), model = n.child("server_power");
+  if (constant.present() && model.present())
+    model.fail("give either server_overhead (a constant per server) or server_power (idle, load and supplies), not both");
+  if (constant.present()) {
+    facility.server_power_constant = true;
+    facility.server_overhead_w = constant.as_quantity(Unit::POWER, Range{0, 1e6, false, false, ">= 0 and at most 1MW"});
+    facility.server_power = models::ServerPowerParams::constant(facility.server_overhead_w);
+  }
+  if (model.present()) {
+    model.check_keys({"idle", "full_load", "psu_capacity", "psu"});
+    const Range watts{0, 1e6, false, false, ">= 0 and at most 1MW"};
+    model.read_quantity("idle", Unit::POWER, facility.server_power.idle_w, watts);
+    model.read_quantity("full_load", Unit::POWER, facility.server_power.full_w, watts);
+    model.read_quantity("psu_capacity", Unit::POWER, facility.server_power.psu.rated_w, yaml::positive());
+    if (facility.server_power.full_w < facility.server_power.idle_w)
+      model.child(model.child("full_load").present() ? "full_load" : "idle")
+          .fail("full_load " + std::to_string(facility.server_power.full_w) + " W is below idle " +
+                std::to_string(facility.server_power.idle_w) + " W");
+    if (const Node psu = model.child("psu"); psu.present() && psu.as_enum({"titanium", "lossless"}) == "lossless")
+      facility.server_power.psu.efficiency_curve = {{1.0, 1.0}};
+  }
   n.read_number("pue", facility.pue,
                 Range{1, 5, false, false, ">= 1 (facility power includes IT power) and at most 5"});
   const double gpus = double(facility.racks) * facility.servers_per_rack * facility.gpus_per_server;
@@ -484,7 +535,7 @@ SloConfig parse_slo(const Node& n) {
 
 ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
   n.check_keys({"name", "model", "dtype", "tp", "pp", "replicas", "disaggregation", "load_weights", "scheduler",
-                "router", "engine", "perf", "slo", "priority"});
+                "router", "engine", "perf", "slo", "priority", "gpu_power_limit"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
   const Node model = n.required("model");
@@ -550,6 +601,16 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
   service.perf = parse_perf(n.child("perf"), ctx, scenario, service.dtype);
   service.slo = parse_slo(n.child("slo"));
   read_priority(n, service.priority);
+  // A GPU power limit (nvidia-smi -pl): between the busy floor (or idle) and the TDP; each step runs at the highest
+  // clock that keeps its GPUs under it.
+  if (const Node limit = n.child("gpu_power_limit"); limit.present()) {
+    const models::DeviceSpec& d = scenario.device;
+    const double lowest = d.power_fit.present() ? d.power_fit.busy_floor_w : d.idle_w;
+    service.gpu_power_limit_w = limit.as_quantity(Unit::POWER, yaml::positive());
+    if (!(service.gpu_power_limit_w > lowest && service.gpu_power_limit_w <= d.tdp_w))
+      limit.fail("expected a power above " + watts(lowest) + " (" + (d.power_fit.present() ? "the busy floor" : "idle") +
+                 " of " + scenario.gpu + ") and at most its TDP " + watts(d.tdp_w));
+  }
 
   const double weight_bytes = arch->second.parameters() * models::dtype_bytes(service.dtype);
   const double per_gpu = weight_bytes / service.gpus_per_replica();

@@ -150,12 +150,13 @@ FacilityPowerConfig parse_facility_power(const Node& facility, const fs::path& b
   if (const Node limit = n.child("rack_power_limit"); limit.present()) {
     power.rack_power_limit_w = limit.as_quantity(Unit::POWER, yaml::positive());
     // Below the rack's idle draw, no clock cap can meet the limit.
-    const double idle = f.servers_per_rack * (f.server_overhead_w + f.gpus_per_server * scenario.device.idle_w);
+    const double server_idle = server_input_w(f, scenario.device, f.gpus_per_server * scenario.device.idle_w);
+    const double idle = f.servers_per_rack * server_idle;
     if (power.rack_power_limit_w < idle) {
       limit.fail("a rack draws " + watts_text(idle) + " at idle (" + std::to_string(f.servers_per_rack) +
-                 " servers x (server_overhead " + watts_text(f.server_overhead_w) + " + " +
-                 std::to_string(f.gpus_per_server) + " GPUs x idle " + watts_text(scenario.device.idle_w) +
-                 ")), more than the limit " + watts_text(power.rack_power_limit_w) + ": no power cap can meet it");
+                 " servers x " + watts_text(server_idle) + ": " + std::to_string(f.gpus_per_server) +
+                 " GPUs x idle " + watts_text(scenario.device.idle_w) + " and the rest of the server), more than the "
+                 "limit " + watts_text(power.rack_power_limit_w) + ": no power cap can meet it");
     }
   }
   n.read("racks_per_hall", power.racks_per_hall, yaml::between(1, 100000));
@@ -180,11 +181,17 @@ FacilityPowerConfig parse_facility_power(const Node& facility, const fs::path& b
   return power;
 }
 
+double server_input_w(const FacilityConfig& facility, const models::DeviceSpec& device, double gpu_dc_w) {
+  // A constant overhead is added as it always was (the same sum, to the last bit).
+  if (facility.server_power_constant) return facility.server_overhead_w + gpu_dc_w;
+  return models::server_input_w(facility.server_power, gpu_dc_w, facility.gpus_per_server, device.idle_w, device.tdp_w);
+}
+
 models::FacilityPowerParams facility_power_params(const FacilityConfig& facility, const models::DeviceSpec& device,
                                                   const FacilityPowerConfig& power) {
   models::FacilityPowerParams p;
   const double servers = static_cast<double>(facility.racks) * facility.servers_per_rack;
-  p.design_it_w = servers * (facility.gpus_per_server * device.tdp_w + facility.server_overhead_w);
+  p.design_it_w = servers * server_input_w(facility, device, facility.gpus_per_server * device.tdp_w);
   if (power.pdu_loss_fraction >= 0) p.pdu_loss_fraction = power.pdu_loss_fraction;
   if (power.ups_rated_w > 0) p.ups.rated_w = power.ups_rated_w;
   if (power.ups_no_load_fraction >= 0) p.ups.no_load_fraction = power.ups_no_load_fraction;

@@ -11,7 +11,10 @@
 
 #include "aif/analysis/results.hpp"
 #include "aif/analysis/serving_metrics.hpp"
+#include "aif/models/perf.hpp"
+#include "aif/scenario/scenario.hpp"
 #include "aif/models/arrivals.hpp"
+#include "aif/models/perf.hpp"
 #include "aif/scenario/scenario.hpp"
 #include "aif/inputs/csv_text.hpp"
 
@@ -148,9 +151,8 @@ void blis_cases(const std::string& dir, bool quick, std::vector<GpuValidationCas
 
 // Output lengths: ShareGPT's response-length distribution (200 quantiles) scaled so that the lengths drawn, capped at
 // the client's max_tokens, average the run's measured average output.
-std::vector<int> output_lengths(const DataCsv& quantiles, size_t n, double mean, int cap, uint64_t seed) {
-  std::vector<double> q, tokens;
-  for (size_t i = 0; i < quantiles.size(); ++i) q.push_back(quantiles.number(i, "q")), tokens.push_back(quantiles.number(i, "tokens"));
+std::vector<int> output_lengths(const std::vector<double>& q, const std::vector<double>& tokens, size_t n, double mean,
+                                int cap, uint64_t seed) {
   models::RandomStream rng(seed, 0);
   std::vector<double> base(n);
   for (double& b : base) {
@@ -179,60 +181,82 @@ std::vector<int> output_lengths(const DataCsv& quantiles, size_t n, double mean,
   return lengths(hi);
 }
 
-void mlenergy_cases(const std::string& dir, bool quick, std::vector<GpuValidationCase>& out) {
+// An ML.ENERGY run replayed: every request at t = 0 with the given prompt and output lengths, on one replica of vLLM
+// 0.5 with the run's batch limit. vLLM 0.5 with pipeline stages runs pp virtual engines of max_num_seqs each (ML.ENERGY's
+// Max BS is their sum); without chunked prefill the token budget is max(max_model_len, 2048) = 4096 per virtual engine.
+void saturated_replay(GpuValidationCase& c, const std::string& source, const std::string& model, int tp, int pp,
+                      int max_bs, const std::vector<double>& prompts, const std::vector<int>& outputs) {
+  std::vector<std::array<double, 3>> trace;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    // vLLM refuses prompt + max_tokens beyond max_model_len 4096: the prompts here are far shorter.
+    const double prompt = prompts[i % prompts.size()];
+    trace.push_back({0.0, prompt, static_cast<double>(std::min<double>(outputs[i], 4096 - prompt))});
+  }
+  c.trace_csv = trace_text(trace);
+  c.gpus = tp * pp;
+  std::ostringstream y;
+  y << "description: \"ML.ENERGY v2 " << c.name << " replayed (" << source << ")\"\n"
+    << "simulation: {duration: 1s, seed: 1, sample_interval: 1s, fidelity: iteration, drain: true}\n"
+    << "hardware: {gpu: H100-SXM}\n"
+    << "facility: {racks: 1, servers_per_rack: " << std::max(1, tp * pp / 8) << ", gpus_per_server: 8}\n"
+    << "fabric: {kind: leaf-spine, nic_bandwidth: 400Gbps, spines: 1}\n"
+    << "services:\n"
+    << "  - name: vllm\n"
+    << "    model: " << model << "\n"
+    << "    tp: " << tp << "\n"
+    << (pp > 1 ? "    pp: " + std::to_string(pp) + "\n" : "")
+    << "    replicas: 1\n"
+    << "    engine: vllm-0.5\n"
+    << "    scheduler: {max_num_seqs: " << max_bs << ", max_num_batched_tokens: " << 4096 * pp
+    << ", block_size: 16, max_model_len: 4096, kv_memory_fraction: 0.95, prefix_caching: false}\n"
+    << "workloads:\n"
+    << "  - name: requests\n"
+    << "    service: vllm\n"
+    << "    arrival: {kind: trace, format: csv, path: trace.csv}\n";
+  c.scenario_yaml = y.str();
+}
+
+std::string run_name(const std::string& task, const std::string& model, int tp, int pp, int max_bs) {
+  return task + "-" + model + "-tp" + std::to_string(tp) + (pp > 1 ? "-pp" + std::to_string(pp) : "") + "-bs" +
+         std::to_string(max_bs);
+}
+
+std::string run_description(const std::string& task, const std::string& model, int tp, int pp, int max_bs, size_t n) {
+  return task + ", " + model + " TP" + std::to_string(tp) + (pp > 1 ? " PP" + std::to_string(pp) : "") +
+         ", max batch " + std::to_string(max_bs) + ", " + std::to_string(n) + " requests at once";
+}
+
+void mlenergy_cases(const std::string& dir, bool quick, bool power, std::vector<GpuValidationCase>& out) {
   const DataCsv runs(dir + "/h100.csv"), chat(dir + "/chat_prompts.csv"), code(dir + "/code_prompts.csv");
   const DataCsv quantiles(dir + "/output_lengths.csv");
+  std::vector<double> q, tokens;
+  for (size_t i = 0; i < quantiles.size(); ++i) q.push_back(quantiles.number(i, "q")), tokens.push_back(quantiles.number(i, "tokens"));
   for (size_t r = 0; r < runs.size(); ++r) {
     const std::string task = runs.text(r, "task"), model = runs.text(r, "model");
     const int tp = static_cast<int>(runs.number(r, "tp")), pp = static_cast<int>(runs.number(r, "pp"));
     const int max_bs = static_cast<int>(runs.number(r, "max_bs"));
     if (quick && !(model == "Llama-3.1-8B" && max_bs == 128)) continue;
     GpuValidationCase c;
-    c.set = "mlenergy";
-    c.name = task + "-" + model + "-tp" + std::to_string(tp) + (pp > 1 ? "-pp" + std::to_string(pp) : "") + "-bs" +
-             std::to_string(max_bs);
-    c.kind = GpuValidationCase::Kind::SATURATED;
+    c.set = power ? "mlenergy-power" : "mlenergy";
+    c.name = run_name(task, model, tp, pp, max_bs);
+    c.kind = power ? GpuValidationCase::Kind::POWER : GpuValidationCase::Kind::SATURATED;
+    c.measured_energy_per_request_j = runs.number(r, "energy_per_req_j");
+    c.mean_output_tokens = runs.number(r, "avg_output_tokens");
     c.measured_tpot_s = runs.number(r, "avg_tpot_s");
     c.measured_throughput = runs.number(r, "token_tput_per_s");
     c.measured_batch = runs.number(r, "avg_bs");
     // The benchmark client sends every request at once: chat, 500 ShareGPT first turns x 4; code, HumanEval x 10.
     const bool is_chat = task == "chat";
-    const DataCsv& prompts = is_chat ? chat : code;
+    const DataCsv& prompt_file = is_chat ? chat : code;
     const int copies = is_chat ? 4 : 10, cap = is_chat ? 1024 : 512;
-    const size_t n = prompts.size() * copies;
-    const std::vector<int> outputs =
-        output_lengths(quantiles, n, runs.number(r, "avg_output_tokens"), cap, 1000 + r);
-    std::vector<std::array<double, 3>> trace;
-    for (size_t i = 0; i < n; ++i) {
-      // vLLM refuses prompt + max_tokens beyond max_model_len 4096: the prompts here are far shorter.
-      const double prompt = prompts.number(i % prompts.size(), "prompt_tokens_est");
-      trace.push_back({0.0, prompt, static_cast<double>(std::min<double>(outputs[i], 4096 - prompt))});
-    }
-    c.trace_csv = trace_text(trace);
-    c.description = task + ", " + model + " TP" + std::to_string(tp) + (pp > 1 ? " PP" + std::to_string(pp) : "") +
-                    ", max batch " + std::to_string(max_bs) + ", " + std::to_string(n) + " requests at once";
-    // vLLM 0.5 with pipeline stages runs pp virtual engines of max_num_seqs each (ML.ENERGY's Max BS is their sum);
-    // without chunked prefill the token budget is max(max_model_len, 2048) = 4096 per virtual engine.
-    std::ostringstream y;
-    y << "description: \"ML.ENERGY v2 " << c.name << " replayed (data/validation/mlenergy)\"\n"
-      << "simulation: {duration: 1s, seed: 1, sample_interval: 1s, fidelity: iteration, drain: true}\n"
-      << "hardware: {gpu: H100-SXM}\n"
-      << "facility: {racks: 1, servers_per_rack: " << std::max(1, tp * pp / 8) << ", gpus_per_server: 8}\n"
-      << "fabric: {kind: leaf-spine, nic_bandwidth: 400Gbps, spines: 1}\n"
-      << "services:\n"
-      << "  - name: vllm\n"
-      << "    model: " << model << "\n"
-      << "    tp: " << tp << "\n"
-      << (pp > 1 ? "    pp: " + std::to_string(pp) + "\n" : "")
-      << "    replicas: 1\n"
-      << "    engine: vllm-0.5\n"
-      << "    scheduler: {max_num_seqs: " << max_bs << ", max_num_batched_tokens: " << 4096 * pp
-      << ", block_size: 16, max_model_len: 4096, kv_memory_fraction: 0.95, prefix_caching: false}\n"
-      << "workloads:\n"
-      << "  - name: requests\n"
-      << "    service: vllm\n"
-      << "    arrival: {kind: trace, format: csv, path: trace.csv}\n";
-    c.scenario_yaml = y.str();
+    const size_t n = prompt_file.size() * copies;
+    std::vector<double> prompts;
+    for (size_t i = 0; i < prompt_file.size(); ++i) prompts.push_back(prompt_file.number(i, "prompt_tokens_est"));
+    const std::vector<int> outputs = output_lengths(q, tokens, n, c.mean_output_tokens, cap, 1000 + r);
+    c.description = run_description(task, model, tp, pp, max_bs, n);
+    c.tp = tp, c.pp = pp;
+    for (double p : prompts) c.mean_prompt_tokens += p / static_cast<double>(prompts.size());
+    saturated_replay(c, "data/validation/mlenergy", model, tp, pp, max_bs, prompts, outputs);
     out.push_back(std::move(c));
   }
 }
@@ -299,9 +323,55 @@ std::vector<GpuValidationCase> gpu_validation_cases(const std::string& data_dir,
   std::vector<GpuValidationCase> cases;
   const std::string v = data_dir + "/validation";
   if (set.empty() || set == "blis") blis_cases(v + "/blis_vllm011", quick, cases);
-  if (set.empty() || set == "mlenergy") mlenergy_cases(v + "/mlenergy", quick, cases);
+  if (set.empty() || set == "mlenergy") mlenergy_cases(v + "/mlenergy", quick, false, cases);
+  if (set == "mlenergy-power") {
+    mlenergy_cases(v + "/mlenergy", quick, true, cases);
+    const models::DeviceSpec h100 = load_hardware_catalog(data_dir + "/hardware.yaml").at("H100-SXM");
+    const auto catalog = load_model_catalog(data_dir + "/models.yaml");
+    for (GpuValidationCase& c : cases) c.device = h100, c.model = catalog.at(c.name.substr(c.name.find('-') + 1, c.name.find("-tp") - c.name.find('-') - 1));
+  }
   if (set.empty() || set == "llmservingsim") llmservingsim_cases(v + "/llmservingsim", quick, cases);
   return cases;
+}
+
+models::GpuPowerSample saturated_run_sample(const models::ModelArch& model, int tp, int pp, double mean_prompt_tokens,
+                                            double energy_per_request_j, double throughput_tokens_per_s,
+                                            double mean_output_tokens, double tpot_s) {
+  const models::StepWorkModel work(model, 2.0, tp, pp);  // bf16 / fp16 weights and KV cache, as served
+  const models::StepWork request = work.request_work(mean_prompt_tokens, mean_output_tokens);
+  const double request_rate = throughput_tokens_per_s / mean_output_tokens;
+  models::GpuPowerSample s;
+  s.measured_w = energy_per_request_j * request_rate / (tp * pp);
+  s.flops_per_s = request_rate * request.flops();
+  s.bytes_per_s = request_rate * request.bytes() + work.weight_bytes_per_step() / tpot_s;
+  return s;
+}
+
+// The benchmark's mean prompt lengths (data/validation/README.md, "Token counts"): ShareGPT first turns with the Llama
+// 3.1 chat template, HumanEval prompts. A description of the workload, not a measurement of power.
+const std::map<std::string, double> MEAN_PROMPT_TOKENS = {{"chat", 132.3}, {"code", 153.5}};
+
+std::vector<PowerFitRun> power_fit_runs(const std::string& flat_csv, const std::string& measured_gpu,
+                                        const std::map<std::string, models::ModelArch>& fit_models) {
+  const DataCsv runs(flat_csv);
+  std::vector<PowerFitRun> out;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const auto model = fit_models.find(runs.text(r, "Model"));
+    if (runs.text(r, "GPU") != measured_gpu || model == fit_models.end()) continue;
+    const std::string task = runs.text(r, "task");
+    const int tp = static_cast<int>(runs.number(r, "TP")), pp = static_cast<int>(runs.number(r, "PP"));
+    const int max_bs = static_cast<int>(runs.number(r, "Max BS (reqs)"));
+    PowerFitRun run;
+    run.name = run_name(task, model->first.substr(model->first.find('/') + 1), tp, pp, max_bs);
+    run.model = model->first;
+    run.gpus = tp * pp;
+    run.sample = saturated_run_sample(model->second, tp, pp, MEAN_PROMPT_TOKENS.at(task),
+                                      runs.number(r, "Energy/req (J)"), runs.number(r, "Token tput (tok/s)"),
+                                      runs.number(r, "Avg Output Tokens"), runs.number(r, "Avg TPOT (s)"));
+    out.push_back(std::move(run));
+  }
+  if (out.empty()) throw ScenarioError(flat_csv, 0, "GPU", "no run of a fit model on " + measured_gpu);
+  return out;
 }
 
 std::vector<GpuValidationMetric> evaluate_gpu_case(const GpuValidationCase& c, const std::string& results_h5) {
@@ -325,6 +395,28 @@ std::vector<GpuValidationMetric> evaluate_gpu_case(const GpuValidationCase& c, c
       m = {{"avg_tpot", "s", c.measured_tpot_s, f.avg_tpot_s},
            {"throughput", "tokens/s", c.measured_throughput, f.throughput_tokens_per_s},
            {"avg_batch", "seqs", c.measured_batch, f.avg_batch, true}};
+      break;
+    }
+    case GpuValidationCase::Kind::POWER: {
+      // ML.ENERGY: average power = energy per request x requests per second, requests per second = throughput / mean
+      // output tokens (per GPU below). Simulated: the GPU energy of the steady state over its duration.
+      const auto f = analysis::saturated_run_figures(results.iterations(), finished);
+      const models::GpuPowerSample sample =
+          saturated_run_sample(c.model, c.tp, c.pp, c.mean_prompt_tokens, c.measured_energy_per_request_j,
+                               c.measured_throughput, c.mean_output_tokens, c.measured_tpot_s);
+      // The power model alone: the run's work over its measured time, as if the step times were right.
+      models::IterationCost second;
+      second.seconds = 1;
+      models::StepWork work;
+      work.linear_flops = sample.flops_per_s;
+      work.linear_bytes = sample.bytes_per_s;
+      const double at_measured_time_w = models::GpuPowerModel(c.device).step_w(work, second, 1.0);
+      m = {{"gpu_power", "W", sample.measured_w, f.gpu_power_w / c.gpus},
+           {"energy_per_request", "J", c.measured_energy_per_request_j,
+            f.gpu_power_w * c.mean_output_tokens / f.throughput_tokens_per_s},
+           {"gpu_power_at_measured_time", "W", sample.measured_w, at_measured_time_w},
+           {"avg_tpot", "s", c.measured_tpot_s, f.avg_tpot_s, true},
+           {"throughput", "tokens/s", c.measured_throughput, f.throughput_tokens_per_s, true}};
       break;
     }
     case GpuValidationCase::Kind::THROUGHPUT: {

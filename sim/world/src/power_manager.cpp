@@ -55,12 +55,12 @@ models::BatteryParams battery_params(const BatteryConfig& b) {
 }  // namespace
 
 PowerManager::PowerManager(const Scenario& scenario, std::vector<PowerConsumer> consumers,
-                           std::vector<double> static_rack_w, models::GpuPowerParams gpu_power,
+                           std::vector<double> static_rack_w, models::GpuPowerModel gpu_power,
                            std::function<void(const analysis::EventRecord&)> event, uint64_t* events)
     : sc_(scenario),
       consumers_(std::move(consumers)),
       static_rack_w_(std::move(static_rack_w)),
-      gpu_power_(gpu_power),
+      gpu_power_(std::move(gpu_power)),
       event_(std::move(event)),
       events_(events) {
   const FacilityPowerConfig& f = sc_.facility_power;
@@ -99,6 +99,11 @@ PowerManager::PowerManager(const Scenario& scenario, std::vector<PowerConsumer> 
   }
 }
 
+void PowerManager::set_rack_input(std::function<double(double)> rack_input_w, int gpus_per_rack) {
+  rack_input_w_ = std::move(rack_input_w);
+  gpus_per_rack_ = gpus_per_rack;
+}
+
 void PowerManager::start() {
   if (!enabled_) return;
   // Deferral decided before any job takes its first step (the timer at 0 may run after the jobs' actors).
@@ -114,6 +119,14 @@ PowerManager::Chain PowerManager::measure(double now) const {
     const double w = set_power_w_[i] >= 0 ? set_power_w_[i] : k.power_w(now);
     c.consumer_w.push_back(w);
     for (const auto& [rack, gpus] : k.rack_gpus) c.rack_w[static_cast<size_t>(rack)] += w * gpus / k.gpus;
+  }
+  if (rack_input_w_) {
+    c.rack_extra_w.resize(c.rack_w.size());
+    for (size_t r = 0; r < c.rack_w.size(); ++r) {
+      const double gpu_w = c.rack_w[r];
+      c.rack_w[r] = rack_input_w_(gpu_w);
+      c.rack_extra_w[r] = c.rack_w[r] - gpu_w;
+    }
   }
   c.it_w = std::accumulate(c.rack_w.begin(), c.rack_w.end(), 0.0);
   if (chain_enabled_) {
@@ -219,12 +232,16 @@ void PowerManager::add_to_books(const Chain& c, double now, double dt) {
     const double price_kwh = price_.integral(now, now + dt) / 3.6e6;
     const double grid = std::max(0.0, c.grid_w);
     for (size_t i = 0; i < consumers_.size(); ++i) {
-      const double share = (c.consumer_w[i] + consumers_[i].overhead_w) / c.it_w;
+      double overhead_w = consumers_[i].overhead_w;
+      if (rack_input_w_)
+        for (const auto& [rack, gpus] : consumers_[i].rack_gpus)
+          overhead_w += c.rack_extra_w[static_cast<size_t>(rack)] * gpus / gpus_per_rack_;
+      const double share = (c.consumer_w[i] + overhead_w) / c.it_w;
       GroupTotals& g = groups_[consumers_[i].group];
       g.grid_j += c.grid_w * share * dt;
       g.carbon_g += grid * share * carbon_kwh;
       g.cost += grid * share * price_kwh;
-      const double active = std::max(0.0, c.consumer_w[i] - gpu_power_.idle_w * consumers_[i].gpus) / c.it_w;
+      const double active = std::max(0.0, c.consumer_w[i] - gpu_power_.idle_w() * consumers_[i].gpus) / c.it_w;
       g.active_grid_j += c.grid_w * active * dt;
       g.active_carbon_g += grid * active * carbon_kwh;
     }
@@ -262,22 +279,26 @@ void PowerManager::close_window(double end) {
   add_to_books(last_, last_time_, std::max(0.0, end - last_time_));
 }
 
-// Power of consumer k at clock f, from its power now: idle + dynamic x (f / f_now)^alpha (models::gpu_power_at_clock).
+// Power of consumer k at clock f: its own model of the work in flight (PowerConsumer::power_at_clock), else from its
+// power now, idle + dynamic x (f / f_now)^alpha.
 void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
   const PowerCappingConfig& pc = sc_.policies.power_capping;
   if (!pc.enabled) return;
-  const double idle_gpu = gpu_power_.idle_w;
+  const double idle_gpu = gpu_power_.idle_w(), alpha = gpu_power_.dvfs().exponent;
   auto power_at = [&](const PowerConsumer& k, double p_now, double f) {
+    if (k.power_at_clock) return k.power_at_clock(now, f);
     const double idle = idle_gpu * k.gpus;
     const double dynamic_now = std::max(0.0, p_now - idle);
-    return idle + dynamic_now * std::pow(f / k.clock(), dvfs_.exponent);
+    return idle + dynamic_now * std::pow(f / k.clock(), alpha);
   };
   auto clock_for = [&](const PowerConsumer& k, double p_now, double p_target) {
+    if (k.power_at_clock)
+      return models::highest_clock_within(p_target, pc.min_clock_fraction, [&](double f) { return power_at(k, p_now, f); });
     const double idle = idle_gpu * k.gpus;
     const double dynamic_now = std::max(0.0, p_now - idle);
     if (dynamic_now <= 0) return k.clock();
     const double ratio = std::max(0.0, p_target - idle) / dynamic_now;  // (f / f_now)^alpha
-    return std::clamp(k.clock() * std::pow(ratio, 1 / dvfs_.exponent), pc.min_clock_fraction, 1.0);
+    return std::clamp(k.clock() * std::pow(ratio, 1 / alpha), pc.min_clock_fraction, 1.0);
   };
   // Site limit: the connection, or a demand-response target when capping is one of its methods.
   double limit = grid_limit_now();
@@ -362,8 +383,7 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
     // Raise only as far as the worst case allows (every GPU of it busy and compute-bound at the new clock): a
     // consumer idle at this instant would otherwise be uncapped in full and overshoot at its next step.
     auto worst_added = [&](double f) {
-      return k.gpus * (models::gpu_power_at_clock(gpu_power_, 1.0, f, dvfs_) -
-                       models::gpu_power_at_clock(gpu_power_, 1.0, k.clock(), dvfs_));
+      return k.gpus * (gpu_power_.compute_bound_w(f) - gpu_power_.compute_bound_w(k.clock()));
     };
     double f = 1.0;
     if (worst_added(1.0) > room_k) {

@@ -42,6 +42,9 @@ struct PowerConsumer {
   int gpus = 0;
   std::function<double(double now)> power_w;  // all its GPUs, now
   std::function<double()> clock;              // current clock fraction
+  // All its GPUs, now, had they run at clock fraction f: the GPU power model over the work in flight, its time from
+  // the perf model at f. Unset: idle + (power now - idle) x (f / f_now)^alpha.
+  std::function<double(double now, double f)> power_at_clock;
   std::function<void(double)> set_clock;
   // Demand response: a training job can pause after checkpointing (empty for replicas).
   std::function<void()> pause;
@@ -59,8 +62,13 @@ class PowerManager {
  public:
   // `static_rack_w[r]`: power of rack r that no consumer accounts for (server overhead, spare GPUs at idle).
   PowerManager(const Scenario& scenario, std::vector<PowerConsumer> consumers, std::vector<double> static_rack_w,
-               models::GpuPowerParams gpu_power, std::function<void(const analysis::EventRecord&)> event,
+               models::GpuPowerModel gpu_power, std::function<void(const analysis::EventRecord&)> event,
                uint64_t* events);
+
+  // A rack's input power from its GPUs' power (the server model: non-GPU parts at the GPUs' load, supply losses),
+  // when the servers' power is not a constant; static_rack_w then holds GPU power only (spare GPUs at idle), and each
+  // consumer's share of its racks' non-GPU power is in proportion to its GPUs there (gpus_per_rack per rack).
+  void set_rack_input(std::function<double(double rack_gpu_w)> rack_input_w, int gpus_per_rack);
 
   // Starts the control timer at t = 0.
   void start();
@@ -98,6 +106,7 @@ class PowerManager {
   struct Chain {
     std::vector<double> rack_w;
     std::vector<double> consumer_w;  // each consumer's GPU power
+    std::vector<double> rack_extra_w;  // with set_rack_input: each rack's non-GPU power
     double it_w = 0;
     models::FacilityPower facility;
     double solar_w = 0;
@@ -118,7 +127,9 @@ class PowerManager {
   const Scenario& sc_;
   std::vector<PowerConsumer> consumers_;
   std::vector<double> static_rack_w_;
-  models::GpuPowerParams gpu_power_;
+  models::GpuPowerModel gpu_power_;
+  std::function<double(double)> rack_input_w_;
+  int gpus_per_rack_ = 0;
   std::function<void(const analysis::EventRecord&)> event_;
   uint64_t* events_;
   std::function<void(double)> after_tick_;
@@ -129,7 +140,6 @@ class PowerManager {
   std::unique_ptr<models::FacilityPowerModel> facility_model_;
   models::TimeSeries outdoor_c_ = models::TimeSeries::constant(20), carbon_ = models::TimeSeries::constant(0),
                      price_ = models::TimeSeries::constant(0), solar_profile_ = models::TimeSeries::constant(0);
-  models::DvfsParams dvfs_;
   std::unique_ptr<models::Battery> battery_;
   std::vector<size_t> cap_order_;  // consumers, first capped first
   double smooth_w_ = -1;           // moving average of facility power (training-swing smoothing)

@@ -15,14 +15,14 @@ using analysis::Outcome;
 using analysis::RequestRecord;
 
 Replica::Replica(int index, int service, std::string name, const models::SchedulerLimits& limits,
-                 const models::PerfModel& perf, const models::GpuPowerParams& power, int gpus, bool fast,
+                 const models::PerfModel& perf, ReplicaPower power, int gpus, bool fast,
                  ReplicaSinks sinks, ReplicaRole role)
     : index_(index),
       service_(service),
       name_(std::move(name)),
       scheduler_(limits),
       perf_(perf),
-      power_(power),
+      power_(std::move(power)),
       gpus_(gpus),
       fast_(fast),
       sinks_(std::move(sinks)),
@@ -99,21 +99,31 @@ void Replica::set_clock_fraction(double clock_fraction) {
   cut_window(simgrid::s4u::Engine::get_clock());
 }
 
-models::IterationCost Replica::step_cost(const models::BatchShape& shape) const {
-  return perf_.iteration_at_clock(shape, clock_);
-}
-
-double Replica::busy_power_w(const models::IterationCost& cost) const {
-  // At full clock exactly the uncapped figure (idle + (busy - idle) x 1 may differ from busy in the last bit).
-  const double per_gpu = clock_ >= 1 ? models::gpu_busy_power(power_, cost.compute_bound_share())
-                                     : models::gpu_power_at_clock(power_, cost.compute_bound_share(), clock_);
-  return per_gpu * gpus_;
+Replica::PlannedStep Replica::plan_step(const models::BatchShape& shape, double clock_fraction) const {
+  const models::StepWork work = power_.work ? power_.work->work(shape) : models::StepWork{};
+  auto at = [&](double clock) {
+    PlannedStep p{perf_.iteration_at_clock(shape, clock), 0, clock, work};
+    p.power_w = power_.gpu.step_w(work, p.cost, clock) * gpus_;
+    return p;
+  };
+  PlannedStep step = at(clock_fraction);
+  const double limit = power_.gpu_power_limit_w * gpus_;
+  if (limit > 0 && step.power_w > limit) {
+    // The power limit lowers this step's clock until it fits; its time follows from the perf model at that clock.
+    const double lowest = std::min(clock_fraction, power_.gpu.dvfs().min_clock_fraction);
+    const double f = models::highest_clock_within(limit, lowest,
+                                                  [&](double c) { return at(std::min(c, clock_fraction)).power_w; });
+    step = at(std::min(f, clock_fraction));
+  }
+  return step;
 }
 
 void Replica::start_if_idle() {
   if (down_ || busy_ || loading_ || scheduler_.idle()) return;
   const double now = simgrid::s4u::Engine::get_clock();
-  energy_j_ += power_.idle_w * gpus_ * (now - idle_since_);
+  const double idle_j = power_.gpu.idle_w() * gpus_ * (now - idle_since_);
+  energy_j_ += idle_j;
+  idle_energy_j_ += idle_j;
   begin_step(now);
 }
 
@@ -135,13 +145,15 @@ void Replica::begin_step(double now) {
       window_end_.resize(static_cast<size_t>(steady));
       window_duration_.resize(static_cast<size_t>(steady));
       window_power_w_.resize(static_cast<size_t>(steady));
+      window_shape_.resize(static_cast<size_t>(steady));
       double t = now;
       for (int i = 0; i < steady; ++i) {
-        const models::IterationCost cost = step_cost(scheduler_.steady_shape(i));
-        t = t + cost.seconds;  // the same additions the iteration-level mode makes, in the same order
+        window_shape_[static_cast<size_t>(i)] = scheduler_.steady_shape(i);
+        const PlannedStep step = plan_step(window_shape_[static_cast<size_t>(i)], clock_);
+        t = t + step.cost.seconds;  // the same additions the iteration-level mode makes, in the same order
         window_end_[static_cast<size_t>(i)] = t;
-        window_duration_[static_cast<size_t>(i)] = cost.seconds;
-        window_power_w_[static_cast<size_t>(i)] = busy_power_w(cost);
+        window_duration_[static_cast<size_t>(i)] = step.cost.seconds;
+        window_power_w_[static_cast<size_t>(i)] = step.power_w;
       }
       set_timer(window_end_.back(), [this, steady] { end_window(steady); });
       return;
@@ -155,10 +167,12 @@ void Replica::begin_step(double now) {
     plan_ = scheduler_.schedule();
     if (plan_.empty()) throw std::logic_error(name_ + ": scheduler made no progress");
   }
-  const models::IterationCost cost = step_cost(plan_.shape);
+  const PlannedStep step = plan_step(plan_.shape, clock_);
   step_start_ = now;
-  step_end_ = now + cost.seconds;
-  step_power_w_ = busy_power_w(cost);
+  step_end_ = now + step.cost.seconds;
+  step_power_w_ = step.power_w;
+  step_clock_ = step.clock;
+  step_work_ = step.work;
   step_open_ = true;
   set_timer(step_end_, [this] { end_step(); });
 }
@@ -187,6 +201,10 @@ void Replica::finish_step(double now) {
     it.sampled_seqs = plan_.shape.sampled_seqs;
     it.attended_pairs = plan_.shape.attended_pairs;
     it.prefill_attended_pairs = plan_.shape.prefill_attended_pairs;
+    it.gpu_energy_j = step_power_w_ * duration;
+    it.clock_fraction = step_clock_;
+    it.gpu_flops = step_work_.flops();
+    it.gpu_bytes = step_work_.bytes();
     sinks_.iteration(it);
   }
   step_open_ = false;  // accounted for: a fail() from a sink finds no step in flight
@@ -254,7 +272,7 @@ int64_t Replica::outstanding_tokens(double now) const {
 
 double Replica::gpu_power_w(double now) const {
   if (down_) return 0;
-  if (!busy_) return power_.idle_w * gpus_;
+  if (!busy_) return power_.gpu.idle_w() * gpus_;
   if (in_window_) {
     const size_t i = std::min(static_cast<size_t>(window_steps_done(now)), window_power_w_.size() - 1);
     return window_power_w_[i];
@@ -262,11 +280,40 @@ double Replica::gpu_power_w(double now) const {
   return step_power_w_;
 }
 
+double Replica::gpu_power_at_clock_w(double now, double clock_fraction) const {
+  if (down_) return 0;
+  if (!busy_) return power_.gpu.idle_w() * gpus_;
+  if (in_window_) {
+    const size_t i = std::min(static_cast<size_t>(window_steps_done(now)), window_shape_.size() - 1);
+    return plan_step(window_shape_[i], clock_fraction).power_w;
+  }
+  return plan_step(plan_.shape, clock_fraction).power_w;
+}
+
+double Replica::gpu_energy_at_j(double now) const {
+  if (down_) return energy_j_;
+  if (!busy_) return energy_j_ + power_.gpu.idle_w() * gpus_ * std::max(0.0, now - idle_since_);
+  double j = energy_j_;
+  if (in_window_) {
+    const int done = window_steps_done(now);
+    for (int i = 0; i < done; ++i)
+      j += window_power_w_[static_cast<size_t>(i)] * window_duration_[static_cast<size_t>(i)];
+    const double partial_start = done == 0 ? window_start_ : window_end_[static_cast<size_t>(done - 1)];
+    if (static_cast<size_t>(done) < window_end_.size())
+      j += window_power_w_[static_cast<size_t>(done)] * std::max(0.0, now - partial_start);
+  } else if (step_open_) {
+    j += step_power_w_ * std::max(0.0, now - step_start_);
+  }
+  return j;
+}
+
 // Energy up to `end` (idle, the step in flight, a window's steps and its partial one) and the outcomes of the window
 // steps that ended by then; the replica is idle afterwards.
 void Replica::close_books(double end) {
   if (!busy_) {
-    energy_j_ += power_.idle_w * gpus_ * std::max(0.0, end - idle_since_);
+    const double idle_j = power_.gpu.idle_w() * gpus_ * std::max(0.0, end - idle_since_);
+    energy_j_ += idle_j;
+    idle_energy_j_ += idle_j;
   } else if (in_window_) {
     const int done = window_steps_done(end);
     for (int i = 0; i < done; ++i) {
@@ -338,11 +385,13 @@ std::vector<LostRequest> Replica::fail(double now) {
   meta_.clear();
   scheduler_ = models::Scheduler(scheduler_.limits());  // the KV cache and every queue go with the GPUs
   down_ = true;
+  down_since_ = now;
   return lost;
 }
 
 void Replica::restore(double now) {
   if (!down_) throw std::logic_error(name_ + ": restored while not down");
+  down_s_ += std::max(0.0, now - down_since_);
   down_ = false;
   draining_ = false;
   busy_ = false;

@@ -24,6 +24,7 @@
 // with the same id and arrival.
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +52,19 @@ struct ReplicaSinks {
   uint64_t* timer_events = nullptr;  // counts timer callbacks (the run's event count)
 };
 
+// How a replica's GPUs draw power: the GPU power model (models/power.hpp), the work of each step it needs (FLOPs and
+// bytes; null for a perf model without a shape, e.g. constant: then a busy GPU draws the model's floor) and the GPU
+// power limit (per GPU, as `nvidia-smi -pl` sets it; 0 = none beyond the TDP).
+struct ReplicaPower {
+  models::GpuPowerModel gpu;
+  std::shared_ptr<const models::StepWorkModel> work;
+  double gpu_power_limit_w = 0;
+  ReplicaPower(models::GpuPowerModel gpu_model, std::shared_ptr<const models::StepWorkModel> step_work = nullptr,
+               double limit_w = 0)
+      : gpu(std::move(gpu_model)), work(std::move(step_work)), gpu_power_limit_w(limit_w) {}
+  ReplicaPower(const models::GpuPowerParams& phase) : gpu(phase) {}  // NOLINT: a phase model (tests)
+};
+
 struct IncomingRequest {
   models::RequestId id;
   int32_t workload;
@@ -76,7 +90,7 @@ enum class ReplicaRole { COMBINED, PREFILL, DECODE };
 class Replica {
  public:
   Replica(int index, int service, std::string name, const models::SchedulerLimits& limits,
-          const models::PerfModel& perf, const models::GpuPowerParams& power, int gpus, bool fast,
+          const models::PerfModel& perf, ReplicaPower power, int gpus, bool fast,
           ReplicaSinks sinks, ReplicaRole role = ReplicaRole::COMBINED);
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
@@ -106,6 +120,8 @@ class Replica {
   int waiting() const { return static_cast<int>(scheduler_.num_waiting()); }
   int64_t outstanding_tokens(double now) const;
   double gpu_power_w(double now) const;  // all of the replica's GPUs
+  // All of its GPUs had the step in flight run at clock fraction f (a power manager sizing a cut); idle: idle power.
+  double gpu_power_at_clock_w(double now, double clock_fraction) const;
   bool busy() const { return busy_; }
 
   // Close the books at `end`: idle energy up to it, partial step energy when cut off, and the
@@ -131,6 +147,12 @@ class Replica {
   int gpus() const { return gpus_; }
   int service_index() const { return service_; }
   double gpu_energy_j() const { return energy_j_; }
+  // Of gpu_energy_j, what its GPUs drew while up and idle (no step to run, or loading weights); the rest is its steps'.
+  double idle_energy_j() const { return idle_energy_j_; }
+  // gpu_energy_j as it stands at `now`, the idle time or the step in flight counted up to now (a sample's view).
+  double gpu_energy_at_j(double now) const;
+  // Seconds the replica was down (failed, or parked for an autoscaler) up to `now`.
+  double down_s(double now) const { return down_s_ + (down_ ? std::max(0.0, now - down_since_) : 0.0); }
   double busy_s() const { return busy_s_; }
   int64_t steps() const { return steps_; }
 
@@ -153,8 +175,15 @@ class Replica {
   void set_timer(double date, std::function<void()> callback);
   // Ends a steady window in flight at the first step boundary at or after now, so the next step can change.
   void cut_window(double now);
-  models::IterationCost step_cost(const models::BatchShape& shape) const;
-  double busy_power_w(const models::IterationCost& cost) const;  // all of the replica's GPUs
+  // A step's time and the power of all the replica's GPUs while it runs: at the set clock, or lower where the GPU
+  // power limit needs it (the step's own clock; the limit holds within the step, as GPU firmware holds it).
+  struct PlannedStep {
+    models::IterationCost cost;
+    double power_w = 0;
+    double clock = 1;
+    models::StepWork work;  // per GPU
+  };
+  PlannedStep plan_step(const models::BatchShape& shape, double clock_fraction) const;
   void go_idle(double now);
   void close_books(double end);
   int window_steps_done(double now) const;  // window steps whose end is <= now
@@ -164,7 +193,7 @@ class Replica {
   std::string name_;
   models::Scheduler scheduler_;
   const models::PerfModel& perf_;
-  models::GpuPowerParams power_;
+  ReplicaPower power_;
   int gpus_;
   bool fast_;
   ReplicaSinks sinks_;
@@ -178,19 +207,23 @@ class Replica {
   bool busy_ = false;
   double idle_since_ = 0;
   double energy_j_ = 0;  // all of the replica's GPUs
+  double idle_energy_j_ = 0;
+  double down_s_ = 0, down_since_ = 0;
   double busy_s_ = 0;
   int64_t steps_ = 0;
   simgrid::kernel::timer::Timer* timer_ = nullptr;
 
   // A normal step in flight.
   models::StepPlan plan_;
-  double step_start_ = 0, step_end_ = 0, step_power_w_ = 0;
+  double step_start_ = 0, step_end_ = 0, step_power_w_ = 0, step_clock_ = 1;
+  models::StepWork step_work_;
   bool step_open_ = false;  // planned and not yet accounted for
   // A steady window in flight: step i ends at window_end_[i] and draws window_power_w_[i].
   bool in_window_ = false;
   bool window_cut_ = false;
   double window_start_ = 0;
   std::vector<double> window_end_, window_duration_, window_power_w_;
+  std::vector<models::BatchShape> window_shape_;
 };
 
 }  // namespace aif::sim

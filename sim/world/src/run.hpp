@@ -50,7 +50,7 @@ inline std::string format_hms(double s) {
 // The whole run's state. Lives on the stack of run_simulation; timers point into it.
 class Run {
  public:
-  Run(const Scenario& sc, const RunOptions& opt) : sc_(sc), opt_(opt), writer_(opt.output_path) {}
+  Run(const Scenario& sc, const RunOptions& opt) : sc_(sc), opt_(opt), writer_(opt.output_path), gpu_power_(sc.device) {}
 
   RunReport execute();
 
@@ -70,6 +70,9 @@ class Run {
     int64_t arrived = 0, finished = 0, slo_met = 0, output_tokens = 0;
     int64_t retried = 0, dropped = 0;     // requests of failed replicas
     std::deque<IncomingRequest> orphans;  // waiting for a live replica (every one of the service is down)
+    // At the last sample, for the per-interval energy series.
+    double sampled_energy_j = 0;
+    int64_t sampled_output_tokens = 0, sampled_finished = 0;
   };
 
   void build();
@@ -84,6 +87,10 @@ class Run {
   void load_weights(Replica& replica, const ServiceConfig& cfg);
   void on_request_done(const analysis::RequestRecord& r);
   void build_power_manager();
+  // A rack's input power (its servers, evenly loaded) when its GPUs draw rack_gpu_w.
+  double rack_input_w(double rack_gpu_w) const;
+  // The servers' power beyond their GPUs now: the constant overhead, or the server model at each rack's GPU power.
+  double servers_extra_w(double now) const;
   void build_reliability();
   void fail_replicas(const std::vector<int>& replicas, const std::string& cause);
   void restore_replica(int replica, bool replacement);
@@ -157,6 +164,11 @@ class Run {
   double last_finish_ = 0;
   // Constant over the run, set by place_replicas(): GPUs no replica uses draw idle power; servers draw their overhead.
   double spare_gpus_idle_w_ = 0;
-  double servers_overhead_w_ = 0;
+  double servers_overhead_w_ = 0;  // a constant server_overhead: all servers'
+  std::vector<double> rack_spare_idle_w_;  // per rack, GPUs no replica holds, at idle
+  // The servers' power beyond their GPUs (non-GPU parts, supply losses) at the last sample, and its energy so far
+  // (held constant between samples, as the series chart it).
+  double servers_extra_sampled_w_ = 0, servers_extra_j_ = 0, servers_extra_sampled_at_ = 0;
+  models::GpuPowerModel gpu_power_;  // every GPU of the site (the scenario's device)
 };
 }  // namespace aif::sim

@@ -47,6 +47,11 @@ void Run::place_replicas() {
     limits.prefix_caching = cfg.scheduler.prefix_caching;
     // The KV cache stays in bf16 with fp8 weights, as vLLM's kv_cache_dtype auto (perf_factory.cpp: kv_blocks).
     svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(cfg.dtype == "fp8" ? 2.0 : models::dtype_bytes(cfg.dtype));
+    // The FLOPs and HBM bytes of each step, for the GPU power model (a constant step time has no shape to count).
+    std::shared_ptr<const models::StepWorkModel> work;
+    if (cfg.perf.kind != PerfConfig::Kind::CONSTANT)
+      work = std::make_shared<models::StepWorkModel>(sc_.models.at(cfg.model), models::dtype_bytes(cfg.dtype), cfg.tp,
+                                                     cfg.pp, cfg.dtype == "fp8" ? 2.0 : 0.0);
     int total = cfg.total_replicas();
     int initial = total;
     for (const AutoscalerConfig& a : sc_.ops.autoscalers)
@@ -81,7 +86,7 @@ void Run::place_replicas() {
                                                         : "/decode/" + std::to_string(r - cfg.prefill_replicas));
       }
       replicas_.push_back(std::make_unique<Replica>(static_cast<int>(replicas_.size()), static_cast<int>(s), name,
-                                                    limits, *svc.perf, models::GpuPowerParams::from_device(sc_.device),
+                                                    limits, *svc.perf, ReplicaPower(gpu_power_, work, cfg.gpu_power_limit_w),
                                                     gpus, fast_, sinks, role));
       replica_first_gpu_.push_back(server * per_server + first_gpu);
       Replica* replica = replicas_.back().get();
@@ -105,8 +110,16 @@ void Run::place_replicas() {
   }
   int assigned = 0;
   for (const auto& r : replicas_) assigned += r->gpus();
-  spare_gpus_idle_w_ = sc_.device.idle_w * (static_cast<int>(platform_.gpus.size()) - assigned);
+  spare_gpus_idle_w_ = gpu_power_.idle_w() * (static_cast<int>(platform_.gpus.size()) - assigned);
   servers_overhead_w_ = sc_.facility.server_overhead_w * servers;
+  // Per rack, the idle power of the GPUs no replica holds (the server model's load).
+  const int per_rack = sc_.facility.servers_per_rack * per_server;
+  std::vector<bool> held(platform_.gpus.size(), false);
+  for (size_t i = 0; i < replicas_.size(); ++i)
+    for (int g = replica_first_gpu_[i]; g < replica_first_gpu_[i] + replicas_[i]->gpus(); ++g) held[static_cast<size_t>(g)] = true;
+  rack_spare_idle_w_.assign(static_cast<size_t>(sc_.facility.racks), 0.0);
+  for (size_t g = 0; g < held.size(); ++g)
+    if (!held[g]) rack_spare_idle_w_[g / static_cast<size_t>(per_rack)] += gpu_power_.idle_w();
 }
 
 // Training and fine-tuning jobs take GPUs the replicas left free (training_job.hpp: placement policies); each runs

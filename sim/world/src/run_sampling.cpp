@@ -17,10 +17,13 @@ void Run::sample() {
   for (const auto& job : jobs_) {
     const double n = static_cast<double>(job->layout().gpus.size());
     // At the job's clock (a power cap slows and cools it), with the power figures summarize() books its energy at.
-    gpu_w += n * job->compute_power_w_now(models::GpuPowerParams::from_device(sc_.device));
+    gpu_w += n * job->compute_power_w_now(gpu_power_);
     if (job->compute_share_now() > 0) busy_gpus += static_cast<int>(n);
   }
-  const double it_w = gpu_w + servers_overhead_w_;
+  servers_extra_j_ += servers_extra_sampled_w_ * (now - servers_extra_sampled_at_);
+  servers_extra_sampled_w_ = servers_extra_w(now);
+  servers_extra_sampled_at_ = now;
+  const double it_w = gpu_w + servers_extra_sampled_w_;
   last_facility_w_ = it_w * sc_.facility.pue;
   last_busy_gpus_ = busy_gpus;
   last_running_ = running;
@@ -35,6 +38,16 @@ void Run::sample() {
                              static_cast<double>(finished_)};
   for (double v : links_->sample(now)) values.push_back(v);
   for (double v : power_->sample(now)) values.push_back(v);
+  for (Service& svc : services_) {
+    double power_w = 0, energy_j = 0;
+    for (const Replica* r : svc.replicas) power_w += r->gpu_power_w(now), energy_j += r->gpu_energy_at_j(now);
+    const double interval_j = energy_j - svc.sampled_energy_j;
+    const int64_t tokens = svc.output_tokens - svc.sampled_output_tokens, done = svc.finished - svc.sampled_finished;
+    values.push_back(power_w);
+    values.push_back(tokens > 0 ? interval_j / static_cast<double>(tokens) : std::nan(""));
+    values.push_back(done > 0 ? interval_j / static_cast<double>(done) : std::nan(""));
+    svc.sampled_energy_j = energy_j, svc.sampled_output_tokens = svc.output_tokens, svc.sampled_finished = svc.finished;
+  }
   if (power_->enabled()) {
     // Before the manager's first control instant a rack has no measured power yet: NaN, not a made-up 0.
     const std::vector<double>& racks = power_->rack_power_w();
@@ -80,10 +93,11 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
   const double total_gpus = static_cast<double>(platform_.gpus.size());
   gpu_j += spare_gpus_idle_w_ * end;
   for (const auto& job : jobs_) {
-    gpu_j += job->compute_energy_j(models::GpuPowerParams::from_device(sc_.device));
+    gpu_j += job->compute_energy_j(gpu_power_);
     busy_gpu_s += job->compute_gpu_s();
   }
-  const double it_j = gpu_j + servers_overhead_w_ * end;
+  // A constant overhead exactly; the server model as the series chart it (constant between samples).
+  const double it_j = gpu_j + (sc_.facility.server_power_constant ? servers_overhead_w_ * end : servers_extra_j_);
   // With the power chain on, facility energy comes from it (losses and cooling at the outdoor temperature), not from
   // the constant facility.pue.
   const double facility_j = sc_.facility_power.enabled ? power_->facility_energy_j() : it_j * sc_.facility.pue;
@@ -127,6 +141,22 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
         "1");
     add(n + "gpu_energy_per_output_token",
         s.output_tokens > 0 ? svc_j / static_cast<double>(s.output_tokens) : std::nan(""), "J/token");
+    // Where its GPUs' energy and time went: busy running steps, up and idle, down (failed or parked).
+    double idle_j = 0, svc_busy_gpu_s = 0, down_gpu_s = 0, gpus = 0;
+    for (const Replica* r : s.replicas) {
+      idle_j += r->idle_energy_j();
+      svc_busy_gpu_s += r->busy_s() * r->gpus();
+      down_gpu_s += r->down_s(end) * r->gpus();
+      gpus += r->gpus();
+    }
+    add(n + "gpu_energy", svc_j / 3.6e6, "kWh");
+    add(n + "gpu_energy_idle", idle_j / 3.6e6, "kWh");
+    add(n + "gpu_energy_per_request", s.finished > 0 ? svc_j / static_cast<double>(s.finished) : std::nan(""), "J");
+    add(n + "gpu_power_busy", svc_busy_gpu_s > 0 ? (svc_j - idle_j) / svc_busy_gpu_s : std::nan(""), "W");
+    const double gpu_s = gpus * end;
+    add(n + "gpu_busy_share", gpu_s > 0 ? svc_busy_gpu_s / gpu_s : std::nan(""), "1");
+    add(n + "gpu_down_share", gpu_s > 0 ? down_gpu_s / gpu_s : std::nan(""), "1");
+    add(n + "gpu_idle_share", gpu_s > 0 ? 1 - (svc_busy_gpu_s + down_gpu_s) / gpu_s : std::nan(""), "1");
     if (s.config->disaggregated()) {
       add(n + "kv_transfers", static_cast<double>(s.kv_transfers), "1");
       add(n + "kv_transfer_bytes", s.kv_transfer_bytes, "B");

@@ -80,6 +80,15 @@ RunReport Run::execute() {
                                            {"finished_requests", "1", "cumulative finished requests"}};
   for (analysis::SeriesSpec& spec : links_->series()) series.push_back(std::move(spec));
   for (analysis::SeriesSpec& spec : power_->series()) series.push_back(std::move(spec));
+  // Per service: its GPUs' power, and the GPU energy of each sample interval per output token and per request of the
+  // requests finished in it (NaN when none finished).
+  for (const Service& svc : services_) {
+    const std::string n = "service." + svc.config->name + ".";
+    series.push_back({n + "gpu_power", "W", "all GPUs of its replicas"});
+    series.push_back({n + "energy_per_output_token", "J/token",
+                      "GPU energy of the interval over the output tokens of the requests finished in it"});
+    series.push_back({n + "energy_per_request", "J", "GPU energy of the interval over the requests finished in it"});
+  }
   writer_.define_series(series);
   // The power manager's control instant at 0 comes first: a deferrable job is held before its first step.
   power_->start();

@@ -360,22 +360,23 @@ void TrainingJob::run_phase(double compute_full_s, double fixed_s) {
 namespace {
 
 // Power above idle of one GPU computing at `clock`.
-double compute_power_above_idle_w(const models::GpuPowerParams& power, const models::DvfsParams& dvfs, double clock) {
-  // At full clock exactly the uncapped figure sim/simulation has always used.
-  if (clock >= 1) return models::gpu_busy_power(power, 1.0) - power.idle_w;
-  return models::gpu_power_at_clock(power, 1.0, clock, dvfs) - power.idle_w;
+double compute_power_above_idle_w(const models::GpuPowerModel& power, double clock) {
+  return power.compute_bound_w(clock) - power.idle_w();
 }
 
 }  // namespace
 
-double TrainingJob::compute_power_w_now(const models::GpuPowerParams& power, const models::DvfsParams& dvfs) const {
-  return compute_share_now() * compute_power_above_idle_w(power, dvfs, running_ ? clock_ : step_clock_);
+double TrainingJob::compute_power_w_now(const models::GpuPowerModel& power) const {
+  return compute_share_now() * compute_power_above_idle_w(power, running_ ? clock_ : step_clock_);
 }
 
-double TrainingJob::compute_energy_j(const models::GpuPowerParams& power, const models::DvfsParams& dvfs) const {
+double TrainingJob::compute_power_w_at(const models::GpuPowerModel& power, double f) const {
+  return compute_share_now() * compute_power_above_idle_w(power, f);
+}
+
+double TrainingJob::compute_energy_j(const models::GpuPowerModel& power) const {
   double joules = 0;
-  for (const auto& [clock, gpu_s] : compute_gpu_s_by_clock_)
-    joules += compute_power_above_idle_w(power, dvfs, clock) * gpu_s;
+  for (const auto& [clock, gpu_s] : compute_gpu_s_by_clock_) joules += compute_power_above_idle_w(power, clock) * gpu_s;
   return joules;
 }
 

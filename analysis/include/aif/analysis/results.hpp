@@ -76,6 +76,12 @@ struct IterationRecord {
   double attended_pairs = 0;           // (query, key) pairs over the batch, causal
   double prefill_attended_pairs = 0;   // of which from prefill chunks
   double forward_s = NOT_HAPPENED;     // real engine: of duration_s, the model's forward pass alone (NaN simulated)
+  double gpu_energy_j = NOT_HAPPENED;  // simulated: energy of the replica's GPUs over the step (NaN: not known)
+  // Simulated: FLOPs and HBM bytes of the step on each of the replica's GPUs (the GPU power model's inputs; NaN: none
+  // counted, e.g. a constant step time).
+  double gpu_flops = NOT_HAPPENED;
+  double gpu_bytes = NOT_HAPPENED;
+  double clock_fraction = NOT_HAPPENED;  // simulated: the GPUs' clock the step ran at (a lock or a power limit)
 };
 
 // One row of /jobs/steps: one optimizer step of a training or fine-tuning job. start_s + compute_s + exposed_comm_s

@@ -21,11 +21,16 @@ LatencySummary summarize_latencies(std::vector<double> values);
 //   decoding sequence's previous token (prefill steps run between two decode steps count into it);
 // - throughput: output tokens of the steady state (until the waiting queue first empties: the last request's first
 //   token) over its duration;
-// - avg_batch: mean sequences per decode step of the steady state.
+// - avg_batch: mean sequences per decode step of the steady state;
+// - gpu_power_w: the replica's GPU energy over the steps of the steady state (IterationRecord::gpu_energy_j) over its
+//   duration, all its GPUs (NaN when the steps carry no energy). ML.ENERGY's energy per request is this power over
+//   the request rate, throughput / mean output tokens.
 struct SaturatedRunFigures {
   double avg_tpot_s = 0;
   double throughput_tokens_per_s = 0;
   double avg_batch = 0;
+  double gpu_power_w = 0;
+  double gpu_flops = 0, gpu_bytes = 0;  // the steady state's work on each GPU
   double steady_end_s = 0;
   size_t decode_steps = 0;
 };

@@ -13,16 +13,7 @@ namespace aif::models {
 
 // ---- GPU under a clock cap (DVFS) ----------------------------------------------------------------------------------
 
-// Dynamic power P = C V^2 f; over the DVFS range the voltage falls with the clock, so dynamic power falls faster than
-// linearly: ~f^3 where V tracks f, nearer f^2 where part of the busy power (HBM, static leakage) does not scale with
-// the SM clock. Patel et al. ("Characterizing Power Management Opportunities for LLMs in the Cloud", ASPLOS 2024;
-// "POLCA", arXiv 2308.12908) measured A100/H100 LLM power under frequency locks and power caps: large power savings
-// for a small loss, most for memory-bound phases. The exponent is the middle of 2..3 until measured clock sweeps
-// (kernels/) calibrate it.
-struct DvfsParams {
-  double exponent = 2.5;            // alpha in P = idle + (busy - idle) x f^alpha
-  double min_clock_fraction = 0.3;  // lowest clock a cap may set, as a fraction of the boost clock
-};
+// DvfsParams: power.hpp.
 
 // Power of a busy GPU at clock fraction f in (0, 1] (1 = uncapped boost clock):
 //   P(s, f) = idle + (busy(s) - idle) x f^alpha,  busy(s) = gpu_busy_power(p, s) (power.hpp).

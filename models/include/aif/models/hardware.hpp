@@ -8,6 +8,14 @@
 namespace aif::models {
 
 // One accelerator type from the catalog. Every figure is per GPU.
+// The fitted GPU power model's figures (power.hpp; fitted by `aifsim fit-power` into data/power/gpu_power_fit.csv).
+struct GpuPowerFit {
+  double busy_floor_w = 0;     // a busy GPU doing no arithmetic and no HBM traffic, W
+  double joules_per_flop = 0;  // energy of one FLOP, with the on-chip work around it
+  double joules_per_byte = 0;  // energy of one HBM byte moved, with the on-chip work around it
+  bool present() const { return busy_floor_w > 0 && joules_per_flop > 0 && joules_per_byte > 0; }
+};
+
 struct DeviceSpec {
   std::string name;                           // catalog key, e.g. "H100-SXM"
   std::map<std::string, double> peak_flops;   // dtype ("fp32", "tf32", "bf16", "fp16", "fp8") -> dense FLOP/s
@@ -18,6 +26,8 @@ struct DeviceSpec {
   double idle_w = 0;                          // idle power, W
   double prefill_w = 0;                       // typical power in compute-bound phases at full utilisation, W
   double decode_w = 0;                        // typical power in memory-bound decode at full utilisation, W
+  GpuPowerFit power_fit;                      // when present (and power_model is not "phase"): the fitted model
+  std::string power_model;                    // "fitted" or "phase" (the three figures above); "" = fitted if present
   // Fractions of peak reached by real kernels (roofline efficiency), per phase of work.
   double compute_efficiency = 0.7;
   double memory_efficiency = 0.8;

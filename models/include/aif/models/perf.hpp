@@ -11,6 +11,7 @@
 #include "aif/models/hardware.hpp"
 #include "aif/models/serving.hpp"
 #include "aif/models/step_model.hpp"
+#include "aif/models/step_work.hpp"
 
 namespace aif::models {
 
@@ -91,10 +92,8 @@ class RooflinePerfModel final : public PerfModel {
   RooflineParams p_;
   double peak_flops_;    // dense FLOP/s of the dtype at full clock
   double weight_bytes_;  // all weights, whole model
-  double layer_params_;  // parameters in the transformer layers (no embeddings, no LM head)
-  double head_params_;   // LM head
-  double kv_bytes_per_token_;
   double bytes_per_element_;
+  std::shared_ptr<const StepWorkModel> work_;  // FLOPs and bytes of a step (step_work.hpp)
 };
 
 

@@ -71,4 +71,7 @@ ServerPower server_power(const ServerPowerParams& p, double gpu_dc_w, double loa
 // 0 <= gpu_idle_w < gpu_tdp_w, or on a negative or non-finite gpu_dc_w.
 double server_load_fraction(double gpu_dc_w, int gpus, double gpu_idle_w, double gpu_tdp_w);
 
+// AC input of one server whose `gpus` GPUs draw gpu_dc_w in total: server_power at server_load_fraction's load.
+double server_input_w(const ServerPowerParams& p, double gpu_dc_w, int gpus, double gpu_idle_w, double gpu_tdp_w);
+
 }  // namespace aif::models

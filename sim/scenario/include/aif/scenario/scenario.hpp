@@ -13,6 +13,7 @@
 #include "aif/models/calibration.hpp"
 #include "aif/models/facility_power.hpp"
 #include "aif/models/hardware.hpp"
+#include "aif/models/server_power.hpp"
 #include "aif/models/kernel_tables.hpp"
 #include "aif/models/step_model.hpp"
 #include "aif/models/training.hpp"
@@ -42,7 +43,13 @@ struct FacilityConfig {
   int racks = 2;
   int servers_per_rack = 4;
   int gpus_per_server = 8;
-  double server_overhead_w = 2000;  // CPUs, NICs, fans, memory of one server, W (constant)
+  // One server beyond its GPUs (docs/power.md, "Server power beyond the GPUs"): `server_overhead` gives a constant
+  // (server_power_constant, server_overhead_w; PSU losses inside it), else `server_power` or the defaults of an 8-GPU
+  // HGX H100-class server scaled by gpus_per_server / 8: CPUs, memory, NICs, NVSwitch and fans at idle plus a part
+  // linear in the GPUs' load, through power supplies whose efficiency depends on their load.
+  bool server_power_constant = false;
+  double server_overhead_w = 0;
+  models::ServerPowerParams server_power;
   double pue = 1.3;                 // facility power / IT power (constant for now)
 };
 
@@ -176,6 +183,7 @@ struct ServiceConfig {
   // AUTO: when the fabric has storage nodes.
   enum class WeightLoading { AUTO, ON, OFF } load_weights = WeightLoading::AUTO;
   int priority = 0;                // higher = more latency-critical: capped last (policies.power_capping)
+  double gpu_power_limit_w = 0;    // per GPU, as nvidia-smi -pl sets it; 0 = the TDP only
   bool disaggregated() const { return prefill_replicas > 0; }
   int total_replicas() const { return disaggregated() ? prefill_replicas + decode_replicas : replicas; }
   int gpus_per_replica() const { return tp * pp; }
@@ -240,6 +248,10 @@ models::TrainingParams training_params(const models::DeviceSpec& device, const m
 // The facility chain's parameters: model defaults where the scenario leaves them out; the design IT power is every GPU
 // at its board limit plus every server's overhead. Throws std::invalid_argument when pue_free_cooling cannot be met
 // (parse_facility_power turns that into a ScenarioError at the key).
+// AC input of one server whose GPUs draw gpu_dc_w in total: facility.server_power at the GPUs' load, or gpu_dc_w plus
+// the constant server_overhead.
+double server_input_w(const FacilityConfig& facility, const models::DeviceSpec& device, double gpu_dc_w);
+
 models::FacilityPowerParams facility_power_params(const FacilityConfig& facility, const models::DeviceSpec& device,
                                                   const FacilityPowerConfig& power);
 

@@ -154,9 +154,11 @@ class TrainingJob {
   // Power and energy above idle: a GPU computing at clock f draws models::gpu_power_at_clock(power, 1, f, dvfs)
   // (exactly gpu_busy_power(power, 1) at f = 1), else idle.
   // Mean power above idle of one of its GPUs now: compute_share_now() x (that at the current clock - idle).
-  double compute_power_w_now(const models::GpuPowerParams& power, const models::DvfsParams& dvfs = {}) const;
+  double compute_power_w_now(const models::GpuPowerModel& power) const;
   // Energy above idle of all its GPUs over the steps done; (busy - idle) x compute_gpu_s() while the clock stays 1.
-  double compute_energy_j(const models::GpuPowerParams& power, const models::DvfsParams& dvfs = {}) const;
+  double compute_energy_j(const models::GpuPowerModel& power) const;
+  // Mean power above idle of one of its GPUs had it run at clock f now (a power manager sizing a cut).
+  double compute_power_w_at(const models::GpuPowerModel& power, double f) const;
 
   // "job.<name>.<metric>": steps, step_time_{mean,p50,p99} (s), comm_share (exposed communication / step time),
   // bubble_fraction, tokens_per_s, achieved_flops_share (model FLOP/s over the job's GPUs' peak), checkpoints and
