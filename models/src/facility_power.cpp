@@ -6,24 +6,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "param_check.hpp"
+
 namespace aif::models {
 
 namespace {
 
-std::string number(double x) {
-  std::ostringstream s;
-  s.precision(10);
-  s << x;
-  return s.str();
-}
-
-// Throws "<what>: expected <range>, found <x>" unless lo <= x <= hi (open ends when the flags say so).
-void require(const std::string& what, double x, double lo, double hi, bool lo_open, bool hi_open, const char* range) {
-  const bool ok = std::isfinite(x) && (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
-  if (!ok) throw std::invalid_argument(what + ": expected " + range + ", found " + number(x));
-}
-
-constexpr double INF = std::numeric_limits<double>::infinity();
+using detail::INF;
+using detail::number;
+using detail::require;
 
 }  // namespace
 

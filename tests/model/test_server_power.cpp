@@ -10,27 +10,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "../support/expect_hand.hpp"
 #include "aif/models/server_power.hpp"
 
 using namespace aif::models;
+using aif::testing::expect_hand;
+using aif::testing::expect_invalid;
 
 namespace {
-
-void expect_hand(const char* what, double hand, double model, double rel = 1e-12) {
-  std::printf("  %-34s hand %-20.10g model %-20.10g\n", what, hand, model);
-  EXPECT_NEAR(model, hand, rel * std::max(1.0, std::fabs(hand))) << what;
-}
-
-template <class F>
-void expect_invalid(F f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no std::invalid_argument (expected: " << fragment << ")";
-  } catch (const std::invalid_argument& e) {
-    std::printf("  %s\n", e.what());
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
 
 // 8 x H100 SXM: 75 W idle, 700 W TDP (data/hardware.yaml).
 constexpr int GPUS = 8;

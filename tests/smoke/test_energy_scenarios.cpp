@@ -42,7 +42,7 @@ double median_of_column(const std::string& path, size_t column) {
 
 }  // namespace
 
-// 15 MW connection: never exceeded at any sample; the battery gives all it holds before any GPU is capped; the
+// 9 MW connection: never exceeded at any sample; the battery gives all it holds before any GPU is capped; the
 // training job is capped (its steps slow down), the interactive services keep their SLOs.
 TEST(EnergyScenarios, GridCapWithBatteryHoldsTheLimitBatteryFirstTrainingFirst) {
   ResultsReader r(run_energy("grid_cap_battery"));
@@ -52,7 +52,7 @@ TEST(EnergyScenarios, GridCapWithBatteryHoldsTheLimitBatteryFirstTrainingFirst) 
   const auto grid = r.series_values("grid_draw"), soc = r.series_values("battery_soc");
   double empty_at = -1;
   for (size_t i = 0; i < time.size(); ++i) {
-    EXPECT_LE(grid[i], 15e6) << "t = " << time[i];
+    EXPECT_LE(grid[i], 9e6) << "t = " << time[i];
     if (empty_at < 0 && soc[i] <= 0.1 + 1e-12) empty_at = time[i];
   }
   EXPECT_NEAR(s.at("power.battery_discharged"), 1000 * 0.8 * 0.95, 1e-6);  // 1 MWh between soc 0.9 and 0.1

@@ -51,18 +51,7 @@ StepWork work(double flops, double bytes) {
   return w;
 }
 
-ModelArch llama_8b() {
-  ModelArch m;
-  m.name = "8b";
-  m.layers = 32;
-  m.hidden = 4096;
-  m.heads = 32;
-  m.kv_heads = 8;
-  m.head_dim = 128;
-  m.ffn = 14336;
-  m.vocab = 128256;
-  return m;
-}
+ModelArch llama_8b() { return aif::sim::load_model_catalog(source_path("data/models.yaml")).at("Llama-3.1-8B"); }
 
 // A data line of an annotated table: '#' lines and the header skipped; fields split at commas outside quotes.
 std::map<std::string, std::vector<std::string>> rows_by_first_field(const std::string& path) {
