@@ -2,6 +2,7 @@
 // so every prediction can be written out by hand.
 #include <gtest/gtest.h>
 
+#include "../support/batch_shapes.hpp"
 #include "aif/models/perf.hpp"
 
 using namespace aif::models;
@@ -179,15 +180,7 @@ TEST(RooflinePerf, CapSlowsPrefillNotDecode) {
   RooflinePerfModel full(p);
   p.clock_fraction = 0.6;
   RooflinePerfModel capped(p);
-  BatchShape prefill;
-  prefill.num_seqs = prefill.prefill_seqs = prefill.sampled_seqs = 1;
-  prefill.num_tokens = prefill.prefill_tokens = 4096;
-  prefill.attended_pairs = prefill.prefill_attended_pairs = 4096.0 * 4097 / 2;
-  prefill.kv_read_tokens = 4096;
-  BatchShape decode;
-  decode.num_seqs = decode.decode_seqs = decode.sampled_seqs = 32;
-  decode.num_tokens = 32;
-  decode.attended_pairs = decode.kv_read_tokens = 32 * 1024;
+  const BatchShape prefill = aif::testing::prefill_shape(4096), decode = aif::testing::decode_shape(32, 1024);
   const double prefill_ratio = capped.iteration(prefill).seconds / full.iteration(prefill).seconds;
   const double decode_ratio = capped.iteration(decode).seconds / full.iteration(decode).seconds;
   std::printf("clock 0.6: prefill %.3fx slower, decode %.3fx\n", prefill_ratio, decode_ratio);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/batch_shapes.hpp"
 #include "aif/models/facility_power.hpp"
 #include "aif/models/perf.hpp"
 #include "aif/models/power.hpp"
@@ -147,16 +148,7 @@ TEST(GpuPowerModel, CapStretchesAPrefillStepMoreThanADecodeStep) {
   const RooflinePerfModel perf({d, llama_8b()});
   const StepWorkModel works(llama_8b(), 2.0, 1, 1);
   const GpuPowerModel power(d);
-  BatchShape prefill;
-  prefill.num_seqs = prefill.prefill_seqs = prefill.sampled_seqs = 1;
-  prefill.num_tokens = prefill.prefill_tokens = 4096;
-  prefill.attended_pairs = prefill.prefill_attended_pairs = 4096.0 * 4097 / 2;
-  prefill.kv_read_tokens = 4096;
-  BatchShape decode;
-  decode.num_seqs = decode.decode_seqs = decode.sampled_seqs = 64;
-  decode.num_tokens = 64;
-  decode.attended_pairs = 64 * 1000.0;
-  decode.kv_read_tokens = 64 * 1000.0;
+  const BatchShape prefill = prefill_shape(4096), decode = decode_shape(64, 1000);
   for (const BatchShape* s : {&prefill, &decode}) {
     const StepWork w = works.work(*s);
     auto at = [&](double f) { return power.step_w(w, perf.iteration_at_clock(*s, f), f); };
@@ -193,18 +185,9 @@ TEST(StepWork, ARequestsWorkIsTheSumOfItsSteps) {
   // The closed form of request_work against the steps one by one: a 100-token prompt, then 49 decode steps.
   const StepWorkModel m(llama_8b(), 2.0, 2, 1);
   const double p = 100, o = 50;
-  BatchShape prefill;
-  prefill.num_seqs = prefill.prefill_seqs = prefill.sampled_seqs = 1;
-  prefill.num_tokens = prefill.prefill_tokens = 100;
-  prefill.attended_pairs = prefill.prefill_attended_pairs = 100.0 * 101 / 2;
-  prefill.kv_read_tokens = 100;
-  StepWork sum = m.work(prefill);
+  StepWork sum = m.work(prefill_shape(100));
   for (int j = 1; j < o; ++j) {
-    BatchShape d;
-    d.num_seqs = d.decode_seqs = d.sampled_seqs = 1;
-    d.num_tokens = 1;
-    d.attended_pairs = d.kv_read_tokens = p + j;  // the keys before it and its own
-    const StepWork w = m.work(d);
+    const StepWork w = m.work(decode_shape(1, p + j));  // the keys before it and its own
     sum.linear_flops += w.linear_flops, sum.attention_flops += w.attention_flops;
     sum.attention_bytes += w.attention_bytes;
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_hand.hpp"
 #include "aif/models/signals.hpp"
 #include "aif/inputs/signals.hpp"
 
@@ -20,6 +21,8 @@ using aif::models::Extrapolation;
 using aif::models::Interpolation;
 using aif::models::TimeSeries;
 using aif::sim::SignalError;
+
+using aif::testing::expect_invalid;
 
 namespace {
 
@@ -58,17 +61,6 @@ void expect_signal_error(F f, const std::string& file, int line, const std::stri
     EXPECT_EQ(e.line(), line) << e.what();
     const std::string prefix = file + ":" + std::to_string(line) + ": ";
     EXPECT_EQ(std::string(e.what()).rfind(prefix, 0), 0u) << e.what();
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
-template <class F>
-void expect_invalid(F f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no std::invalid_argument (expected: " << fragment << ")";
-  } catch (const std::invalid_argument& e) {
-    std::printf("  %s\n", e.what());
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
   }
 }
