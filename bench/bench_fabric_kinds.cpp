@@ -11,11 +11,11 @@
 #include <fstream>
 #include <string>
 
+#include "../tests/support/fabric_100k.hpp"
 #include "aif/models/fabric.hpp"
 
 using aif::models::build_fabric;
 using aif::models::Fabric;
-using aif::models::FabricKind;
 using aif::models::FabricParams;
 
 namespace {
@@ -76,34 +76,8 @@ void measure(const char* name, const FabricParams& p, int64_t routes) {
 int main(int argc, char** argv) {
   const int64_t routes = argc > 1 ? std::atoll(argv[1]) : 1000000;
 
-  FabricParams rail;  // 12,500 servers x 8 GPUs, units of 25 servers, 64 spines, 1,000 storage nodes
-  rail.kind = FabricKind::RAIL_OPTIMIZED;
-  rail.servers = 12500;
-  rail.gpus_per_server = 8;
-  rail.servers_per_leaf = 25;
-  rail.spines = 64;
-  rail.storage_nodes = 1000;
-  rail.storage_nodes_per_leaf = 25;
-  measure("100,000-GPU rail-optimized", rail, routes);
-
-  FabricParams tree;  // 3 tiers: 4 servers per leaf, 25 leaves per pod (125 pods x 8 spines), 64 cores
-  tree.kind = FabricKind::FAT_TREE;
-  tree.tiers = 3;
-  tree.servers = 12500;
-  tree.gpus_per_server = 8;
-  tree.servers_per_leaf = 4;
-  tree.leaves_per_pod = 25;
-  tree.spines = 8;
-  tree.cores = 64;
-  measure("100,000-GPU 3-tier fat-tree", tree, routes);
-
-  FabricParams fly;  // 4 servers per router, 25 routers per group (125 groups), 5 global links per router
-  fly.kind = FabricKind::DRAGONFLY;
-  fly.servers = 12500;
-  fly.gpus_per_server = 8;
-  fly.servers_per_leaf = 4;
-  fly.routers_per_group = 25;
-  fly.global_links_per_router = 5;
-  measure("100,000-GPU dragonfly", fly, routes);
+  measure("100,000-GPU rail-optimized", aif::testing::rail_optimized_100k(), routes);
+  measure("100,000-GPU 3-tier fat-tree", aif::testing::fat_tree_100k(), routes);
+  measure("100,000-GPU dragonfly", aif::testing::dragonfly_100k(), routes);
   return 0;
 }

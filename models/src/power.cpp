@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
 #include "aif/models/perf.hpp"
@@ -46,17 +45,6 @@ double GpuPowerModel::step_w(const StepWork& work, const IterationCost& cost, do
 
 double GpuPowerModel::compute_bound_w(double clock) const {
   return at_clock(kind_ == Kind::FITTED ? tdp_w_ : gpu_busy_power(phase_, 1.0), clock);
-}
-
-std::string GpuPowerModel::describe() const {
-  std::ostringstream s;
-  if (kind_ == Kind::FITTED)
-    s << "fitted: idle " << phase_.idle_w << " W, busy floor " << fit_.busy_floor_w << " W, "
-      << fit_.joules_per_flop * 1e12 << " pJ/FLOP, " << fit_.joules_per_byte * 1e12 << " pJ/byte up to "
-      << phase_.decode_w << " W, TDP " << tdp_w_ << " W";
-  else
-    s << "phase: idle " << phase_.idle_w << " W, decode " << phase_.decode_w << " W, prefill " << phase_.prefill_w << " W";
-  return s.str();
 }
 
 GpuPowerFitResult fit_gpu_power(const std::vector<GpuPowerSample>& samples) {

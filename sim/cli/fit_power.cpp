@@ -9,8 +9,10 @@
 #include <set>
 #include <sstream>
 
+#include "aif/analysis/stats.hpp"
 #include "aif/scenario/scenario.hpp"
 #include "aif/studies/validate_gpu.hpp"
+#include "files.hpp"
 
 namespace aif::cli {
 
@@ -18,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The measured GPU of ML.ENERGY's table -> the catalog devices whose fit it gives (the first is the one replayed).
+// The measured GPU of ML.ENERGY's table -> the catalog devices whose fit it gives (the first: the GPU measured).
 struct Measured {
   const char* gpu;
   std::vector<std::pair<std::string, std::string>> devices;  // (catalog key, note)
@@ -29,25 +31,10 @@ const Measured H100 = {"NVIDIA H100 80GB HBM3",
                          "derived: H100 SXM's figures (same GH100 die, board power limit 700 W; its HBM3e's own power "
                          "is not measured here)"}}};
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 std::string fixed(double v, int digits) {
   char b[48];
   std::snprintf(b, sizeof b, "%.*f", digits, v);
   return b;
-}
-
-void write_atomically(const std::string& path, const std::string& text) {
-  {
-    std::ofstream out(path + ".tmp", std::ios::binary);
-    out << text;
-    if (!out) throw std::runtime_error(path + ".tmp: cannot write");
-  }
-  fs::rename(path + ".tmp", path);
 }
 
 }  // namespace
@@ -75,7 +62,7 @@ int run_fit_power(const FitPowerOptions& o) {
   const models::GpuPowerFitResult fit = models::fit_gpu_power(samples);
   std::vector<double> abs_errors;
   for (double e : fit.relative_errors) abs_errors.push_back(std::fabs(e));
-  const double med = median(abs_errors), worst = *std::max_element(abs_errors.begin(), abs_errors.end());
+  const double med = analysis::percentile(abs_errors, 50), worst = *std::max_element(abs_errors.begin(), abs_errors.end());
   // The line holds where the runs were; the simulator stops its byte term at the decode figure. Say whether any
   // fitted run reached it, and how far along the HBM bandwidth the runs went.
   const models::DeviceSpec& h100 = hardware.at(H100.devices.front().first);

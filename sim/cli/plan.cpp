@@ -15,6 +15,7 @@
 #include "aif/studies/plan.hpp"
 #include "aif/studies/plan_answer.hpp"
 #include "aif/scenario/scenario.hpp"
+#include "files.hpp"
 #include "sweep_points.hpp"
 
 namespace aif::cli {

@@ -18,6 +18,7 @@
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/sweep_table.hpp"
 #include "aif/studies/sweep.hpp"
+#include "files.hpp"
 #include "sweep_points.hpp"
 
 namespace aif::cli {
@@ -41,16 +42,6 @@ std::string number(double v) {
 }
 
 }  // namespace
-
-void write_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, path);
-}
 
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;

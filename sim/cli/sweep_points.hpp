@@ -24,8 +24,6 @@ struct SweepContext {
   bool done(size_t i) const;                  // ran these settings before, its results hold a valid fingerprint
 };
 
-// Writes `text` to path.tmp, then renames it to path: a reader never sees half a file.
-void write_atomically(const std::filesystem::path& path, const std::string& text);
 // A CSV cell: quoted (with doubled quotes) when it holds a comma, a quote or a line break.
 std::string csv_cell(const std::string& s);
 

@@ -12,8 +12,10 @@
 #include <map>
 #include <sstream>
 
+#include "aif/analysis/stats.hpp"
 #include "aif/scenario/scenario.hpp"
 #include "aif/studies/validate_gpu.hpp"
+#include "files.hpp"
 #include "subprocesses.hpp"
 
 namespace aif::cli {
@@ -36,13 +38,6 @@ std::string value(double v, const std::string& unit) {
   else if (unit == "seqs" || unit == "W") std::snprintf(b, sizeof b, "%.1f", v);
   else std::snprintf(b, sizeof b, "%.0f", v);
   return b;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 }  // namespace
@@ -192,7 +187,7 @@ int run_validate_gpu(const ValidateGpuOptions& o) {
           "|\n|---|---:|---:|---:|---|\n";
     for (const std::string& name : metric_order) {
       const auto& e = errors[name];
-      const double med = median(e), worst = *std::max_element(e.begin(), e.end());
+      const double med = analysis::percentile(e, 50), worst = *std::max_element(e.begin(), e.end());
       const bool med_ok = med <= kMedianTarget, worst_ok = worst <= kWorstTarget;
       const std::string verdict = med_ok && worst_ok ? "met"
                                   : med_ok           ? "missed (worst)"
@@ -212,10 +207,6 @@ int run_validate_gpu(const ValidateGpuOptions& o) {
     report = template_text.replace(template_text.find(marker), marker.size(), report);
   }
   // Written whole or not at all: a reader never finds half a report.
-  auto write_atomically = [](const std::string& path, const std::string& text) {
-    std::ofstream(path + ".tmp") << text;
-    fs::rename(path + ".tmp", path);
-  };
   const std::string out = o.report.empty() ? (fs::path(o.output) / "report.md").string() : o.report;
   write_atomically(out, report);
   write_atomically((fs::path(o.output) / "validation.csv").string(), csv.str());

@@ -5,12 +5,11 @@
 
 #include <cstdint>
 
+#include "../support/fabric_100k.hpp"
 #include "aif/models/fabric.hpp"
 
 using aif::models::build_fabric;
 using aif::models::Fabric;
-using aif::models::FabricKind;
-using aif::models::FabricParams;
 using aif::models::LinkTier;
 using aif::models::NodeRole;
 
@@ -34,15 +33,7 @@ void expect_routes_within_diameter(const Fabric& f, size_t diameter, int routes)
 TEST(FabricScale, RailOptimized100kGpus) {
   // 12,500 servers x 8 GPUs = 100,000 GPUs; scalable units of 25 servers (500 units, 4,000 rail switches), 64 spines;
   // 1,000 storage nodes, 25 per storage leaf (40 leaves).
-  FabricParams p;
-  p.kind = FabricKind::RAIL_OPTIMIZED;
-  p.servers = 12500;
-  p.gpus_per_server = 8;
-  p.servers_per_leaf = 25;
-  p.spines = 64;
-  p.storage_nodes = 1000;
-  p.storage_nodes_per_leaf = 25;
-  const Fabric f = build_fabric(p);
+  const Fabric f = build_fabric(aif::testing::rail_optimized_100k());
 
   EXPECT_EQ(f.num_gpus(), 100000);
   EXPECT_EQ(f.count(NodeRole::NVSWITCH), 12500);
@@ -68,16 +59,7 @@ TEST(FabricScale, RailOptimized100kGpus) {
 
 TEST(FabricScale, FatTreeAndDragonfly100kGpus) {
   // 3 tiers: 12,500 servers, 4 per leaf (3,125 leaves), 25 leaves per pod (125 pods x 8 spines), 64 cores.
-  FabricParams ft;
-  ft.kind = FabricKind::FAT_TREE;
-  ft.tiers = 3;
-  ft.servers = 12500;
-  ft.gpus_per_server = 8;
-  ft.servers_per_leaf = 4;
-  ft.leaves_per_pod = 25;
-  ft.spines = 8;
-  ft.cores = 64;
-  const Fabric tree = build_fabric(ft);
+  const Fabric tree = build_fabric(aif::testing::fat_tree_100k());
   EXPECT_EQ(tree.count(NodeRole::LEAF), 3125);
   EXPECT_EQ(tree.count(NodeRole::SPINE), 1000);
   EXPECT_EQ(tree.count(LinkTier::UPLINK), 3125 * 8);
@@ -87,14 +69,7 @@ TEST(FabricScale, FatTreeAndDragonfly100kGpus) {
 
   // Dragonfly: 4 servers per router (3,125 routers), 25 routers per group (125 groups), 5 global links each:
   // 125 ports per group join the 124 others once.
-  FabricParams df;
-  df.kind = FabricKind::DRAGONFLY;
-  df.servers = 12500;
-  df.gpus_per_server = 8;
-  df.servers_per_leaf = 4;
-  df.routers_per_group = 25;
-  df.global_links_per_router = 5;
-  const Fabric fly = build_fabric(df);
+  const Fabric fly = build_fabric(aif::testing::dragonfly_100k());
   EXPECT_EQ(fly.count(NodeRole::ROUTER), 3125);
   EXPECT_EQ(fly.count(LinkTier::LOCAL), 125 * 25 * 24 / 2);
   EXPECT_EQ(fly.count(LinkTier::GLOBAL), 125 * 124 / 2);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../../sim/world/src/replica.hpp"
+#include "../support/fitted_gpu.hpp"
 #include "../support/sim_child.hpp"
 #include "aif/models/perf.hpp"
 #include "aif/models/power.hpp"
@@ -281,19 +282,9 @@ TEST(ReplicaClock, ClockOutsideZeroToOneIsRefused) {
 
 namespace {
 
-// H100-like fitted figures (round): idle 75 W, decode 380 W, TDP 700 W; floor 145 W, 1.2 pJ/FLOP, 220 pJ/byte.
-aif::models::DeviceSpec fitted_h100() {
-  aif::models::DeviceSpec d = roofline(989e12).device;
-  d.tdp_w = 700;
-  d.idle_w = 75;
-  d.decode_w = 380;
-  d.prefill_w = 700;
-  d.power_fit = {145, 1.2e-12, 220e-12};
-  return d;
-}
-
+// The roofline's device with the round H100-like power figures (tests/support/fitted_gpu.hpp).
 aif::sim::ReplicaPower fitted_power(double limit_w = 0) {
-  return aif::sim::ReplicaPower(aif::models::GpuPowerModel(fitted_h100()),
+  return aif::sim::ReplicaPower(aif::models::GpuPowerModel(aif::testing::with_round_h100_power(roofline(989e12).device)),
                                 std::make_shared<aif::models::StepWorkModel>(llama_8b(), 2.0, 1, 1), limit_w);
 }
 

@@ -14,6 +14,7 @@
 
 #include "../support/aifsim_process.hpp"
 #include "../support/batch_shapes.hpp"
+#include "../support/fitted_gpu.hpp"
 #include "aif/models/facility_power.hpp"
 #include "aif/models/perf.hpp"
 #include "aif/models/power.hpp"
@@ -26,17 +27,10 @@ using namespace aif::testing;
 
 namespace {
 
-// H100-like figures, round: idle 75 W, decode 380 W, prefill 700 W, TDP 700 W; fit floor 145 W, 1.2 pJ/FLOP,
-// 220 pJ/byte.
 DeviceSpec fitted_device() {
   DeviceSpec d;
   d.name = "gpu";
-  d.tdp_w = 700;
-  d.idle_w = 75;
-  d.decode_w = 380;
-  d.prefill_w = 700;
-  d.power_fit = {145, 1.2e-12, 220e-12};
-  return d;
+  return with_round_h100_power(d);
 }
 
 IterationCost lasting(double seconds) {

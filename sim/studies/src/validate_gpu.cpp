@@ -226,7 +226,14 @@ std::string run_description(const std::string& task, const std::string& model, i
          ", max batch " + std::to_string(max_bs) + ", " + std::to_string(n) + " requests at once";
 }
 
-void mlenergy_cases(const std::string& dir, bool quick, bool power, std::vector<GpuValidationCase>& out) {
+// For set mlenergy-power: the device the runs are replayed on and the model catalog.
+struct PowerReplay {
+  models::DeviceSpec device;
+  std::map<std::string, models::ModelArch> models;
+};
+
+// `power`: the same runs as set mlenergy-power, kind POWER (null: set mlenergy, kind SATURATED).
+void mlenergy_cases(const std::string& dir, bool quick, const PowerReplay* power, std::vector<GpuValidationCase>& out) {
   const DataCsv runs(dir + "/h100.csv"), chat(dir + "/chat_prompts.csv"), code(dir + "/code_prompts.csv");
   const DataCsv quantiles(dir + "/output_lengths.csv");
   std::vector<double> q, tokens;
@@ -256,6 +263,7 @@ void mlenergy_cases(const std::string& dir, bool quick, bool power, std::vector<
     c.description = run_description(task, model, tp, pp, max_bs, n);
     c.tp = tp, c.pp = pp;
     for (double p : prompts) c.mean_prompt_tokens += p / static_cast<double>(prompts.size());
+    if (power) c.device = power->device, c.model = power->models.at(model);
     saturated_replay(c, "data/validation/mlenergy", model, tp, pp, max_bs, prompts, outputs);
     out.push_back(std::move(c));
   }
@@ -323,12 +331,12 @@ std::vector<GpuValidationCase> gpu_validation_cases(const std::string& data_dir,
   std::vector<GpuValidationCase> cases;
   const std::string v = data_dir + "/validation";
   if (set.empty() || set == "blis") blis_cases(v + "/blis_vllm011", quick, cases);
-  if (set.empty() || set == "mlenergy") mlenergy_cases(v + "/mlenergy", quick, false, cases);
+  if (set.empty() || set == "mlenergy") mlenergy_cases(v + "/mlenergy", quick, nullptr, cases);
   if (set == "mlenergy-power") {
-    mlenergy_cases(v + "/mlenergy", quick, true, cases);
-    const models::DeviceSpec h100 = load_hardware_catalog(data_dir + "/hardware.yaml").at("H100-SXM");
-    const auto catalog = load_model_catalog(data_dir + "/models.yaml");
-    for (GpuValidationCase& c : cases) c.device = h100, c.model = catalog.at(c.name.substr(c.name.find('-') + 1, c.name.find("-tp") - c.name.find('-') - 1));
+    // The GPU power model's inputs: the replayed device and each run's architecture.
+    const PowerReplay power{load_hardware_catalog(data_dir + "/hardware.yaml").at("H100-SXM"),
+                            load_model_catalog(data_dir + "/models.yaml")};
+    mlenergy_cases(v + "/mlenergy", quick, &power, cases);
   }
   if (set.empty() || set == "llmservingsim") llmservingsim_cases(v + "/llmservingsim", quick, cases);
   return cases;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <stdexcept>
 
 #include "aif/analysis/stats.hpp"
 #include "aif/inputs/signals.hpp"
@@ -63,6 +64,8 @@ PowerManager::PowerManager(const Scenario& scenario, std::vector<PowerConsumer> 
       gpu_power_(std::move(gpu_power)),
       event_(std::move(event)),
       events_(events) {
+  for (const PowerConsumer& k : consumers_)
+    if (!k.power_at_clock) throw std::logic_error("power consumer " + k.name + " has no power_at_clock");
   const FacilityPowerConfig& f = sc_.facility_power;
   const GridConfig& g = sc_.grid;
   const PoliciesConfig& p = sc_.policies;
@@ -279,26 +282,14 @@ void PowerManager::close_window(double end) {
   add_to_books(last_, last_time_, std::max(0.0, end - last_time_));
 }
 
-// Power of consumer k at clock f: its own model of the work in flight (PowerConsumer::power_at_clock), else from its
-// power now, idle + dynamic x (f / f_now)^alpha.
+// Power of consumer k at clock f: the GPU power model over its work in flight (PowerConsumer::power_at_clock), and
+// the highest clock at which it fits a target.
 void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
   const PowerCappingConfig& pc = sc_.policies.power_capping;
   if (!pc.enabled) return;
-  const double idle_gpu = gpu_power_.idle_w(), alpha = gpu_power_.dvfs().exponent;
-  auto power_at = [&](const PowerConsumer& k, double p_now, double f) {
-    if (k.power_at_clock) return k.power_at_clock(now, f);
-    const double idle = idle_gpu * k.gpus;
-    const double dynamic_now = std::max(0.0, p_now - idle);
-    return idle + dynamic_now * std::pow(f / k.clock(), alpha);
-  };
-  auto clock_for = [&](const PowerConsumer& k, double p_now, double p_target) {
-    if (k.power_at_clock)
-      return models::highest_clock_within(p_target, pc.min_clock_fraction, [&](double f) { return power_at(k, p_now, f); });
-    const double idle = idle_gpu * k.gpus;
-    const double dynamic_now = std::max(0.0, p_now - idle);
-    if (dynamic_now <= 0) return k.clock();
-    const double ratio = std::max(0.0, p_target - idle) / dynamic_now;  // (f / f_now)^alpha
-    return std::clamp(k.clock() * std::pow(ratio, 1 / alpha), pc.min_clock_fraction, 1.0);
+  auto power_at = [&](const PowerConsumer& k, double f) { return k.power_at_clock(now, f); };
+  auto clock_for = [&](const PowerConsumer& k, double p_target) {
+    return models::highest_clock_within(p_target, pc.min_clock_fraction, [&](double f) { return power_at(k, f); });
   };
   // Site limit: the connection, or a demand-response target when capping is one of its methods.
   double limit = grid_limit_now();
@@ -312,11 +303,11 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
       PowerConsumer& k = consumers_[i];
       if (!eligible(k) || k.clock() <= pc.min_clock_fraction + 1e-12) continue;
       const double p_now = k.power_w(now);
-      const double floor_w = power_at(k, p_now, pc.min_clock_fraction);
+      const double floor_w = power_at(k, pc.min_clock_fraction);
       if (p_now - floor_w <= 0) continue;
-      const double f = p_now - floor_w <= need_it_w ? pc.min_clock_fraction : clock_for(k, p_now, p_now - need_it_w);
+      const double f = p_now - floor_w <= need_it_w ? pc.min_clock_fraction : clock_for(k, p_now - need_it_w);
       if (f >= k.clock() - 1e-9) continue;
-      const double saved = p_now - power_at(k, p_now, f);
+      const double saved = p_now - power_at(k, f);
       set_power_w_[i] = p_now - saved;
       actions += (actions.empty() ? "" : "; ") + k.name +
                  printf_text(" clock %.2f -> %.2f (-%.1f kW)", k.clock(), f, saved / 1e3);
@@ -395,9 +386,8 @@ void PowerManager::apply_capping(const Chain& c, double now, double battery_w) {
       f = lo;
     }
     if (f <= k.clock() + 1e-3) continue;
-    const double p_now = k.power_w(now);
     const double added = worst_added(f);
-    set_power_w_[*it] = power_at(k, p_now, f);
+    set_power_w_[*it] = power_at(k, f);
     raised += (raised.empty() ? "" : "; ") + k.name +
               printf_text(" clock %.2f -> %.2f (+%.1f kW)", k.clock(), f, added / 1e3);
     k.set_clock(f);

@@ -43,7 +43,7 @@ struct PowerConsumer {
   std::function<double(double now)> power_w;  // all its GPUs, now
   std::function<double()> clock;              // current clock fraction
   // All its GPUs, now, had they run at clock fraction f: the GPU power model over the work in flight, its time from
-  // the perf model at f. Unset: idle + (power now - idle) x (f / f_now)^alpha.
+  // the perf model at f. Required: power capping sizes its cuts with it.
   std::function<double(double now, double f)> power_at_clock;
   std::function<void(double)> set_clock;
   // Demand response: a training job can pause after checkpointing (empty for replicas).

@@ -108,8 +108,8 @@ class Replica {
   ReplicaRole role() const { return role_; }
 
   // The GPUs' core clock as a fraction of the maximum, in (0, 1] (else std::invalid_argument), from the next step
-  // boundary on: step times come from PerfModel::iteration_at_clock, busy power from models::gpu_power_at_clock
-  // (facility_power.hpp, default DVFS exponent).
+  // boundary on: step times come from PerfModel::iteration_at_clock, busy power from models::GpuPowerModel::step_w at
+  // that clock (power.hpp).
   // A change at the very instant of a step boundary lands on either side of it, as SimGrid orders the two events.
   void set_clock_fraction(double clock_fraction);
   // The clock set last (the perf model's own at the start); the step in flight may still run at the previous one.

@@ -2,7 +2,6 @@
 // over the piecewise-constant intervals (docs/power.md, "GPU power").
 #pragma once
 
-#include <string>
 #include <vector>
 
 #include "aif/models/hardware.hpp"
@@ -66,9 +65,7 @@ class GpuPowerModel {
   GpuPowerModel(const GpuPowerParams& phase, DvfsParams dvfs = {});  // NOLINT: implicit, a phase model
   Kind kind() const { return kind_; }
   double idle_w() const { return phase_.idle_w; }
-  double tdp_w() const { return tdp_w_; }
   const DvfsParams& dvfs() const { return dvfs_; }
-  const GpuPowerFit& fit() const { return fit_; }
   // One GPU running a step that does `work` (per GPU) and lasts cost.seconds at clock fraction `clock` in (0, 1]
   // (cost from the perf model at that clock).
   double step_w(const StepWork& work, const IterationCost& cost, double clock) const;
@@ -76,7 +73,6 @@ class GpuPowerModel {
   // case a power manager must leave room for. FITTED: the TDP (a compute-bound step runs at the power limit); PHASE:
   // the prefill figure; idle + (that - idle) f^alpha.
   double compute_bound_w(double clock) const;
-  std::string describe() const;
 
  private:
   double at_clock(double full_clock_w, double clock) const;
