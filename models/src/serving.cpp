@@ -23,17 +23,28 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
   for (int i = 0; i < need; ++i) {
     int b;
     while (!free_.empty() && !is_current(free_.front())) free_.pop_front();  // stale
-    if (!free_.empty()) {
+    // A block never used goes before one whose cached content a later request may find (vLLM's free queue starts
+    // with every block, so cached blocks are evicted only once the cache is full).
+    const bool keep_cached = !free_.empty() && has_hash_[static_cast<size_t>(free_.front().first)] &&
+                             untouched_ < num_blocks_;
+    if (!free_.empty() && !keep_cached) {
       b = free_.front().first;
       free_.pop_front();
       is_free_[static_cast<size_t>(b)] = 0;
       --free_count_;
+      if (has_hash_[static_cast<size_t>(b)]) {  // its cached content goes: evicted
+        by_hash_.erase(hash_[static_cast<size_t>(b)]);
+        has_hash_[static_cast<size_t>(b)] = 0;
+        ++evictions_;
+      }
     } else {
       b = untouched_++;
       ref_count_.push_back(0);
       generation_.push_back(0);
       is_free_.push_back(0);
       releases_.push_back(0);
+      hash_.push_back(0);
+      has_hash_.push_back(0);
     }
     ref_count_[static_cast<size_t>(b)] = 1;
     ++generation_[static_cast<size_t>(b)];
@@ -90,7 +101,37 @@ void KvBlockManager::share(int block) {
   ++ref_count_[static_cast<size_t>(block)];
 }
 
+int KvBlockManager::cached_block(uint64_t hash) const {
+  const auto it = by_hash_.find(hash);
+  return it == by_hash_.end() ? -1 : it->second;
+}
+
+void KvBlockManager::set_hash(int block, uint64_t hash) {
+  const size_t b = static_cast<size_t>(block);
+  if (block < 0 || block >= untouched_ || ref_count_[b] <= 0)
+    throw std::logic_error("KV block " + std::to_string(block) + " is not held: its content cannot be cached");
+  if (has_hash_[b] || !by_hash_.emplace(hash, block).second) return;  // a block already holds that content
+  hash_[b] = hash;
+  has_hash_[b] = 1;
+}
+
+void KvBlockManager::take_cached(SeqState& seq, int block) {
+  const size_t b = static_cast<size_t>(block);
+  if (block < 0 || block >= untouched_ || !has_hash_[b])
+    throw std::logic_error("KV block " + std::to_string(block) + " holds no cached content");
+  if (is_free_[b]) {
+    is_free_[b] = 0;  // its entry on the free list is skipped when reached
+    --free_count_;
+  }
+  ++ref_count_[b];
+  seq.block_table.push_back(block);
+}
+
 void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, const std::vector<int>& pinned) const {
+  for (const auto& [hash, block] : by_hash_)
+    if (block < 0 || block >= untouched_ || !has_hash_[static_cast<size_t>(block)] ||
+        hash_[static_cast<size_t>(block)] != hash)
+      throw std::logic_error("the prefix cache names KV block " + std::to_string(block) + " for content it lacks");
   std::vector<int> owners(ref_count_.size(), 0);
   for (int b : pinned) {
     if (b < 0 || b >= untouched_) throw std::logic_error("a cached prefix pins a block never allocated");
@@ -164,6 +205,40 @@ bool Scheduler::add_request(RequestId id, int prompt_tokens, int max_output_toke
   return true;
 }
 
+bool Scheduler::add_request(RequestId id, int prompt_tokens, int max_output_tokens, std::vector<uint64_t> block_hashes) {
+  if (block_hashes.size() > static_cast<size_t>(prompt_tokens / blocks_.block_size()))
+    throw std::invalid_argument("request " + std::to_string(id) + ": " + std::to_string(block_hashes.size()) +
+                                " block hashes for a prompt of " + std::to_string(prompt_tokens / blocks_.block_size()) +
+                                " full blocks");
+  if (!add_request(id, prompt_tokens, max_output_tokens)) return false;
+  seqs_.at(id)->block_hashes = std::move(block_hashes);
+  return true;
+}
+
+std::pair<int, int> Scheduler::hash_hits(const SeqState& seq) const {
+  if (!limits_.prefix_caching || seq.block_hashes.empty() || seq.num_computed_tokens != 0 || !seq.block_table.empty())
+    return {0, 0};
+  // At least one prompt token is computed whatever is cached: its logits give the first output token.
+  const size_t usable = std::min(seq.block_hashes.size(), static_cast<size_t>((seq.num_tokens - 1) / blocks_.block_size()));
+  int hits = 0, free_hits = 0;
+  for (size_t i = 0; i < usable; ++i) {
+    const int b = blocks_.cached_block(seq.block_hashes[i]);
+    if (b < 0) break;
+    ++hits;
+    free_hits += blocks_.is_free(b) ? 1 : 0;
+  }
+  return {hits, free_hits};
+}
+
+void Scheduler::register_hashes(SeqState& seq) {
+  if (!limits_.prefix_caching) return;
+  const size_t full = std::min(seq.block_hashes.size(), static_cast<size_t>(seq.num_computed_tokens / blocks_.block_size()));
+  for (; static_cast<size_t>(seq.hashed_blocks) < full; ++seq.hashed_blocks) {
+    const size_t i = static_cast<size_t>(seq.hashed_blocks);
+    blocks_.set_hash(seq.block_table[i], seq.block_hashes[i]);
+  }
+}
+
 int Scheduler::cached_prefix_blocks(const SeqState& seq) const {
   if (!limits_.prefix_caching || seq.prefix_group < 0 || seq.num_computed_tokens != 0 || !seq.block_table.empty())
     return 0;
@@ -175,6 +250,10 @@ int Scheduler::cached_prefix_blocks(const SeqState& seq) const {
 }
 
 int Scheduler::attach_cached_prefix(SeqState& seq) {
+  // Blocks found by content first (a request with hashes has no prefix group).
+  const int hits = hash_hits(seq).first;
+  for (size_t i = 0; i < static_cast<size_t>(hits); ++i)
+    blocks_.take_cached(seq, blocks_.cached_block(seq.block_hashes[i]));
   const int k = cached_prefix_blocks(seq);
   if (k > 0) {
     const std::vector<int>& blocks = cached_prefixes_.at(seq.prefix_group);
@@ -257,6 +336,7 @@ void Scheduler::preempt(SeqState& seq, StepPlan& plan) {
       seq.released_blocks.emplace_back(seq.block_table[i], blocks_.generation(seq.block_table[i]));
   }
   blocks_.release(seq);
+  seq.hashed_blocks = 0;  // the blocks went back; those still holding their content are found by hash
   outstanding_tokens_ += std::min(seq.num_computed_tokens, seq.prompt_tokens);  // prompt work to redo
   seq.num_computed_tokens = 0;
   seq.transferred_kv_tokens = 0;
@@ -278,6 +358,17 @@ bool Scheduler::add_prefilled_request(RequestId id, int prompt_tokens, int max_o
   seq.transferred_kv_tokens = prompt_tokens;
   outstanding_tokens_ -= static_cast<int64_t>(prompt_tokens) + 1;  // the prompt and the first token are done
   return true;
+}
+
+bool Scheduler::admit_head() {
+  SeqState& s = *waiting_.front();
+  const bool transferred = s.transferred_kv_tokens > 0;
+  if (s.cached_tokens < 0) s.cached_tokens = transferred ? 0 : std::min(s.num_computed_tokens, s.prompt_tokens);
+  s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
+  waiting_.pop_front();
+  s.released_blocks.clear();
+  running_.push_back(&s);
+  return transferred;
 }
 
 StepPlan Scheduler::schedule() {
@@ -304,12 +395,7 @@ StepPlan Scheduler::schedule() {
         detach_cached_prefix(s);
         break;
       }
-      const bool transferred = s.transferred_kv_tokens > 0;
-      s.transferred_kv_tokens = 0;
-      waiting_.pop_front();
-      s.released_blocks.clear();
-      running_.push_back(&s);
-      schedule_chunk(s, num_new, transferred);
+      schedule_chunk(s, num_new, admit_head());
     }
     if (!plan.empty()) return plan;
   }
@@ -345,12 +431,7 @@ StepPlan Scheduler::schedule() {
         detach_cached_prefix(s);
         break;
       }
-      const bool transferred = s.transferred_kv_tokens > 0;
-      s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
-      waiting_.pop_front();
-      s.released_blocks.clear();
-      running_.push_back(&s);
-      schedule_chunk(s, num_new, transferred);
+      schedule_chunk(s, num_new, admit_head());
     }
   }
   // Nothing runs and the first waiting request still cannot start: the pinned prefixes hold the room it needs (every
@@ -386,12 +467,13 @@ std::vector<SeqOutcome> Scheduler::complete(const StepPlan& plan) {
     s.num_computed_tokens += c.num_tokens;
     outstanding_tokens_ -= std::min(s.num_computed_tokens, s.prompt_tokens) - prompt_before;
     remember_prefix(s);
+    register_hashes(s);
     if (s.num_computed_tokens < s.num_tokens) continue;  // a prefill chunk that is not the last
     s.generated += 1;
     s.num_tokens += 1;
     outstanding_tokens_ -= 1;
     const bool done = s.generated >= s.max_output_tokens;
-    out.push_back(SeqOutcome{s.id, s.generated == 1, done, s.generated, s.preemptions});
+    out.push_back(SeqOutcome{s.id, s.generated == 1, done, s.generated, s.preemptions, std::max(0, s.cached_tokens)});
     if (done) finished.push_back(&s);
   }
   for (SeqState* s : finished) {
@@ -423,8 +505,11 @@ int Scheduler::steady_steps() const {
     const SeqState& head = *waiting_.front();
     // As admission would: a cached prefix counts as computed and its blocks as held; blocks a preemption released
     // and nobody took since count as computed too, and come from the free ones.
-    const int cached = cached_prefix_blocks(head);
-    const int computed = head.num_computed_tokens + (cached + reclaimable_blocks(head, cached)) * blocks_.block_size();
+    // Blocks found by content count as computed; those in use as held, the free ones come from the free blocks.
+    const auto [hits, free_hits] = hash_hits(head);
+    const int cached = cached_prefix_blocks(head) + hits - free_hits;
+    const int start = cached_prefix_blocks(head) + hits;
+    const int computed = head.num_computed_tokens + (start + reclaimable_blocks(head, start)) * blocks_.block_size();
     int num_new = head.num_tokens - computed;
     const bool fits_budget = num_new <= budget_left || (limits_.chunked_prefill && !prefill_first);
     num_new = std::min(num_new, budget_left);
@@ -494,7 +579,7 @@ std::vector<SeqOutcome> Scheduler::advance_steady(int n) {
     outstanding_tokens_ -= n;
     const bool done = s->generated >= s->max_output_tokens;
     if (done) {
-      out.push_back(SeqOutcome{s->id, false, true, s->generated, s->preemptions});
+      out.push_back(SeqOutcome{s->id, false, true, s->generated, s->preemptions, std::max(0, s->cached_tokens)});
       finished.push_back(s);
     }
   }
@@ -519,6 +604,38 @@ void Scheduler::check_integrity() const {
   for (const SeqState* s : waiting_)
     if (s->num_computed_tokens != s->transferred_kv_tokens || !s->block_table.empty())
       throw std::logic_error("scheduler: waiting request " + std::to_string(s->id) + " holds KV");
+}
+
+
+namespace {
+// SplitMix64's finaliser: a bijection of 64-bit words that spreads every input bit over the output.
+uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+std::vector<uint64_t> chain_block_ids(const std::vector<int64_t>& ids) {
+  std::vector<uint64_t> chain;
+  chain.reserve(ids.size());
+  uint64_t h = 0;
+  for (int64_t id : ids) chain.push_back(h = mix64(h ^ mix64(static_cast<uint64_t>(id))));
+  return chain;
+}
+
+std::vector<uint64_t> prompt_block_hashes(const std::vector<uint64_t>& chain, int chain_block_tokens, int block_size,
+                                          int prompt_tokens) {
+  if (chain_block_tokens < 1 || block_size < 1)
+    throw std::invalid_argument("block sizes must be positive to name prompt blocks");
+  std::vector<uint64_t> out;
+  for (int64_t i = 0; (i + 1) * block_size <= prompt_tokens; ++i) {
+    const size_t j = static_cast<size_t>(((i + 1) * block_size - 1) / chain_block_tokens);  // last large block reached
+    if (j >= chain.size()) break;
+    out.push_back(mix64(chain[j] ^ mix64(static_cast<uint64_t>(i) + 0x5bd1e995ULL)));
+  }
+  return out;
 }
 
 }  // namespace aif::models

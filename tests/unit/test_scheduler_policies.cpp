@@ -138,6 +138,107 @@ TEST(SchedulerPrefillFirst, AdmissionStopsAtTheSequenceLimitAndTheBlocks) {
   EXPECT_EQ(chunks(step(b)), (std::vector<Chunk>{{1, 1, 40, true}}));
 }
 
+// ------------------------------------------------------------------------------------------------ prefix caching by content
+
+namespace {
+// Hashes of a prompt's full blocks of 4 tokens named block by block: ids[i] names block i's tokens (a chain of
+// 4-token "large" blocks, so our blocks and the trace's coincide).
+std::vector<uint64_t> named_blocks(const std::vector<int64_t>& ids, int prompt) {
+  return prompt_block_hashes(chain_block_ids(ids), 4, 4, prompt);
+}
+}  // namespace
+
+TEST(SchedulerContentCache, TraceBlockIdsMapOntoOurBlocks) {
+  // Mooncake-style ids of 512-token blocks onto blocks of 16: block i ends at token 16 (i + 1) - 1 and is named by
+  // the chain up to large block floor((16 (i + 1) - 1) / 512). A 1,000-token prompt has floor(1000 / 16) = 62 full
+  // blocks: 0..31 end in large block 0, 32..61 in large block 1.
+  const auto a = prompt_block_hashes(chain_block_ids({7, 8}), 512, 16, 1000);
+  const auto b = prompt_block_hashes(chain_block_ids({7, 9}), 512, 16, 1000);
+  const auto c = prompt_block_hashes(chain_block_ids({5, 8}), 512, 16, 1000);
+  ASSERT_EQ(a.size(), 62u);
+  ASSERT_EQ(b.size(), 62u);
+  for (size_t i = 0; i < 62; ++i) EXPECT_EQ(a[i] == b[i], i < 32) << "block " << i;  // same first large block only
+  for (size_t i = 0; i < 62; ++i) EXPECT_NE(a[i], c[i]) << "block " << i;  // a chain differs from its first id on
+  EXPECT_EQ(std::set<uint64_t>(a.begin(), a.end()).size(), 62u);  // every position has its own name
+  // A chain shorter than the prompt names the blocks it reaches: 1 id, 32 blocks. Blocks of 48 tokens (not dividing
+  // 512): block i reaches token 48 (i + 1) - 1, so blocks 0..9 (up to token 479) are in large block 0 and block 10
+  // (480..527) reaches into large block 1.
+  EXPECT_EQ(prompt_block_hashes(chain_block_ids({7}), 512, 16, 1000).size(), 32u);
+  EXPECT_EQ(prompt_block_hashes(chain_block_ids({7}), 512, 48, 1000).size(), 10u);
+  EXPECT_EQ(prompt_block_hashes(chain_block_ids({7, 8}), 512, 48, 1000).size(), 20u);  // floor(1000 / 48)
+}
+
+TEST(SchedulerContentCache, EveryRequestRepeatsAPrefix) {
+  // Ten requests one after the other, 12-token prompts (3 blocks of 4) whose first two blocks are the same content
+  // (ids 1, 2) and the third their own. The first computes all 12 tokens; each later one finds 2 blocks (8 tokens)
+  // and computes 4: hits 9 x 8 = 72 of 120 prompt tokens (60 %), prefill tokens 12 + 9 x 4 = 48.
+  Scheduler s(with_prefix_cache(/*blocks=*/64));
+  int64_t prefill = 0, cached = 0;
+  for (int r = 0; r < 10; ++r) {
+    ASSERT_TRUE(s.add_request(r, 12, 1, named_blocks({1, 2, 100 + r}, 12)));
+    const StepPlan p = s.schedule();
+    s.check_integrity();
+    prefill += p.shape.prefill_tokens;
+    EXPECT_EQ(chunks(p), (std::vector<Chunk>{{r, r == 0 ? 12 : 4, r == 0 ? 0 : 8, false}}));
+    for (const SeqOutcome& o : s.complete(p)) cached += o.cached_tokens;
+    s.check_integrity();
+    EXPECT_TRUE(s.idle());
+  }
+  EXPECT_EQ(s.prefix_hit_tokens(), 72);
+  EXPECT_EQ(cached, 72);
+  EXPECT_EQ(prefill, 48);
+  EXPECT_EQ(s.prefix_evictions(), 0);  // 64 blocks hold everything: 2 shared + 10 own
+  // Without caching the same requests compute every token.
+  Scheduler off(limits(64, 4, 8, 64, true, StepPolicy::UNIFIED, false));
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(off.add_request(r, 12, 1, named_blocks({1, 2, 100 + r}, 12)));
+    EXPECT_EQ(chunks(step(off)), (std::vector<Chunk>{{r, 12, 0, false}}));
+  }
+  EXPECT_EQ(off.prefix_hit_tokens(), 0);
+  // More hashes than full blocks is a caller's error.
+  EXPECT_THROW(s.add_request(99, 7, 1, named_blocks({1, 2}, 8)), std::invalid_argument);
+}
+
+TEST(SchedulerContentCache, RequestsRunningTogetherShareTheBlocksInUse) {
+  // Request 0 computes its 12 tokens; request 1 arrives while 0 still decodes and finds blocks 0..1 in use: one more
+  // owner each, no free block taken for them.
+  Scheduler s(with_prefix_cache(/*blocks=*/64));
+  ASSERT_TRUE(s.add_request(0, 12, 5, named_blocks({1, 2, 3}, 12)));
+  step(s);
+  ASSERT_TRUE(s.add_request(1, 12, 1, named_blocks({1, 2, 4}, 12)));
+  const int free_before = s.blocks().num_free();
+  const StepPlan p = s.schedule();
+  s.check_integrity();
+  EXPECT_EQ(chunks(p), (std::vector<Chunk>{{0, 1, 12, true}, {1, 4, 8, false}}));
+  // 0 grows into a 4th block (13 tokens), 1 takes 1 block of its own: 2 taken.
+  EXPECT_EQ(s.blocks().num_free(), free_before - 2);
+  EXPECT_EQ(s.find(1)->block_table[0], s.find(0)->block_table[0]);
+  EXPECT_EQ(s.find(1)->block_table[1], s.find(0)->block_table[1]);
+  s.complete(p);
+  s.check_integrity();
+}
+
+TEST(SchedulerContentCache, TheOldestFreedContentIsEvictedFirst) {
+  // 4 blocks of 4 tokens, one request at a time, each 8-token prompt (2 blocks) and 1 output token.
+  Scheduler s(with_prefix_cache(/*blocks=*/4));
+  ASSERT_TRUE(s.add_request(0, 8, 1, named_blocks({10, 11}, 8)));  // A: blocks 0, 1; freed tail first: [1, 0]
+  step(s);
+  ASSERT_TRUE(s.add_request(1, 8, 1, named_blocks({20, 21}, 8)));  // B: the never-used 2, 3 before cached 1, 0
+  step(s);
+  EXPECT_EQ(s.prefix_evictions(), 0);
+  ASSERT_TRUE(s.add_request(2, 8, 1, named_blocks({30, 31}, 8)));  // C: cache full; evicts A's 1 then 0 (oldest)
+  step(s);
+  EXPECT_EQ(s.prefix_evictions(), 2);
+  // B's content is still there: a 9-token prompt on it finds both blocks and computes its 9th token.
+  ASSERT_TRUE(s.add_request(3, 9, 1, named_blocks({20, 21}, 9)));
+  EXPECT_EQ(chunks(step(s)), (std::vector<Chunk>{{3, 1, 8, false}}));
+  EXPECT_EQ(s.prefix_evictions(), 3);  // its 3rd block took the oldest free one, C's second (freed first)
+  // A's is gone: computed again in full.
+  ASSERT_TRUE(s.add_request(4, 9, 1, named_blocks({10, 11}, 9)));
+  EXPECT_EQ(chunks(step(s)), (std::vector<Chunk>{{4, 9, 0, false}}));
+  EXPECT_EQ(s.prefix_hit_tokens(), 8);
+}
+
 // ------------------------------------------------------------------------------------------------ shared prefixes
 
 TEST(SchedulerPrefixCache, SecondRequestStartsWithTheSharedFullBlocks) {
@@ -402,7 +503,16 @@ namespace {
 struct Arrival {
   int step;
   int prompt, output, group, prefix;
+  bool by_content = false;  // the group's prefix named by content hashes (blocks of 4) instead of a prefix group
 };
+
+// A prompt's block hashes: its group's prefix blocks shared with the group (ids 1000 g + i), the rest its own.
+std::vector<uint64_t> content_of(const Arrival& a, RequestId id) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < a.prompt / 4; ++i)
+    ids.push_back(a.group >= 0 && (i + 1) * 4 <= a.prefix ? 1000 * a.group + i : 1000000 + 1000 * id + i);
+  return prompt_block_hashes(chain_block_ids(ids), 4, 4, a.prompt);
+}
 
 struct RunResult {
   std::map<RequestId, std::tuple<int64_t, int64_t, int>> times;  // first token step, finish step, preemptions
@@ -418,7 +528,10 @@ RunResult run(const SchedulerLimits& l, const std::vector<Arrival>& arrivals, bo
   while (next < arrivals.size() || !s.idle()) {
     while (next < arrivals.size() && arrivals[next].step <= step) {
       const Arrival& a = arrivals[next];
-      s.add_request(static_cast<RequestId>(next), a.prompt, a.output, a.group, a.prefix);
+      if (a.by_content)
+        s.add_request(static_cast<RequestId>(next), a.prompt, a.output, content_of(a, static_cast<RequestId>(next)));
+      else
+        s.add_request(static_cast<RequestId>(next), a.prompt, a.output, a.group, a.prefix);
       ++next;
     }
     if (s.idle()) {
@@ -467,7 +580,7 @@ RunResult run(const SchedulerLimits& l, const std::vector<Arrival>& arrivals, bo
   return r;
 }
 
-std::vector<Arrival> random_arrivals(uint64_t seed, int count, int max_prompt, int max_output) {
+std::vector<Arrival> random_arrivals(uint64_t seed, int count, int max_prompt, int max_output, bool by_content) {
   std::mt19937_64 rng(seed);
   std::vector<Arrival> v;
   for (int i = 0, step = 0; i < count; ++i) {
@@ -475,14 +588,15 @@ std::vector<Arrival> random_arrivals(uint64_t seed, int count, int max_prompt, i
     const int group = static_cast<int>(rng() % 4) - 1;  // -1 (none), 0, 1, 2
     const int prefix = 8 + 8 * group;                  // groups' prefixes: 8, 16, 24 tokens
     const int prompt = (group >= 0 ? prefix : 0) + 1 + static_cast<int>(rng() % max_prompt);
-    v.push_back({step, prompt, 1 + static_cast<int>(rng() % max_output), group, group >= 0 ? prefix : 0});
+    v.push_back({step, prompt, 1 + static_cast<int>(rng() % max_output), group, group >= 0 ? prefix : 0, by_content});
   }
   return v;
 }
 
 }  // namespace
 
-// Fast path and single steps agree, with prefix groups, preemptions and re-admissions, under both policies.
+// Fast path and single steps agree, with prefix groups or content hashes, preemptions and re-admissions, under both
+// policies.
 TEST(SchedulerSteady, FastPathEqualsSingleStepsWithPrefixesAndPreemptions) {
   struct Config {
     const char* name;
@@ -495,8 +609,9 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsWithPrefixesAndPreemptions) {
       {"prefill-first, no cache", limits(40, 4, 12, 96, false, StepPolicy::PREFILL_FIRST, false)},
   };
   for (const Config& c : configs) {
-    for (uint64_t seed : {1u, 2u, 3u}) {
-      const std::vector<Arrival> arrivals = random_arrivals(seed, 150, 40, 40);
+    for (uint64_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
+      const bool by_content = seed > 3;  // seeds 4-6: the prefixes named by content hashes
+      const std::vector<Arrival> arrivals = random_arrivals(seed, 150, 40, 40, by_content);
       const RunResult slow = run(c.limits, arrivals, false), fast = run(c.limits, arrivals, true);
       EXPECT_EQ(slow.times, fast.times) << c.name << " seed " << seed;
       EXPECT_EQ(slow.prefix_hits, fast.prefix_hits) << c.name << " seed " << seed;
@@ -534,7 +649,7 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsOnSmallTightScenarios) {
       const int prompt = 1 + static_cast<int>(rng() % (budget - 1));
       const int output = 1 + static_cast<int>(rng() % (budget - prompt + 1));
       const int group = static_cast<int>(rng() % 3) - 1;  // none, 0 or 1
-      arrivals.push_back({at, prompt, output, group, group < 0 ? 0 : std::min(prompt, 4 + 4 * group)});
+      arrivals.push_back({at, prompt, output, group, group < 0 ? 0 : std::min(prompt, 4 + 4 * group), trial % 2 == 1});
     }
     if (arrivals.empty()) continue;
     const RunResult slow = run(l, arrivals, false), fast = run(l, arrivals, true);

@@ -31,9 +31,11 @@ struct SchedulerLimits {
   bool chunked_prefill = true;        // split long prompts over several steps
   int max_model_len = 0;              // longest prompt+output accepted (0 = no limit besides the cache)
   StepPolicy policy = StepPolicy::UNIFIED;
-  // Prefix caching of shared prefixes: requests that declare the same prefix group begin with the same tokens; once
-  // one request has computed them, their full blocks stay in the cache (pinned) and later requests of the group start
-  // with them computed, as vLLM's prefix cache does for a system prompt shared by every request.
+  // Prefix caching, two ways. By content (vLLM's automatic prefix caching): a request that names the content of its
+  // full prompt blocks (SeqState::block_hashes) starts with the leading ones some block still holds computed; a block
+  // keeps its content after its last owner ends, until the free list hands it out again (oldest freed first: LRU).
+  // By prefix group: requests that declare the same group begin with the same tokens; once one request has computed
+  // them, their full blocks stay in the cache (pinned) and later requests of the group start with them computed.
   bool prefix_caching = false;
 };
 
@@ -48,6 +50,11 @@ struct SeqState {
   int preemptions = 0;
   int prefix_group = -1;              // shared-prefix group (-1: none) and the length of that prefix
   int prefix_tokens = 0;
+  // Prefix caching by content: block_hashes[i] names the tokens of full prompt block i and everything before it
+  // (prompt_block_hashes()); hashed_blocks of them are registered with the cache (computed, their hash findable).
+  std::vector<uint64_t> block_hashes;
+  int hashed_blocks = 0;
+  int cached_tokens = -1;             // prompt tokens the prefix cache spared at its first admission (-1: not yet)
   // Prefix caching: the full blocks a preemption released, with their generations; taken back on re-admission while
   // they have not been handed out again (vLLM's cache finds them by hash), so the recompute skips their tokens.
   std::vector<std::pair<int, uint32_t>> released_blocks;
@@ -61,8 +68,9 @@ struct SeqState {
 };
 
 // Paged KV cache bookkeeping: a free list in eviction order and a reference count per block.
-// Blocks never used yet are not listed: they are handed out after the free list runs dry, so
-// memory grows with the blocks a replica actually touches (1,000 replicas x 30k blocks is cheap).
+// Blocks never used yet are not listed: they are handed out after the free list runs dry (or when the next free block
+// holds cached content), so memory grows with the blocks a replica actually touches (1,000 replicas x 30k blocks is
+// cheap).
 class KvBlockManager {
  public:
   KvBlockManager(int num_blocks, int block_size);
@@ -91,6 +99,16 @@ class KvBlockManager {
   // blocks pinned by cached prefixes.
   void check_integrity(const std::vector<const SeqState*>& live, const std::vector<int>& pinned = {}) const;
 
+  // Prefix caching by content. The block holding the tokens named by `hash` (computed, owned or free and not handed
+  // out since), or -1. A block handed out again loses its hash: that is the eviction.
+  int cached_block(uint64_t hash) const;
+  bool is_free(int block) const { return is_free_[static_cast<size_t>(block)] != 0; }
+  // The block now holds the tokens named by `hash`; the first block to hold a content keeps it.
+  void set_hash(int block, uint64_t hash);
+  // Appends a cached block to seq's table: one more owner of a block in use, or taken off the free list.
+  void take_cached(SeqState& seq, int block);
+  int64_t evictions() const { return evictions_; }  // cached blocks handed out again for other content
+
  private:
   int block_size_;
   int num_blocks_;
@@ -106,7 +124,20 @@ class KvBlockManager {
   std::vector<uint32_t> generation_;  // per block: allocations so far
   std::vector<uint8_t> is_free_;      // per block: on the free list
   std::vector<uint32_t> releases_;    // per block: releases so far (names its current free-list entry)
+  std::unordered_map<uint64_t, int> by_hash_;  // content -> the block that holds it
+  std::vector<uint64_t> hash_;        // per block: its content's hash, valid where has_hash_
+  std::vector<uint8_t> has_hash_;
+  int64_t evictions_ = 0;
 };
+
+// The content hashes of a prompt's full blocks of `block_size` tokens, from a trace's chained hashes of larger blocks
+// (Mooncake's hash_ids name 512-token blocks: equal ids, equal tokens). chain[j] names blocks 0..j of
+// `chain_block_tokens` tokens; a block of ours is named by the chain of the last large block it reaches into and its
+// own index. Blocks past the prompt's full blocks or past the chain get none.
+std::vector<uint64_t> prompt_block_hashes(const std::vector<uint64_t>& chain, int chain_block_tokens, int block_size,
+                                          int prompt_tokens);
+// Chains a trace's per-block ids into hashes of whole prefixes: chain[j] depends on ids[0..j].
+std::vector<uint64_t> chain_block_ids(const std::vector<int64_t>& ids);
 
 // One scheduled piece of work: `num_tokens` new tokens of request `id`, whose first
 // `context_before` tokens are already in the KV cache.
@@ -143,6 +174,7 @@ struct SeqOutcome {
   bool finished;     // this step produced its last token; its blocks are freed
   int generated;
   int preemptions;
+  int cached_tokens;  // prompt tokens the prefix cache spared at its first admission
 };
 
 class Scheduler {
@@ -155,6 +187,11 @@ class Scheduler {
   // The same for a request whose first prefix_tokens tokens are those of every request of prefix_group (>= 0), which
   // the cache may hold already (SchedulerLimits::prefix_caching).
   bool add_request(RequestId id, int prompt_tokens, int max_output_tokens, int prefix_group, int prefix_tokens);
+  // The same for a request that names the content of its full prompt blocks (prompt_block_hashes(); at most
+  // prompt_tokens / block_size of them), for prefix caching by content.
+  bool add_request(RequestId id, int prompt_tokens, int max_output_tokens, std::vector<uint64_t> block_hashes);
+  // Cached blocks handed out again for other content, over the run.
+  int64_t prefix_evictions() const { return blocks_.evictions(); }
   // Prompt tokens a cached prefix spared (not computed), over all requests so far.
   int64_t prefix_hit_tokens() const { return prefix_hit_tokens_; }
   // Queue a request whose prompt was prefilled elsewhere and whose first token is already generated (prefill /
@@ -203,7 +240,13 @@ class Scheduler {
   int reclaimable_blocks(const SeqState& seq, int from) const;
   // After a step: a request that has computed its group's prefix leaves those full blocks cached.
   void remember_prefix(const SeqState& seq);
+  // After a step: the request's prompt blocks now computed become findable by their content.
+  void register_hashes(SeqState& seq);
+  // Leading blocks of a waiting request found by content: all of them, and those of them now free.
+  std::pair<int, int> hash_hits(const SeqState& seq) const;
   void drop_cached_prefixes();  // unpins every cached prefix (their blocks go free once no request shares them)
+  // Moves the head of the queue to the running requests; true when its KV came from a prefill replica.
+  bool admit_head();
   void preempt(SeqState& seq, StepPlan& plan);
   static void add_to_shape(BatchShape& shape, const ScheduledChunk& chunk, bool samples);
 
