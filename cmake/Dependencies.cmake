@@ -3,6 +3,8 @@ find_package(PkgConfig REQUIRED)
 # SimGrid 3.32 ships a pkg-config file but no CMake config.
 pkg_check_modules(SimGrid REQUIRED IMPORTED_TARGET simgrid>=3.32)
 find_package(Boost 1.74 REQUIRED COMPONENTS graph)
+# Abseil (libabsl-dev): flat_hash_map for the prefix cache, which looks up and evicts millions of blocks per run.
+find_package(absl REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS CXX)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libsimgrid-dev libboost-graph-dev libhdf5-dev hdf5-tools libtbb-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgtest-dev libopenblas-dev libopenmpi-dev openmpi-bin
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libgtest-dev libopenblas-dev libopenmpi-dev openmpi-bin libabsl-dev
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev libegl-dev libxkbcommon-dev xvfb xauth
   fonts-dejavu-core
   python3 python3-yaml python3-jsonschema python3-h5py python3-numpy

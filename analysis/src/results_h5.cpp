@@ -102,6 +102,7 @@ Handle request_type(bool file) {
   insert(type, "generated_tokens", offsetof(RequestRecord, generated_tokens), i32(file));
   insert(type, "preemptions", offsetof(RequestRecord, preemptions), i32(file));
   insert(type, "outcome", offsetof(RequestRecord, outcome), outcome.get());
+  insert(type, "cached_tokens", offsetof(RequestRecord, cached_tokens), i32(file));
   return file ? packed(std::move(type)) : std::move(type);
 }
 

@@ -17,6 +17,7 @@ namespace {
 const char* const REQUEST_COLUMNS[] = {
     "id",       "workload",      "service",       "replica",          "arrival_s",   "first_token_s",
     "finish_s", "prompt_tokens", "output_tokens", "generated_tokens", "preemptions", "outcome"};
+// Optional (added later): cached_tokens; a file without it reads 0 there (the record's default).
 const char* const EVENT_COLUMNS[] = {"time_s", "kind", "target", "detail"};
 const char* const LINK_COLUMNS[] = {"name", "tier", "bandwidth", "bytes", "mean_util", "peak_util"};
 const char* const ITERATION_COLUMNS[] = {"replica",        "start_s",       "duration_s",     "num_seqs",

@@ -32,10 +32,10 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
       free_.pop_front();
       is_free_[static_cast<size_t>(b)] = 0;
       --free_count_;
-      if (has_hash_[static_cast<size_t>(b)]) {  // its cached content goes: evicted
-        by_hash_.erase(hash_[static_cast<size_t>(b)]);
+      if (has_hash_[static_cast<size_t>(b)]) {  // its cached content goes: evicted (its entry in by_hash_ is stale)
         has_hash_[static_cast<size_t>(b)] = 0;
         ++evictions_;
+        ++cache_epoch_;
       }
     } else {
       b = untouched_++;
@@ -76,6 +76,7 @@ void KvBlockManager::give_back_unwritten(SeqState& seq) {
     if (--ref_count_[b] > 0) continue;  // shared: a cached prefix keeps it
     is_free_[b] = 1;  // its free-list entry (same release count) is current again
     ++free_count_;
+    if (has_hash_[b]) ++cache_epoch_;
   }
   seq.block_table.clear();
 }
@@ -90,6 +91,7 @@ void KvBlockManager::release(SeqState& seq) {
       free_.emplace_back(*it, ++releases_[static_cast<size_t>(*it)]);
       is_free_[static_cast<size_t>(*it)] = 1;
       ++free_count_;
+      if (has_hash_[static_cast<size_t>(*it)]) ++cache_epoch_;
     }
   }
   seq.block_table.clear();
@@ -103,16 +105,27 @@ void KvBlockManager::share(int block) {
 
 int KvBlockManager::cached_block(uint64_t hash) const {
   const auto it = by_hash_.find(hash);
-  return it == by_hash_.end() ? -1 : it->second;
+  if (it == by_hash_.end()) return -1;
+  const size_t b = static_cast<size_t>(it->second);
+  return has_hash_[b] && hash_[b] == hash ? it->second : -1;  // else the block was handed out again since
 }
 
 void KvBlockManager::set_hash(int block, uint64_t hash) {
   const size_t b = static_cast<size_t>(block);
   if (block < 0 || block >= untouched_ || ref_count_[b] <= 0)
     throw std::logic_error("KV block " + std::to_string(block) + " is not held: its content cannot be cached");
-  if (has_hash_[b] || !by_hash_.emplace(hash, block).second) return;  // a block already holds that content
+  if (has_hash_[b] || cached_block(hash) >= 0) return;  // a block already holds that content
+  // Evictions leave their entries behind (erasing each would cost a cache miss per block handed out); once stale
+  // entries outnumber the blocks, they go in one pass.
+  if (by_hash_.size() >= 2 * static_cast<size_t>(num_blocks_))
+    absl::erase_if(by_hash_, [&](const auto& entry) {
+      const size_t k = static_cast<size_t>(entry.second);
+      return !has_hash_[k] || hash_[k] != entry.first;
+    });
+  by_hash_.insert_or_assign(hash, block);
   hash_[b] = hash;
   has_hash_[b] = 1;
+  ++cache_epoch_;
 }
 
 void KvBlockManager::take_cached(SeqState& seq, int block) {
@@ -122,16 +135,20 @@ void KvBlockManager::take_cached(SeqState& seq, int block) {
   if (is_free_[b]) {
     is_free_[b] = 0;  // its entry on the free list is skipped when reached
     --free_count_;
+    ++cache_epoch_;
   }
   ++ref_count_[b];
   seq.block_table.push_back(block);
 }
 
 void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, const std::vector<int>& pinned) const {
+  for (int b = 0; b < untouched_; ++b)  // a block holding content is found by its hash
+    if (has_hash_[static_cast<size_t>(b)]) {
+      if (cached_block(hash_[static_cast<size_t>(b)]) != b)
+        throw std::logic_error("KV block " + std::to_string(b) + " holds cached content its hash does not find");
+    }
   for (const auto& [hash, block] : by_hash_)
-    if (block < 0 || block >= untouched_ || !has_hash_[static_cast<size_t>(block)] ||
-        hash_[static_cast<size_t>(block)] != hash)
-      throw std::logic_error("the prefix cache names KV block " + std::to_string(block) + " for content it lacks");
+    if (block < 0 || block >= untouched_) throw std::logic_error("the prefix cache names a block never allocated");
   std::vector<int> owners(ref_count_.size(), 0);
   for (int b : pinned) {
     if (b < 0 || b >= untouched_) throw std::logic_error("a cached prefix pins a block never allocated");
@@ -219,6 +236,7 @@ std::pair<int, int> Scheduler::hash_hits(const SeqState& seq) const {
   if (!limits_.prefix_caching || seq.block_hashes.empty() || seq.num_computed_tokens != 0 || !seq.block_table.empty())
     return {0, 0};
   // At least one prompt token is computed whatever is cached: its logits give the first output token.
+  if (hits_of_ == seq.id && hits_tokens_ == seq.num_tokens && hits_epoch_ == blocks_.cache_epoch()) return hits_;
   const size_t usable = std::min(seq.block_hashes.size(), static_cast<size_t>((seq.num_tokens - 1) / blocks_.block_size()));
   int hits = 0, free_hits = 0;
   for (size_t i = 0; i < usable; ++i) {
@@ -227,7 +245,8 @@ std::pair<int, int> Scheduler::hash_hits(const SeqState& seq) const {
     ++hits;
     free_hits += blocks_.is_free(b) ? 1 : 0;
   }
-  return {hits, free_hits};
+  hits_of_ = seq.id, hits_tokens_ = seq.num_tokens, hits_epoch_ = blocks_.cache_epoch(), hits_ = {hits, free_hits};
+  return hits_;
 }
 
 void Scheduler::register_hashes(SeqState& seq) {
@@ -237,6 +256,16 @@ void Scheduler::register_hashes(SeqState& seq) {
     const size_t i = static_cast<size_t>(seq.hashed_blocks);
     blocks_.set_hash(seq.block_table[i], seq.block_hashes[i]);
   }
+}
+
+int64_t Scheduler::cached_prefix_tokens(const std::vector<uint64_t>& block_hashes) const {
+  if (!limits_.prefix_caching) return 0;
+  int64_t blocks = 0;
+  for (uint64_t h : block_hashes) {
+    if (blocks_.cached_block(h) < 0) break;
+    ++blocks;
+  }
+  return blocks * blocks_.block_size();
 }
 
 int Scheduler::cached_prefix_blocks(const SeqState& seq) const {

@@ -101,6 +101,27 @@ TEST(PlanBounds, BacklogBoundByHandOnConstantSteps) {
   EXPECT_TRUE(two.infeasible.empty()) << two.infeasible;
 }
 
+// The prefill bound counts only the prompt tokens no cache can spare. 100 identical 1,024-token prompts offer 102,400
+// tokens over 10 s = 10,240/s against 64 tokens / 10 ms = 6,400/s: utilization 1.6 without prefix caching. With it,
+// the first computes 1,024 and each later one at least its last block: both trace blocks were seen, so 2 x 512 / 16 =
+// 64 blocks could be cached, at most (1,024 - 1) / 16 = 63 of them (one token is always computed): 16 tokens each.
+// (1,024 + 99 x 16) / 10 s / 6,400 = 0.04075, above the decode side's 10 tokens/s / 400 = 0.025.
+TEST(PlanBounds, PrefixCachingLowersThePrefillBoundByWhatACacheCanSpare) {
+  const std::string dir = scratch_dir("plan_prefix_cache");
+  for (const bool caching : {false, true}) {
+    const std::string path = dir + "/p.plan.yaml";
+    std::ofstream(path) << "base: " << source_path("tests/data/scenarios/plan_prefix_cache.yaml") << "\n"
+                        << "set:\n  services[0].scheduler.prefix_caching: " << (caching ? "true" : "false") << "\n"
+                        << "service: llm\nspace: {replicas: [1]}\nslo: {ttft: {p99: 1s}}\n"
+                        << "cost: {gpu_hour: {H100-SXM: 1}}\n";
+    const PlanConfig plan = aif::sim::load_plan(path);
+    const auto c = aif::sim::enumerate_candidates(plan);
+    const auto b = aif::sim::analytic_bound(plan, aif::sim::load_scenario(plan.base_path, c[0].overrides));
+    EXPECT_NEAR(b.utilization, caching ? 0.04075 : 1.6, 1e-12) << (caching ? "with" : "without") << " caching";
+    EXPECT_EQ(b.infeasible.empty(), caching) << b.infeasible;
+  }
+}
+
 TEST(PlanBounds, ALatencySloBelowTheShortestStepIsPruned) {
   const std::string dir = scratch_dir("plan_min_step");
   const std::string path = dir + "/tight.plan.yaml";

@@ -2,6 +2,8 @@
 // (/work/shared/data/README.md, repeated in data/traces/README.md), and malformed files against the exact line and
 // key path of the error.
 #include <gtest/gtest.h>
+
+#include <set>
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,6 +119,18 @@ TEST(MooncakeTrace, ConversationTraceMatchesThePublishedFigures) {
   EXPECT_EQ(percentile(prompts(r), 0.5), 6909);
   EXPECT_EQ(percentile(outputs(r), 0.5), 350);
   EXPECT_NEAR(static_cast<double>(r.size()) / r.back().time_s, 3.4, 0.05);
+  // Every line names its 512-token blocks: ceil(input_length / 512) ids each, 288,500 in all, 182,790 distinct (the
+  // rest repeat a block of an earlier turn: at most 36.6 % of the blocks can come from a cache). Counted with Python's
+  // json module over the file.
+  size_t ids = 0;
+  std::set<int64_t> distinct;
+  for (const TraceRecord& x : r) {
+    EXPECT_EQ(x.block_ids.size(), static_cast<size_t>((x.prompt_tokens + 511) / 512));
+    ids += x.block_ids.size();
+    distinct.insert(x.block_ids.begin(), x.block_ids.end());
+  }
+  EXPECT_EQ(ids, 288500u);
+  EXPECT_EQ(distinct.size(), 182790u);
 }
 
 TEST(MooncakeTrace, SyntheticTraceReads) {
@@ -155,16 +169,23 @@ TEST(AzureTrace, EqualTimestampsAreAllowed) {
   for (const TraceRecord& x : r) EXPECT_EQ(x.time_s, 0.0);
 }
 
-TEST(MooncakeTrace, IgnoresHashIdsAndOtherFields) {
+TEST(MooncakeTrace, ReadsHashIdsAndIgnoresOtherFields) {
+  // 513 prompt tokens: ceil(513 / 512) = 2 block ids at most; fewer (or none) is allowed.
   const TempFile f("variants.jsonl",
-                   "{\"hash_ids\": [1, 1], \"timestamp\": 1000, \"output_length\": 2, \"input_length\": 3, \"x\": {}}\n"
-                   "{\"timestamp\": 1250.5, \"input_length\": 4, \"output_length\": 1}\n\n");
+                   "{\"hash_ids\": [7, 12], \"timestamp\": 1000, \"output_length\": 2, \"input_length\": 513, \"x\": {}}\n"
+                   "{\"timestamp\": 1250.5, \"input_length\": 4, \"output_length\": 1}\n"
+                   "{\"timestamp\": 1300, \"input_length\": 4, \"output_length\": 1, \"hash_ids\": []}\n\n");
   const std::vector<TraceRecord> r = aif::sim::read_mooncake_jsonl(f.path());
-  ASSERT_EQ(r.size(), 2u);
+  ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].time_s, 0.0);
   EXPECT_DOUBLE_EQ(r[1].time_s, 0.2505);
-  EXPECT_EQ(r[0].prompt_tokens, 3);
+  EXPECT_EQ(r[0].prompt_tokens, 513);
   EXPECT_EQ(r[0].output_tokens, 2);
+  EXPECT_EQ(r[0].block_ids, (std::vector<int64_t>{7, 12}));
+  EXPECT_EQ(r[0].block_tokens, 512);
+  EXPECT_TRUE(r[1].block_ids.empty());
+  EXPECT_EQ(r[1].block_tokens, 0);
+  EXPECT_TRUE(r[2].block_ids.empty());
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -235,6 +256,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadTrace{"mooncake_10_fractional_tokens.jsonl", 2, "output_length", "found 12.5"},
         BadTrace{"mooncake_11_negative_tokens.jsonl", 3, "input_length", "negative -3"},
         BadTrace{"mooncake_12_blank_line_inside.jsonl", 2, "", "blank line"},
+        BadTrace{"mooncake_13_hash_ids_not_a_list.jsonl", 2, "hash_ids", "expected a list of block ids"},
+        BadTrace{"mooncake_14_hash_id_not_an_integer.jsonl", 3, "hash_ids[1]", "expected a block id (an integer >= 0), found 1.5"},
+        // 513 tokens: ceil(513 / 512) = 2 blocks of 512, so 3 ids name a block the prompt does not have.
+        BadTrace{"mooncake_15_more_hash_ids_than_blocks.jsonl", 1, "hash_ids", "3 block ids for 513 prompt tokens; expected at most 2"},
+        BadTrace{"mooncake_16_negative_hash_id.jsonl", 1, "hash_ids[0]", "found -4"},
         BadTrace{"plain_01_empty.csv", 1, "", "empty; expected a header naming arrival_s, prompt_tokens"},
         BadTrace{"plain_02_missing_column.csv", 1, "output_tokens", "missing column output_tokens"},
         BadTrace{"plain_03_duplicated_column.csv", 1, "prompt_tokens", "appears twice"},

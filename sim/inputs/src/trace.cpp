@@ -274,13 +274,29 @@ std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path) {
     if (!(ms >= 0) || !std::isfinite(ms)) reader.fail("timestamp", "expected a time in ms >= 0, found " + stamp.dump());
     const int32_t prompt = tokens("input_length", 1, PROMPT_MINIMUM);
     const int32_t output = tokens("output_length", 1, OUTPUT_MINIMUM);
+    std::vector<int64_t> ids;
+    if (const auto it = object.find("hash_ids"); it != object.end()) {
+      if (!it->is_array()) reader.fail("hash_ids", "expected a list of block ids (integers >= 0), found " + it->dump());
+      const size_t blocks = (static_cast<size_t>(prompt) + MOONCAKE_BLOCK_TOKENS - 1) / MOONCAKE_BLOCK_TOKENS;
+      if (it->size() > blocks)
+        reader.fail("hash_ids", std::to_string(it->size()) + " block ids for " + std::to_string(prompt) +
+                                    " prompt tokens; expected at most " + std::to_string(blocks) + " (one per " +
+                                    std::to_string(MOONCAKE_BLOCK_TOKENS) + " tokens)");
+      for (size_t j = 0; j < it->size(); ++j) {
+        const json& id = (*it)[j];
+        if (!id.is_number_unsigned() || id.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+          reader.fail("hash_ids[" + std::to_string(j) + "]", "expected a block id (an integer >= 0), found " + id.dump());
+        ids.push_back(static_cast<int64_t>(id.get<uint64_t>()));
+      }
+    }
     if (records.empty()) {
       first_ms = ms;
     } else if (ms < previous_ms) {
       reader.fail("timestamp", stamp.dump() + " ms is earlier than the " + previous_text + " ms on line " +
                                    std::to_string(previous_line) + ": the trace must be sorted by time");
     }
-    records.push_back({(ms - first_ms) / 1000, prompt, output});
+    const int32_t block_tokens = ids.empty() ? 0 : MOONCAKE_BLOCK_TOKENS;
+    records.push_back({(ms - first_ms) / 1000, prompt, output, std::move(ids), block_tokens});
     previous_ms = ms;
     previous_text = stamp.dump();
     previous_line = reader.number();

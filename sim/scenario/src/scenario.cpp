@@ -594,9 +594,10 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
     service.scheduler.chunked_prefill = false;
   }
   if (const Node router = n.child("router"); router.present()) {
-    service.router = router.as_enum({"round-robin", "least-outstanding-tokens"}) == "round-robin"
-                         ? RouterPolicy::ROUND_ROBIN
-                         : RouterPolicy::LEAST_OUTSTANDING_TOKENS;
+    const std::string policy = router.as_enum({"round-robin", "least-outstanding-tokens", "cache-aware"});
+    service.router = policy == "round-robin"                ? RouterPolicy::ROUND_ROBIN
+                     : policy == "least-outstanding-tokens" ? RouterPolicy::LEAST_OUTSTANDING_TOKENS
+                                                            : RouterPolicy::CACHE_AWARE;
   }
   service.perf = parse_perf(n.child("perf"), ctx, scenario, service.dtype);
   service.slo = parse_slo(n.child("slo"));

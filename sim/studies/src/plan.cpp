@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
+#include <unordered_set>
 #include <sstream>
 
 #include "aif/analysis/results.hpp"
 #include "aif/analysis/stats.hpp"
 #include "aif/models/perf.hpp"
+#include "aif/models/serving.hpp"
 #include "aif/world/simulation.hpp"
 #include "aif/studies/sweep.hpp"
 #include "aif/inputs/yaml_util.hpp"
@@ -308,16 +311,45 @@ AnalyticBound analytic_bound(const PlanConfig& plan, const Scenario& sc) {
       return b;
     }
   }
-  // The service's own arrivals, as the run draws them.
-  std::vector<models::Arrival> arrivals;
+  // The service's own arrivals, as the run draws them, with the workload each comes from.
+  std::vector<std::pair<models::Arrival, size_t>> drawn;
   for (size_t w = 0; w < sc.workloads.size(); ++w) {
     if (sc.workloads[w].service != svc.name) continue;
     auto process = make_arrivals(sc, sc.workloads[w], w);
-    while (const auto a = process->next()) arrivals.push_back(*a);
+    while (const auto a = process->next()) drawn.emplace_back(*a, w);
   }
-  if (arrivals.empty()) return b;
-  std::stable_sort(arrivals.begin(), arrivals.end(),
-                   [](const models::Arrival& x, const models::Arrival& y) { return x.time_s < y.time_s; });
+  if (drawn.empty()) return b;
+  std::stable_sort(drawn.begin(), drawn.end(), [](const auto& x, const auto& y) { return x.first.time_s < y.first.time_s; });
+  std::vector<models::Arrival> arrivals;
+  for (const auto& d : drawn) arrivals.push_back(d.first);
+  // The prompt tokens each request computes at least. With prefix caching, a cache can spare only blocks whose content
+  // an earlier request computed (the same content hashes, or the same workload's shared prefix), wherever it ran;
+  // whatever it keeps, one prompt token is always computed.
+  std::vector<double> prompt_work;
+  bool may_share = false;
+  {
+    const int bs = svc.scheduler.block_size;
+    std::unordered_set<uint64_t> seen;  // the trace's chained blocks computed so far
+    std::set<size_t> prefix_computed;
+    for (const auto& [a, w] : drawn) {
+      int spared_blocks = 0;
+      if (svc.scheduler.prefix_caching && a.prefix_chain) {
+        // The leading trace blocks seen before; a block of ours can be cached only if it ends inside them (counted
+        // per trace block, fewer lookups than per block of ours and never fewer tokens spared).
+        const std::vector<uint64_t>& chain = *a.prefix_chain;
+        size_t seen_blocks = 0;
+        while (seen_blocks < chain.size() && seen.count(chain[seen_blocks])) ++seen_blocks;
+        seen.insert(chain.begin(), chain.end());
+        spared_blocks = static_cast<int>(static_cast<int64_t>(seen_blocks) * a.chain_block_tokens / bs);
+        may_share = true;
+      } else if (svc.scheduler.prefix_caching && sc.workloads[w].shared_prefix_tokens > 0) {
+        if (!prefix_computed.insert(w).second) spared_blocks = sc.workloads[w].shared_prefix_tokens / bs;
+        may_share = true;
+      }
+      spared_blocks = std::min(spared_blocks, (a.prompt_tokens - 1) / bs);
+      prompt_work.push_back(static_cast<double>(a.prompt_tokens) - static_cast<double>(spared_blocks) * bs);
+    }
+  }
   const double duration = sc.simulation.duration_s;
   double tokens = 0;
   int32_t min_prompt = std::numeric_limits<int32_t>::max(), max_output = 0;
@@ -330,7 +362,9 @@ AnalyticBound analytic_bound(const PlanConfig& plan, const Scenario& sc) {
   // Decode: full batches of the shortest steps (the scheduler's limits, and what the KV cache holds of the shortest
   // request). Prefill: chunks of max_num_batched_tokens with one key per token (fewer FLOPs than any real prompt).
   // Step times grow no faster than linearly with the batch, so these are the highest rates a replica reaches.
-  const int blocks_per_seq = (min_prompt + 1 + svc.scheduler.block_size - 1) / svc.scheduler.block_size;
+  // Sequences sharing cached blocks hold fewer of their own: then one block each is the least.
+  const int blocks_per_seq =
+      may_share ? 1 : (min_prompt + 1 + svc.scheduler.block_size - 1) / svc.scheduler.block_size;
   const int kv_seqs = std::max(1, kv_blocks(sc, svc, plan.service_index) / blocks_per_seq);
   const int batch = std::max(1, std::min({svc.scheduler.max_num_seqs, svc.scheduler.max_num_batched_tokens, kv_seqs}));
   const int chunk = svc.scheduler.max_num_batched_tokens;
@@ -343,7 +377,7 @@ AnalyticBound analytic_bound(const PlanConfig& plan, const Scenario& sc) {
   b.capacity_tokens_per_s = decoders * batch / decode_step(batch);
   const double prefill_capacity = prefillers * chunk / perf->iteration(prefill).seconds;
   double prompt_tokens = 0;
-  for (const auto& a : arrivals) prompt_tokens += a.prompt_tokens;
+  for (double t : prompt_work) prompt_tokens += t;
   b.utilization = std::max(b.offered_tokens_per_s / b.capacity_tokens_per_s, prompt_tokens / duration / prefill_capacity);
   if (b.utilization <= 1) return b;
   // Fluid bounds, requests in arrival order (the scheduler admits and prefills first come, first served):
@@ -355,8 +389,9 @@ AnalyticBound analytic_bound(const PlanConfig& plan, const Scenario& sc) {
   std::vector<double> waits;
   waits.reserve(arrivals.size());
   double before = 0, prompts = 0;
-  for (const auto& a : arrivals) {
-    prompts += a.prompt_tokens;
+  for (size_t i = 0; i < arrivals.size(); ++i) {
+    const models::Arrival& a = arrivals[i];
+    prompts += prompt_work[i];
     const double admitted = std::max((before - slack) / b.capacity_tokens_per_s, prompts / prefill_capacity);
     waits.push_back(std::max(admitted - a.time_s, 0.0) + b.min_step_s);
     before += a.output_tokens;

@@ -45,6 +45,14 @@ void Replica::arrive(const IncomingRequest& r) {
   if (down_) throw std::logic_error(name_ + ": a request for a replica that is down");
   // A prefill replica generates the first token only; a one-token request ends there.
   const int output_here = role_ == ReplicaRole::PREFILL ? 1 : r.output_tokens;
+  // A prompt whose content the trace names is cached by content; otherwise by the workload's shared prefix, if any.
+  if (r.prefix_chain && scheduler_.limits().prefix_caching) {
+    admit(r, std::nan(""),
+          scheduler_.add_request(r.id, r.prompt_tokens, output_here,
+                                 models::prompt_block_hashes(*r.prefix_chain, r.chain_block_tokens,
+                                                             scheduler_.limits().block_size, r.prompt_tokens)));
+    return;
+  }
   admit(r, std::nan(""),
         scheduler_.add_request(r.id, r.prompt_tokens, output_here, r.prefix_group, r.prefix_tokens));
 }
@@ -72,7 +80,8 @@ void Replica::admit(const IncomingRequest& r, double first_token_s, bool accepte
                                      scheduler_.blocks().block_size())});
     return;
   }
-  meta_.emplace(r.id, Meta{r.workload, r.arrival_s, first_token_s, r.prompt_tokens, r.output_tokens});
+  meta_.emplace(r.id, Meta{r.workload, r.arrival_s, first_token_s, r.prompt_tokens, r.output_tokens, r.prefix_chain,
+                           r.chain_block_tokens});
   // The request may join at the first step boundary at or after now.
   cut_window(now);
 }
@@ -254,6 +263,7 @@ void Replica::record_outcomes(const std::vector<models::SeqOutcome>& outcomes, d
     rec.finish_s = now;
     rec.generated_tokens = o.generated;
     rec.preemptions = o.preemptions;
+    rec.cached_tokens = o.cached_tokens;
     meta_.erase(o.id);
     sinks_.request_done(rec);
   }
@@ -353,6 +363,7 @@ void Replica::finalize(double end) {
     RequestRecord rec = record(id, meta_.at(id), Outcome::UNFINISHED);
     rec.generated_tokens = s ? s->generated : 0;
     rec.preemptions = s ? s->preemptions : 0;
+    rec.cached_tokens = s ? std::max(0, s->cached_tokens) : 0;
     sinks_.request_done(rec);
   }
   meta_.clear();
@@ -377,12 +388,16 @@ std::vector<LostRequest> Replica::fail(double now) {
   for (models::RequestId id : ids) {
     const Meta& m = meta_.at(id);
     const models::SeqState* s = scheduler_.find(id);
-    lost.push_back({{id, m.workload, m.arrival_s, m.prompt_tokens, m.output_tokens},
+    IncomingRequest again{id, m.workload, m.arrival_s, m.prompt_tokens, m.output_tokens};
+    again.prefix_chain = m.prefix_chain;
+    again.chain_block_tokens = m.chain_block_tokens;
+    lost.push_back({again,
                     m.first_token_s,
                     s ? static_cast<int32_t>(s->generated) : 0,
                     s ? static_cast<int32_t>(s->preemptions) : 0});
   }
   meta_.clear();
+  evictions_before_failures_ += scheduler_.prefix_evictions();
   scheduler_ = models::Scheduler(scheduler_.limits());  // the KV cache and every queue go with the GPUs
   down_ = true;
   down_since_ = now;

@@ -73,6 +73,8 @@ struct IncomingRequest {
   int32_t output_tokens;
   int32_t prefix_group = -1;  // shared prefix (the workload's; -1: none) and its length in tokens
   int32_t prefix_tokens = 0;
+  std::shared_ptr<const std::vector<uint64_t>> prefix_chain = nullptr;  // the prompt's content (models::Arrival)
+  int32_t chain_block_tokens = 0;
 };
 
 // What a failed replica held: enough to retry the request elsewhere (same id and arrival) or record it dropped.
@@ -118,6 +120,13 @@ class Replica {
   // State as of simulated time `now` (the same in both modes).
   int running() const { return static_cast<int>(scheduler_.num_running()); }
   int waiting() const { return static_cast<int>(scheduler_.num_waiting()); }
+  // Cached KV blocks handed out again for other content (prefix caching by content), over the run.
+  int64_t prefix_evictions() const { return evictions_before_failures_ + scheduler_.prefix_evictions(); }
+  bool prefix_caching() const { return scheduler_.limits().prefix_caching; }
+  // Prompt tokens of a request with these block hashes its prefix cache holds now.
+  int64_t cached_prefix_tokens(const std::vector<uint64_t>& block_hashes) const {
+    return scheduler_.cached_prefix_tokens(block_hashes);
+  }
   int64_t outstanding_tokens(double now) const;
   double gpu_power_w(double now) const;  // all of the replica's GPUs
   // All of its GPUs had the step in flight run at clock fraction f (a power manager sizing a cut); idle: idle power.
@@ -163,6 +172,8 @@ class Replica {
     double first_token_s;
     int32_t prompt_tokens;
     int32_t output_tokens;
+    std::shared_ptr<const std::vector<uint64_t>> prefix_chain = nullptr;  // kept for a retry elsewhere
+    int32_t chain_block_tokens = 0;
   };
   void begin_step(double now);
   void end_step();
@@ -192,6 +203,7 @@ class Replica {
   int service_;
   std::string name_;
   models::Scheduler scheduler_;
+  int64_t evictions_before_failures_ = 0;  // of the schedulers a failure replaced
   const models::PerfModel& perf_;
   ReplicaPower power_;
   int gpus_;

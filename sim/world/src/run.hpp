@@ -68,11 +68,12 @@ class Run {
     analysis::QuantileSketch kv_transfer_s;
     analysis::QuantileSketch ttft, tpot, e2e;
     int64_t arrived = 0, finished = 0, slo_met = 0, output_tokens = 0;
+    int64_t prompt_tokens = 0, cached_tokens = 0;  // of finished requests: prompt, and of it spared by the prefix cache
     int64_t retried = 0, dropped = 0;     // requests of failed replicas
     std::deque<IncomingRequest> orphans;  // waiting for a live replica (every one of the service is down)
     // At the last sample, for the per-interval energy series.
     double sampled_energy_j = 0;
-    int64_t sampled_output_tokens = 0, sampled_finished = 0;
+    int64_t sampled_output_tokens = 0, sampled_finished = 0, sampled_prompt_tokens = 0, sampled_cached_tokens = 0;
   };
 
   void build();
@@ -81,7 +82,7 @@ class Run {
   void start_workload(size_t index);
   void schedule_next_arrival(size_t index);
   void schedule_pending_arrival(size_t index);  // a timer for pending_[index], if any
-  Replica& route(Service& svc, double now);
+  Replica& route(Service& svc, double now, const IncomingRequest& r);
   static Replica& pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now);
   void on_prefill_done(const IncomingRequest& r, double first_token_s, int replica);
   void load_weights(Replica& replica, const ServiceConfig& cfg);

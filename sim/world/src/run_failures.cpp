@@ -42,7 +42,7 @@ void Run::retry_or_drop(Service& svc, const IncomingRequest& request, const anal
     svc.orphans.push_back(request);
     return;
   }
-  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock());
+  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock(), request);
   replica.arrive(request);
   touched.push_back(&replica);
 }
@@ -88,7 +88,7 @@ void Run::bring_back(Replica& replica, const std::string& kind, const std::strin
   if (load) load_weights(replica, *svc.config);
   std::vector<Replica*> touched;
   while (!svc.orphans.empty() && any_live(svc.entry)) {
-    Replica& r = route(svc, now);
+    Replica& r = route(svc, now, svc.orphans.front());
     r.arrive(svc.orphans.front());
     svc.orphans.pop_front();
     touched.push_back(&r);

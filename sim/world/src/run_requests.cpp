@@ -49,6 +49,8 @@ void Run::deliver(size_t index, const models::Arrival& a, std::vector<Replica*>&
   ++in_flight_;
   IncomingRequest request{next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens,
                           a.output_tokens};
+  request.prefix_chain = a.prefix_chain;
+  request.chain_block_tokens = a.chain_block_tokens;
   if (const int prefix = sc_.workloads[index].shared_prefix_tokens; prefix > 0) {
     request.prefix_group = static_cast<int32_t>(index);  // one shared prefix per workload
     request.prefix_tokens = std::min(prefix, a.prompt_tokens);
@@ -57,7 +59,7 @@ void Run::deliver(size_t index, const models::Arrival& a, std::vector<Replica*>&
     svc.orphans.push_back(request);  // the whole service is down: it waits for the first replica back
     return;
   }
-  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock());
+  Replica& replica = route(svc, simgrid::s4u::Engine::get_clock(), request);
   replica.arrive(request);
   touched.push_back(&replica);
 }
@@ -78,7 +80,24 @@ void Run::release_held(double now) {
   for (Replica* r : touched) r->start_if_idle();
 }
 
-Replica& Run::route(Service& svc, double now) { return pick(svc.entry, svc.next_rr, svc.config->router, now); }
+Replica& Run::route(Service& svc, double now, const IncomingRequest& r) {
+  if (svc.config->router == RouterPolicy::CACHE_AWARE && r.prefix_chain && svc.config->scheduler.prefix_caching) {
+    // Least outstanding tokens once the replica's cache has spared what it holds of the prompt; ties to the lowest
+    // index. The replicas of a service share one block size, so the hashes are computed once.
+    const auto hashes = models::prompt_block_hashes(*r.prefix_chain, r.chain_block_tokens,
+                                                    svc.config->scheduler.block_size, r.prompt_tokens);
+    Replica* best = nullptr;
+    int64_t best_tokens = 0;
+    for (Replica* c : svc.entry) {
+      if (!c->accepting()) continue;
+      const int64_t t = c->outstanding_tokens(now) - c->cached_prefix_tokens(hashes);
+      if (!best || t < best_tokens) best = c, best_tokens = t;
+    }
+    if (!best) throw std::logic_error("Run::route: every replica is down");
+    return *best;
+  }
+  return pick(svc.entry, svc.next_rr, svc.config->router, now);
+}
 
 bool Run::any_live(const std::vector<Replica*>& replicas) {
   return std::any_of(replicas.begin(), replicas.end(), [](const Replica* r) { return r->accepting(); });
@@ -175,6 +194,8 @@ void Run::on_request_done(const analysis::RequestRecord& r) {
   input_tokens_ += r.prompt_tokens;
   output_tokens_ += r.generated_tokens;
   svc.output_tokens += r.generated_tokens;
+  svc.prompt_tokens += r.prompt_tokens;
+  svc.cached_tokens += r.cached_tokens;
   last_finish_ = std::max(last_finish_, r.finish_s);
   const double ttft = r.first_token_s - r.arrival_s, e2e = r.finish_s - r.arrival_s;
   if (opt_.progress_json) slice_ttft_.push_back(ttft);

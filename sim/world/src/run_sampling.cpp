@@ -47,6 +47,13 @@ void Run::sample() {
     values.push_back(tokens > 0 ? interval_j / static_cast<double>(tokens) : std::nan(""));
     values.push_back(done > 0 ? interval_j / static_cast<double>(done) : std::nan(""));
     svc.sampled_energy_j = energy_j, svc.sampled_output_tokens = svc.output_tokens, svc.sampled_finished = svc.finished;
+    if (svc.config->scheduler.prefix_caching) {
+      const int64_t prompt = svc.prompt_tokens - svc.sampled_prompt_tokens;
+      values.push_back(prompt > 0 ? static_cast<double>(svc.cached_tokens - svc.sampled_cached_tokens) /
+                                        static_cast<double>(prompt)
+                                  : std::nan(""));
+      svc.sampled_prompt_tokens = svc.prompt_tokens, svc.sampled_cached_tokens = svc.cached_tokens;
+    }
   }
   if (power_->enabled()) {
     // Before the manager's first control instant a rack has no measured power yet: NaN, not a made-up 0.
@@ -157,6 +164,15 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
     add(n + "gpu_busy_share", gpu_s > 0 ? svc_busy_gpu_s / gpu_s : std::nan(""), "1");
     add(n + "gpu_down_share", gpu_s > 0 ? down_gpu_s / gpu_s : std::nan(""), "1");
     add(n + "gpu_idle_share", gpu_s > 0 ? 1 - (svc_busy_gpu_s + down_gpu_s) / gpu_s : std::nan(""), "1");
+    if (s.config->scheduler.prefix_caching) {
+      int64_t evictions = 0;
+      for (const Replica* r : s.replicas) evictions += r->prefix_evictions();
+      add(n + "prefix_cache_hit_rate",
+          s.prompt_tokens > 0 ? static_cast<double>(s.cached_tokens) / static_cast<double>(s.prompt_tokens) : std::nan(""),
+          "1");
+      add(n + "prefix_cached_tokens", static_cast<double>(s.cached_tokens), "tokens");
+      add(n + "prefix_cache_evictions", static_cast<double>(evictions), "blocks");
+    }
     if (s.config->disaggregated()) {
       add(n + "kv_transfers", static_cast<double>(s.kv_transfers), "1");
       add(n + "kv_transfer_bytes", s.kv_transfer_bytes, "B");

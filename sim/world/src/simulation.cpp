@@ -43,7 +43,13 @@ std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const 
       }
       std::vector<models::Arrival> arrivals;
       arrivals.reserve(rows.size());
-      for (const TraceRecord& r : rows) arrivals.push_back({r.time_s, r.prompt_tokens, r.output_tokens});
+      for (const TraceRecord& r : rows) {
+        arrivals.push_back({r.time_s, r.prompt_tokens, r.output_tokens});
+        if (!r.block_ids.empty()) {
+          arrivals.back().prefix_chain = std::make_shared<const std::vector<uint64_t>>(models::chain_block_ids(r.block_ids));
+          arrivals.back().chain_block_tokens = r.block_tokens;
+        }
+      }
       return models::make_trace_replay(std::move(arrivals), a.rate_scale, limits);
     }
   }
@@ -88,6 +94,10 @@ RunReport Run::execute() {
     series.push_back({n + "energy_per_output_token", "J/token",
                       "GPU energy of the interval over the output tokens of the requests finished in it"});
     series.push_back({n + "energy_per_request", "J", "GPU energy of the interval over the requests finished in it"});
+    if (svc.config->scheduler.prefix_caching)
+      series.push_back({n + "prefix_cache_hit_rate", "1",
+                        "prompt tokens the prefix cache spared over the prompt tokens of the requests finished in the "
+                        "interval"});
   }
   writer_.define_series(series);
   // The power manager's control instant at 0 comes first: a deferrable job is held before its first step.

@@ -51,6 +51,7 @@ struct RequestRecord {
   int32_t generated_tokens = 0;  // produced before the end (== output_tokens when FINISHED)
   int32_t preemptions = 0;
   Outcome outcome = Outcome::FINISHED;
+  int32_t cached_tokens = 0;  // prompt tokens the prefix cache spared at its first admission (not computed)
 };
 
 // One row of /events: the audit log (failures, repairs, scaling, power caps, ... with the reason).

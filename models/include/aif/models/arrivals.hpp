@@ -20,6 +20,10 @@ struct Arrival {
   double time_s;          // simulation time of arrival, s
   int32_t prompt_tokens;  // >= 1
   int32_t output_tokens;  // >= 1: a request generates at least one token
+  // The prompt's content where a trace names it (prefix caching by content): prefix_chain[j] names its tokens up to
+  // the end of block j of chain_block_tokens tokens (chain_block_ids()); null when unknown.
+  std::shared_ptr<const std::vector<uint64_t>> prefix_chain = nullptr;
+  int32_t chain_block_tokens = 0;
 };
 
 class ArrivalProcess {

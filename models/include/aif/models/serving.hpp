@@ -10,6 +10,8 @@
 #include <deque>
 #include <memory>
 #include <unordered_map>
+
+#include <absl/container/flat_hash_map.h>
 #include <vector>
 
 namespace aif::models {
@@ -108,6 +110,9 @@ class KvBlockManager {
   // Appends a cached block to seq's table: one more owner of a block in use, or taken off the free list.
   void take_cached(SeqState& seq, int block);
   int64_t evictions() const { return evictions_; }  // cached blocks handed out again for other content
+  // Changes whenever what a lookup by content finds may change (a block gains or loses content, or one holding content
+  // is taken or freed): a caller may keep what it found until then.
+  uint64_t cache_epoch() const { return cache_epoch_; }
 
  private:
   int block_size_;
@@ -124,10 +129,11 @@ class KvBlockManager {
   std::vector<uint32_t> generation_;  // per block: allocations so far
   std::vector<uint8_t> is_free_;      // per block: on the free list
   std::vector<uint32_t> releases_;    // per block: releases so far (names its current free-list entry)
-  std::unordered_map<uint64_t, int> by_hash_;  // content -> the block that holds it
+  absl::flat_hash_map<uint64_t, int> by_hash_;  // content -> the block that holds it (open addressing: one probe)
   std::vector<uint64_t> hash_;        // per block: its content's hash, valid where has_hash_
   std::vector<uint8_t> has_hash_;
   int64_t evictions_ = 0;
+  uint64_t cache_epoch_ = 0;
 };
 
 // The content hashes of a prompt's full blocks of `block_size` tokens, from a trace's chained hashes of larger blocks
@@ -190,6 +196,8 @@ class Scheduler {
   // The same for a request that names the content of its full prompt blocks (prompt_block_hashes(); at most
   // prompt_tokens / block_size of them), for prefix caching by content.
   bool add_request(RequestId id, int prompt_tokens, int max_output_tokens, std::vector<uint64_t> block_hashes);
+  // Prompt tokens a request with these block hashes would find cached now (leading blocks held by content).
+  int64_t cached_prefix_tokens(const std::vector<uint64_t>& block_hashes) const;
   // Cached blocks handed out again for other content, over the run.
   int64_t prefix_evictions() const { return blocks_.evictions(); }
   // Prompt tokens a cached prefix spared (not computed), over all requests so far.
@@ -258,6 +266,12 @@ class Scheduler {
   int64_t outstanding_tokens_ = 0;
   std::unordered_map<int, std::vector<int>> cached_prefixes_;  // group -> its full blocks, pinned
   int64_t prefix_hit_tokens_ = 0;
+  // hash_hits() of the last request asked about, while the cache's epoch stays: the fast path asks about the head of
+  // the queue before every window, and a long prompt has hundreds of blocks to look up.
+  mutable RequestId hits_of_ = -1;
+  mutable int hits_tokens_ = 0;
+  mutable uint64_t hits_epoch_ = 0;
+  mutable std::pair<int, int> hits_{0, 0};
   mutable double steady_context_sum_ = 0;  // sum of num_computed_tokens over running, set by steady_steps()
 };
 

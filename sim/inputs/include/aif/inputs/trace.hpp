@@ -12,7 +12,15 @@ struct TraceRecord {
   double time_s;          // s after the first row of the file (the first record has 0)
   int32_t prompt_tokens;  // >= 1
   int32_t output_tokens;  // >= 1: a request generates at least one token
+  // The prompt's content, where the trace gives it: block_ids[j] names tokens [j, j + 1) x block_tokens of the prompt
+  // and, with the ids before it, everything up to there (equal ids: equal tokens, reusable KV cache). Empty if not.
+  std::vector<int64_t> block_ids = {};
+  int32_t block_tokens = 0;
 };
+
+// Mooncake's hash_ids name blocks of 512 prompt tokens (Qin et al., FAST 2025; the traces' README in
+// kvcache-ai/Mooncake, FAST25-release/traces): ceil(input_length / 512) ids per request.
+inline constexpr int32_t MOONCAKE_BLOCK_TOKENS = 512;
 
 // Azure LLM inference trace 2023 (Patel et al., Splitwise, ISCA 2024), CSV with the header
 // TIMESTAMP,ContextTokens,GeneratedTokens (the three columns in any order, each once; nothing else).
@@ -26,8 +34,9 @@ std::vector<TraceRecord> read_azure_csv(const std::string& path);
 std::vector<TraceRecord> read_csv_trace(const std::string& path);
 
 // Mooncake trace (Qin et al., FAST 2025), JSONL: one object per line with timestamp (ms, a number >= 0),
-// input_length and output_length (integers); other fields (hash_ids) are ignored, a field given twice is an error.
-// Lines must be sorted by timestamp.
+// input_length and output_length (integers) and, optionally, hash_ids (a list of integers >= 0, at most
+// ceil(input_length / 512) of them: TraceRecord::block_ids); other fields are ignored, a field given twice is an
+// error. Lines must be sorted by timestamp.
 std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path);
 
 // The /requests of an aifsim results file (simulator or `aifsim-engine serve`), every row including rejected and

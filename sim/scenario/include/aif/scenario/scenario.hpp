@@ -131,7 +131,10 @@ struct SchedulerConfig {
   int max_model_len = 0;           // longest prompt + output a request may have; 0 = the model's max_context
 };
 
-enum class RouterPolicy { ROUND_ROBIN, LEAST_OUTSTANDING_TOKENS };
+// CACHE_AWARE: least outstanding tokens after what the replica's prefix cache would spare of the request's prompt
+// (a KV-cache-aware router, as llm-d's prefix-cache scorer or NVIDIA Dynamo's KV router weigh cache overlap against
+// load); without content hashes or prefix caching it is LEAST_OUTSTANDING_TOKENS.
+enum class RouterPolicy { ROUND_ROBIN, LEAST_OUTSTANDING_TOKENS, CACHE_AWARE };
 
 // How a service's step times are computed. Without a `perf` key: CALIBRATED from the device's measured profile
 // (data/calibration/<device>.csv) where the catalog device has one, else ROOFLINE (and the run says why).
