@@ -8,7 +8,8 @@ namespace aif::models {
 
 // ---------------------------------------------------------------- KvBlockManager
 
-KvBlockManager::KvBlockManager(int num_blocks, int block_size) : block_size_(block_size), num_blocks_(num_blocks) {
+KvBlockManager::KvBlockManager(int num_blocks, int block_size, int host_blocks)
+    : block_size_(block_size), num_blocks_(num_blocks), host_blocks_(static_cast<size_t>(std::max(0, host_blocks))) {
   if (num_blocks <= 0) throw std::invalid_argument("KV cache needs at least one block, got " + std::to_string(num_blocks));
   if (block_size <= 0) throw std::invalid_argument("KV block size must be positive, got " + std::to_string(block_size));
 }
@@ -36,6 +37,7 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
         has_hash_[static_cast<size_t>(b)] = 0;
         ++evictions_;
         ++cache_epoch_;
+        if (host_blocks_ > 0) offload(hash_[static_cast<size_t>(b)]);
       }
     } else {
       b = untouched_++;
@@ -101,6 +103,35 @@ void KvBlockManager::share(int block) {
   if (block < 0 || block >= untouched_ || ref_count_[static_cast<size_t>(block)] <= 0)
     throw std::logic_error("KV block " + std::to_string(block) + " is not allocated: it cannot be shared");
   ++ref_count_[static_cast<size_t>(block)];
+}
+
+void KvBlockManager::offload(uint64_t hash) {
+  if (host_.count(hash)) {  // a copy is there already (it was reloaded from it): no second write
+    touch_host(hash);
+    return;
+  }
+  ++offloads_;
+  host_[hash] = ++host_stamp_;
+  host_order_.emplace_back(hash, host_stamp_);
+  while (host_.size() > host_blocks_) {  // the least recently used content goes
+    const auto [h, stamp] = host_order_.front();
+    host_order_.pop_front();
+    const auto it = host_.find(h);
+    if (it != host_.end() && it->second == stamp) host_.erase(it);
+  }
+}
+
+void KvBlockManager::touch_host(uint64_t hash) {
+  const auto it = host_.find(hash);
+  if (it == host_.end()) return;
+  it->second = ++host_stamp_;
+  host_order_.emplace_back(hash, host_stamp_);
+  if (host_order_.size() > 2 * host_blocks_ + 64) {  // drop the stale entries, keeping the order
+    std::deque<std::pair<uint64_t, uint64_t>> current;
+    for (const auto& e : host_order_)
+      if (host_.at(e.first) == e.second) current.push_back(e);
+    host_order_.swap(current);
+  }
 }
 
 int KvBlockManager::cached_block(uint64_t hash) const {
@@ -183,7 +214,8 @@ void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, c
 
 // ---------------------------------------------------------------- Scheduler
 
-Scheduler::Scheduler(const SchedulerLimits& limits) : limits_(limits), blocks_(limits.num_blocks, limits.block_size) {
+Scheduler::Scheduler(const SchedulerLimits& limits)
+    : limits_(limits), blocks_(limits.num_blocks, limits.block_size, limits.prefix_caching ? limits.host_blocks : 0) {
   if (limits.max_num_seqs <= 0) throw std::invalid_argument("max_num_seqs must be positive");
   if (limits.max_num_batched_tokens <= 0) throw std::invalid_argument("max_num_batched_tokens must be positive");
 }
@@ -232,20 +264,22 @@ bool Scheduler::add_request(RequestId id, int prompt_tokens, int max_output_toke
   return true;
 }
 
-std::pair<int, int> Scheduler::hash_hits(const SeqState& seq) const {
+Scheduler::Hits Scheduler::hash_hits(const SeqState& seq) const {
   if (!limits_.prefix_caching || seq.block_hashes.empty() || seq.num_computed_tokens != 0 || !seq.block_table.empty())
-    return {0, 0};
+    return {};
   // At least one prompt token is computed whatever is cached: its logits give the first output token.
   if (hits_of_ == seq.id && hits_tokens_ == seq.num_tokens && hits_epoch_ == blocks_.cache_epoch()) return hits_;
   const size_t usable = std::min(seq.block_hashes.size(), static_cast<size_t>((seq.num_tokens - 1) / blocks_.block_size()));
-  int hits = 0, free_hits = 0;
-  for (size_t i = 0; i < usable; ++i) {
+  Hits h;
+  size_t i = 0;
+  for (; i < usable; ++i) {
     const int b = blocks_.cached_block(seq.block_hashes[i]);
     if (b < 0) break;
-    ++hits;
-    free_hits += blocks_.is_free(b) ? 1 : 0;
+    ++h.hbm;
+    h.hbm_free += blocks_.is_free(b) ? 1 : 0;
   }
-  hits_of_ = seq.id, hits_tokens_ = seq.num_tokens, hits_epoch_ = blocks_.cache_epoch(), hits_ = {hits, free_hits};
+  for (; i < usable && blocks_.in_host(seq.block_hashes[i]); ++i) ++h.host;
+  hits_of_ = seq.id, hits_tokens_ = seq.num_tokens, hits_epoch_ = blocks_.cache_epoch(), hits_ = h;
   return hits_;
 }
 
@@ -280,8 +314,8 @@ int Scheduler::cached_prefix_blocks(const SeqState& seq) const {
 
 int Scheduler::attach_cached_prefix(SeqState& seq) {
   // Blocks found by content first (a request with hashes has no prefix group).
-  const int hits = hash_hits(seq).first;
-  for (size_t i = 0; i < static_cast<size_t>(hits); ++i)
+  const Hits hits = hash_hits(seq);
+  for (size_t i = 0; i < static_cast<size_t>(hits.hbm); ++i)
     blocks_.take_cached(seq, blocks_.cached_block(seq.block_hashes[i]));
   const int k = cached_prefix_blocks(seq);
   if (k > 0) {
@@ -291,14 +325,17 @@ int Scheduler::attach_cached_prefix(SeqState& seq) {
       seq.block_table.push_back(blocks[static_cast<size_t>(i)]);
     }
   }
-  // After a preemption, the blocks it released that nobody has taken since still hold its KV.
-  if (limits_.prefix_caching && seq.num_computed_tokens == 0) {
+  // After a preemption, the blocks it released that nobody has taken since still hold its KV (unless host memory
+  // holds the blocks after the cached ones: then those are reloaded and the rest computed).
+  if (limits_.prefix_caching && seq.num_computed_tokens == 0 && hits.host == 0) {
     const size_t usable = static_cast<size_t>((seq.num_tokens - 1) / blocks_.block_size());
     for (size_t i = seq.block_table.size(); i < seq.released_blocks.size() && i < usable; ++i)
       if (!blocks_.reclaim(seq, seq.released_blocks[i].first, seq.released_blocks[i].second)) break;
   }
-  if (seq.num_computed_tokens == 0 && !seq.block_table.empty()) {
-    const int tokens = static_cast<int>(seq.block_table.size()) * blocks_.block_size();
+  if (seq.num_computed_tokens == 0 && (!seq.block_table.empty() || hits.host > 0)) {
+    // Blocks reloaded from host memory count as computed: the step that admits the request copies them in first.
+    seq.reload_tokens = hits.host * blocks_.block_size();
+    const int tokens = (static_cast<int>(seq.block_table.size()) + hits.host) * blocks_.block_size();
     seq.num_computed_tokens = tokens;
     prefix_hit_tokens_ += tokens;
     // The prompt work the cache spares (a recompute redoes the generated tokens too, counted as prompt).
@@ -322,6 +359,7 @@ void Scheduler::detach_cached_prefix(SeqState& seq) {
   outstanding_tokens_ += std::min(seq.num_computed_tokens, seq.prompt_tokens);
   blocks_.give_back_unwritten(seq);
   seq.num_computed_tokens = 0;
+  seq.reload_tokens = 0;
 }
 
 void Scheduler::remember_prefix(const SeqState& seq) {
@@ -393,6 +431,12 @@ bool Scheduler::admit_head() {
   SeqState& s = *waiting_.front();
   const bool transferred = s.transferred_kv_tokens > 0;
   if (s.cached_tokens < 0) s.cached_tokens = transferred ? 0 : std::min(s.num_computed_tokens, s.prompt_tokens);
+  if (s.reload_tokens > 0) {  // the reloaded contents were used: the last to leave host memory
+    const int bs = blocks_.block_size();
+    for (int i = (s.num_computed_tokens - s.reload_tokens) / bs; i < s.num_computed_tokens / bs; ++i)
+      blocks_.touch_host(s.block_hashes[static_cast<size_t>(i)]);
+    host_reload_tokens_ += s.reload_tokens;
+  }
   s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
   waiting_.pop_front();
   s.released_blocks.clear();
@@ -410,6 +454,8 @@ StepPlan Scheduler::schedule() {
     const ScheduledChunk c{s.id, num_new, s.num_computed_tokens,
                            may_decode && s.generated > 0 && num_new == 1 && s.num_computed_tokens + 1 == s.num_tokens};
     add_to_shape(plan.shape, c, s.num_computed_tokens + num_new == s.num_tokens);
+    plan.shape.reload_tokens += s.reload_tokens;
+    s.reload_tokens = 0;
     plan.chunks.push_back(c);
     budget -= num_new;
   };
@@ -535,10 +581,13 @@ int Scheduler::steady_steps() const {
     // As admission would: a cached prefix counts as computed and its blocks as held; blocks a preemption released
     // and nobody took since count as computed too, and come from the free ones.
     // Blocks found by content count as computed; those in use as held, the free ones come from the free blocks.
-    const auto [hits, free_hits] = hash_hits(head);
-    const int cached = cached_prefix_blocks(head) + hits - free_hits;
-    const int start = cached_prefix_blocks(head) + hits;
-    const int computed = head.num_computed_tokens + (start + reclaimable_blocks(head, start)) * blocks_.block_size();
+    // Blocks reloaded from host memory count as computed and come from the free ones (no blocks taken back then).
+    const Hits hits = hash_hits(head);
+    const int cached = cached_prefix_blocks(head) + hits.hbm - hits.hbm_free;
+    const int start = cached_prefix_blocks(head) + hits.hbm;
+    const int computed =
+        head.num_computed_tokens +
+        (start + hits.host + (hits.host > 0 ? 0 : reclaimable_blocks(head, start))) * blocks_.block_size();
     int num_new = head.num_tokens - computed;
     const bool fits_budget = num_new <= budget_left || (limits_.chunked_prefill && !prefill_first);
     num_new = std::min(num_new, budget_left);

@@ -68,3 +68,30 @@ TEST(PrefixCacheRun, EveryRequestRepeatsAPrefix) {
   EXPECT_EQ(off_prefill, 100 * 1024);
   EXPECT_EQ(summary_of(dir + "/off.h5").count("llm.prefix_cache_hit_rate"), 0u);
 }
+
+// The host tier by hand (tests/data/scenarios/kv_host_reload.yaml). A (ids [0, 1]) computes its 64 blocks in one
+// 10 ms step and leaves them cached. B (other content) takes the 6 blocks never used, then 58 of A's from the free
+// list, tail first (A freed its tail first): A's positions 63..6 go to host memory (58 offloads), 0..5 stay in HBM.
+// A again (C): 6 blocks found in HBM, the next 57 in host memory (at most (1,024 - 1) / 16 = 63 blocks from any cache):
+// 57 x 16 = 912 tokens reloaded, 1,008 cached, 16 computed. Its step: 10 ms + 912 tokens x 131,072 B (Llama-3.1-8B:
+// 32 layers x 8 KV heads x 128 x 2 (K, V) x 2 bytes) / 16 GB/s = 10 ms + 7.471104 ms. Its 58 new blocks evict B's
+// content into host memory in turn: 116 offloads in all.
+TEST(PrefixCacheRun, ReloadFromHostMemoryCostsBytesOverBandwidth) {
+  const std::string dir = scratch_dir("kv_host_reload");
+  const std::string scenario = source_path("tests/data/scenarios/kv_host_reload.yaml");
+  for (const char* mode : {"", " --iteration-level"}) {
+    const auto r = run_aifsim("run " + scenario + " -o " + dir + "/r.h5 --quiet" + mode);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto s = summary_of(dir + "/r.h5");
+    EXPECT_EQ(s.at("llm.kv_host_reloaded_tokens"), 912) << mode;
+    EXPECT_EQ(s.at("llm.kv_host_offloaded_blocks"), 116) << mode;
+    EXPECT_DOUBLE_EQ(s.at("llm.kv_host_traffic"), (116.0 * 16 + 912) * 131072) << mode;
+    std::map<int64_t, aif::analysis::RequestRecord> by_id;
+    for (const auto& q : aif::analysis::ResultsReader(dir + "/r.h5").requests()) by_id[q.id] = q;
+    ASSERT_EQ(by_id.size(), 3u);
+    EXPECT_NEAR(by_id.at(0).first_token_s - by_id.at(0).arrival_s, 0.010, 1e-12) << mode;
+    EXPECT_EQ(by_id.at(1).cached_tokens, 0) << mode;
+    EXPECT_EQ(by_id.at(2).cached_tokens, 1008) << mode;
+    EXPECT_NEAR(by_id.at(2).first_token_s - by_id.at(2).arrival_s, 0.010 + 912.0 * 131072 / 16e9, 1e-12) << mode;
+  }
+}

@@ -69,6 +69,20 @@ TEST(PrefixCacheDoc, RouterTableAndPlansAreWhatTheCommandsGive) {
                                    1000 * s.at("tpot_p99"), s.at("kimi-like.prefix_cache_evictions"));
     EXPECT_NE(doc.find(row), std::string::npos) << "docs/prefix-caching.md lacks the row " << row;
   }
+  for (const std::string capacity : {"512GB", "2TB"}) {
+    const std::string out = dir + "/host-" + capacity + ".h5";
+    const auto r = run_aifsim("run " + source_path("scenarios/examples/mooncake_trace.yaml") + " -o " + out +
+                              " --quiet --set services[0].router=cache-aware --set 'services[0].kv_host={capacity: " +
+                              capacity + ", bandwidth: 64GB/s}'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::map<std::string, double> s;
+    for (const auto& e : aif::analysis::ResultsReader(out).summary()) s[e.name] = e.value;
+    const std::string row =
+        format("| %s | %.1f %% | %.2f | %.1f | %.0f | %.0f |", capacity.c_str(), 100 * s.at("kimi-like.prefix_cache_hit_rate"),
+               s.at("ttft_p99"), 1000 * s.at("tpot_p99"), s.at("kimi-like.kv_host_reloaded_tokens"),
+               s.at("kimi-like.kv_host_offloaded_blocks"));
+    EXPECT_NE(doc.find(row), std::string::npos) << "docs/prefix-caching.md lacks the row " << row;
+  }
   const std::pair<const char*, const char*> plans[] = {{"mooncake_chat", "prefix caching, cache-aware router"},
                                                        {"mooncake_chat_no_cache", "no prefix caching"}};
   for (const auto& [plan, label] : plans) {

@@ -31,6 +31,11 @@ SchedulerLimits limits(int blocks, int block_size, int seqs, int budget, bool ch
   return l;
 }
 
+SchedulerLimits with_host(SchedulerLimits l, int host_blocks) {
+  l.host_blocks = host_blocks;
+  return l;
+}
+
 SchedulerLimits prefill_first(int seqs = 8, int budget = 64, int blocks = 64, int block_size = 16) {
   return limits(blocks, block_size, seqs, budget, /*chunked=*/false, StepPolicy::PREFILL_FIRST, false);
 }
@@ -237,6 +242,47 @@ TEST(SchedulerContentCache, TheOldestFreedContentIsEvictedFirst) {
   ASSERT_TRUE(s.add_request(4, 9, 1, named_blocks({10, 11}, 9)));
   EXPECT_EQ(chunks(step(s)), (std::vector<Chunk>{{4, 9, 0, false}}));
   EXPECT_EQ(s.prefix_hit_tokens(), 8);
+}
+
+TEST(SchedulerContentCache, EvictedContentIsReloadedFromHostMemory) {
+  // As TheOldestFreedContentIsEvictedFirst, with host memory for 2 blocks: C's allocation evicts A's blocks 1 then 0
+  // from HBM into host memory (2 offloads). A 9-token prompt on A's content then finds nothing in HBM and both blocks
+  // in host memory: 8 tokens reloaded (the step's reload_tokens), its 9th computed after a context of 8.
+  SchedulerLimits l = with_prefix_cache(/*blocks=*/4);
+  l.host_blocks = 2;
+  Scheduler s(l);
+  ASSERT_TRUE(s.add_request(0, 8, 1, named_blocks({10, 11}, 8)));
+  step(s);
+  ASSERT_TRUE(s.add_request(1, 8, 1, named_blocks({20, 21}, 8)));
+  step(s);
+  ASSERT_TRUE(s.add_request(2, 8, 1, named_blocks({30, 31}, 8)));
+  step(s);
+  EXPECT_EQ(s.prefix_evictions(), 2);
+  EXPECT_EQ(s.host_offloads(), 2);
+  ASSERT_TRUE(s.add_request(3, 9, 1, named_blocks({10, 11}, 9)));
+  const StepPlan p = s.schedule();
+  s.check_integrity();
+  EXPECT_EQ(chunks(p), (std::vector<Chunk>{{3, 1, 8, false}}));
+  EXPECT_EQ(p.shape.reload_tokens, 8);
+  EXPECT_EQ(p.shape.prefill_tokens, 1);
+  // Its 3 blocks come off the free list (freed oldest first: B's second and first, C's second), each content going to
+  // host memory in turn: 3 more offloads, 5 in all.
+  EXPECT_EQ(s.host_offloads(), 5);
+  s.complete(p);
+  s.check_integrity();
+  EXPECT_EQ(s.host_reload_tokens(), 8);
+  EXPECT_EQ(s.prefix_hit_tokens(), 8);
+  // Without host memory the same sequence computes the 9 tokens.
+  Scheduler none(with_prefix_cache(/*blocks=*/4));
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(none.add_request(r, 8, 1, named_blocks({10 * (r + 1), 10 * (r + 1) + 1}, 8)));
+    step(none);
+  }
+  ASSERT_TRUE(none.add_request(3, 9, 1, named_blocks({10, 11}, 9)));
+  const StepPlan q = step(none);
+  EXPECT_EQ(chunks(q), (std::vector<Chunk>{{3, 9, 0, false}}));
+  EXPECT_EQ(q.shape.reload_tokens, 0);
+  EXPECT_EQ(none.host_offloads(), 0);
 }
 
 // ------------------------------------------------------------------------------------------------ shared prefixes
@@ -516,7 +562,7 @@ std::vector<uint64_t> content_of(const Arrival& a, RequestId id) {
 
 struct RunResult {
   std::map<RequestId, std::tuple<int64_t, int64_t, int>> times;  // first token step, finish step, preemptions
-  int64_t steady_windows = 0, preemptions = 0, prefix_hits = 0;
+  int64_t steady_windows = 0, preemptions = 0, prefix_hits = 0, reloads = 0;
   bool admissions_beside_running = false;
 };
 
@@ -577,6 +623,7 @@ RunResult run(const SchedulerLimits& l, const std::vector<Arrival>& arrivals, bo
   }
   EXPECT_EQ(s.outstanding_tokens(), 0);
   r.prefix_hits = s.prefix_hit_tokens();
+  r.reloads = s.host_reload_tokens();
   return r;
 }
 
@@ -607,6 +654,8 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsWithPrefixesAndPreemptions) {
       {"unified whole prompts", limits(40, 4, 12, 96, false, StepPolicy::UNIFIED, true)},
       {"prefill-first", limits(40, 4, 12, 96, false, StepPolicy::PREFILL_FIRST, true)},
       {"prefill-first, no cache", limits(40, 4, 12, 96, false, StepPolicy::PREFILL_FIRST, false)},
+      {"unified chunked, host memory", with_host(limits(40, 4, 12, 48, true, StepPolicy::UNIFIED, true), 16)},
+      {"prefill-first, host memory", with_host(limits(40, 4, 12, 96, false, StepPolicy::PREFILL_FIRST, true), 16)},
   };
   for (const Config& c : configs) {
     for (uint64_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
@@ -615,6 +664,10 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsWithPrefixesAndPreemptions) {
       const RunResult slow = run(c.limits, arrivals, false), fast = run(c.limits, arrivals, true);
       EXPECT_EQ(slow.times, fast.times) << c.name << " seed " << seed;
       EXPECT_EQ(slow.prefix_hits, fast.prefix_hits) << c.name << " seed " << seed;
+      EXPECT_EQ(slow.reloads, fast.reloads) << c.name << " seed " << seed;
+      if (c.limits.host_blocks > 0 && by_content) {
+        EXPECT_GT(slow.reloads, 0) << c.name << " seed " << seed;
+      }
       // The run exercised what it is meant to: steady windows, preemptions, cache hits where caching is on.
       EXPECT_GT(fast.steady_windows, 10) << c.name << " seed " << seed;
       EXPECT_GT(slow.preemptions, 0) << c.name << " seed " << seed;
@@ -635,13 +688,14 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsOnSmallTightScenarios) {
   AIF_TEST_SEED(seed, 99);
   std::mt19937_64 rng(seed);
   int failures = 0;
-  int64_t runs = 0, steady_windows = 0, preemptions = 0, hits = 0;
+  int64_t runs = 0, steady_windows = 0, preemptions = 0, hits = 0, reloads = 0;
   for (int trial = 0; trial < 20000 && failures < 3; ++trial) {
     const bool prefill_first = rng() % 2 == 0;
     const bool chunked = !prefill_first && rng() % 2 == 0;
     const int budget = 12 + static_cast<int>(rng() % 12), blocks = 4 + static_cast<int>(rng() % 8);
-    const SchedulerLimits l = limits(blocks, 4, 1 + static_cast<int>(rng() % 8), budget, chunked,
-                                     prefill_first ? StepPolicy::PREFILL_FIRST : StepPolicy::UNIFIED, true);
+    SchedulerLimits l = limits(blocks, 4, 1 + static_cast<int>(rng() % 8), budget, chunked,
+                               prefill_first ? StepPolicy::PREFILL_FIRST : StepPolicy::UNIFIED, true);
+    if (trial % 4 == 3) l.host_blocks = 1 + static_cast<int>(rng() % 6);  // content arrivals with host memory
     std::vector<Arrival> arrivals;
     const int n = 2 + static_cast<int>(rng() % 3);
     for (int i = 0, at = 0; i < n; ++i) {
@@ -657,7 +711,8 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsOnSmallTightScenarios) {
     steady_windows += fast.steady_windows;
     preemptions += slow.preemptions;
     hits += slow.prefix_hits;
-    if (slow.times != fast.times || slow.prefix_hits != fast.prefix_hits) {
+    reloads += slow.reloads;
+    if (slow.times != fast.times || slow.prefix_hits != fast.prefix_hits || slow.reloads != fast.reloads) {
       ++failures;
       std::string text;
       for (const Arrival& a : arrivals)
@@ -673,6 +728,7 @@ TEST(SchedulerSteady, FastPathEqualsSingleStepsOnSmallTightScenarios) {
   EXPECT_GT(steady_windows, 20000);
   EXPECT_GT(preemptions, 1000);
   EXPECT_GT(hits, 20000);
+  EXPECT_GT(reloads, 0);
   std::printf("%lld runs, %lld steady windows, %lld preemptions, %lld prefix hit tokens\n", static_cast<long long>(runs),
               static_cast<long long>(steady_windows), static_cast<long long>(preemptions), static_cast<long long>(hits));
 }

@@ -535,7 +535,7 @@ SloConfig parse_slo(const Node& n) {
 
 ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
   n.check_keys({"name", "model", "dtype", "tp", "pp", "replicas", "disaggregation", "load_weights", "scheduler",
-                "router", "engine", "perf", "slo", "priority", "gpu_power_limit"});
+                "router", "engine", "perf", "slo", "priority", "gpu_power_limit", "kv_host"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
   const Node model = n.required("model");
@@ -611,6 +611,17 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
     if (!(service.gpu_power_limit_w > lowest && service.gpu_power_limit_w <= d.tdp_w))
       limit.fail("expected a power above " + watts(lowest) + " (" + (d.power_fit.present() ? "the busy floor" : "idle") +
                  " of " + scenario.gpu + ") and at most its TDP " + watts(d.tdp_w));
+  }
+
+  if (const Node host = n.child("kv_host"); host.present()) {
+    host.check_keys({"capacity", "bandwidth"});
+    if (!host.child("capacity").present()) host.fail("a host tier needs its capacity (bytes of KV per replica)");
+    if (!host.child("bandwidth").present())
+      host.fail("a host tier needs its bandwidth (bytes/s of each GPU's host link, e.g. 64GB/s for PCIe 5 x16)");
+    host.read_quantity("capacity", Unit::BYTES, service.kv_host_bytes, yaml::positive());
+    host.read_quantity("bandwidth", Unit::BANDWIDTH, service.kv_host_bandwidth, yaml::positive());
+    if (!service.scheduler.prefix_caching)
+      host.fail("a host tier holds the prefix cache's evicted blocks: it needs scheduler.prefix_caching");
   }
 
   const double weight_bytes = arch->second.parameters() * models::dtype_bytes(service.dtype);

@@ -112,6 +112,8 @@ Replica::PlannedStep Replica::plan_step(const models::BatchShape& shape, double 
   const models::StepWork work = power_.work ? power_.work->work(shape) : models::StepWork{};
   auto at = [&](double clock) {
     PlannedStep p{perf_.iteration_at_clock(shape, clock), 0, clock, work};
+    // KV reloaded from host memory comes in over the GPUs' host links before the step computes (not overlapped).
+    p.cost.seconds += static_cast<double>(shape.reload_tokens) * reload_s_per_token_;
     p.power_w = power_.gpu.step_w(work, p.cost, clock) * gpus_;
     return p;
   };
@@ -398,6 +400,8 @@ std::vector<LostRequest> Replica::fail(double now) {
   }
   meta_.clear();
   evictions_before_failures_ += scheduler_.prefix_evictions();
+  host_before_failures_.first += scheduler_.host_reload_tokens();
+  host_before_failures_.second += scheduler_.host_offloads();
   scheduler_ = models::Scheduler(scheduler_.limits());  // the KV cache and every queue go with the GPUs
   down_ = true;
   down_since_ = now;

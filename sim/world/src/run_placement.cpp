@@ -47,6 +47,12 @@ void Run::place_replicas() {
     limits.prefix_caching = cfg.scheduler.prefix_caching;
     // The KV cache stays in bf16 with fp8 weights, as vLLM's kv_cache_dtype auto (perf_factory.cpp: kv_blocks).
     svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(cfg.dtype == "fp8" ? 2.0 : models::dtype_bytes(cfg.dtype));
+    // The host tier in whole blocks; a reload of one token's KV moves its 1 / (tp x pp) share over each GPU's link.
+    if (cfg.kv_host_bytes > 0)
+      limits.host_blocks = static_cast<int>(std::min(
+          2e9, std::floor(cfg.kv_host_bytes / (svc.kv_bytes_per_token * cfg.scheduler.block_size))));
+    const double reload_s_per_token =
+        cfg.kv_host_bandwidth > 0 ? svc.kv_bytes_per_token / cfg.gpus_per_replica() / cfg.kv_host_bandwidth : 0;
     // The FLOPs and HBM bytes of each step, for the GPU power model (a constant step time has no shape to count).
     std::shared_ptr<const models::StepWorkModel> work;
     if (cfg.perf.kind != PerfConfig::Kind::CONSTANT)
@@ -90,13 +96,17 @@ void Run::place_replicas() {
                                                     gpus, fast_, sinks, role));
       replica_first_gpu_.push_back(server * per_server + first_gpu);
       Replica* replica = replicas_.back().get();
+      replica->set_reload_s_per_token(reload_s_per_token);
       svc.replicas.push_back(replica);
       (role == ReplicaRole::DECODE ? svc.decode : svc.entry).push_back(replica);
       writer_.add_event({0.0, "replica_start", name,
                          "on " + platform_.gpu(server, first_gpu)->get_name() + ".." +
                              platform_.gpu(server + span - 1, (first_gpu + gpus - 1) % per_server)->get_name() + "; " +
                              std::to_string(limits.num_blocks) + " KV blocks of " + std::to_string(limits.block_size) +
-                             " tokens; " + svc.perf->describe()});
+                             " tokens" +
+                             (limits.host_blocks > 0 ? " (+ " + std::to_string(limits.host_blocks) + " in host memory)"
+                                                     : "") +
+                             "; " + svc.perf->describe()});
       const bool load = loads_weights(cfg);
       parked_.push_back(r >= initial);
       starting_.push_back(false);

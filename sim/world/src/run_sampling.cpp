@@ -172,6 +172,14 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
           "1");
       add(n + "prefix_cached_tokens", static_cast<double>(s.cached_tokens), "tokens");
       add(n + "prefix_cache_evictions", static_cast<double>(evictions), "blocks");
+      if (s.config->kv_host_bytes > 0) {
+        int64_t reloaded = 0, offloaded = 0;
+        for (const Replica* r : s.replicas) reloaded += r->host_reload_tokens(), offloaded += r->host_offloads();
+        add(n + "kv_host_offloaded_blocks", static_cast<double>(offloaded), "blocks");
+        add(n + "kv_host_reloaded_tokens", static_cast<double>(reloaded), "tokens");
+        add(n + "kv_host_traffic", static_cast<double>(offloaded * s.config->scheduler.block_size + reloaded) *
+                                       s.kv_bytes_per_token, "B");
+      }
     }
     if (s.config->disaggregated()) {
       add(n + "kv_transfers", static_cast<double>(s.kv_transfers), "1");

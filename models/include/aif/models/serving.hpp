@@ -39,6 +39,10 @@ struct SchedulerLimits {
   // By prefix group: requests that declare the same group begin with the same tokens; once one request has computed
   // them, their full blocks stay in the cache (pinned) and later requests of the group start with them computed.
   bool prefix_caching = false;
+  // A host-memory tier under the prefix cache (KV offloading, as vLLM's CPU offloading or LMCache): a block whose
+  // content is evicted from HBM is copied to host memory, which holds host_blocks of them (oldest used first out);
+  // a request whose next blocks are there reloads them (BatchShape::reload_tokens) instead of computing them.
+  int host_blocks = 0;
 };
 
 // A request as the scheduler sees it.
@@ -57,6 +61,7 @@ struct SeqState {
   std::vector<uint64_t> block_hashes;
   int hashed_blocks = 0;
   int cached_tokens = -1;             // prompt tokens the prefix cache spared at its first admission (-1: not yet)
+  int reload_tokens = 0;              // of its computed tokens, those its admission reloads from host memory
   // Prefix caching: the full blocks a preemption released, with their generations; taken back on re-admission while
   // they have not been handed out again (vLLM's cache finds them by hash), so the recompute skips their tokens.
   std::vector<std::pair<int, uint32_t>> released_blocks;
@@ -75,7 +80,7 @@ struct SeqState {
 // cheap).
 class KvBlockManager {
  public:
-  KvBlockManager(int num_blocks, int block_size);
+  KvBlockManager(int num_blocks, int block_size, int host_blocks = 0);
   int block_size() const { return block_size_; }
   int num_blocks() const { return num_blocks_; }
   int num_free() const { return free_count_ + (num_blocks_ - untouched_); }
@@ -110,6 +115,10 @@ class KvBlockManager {
   // Appends a cached block to seq's table: one more owner of a block in use, or taken off the free list.
   void take_cached(SeqState& seq, int block);
   int64_t evictions() const { return evictions_; }  // cached blocks handed out again for other content
+  // The host-memory tier (SchedulerLimits::host_blocks): whether it holds a content; a reload marks it used.
+  bool in_host(uint64_t hash) const { return host_.count(hash) > 0; }
+  void touch_host(uint64_t hash);
+  int64_t offloads() const { return offloads_; }  // contents copied to host memory
   // Changes whenever what a lookup by content finds may change (a block gains or loses content, or one holding content
   // is taken or freed): a caller may keep what it found until then.
   uint64_t cache_epoch() const { return cache_epoch_; }
@@ -134,6 +143,14 @@ class KvBlockManager {
   std::vector<uint8_t> has_hash_;
   int64_t evictions_ = 0;
   uint64_t cache_epoch_ = 0;
+  // Host tier: content -> the stamp of its last use; host_order_ lists (content, stamp) oldest first, an entry whose
+  // stamp is not the content's current one is stale.
+  size_t host_blocks_ = 0;
+  absl::flat_hash_map<uint64_t, uint64_t> host_;
+  std::deque<std::pair<uint64_t, uint64_t>> host_order_;
+  uint64_t host_stamp_ = 0;
+  int64_t offloads_ = 0;
+  void offload(uint64_t hash);
 };
 
 // The content hashes of a prompt's full blocks of `block_size` tokens, from a trace's chained hashes of larger blocks
@@ -165,6 +182,7 @@ struct BatchShape {
   double attended_pairs = 0;        // sum over chunks of query x key pairs (causal): attention FLOPs scale with this
   double prefill_attended_pairs = 0;  // of which from prefill chunks; decode ones = decode keys read
   double kv_read_tokens = 0;        // sum over chunks of context_before + num_tokens: KV bytes read
+  int64_t reload_tokens = 0;        // KV tokens copied back from host memory before the step (prefix cache)
 };
 
 struct StepPlan {
@@ -198,6 +216,9 @@ class Scheduler {
   bool add_request(RequestId id, int prompt_tokens, int max_output_tokens, std::vector<uint64_t> block_hashes);
   // Prompt tokens a request with these block hashes would find cached now (leading blocks held by content).
   int64_t cached_prefix_tokens(const std::vector<uint64_t>& block_hashes) const;
+  // KV tokens reloaded from host memory and contents offloaded to it, over the run.
+  int64_t host_reload_tokens() const { return host_reload_tokens_; }
+  int64_t host_offloads() const { return blocks_.offloads(); }
   // Cached blocks handed out again for other content, over the run.
   int64_t prefix_evictions() const { return blocks_.evictions(); }
   // Prompt tokens a cached prefix spared (not computed), over all requests so far.
@@ -250,8 +271,12 @@ class Scheduler {
   void remember_prefix(const SeqState& seq);
   // After a step: the request's prompt blocks now computed become findable by their content.
   void register_hashes(SeqState& seq);
-  // Leading blocks of a waiting request found by content: all of them, and those of them now free.
-  std::pair<int, int> hash_hits(const SeqState& seq) const;
+  // Leading blocks of a waiting request found by content: in HBM (all of them, and those of them now free), and
+  // after them in host memory.
+  struct Hits {
+    int hbm = 0, hbm_free = 0, host = 0;
+  };
+  Hits hash_hits(const SeqState& seq) const;
   void drop_cached_prefixes();  // unpins every cached prefix (their blocks go free once no request shares them)
   // Moves the head of the queue to the running requests; true when its KV came from a prefill replica.
   bool admit_head();
@@ -271,7 +296,8 @@ class Scheduler {
   mutable RequestId hits_of_ = -1;
   mutable int hits_tokens_ = 0;
   mutable uint64_t hits_epoch_ = 0;
-  mutable std::pair<int, int> hits_{0, 0};
+  mutable Hits hits_;
+  int64_t host_reload_tokens_ = 0;
   mutable double steady_context_sum_ = 0;  // sum of num_computed_tokens over running, set by steady_steps()
 };
 

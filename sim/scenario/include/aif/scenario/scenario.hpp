@@ -187,6 +187,10 @@ struct ServiceConfig {
   enum class WeightLoading { AUTO, ON, OFF } load_weights = WeightLoading::AUTO;
   int priority = 0;                // higher = more latency-critical: capped last (policies.power_capping)
   double gpu_power_limit_w = 0;    // per GPU, as nvidia-smi -pl sets it; 0 = the TDP only
+  // Host memory under the prefix cache (KV offloading): per replica, the bytes of KV it holds, and the bandwidth of
+  // each GPU's host link (PCIe) over which a reload comes back (each GPU reloads its share of the heads and layers).
+  double kv_host_bytes = 0;        // 0: no host tier
+  double kv_host_bandwidth = 0;    // bytes/s per GPU
   bool disaggregated() const { return prefill_replicas > 0; }
   int total_replicas() const { return disaggregated() ? prefill_replicas + decode_replicas : replicas; }
   int gpus_per_replica() const { return tp * pp; }
