@@ -14,6 +14,14 @@ echo "== iteration-level mode, 100,000 requests"
 echo "== fast mode, same 100,000 requests"
 "$build/sim/aifsim" run "$here/serving_1k_gpus.yaml" --set workloads[0].arrival.max_requests=100000 \
   -o results/bench/fast100k.h5 --no-progress | grep -E "^(requests|finished|events|simulated_time|fingerprint|wall time)"
+echo "== prefix caching (on by default): the same 1,000,000 requests with it off (no shared prefixes: the same work)"
+"$build/sim/aifsim" run "$here/serving_1k_gpus.yaml" --set services[0].scheduler.prefix_caching=false \
+  -o results/bench/fast_no_prefix_cache.h5 --no-progress | grep -E "^(requests|fingerprint|wall time)"
+echo "== prefix caching by content: the Mooncake conversation trace (12,031 requests, 9 M prompt blocks), on and off"
+for on in true false; do
+  "$build/sim/aifsim" run scenarios/examples/mooncake_trace.yaml --set services[0].scheduler.prefix_caching=$on \
+    -o results/bench/mooncake_$on.h5 --no-progress | grep -E "^(requests|kimi-like.prefix_cache_hit_rate|wall time)"
+done
 echo "== fabric: 100,000-GPU rail-optimized SimGrid platform; DP all-reduces of a 1,024-GPU job, 100 steps"
 if [ -x "$build/bench/fabric_scale" ]; then "$build/bench/fabric_scale"; else echo "(build with -DAIF_BUILD_BENCH=ON for fabric_scale)"; fi
 echo "== training: a 1,024-GPU Llama-3.1-70B job (dp 16 x tp 8 x pp 8), 100 steps, rail-optimized fabric"
