@@ -4,13 +4,12 @@
 
 #include <cstdarg>
 #include <cstdio>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
+#include "aif/analysis/plan_table.hpp"
 #include "aif/analysis/results.hpp"
 
 using namespace aif::testing;
@@ -27,24 +26,13 @@ std::string format(const char* pattern, ...) {
   return buf;
 }
 
-// plan.csv as rows of column -> text.
-std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::vector<std::string> header;
+// plan.csv as rows of column -> cell, read through the table's one reader (aif/analysis/plan_table.hpp).
+std::vector<std::map<std::string, std::string>> read_plan_csv(const std::string& path) {
+  const auto cells = aif::analysis::plan_table_cells(aif::analysis::read_plan_table(path));
   std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
-    if (header.empty()) {
-      header = cells;
-      continue;
-    }
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < header.size() && i < cells.size(); ++i) row[header[i]] = cells[i];
-    rows.push_back(row);
+  for (size_t r = 1; r < cells.size(); ++r) {
+    rows.emplace_back();
+    for (size_t c = 0; c < cells.front().size(); ++c) rows.back()[cells.front()[c]] = cells[r][c];
   }
   return rows;
 }
@@ -91,8 +79,8 @@ TEST(PrefixCacheDoc, RouterTableAndPlansAreWhatTheCommandsGive) {
                               out + " --jobs 2");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     bool found = false;
-    for (const auto& c : read_csv(out + "/plan.csv")) {
-      if (!c.count("chosen") || c.at("chosen") != "yes") continue;  // an empty last cell is not read
+    for (const auto& c : read_plan_csv(out + "/plan.csv")) {
+      if (c.at("chosen") != "yes") continue;
       found = true;
       const std::string row =
           format("| %s | %s (%s) | %.2f | %.1f | %.2f |", label, c.at("replicas").c_str(), c.at("gpus").c_str(),

@@ -399,9 +399,9 @@ std::vector<LostRequest> Replica::fail(double now) {
                     s ? static_cast<int32_t>(s->preemptions) : 0});
   }
   meta_.clear();
-  evictions_before_failures_ += scheduler_.prefix_evictions();
-  host_before_failures_.first += scheduler_.host_reload_tokens();
-  host_before_failures_.second += scheduler_.host_offloads();
+  replaced_.evictions += scheduler_.prefix_evictions();
+  replaced_.host_reload_tokens += scheduler_.host_reload_tokens();
+  replaced_.host_offloads += scheduler_.host_offloads();
   scheduler_ = models::Scheduler(scheduler_.limits());  // the KV cache and every queue go with the GPUs
   down_ = true;
   down_since_ = now;

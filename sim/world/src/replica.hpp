@@ -121,12 +121,12 @@ class Replica {
   int running() const { return static_cast<int>(scheduler_.num_running()); }
   int waiting() const { return static_cast<int>(scheduler_.num_waiting()); }
   // Cached KV blocks handed out again for other content (prefix caching by content), over the run.
-  int64_t prefix_evictions() const { return evictions_before_failures_ + scheduler_.prefix_evictions(); }
+  int64_t prefix_evictions() const { return replaced_.evictions + scheduler_.prefix_evictions(); }
   // The host-memory tier: seconds a reloaded token adds to the step that reloads it; tokens reloaded and blocks
   // offloaded over the run.
   void set_reload_s_per_token(double seconds) { reload_s_per_token_ = seconds; }
-  int64_t host_reload_tokens() const { return host_before_failures_.first + scheduler_.host_reload_tokens(); }
-  int64_t host_offloads() const { return host_before_failures_.second + scheduler_.host_offloads(); }
+  int64_t host_reload_tokens() const { return replaced_.host_reload_tokens + scheduler_.host_reload_tokens(); }
+  int64_t host_offloads() const { return replaced_.host_offloads + scheduler_.host_offloads(); }
   bool prefix_caching() const { return scheduler_.limits().prefix_caching; }
   // Prompt tokens of a request with these block hashes its prefix cache holds now.
   int64_t cached_prefix_tokens(const std::vector<uint64_t>& block_hashes) const {
@@ -208,8 +208,9 @@ class Replica {
   int service_;
   std::string name_;
   models::Scheduler scheduler_;
-  int64_t evictions_before_failures_ = 0;  // of the schedulers a failure replaced
-  std::pair<int64_t, int64_t> host_before_failures_{0, 0};
+  struct CacheCounts {
+    int64_t evictions = 0, host_reload_tokens = 0, host_offloads = 0;
+  } replaced_;  // the prefix cache's counts of the schedulers a failure replaced
   double reload_s_per_token_ = 0;
   const models::PerfModel& perf_;
   ReplicaPower power_;

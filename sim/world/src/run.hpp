@@ -83,7 +83,9 @@ class Run {
   void schedule_next_arrival(size_t index);
   void schedule_pending_arrival(size_t index);  // a timer for pending_[index], if any
   Replica& route(Service& svc, double now, const IncomingRequest& r);
-  static Replica& pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now);
+  // prompt_blocks (cache-aware routing): least outstanding tokens less what each replica's prefix cache holds of them.
+  static Replica& pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now,
+                       const std::vector<uint64_t>* prompt_blocks = nullptr);
   void on_prefill_done(const IncomingRequest& r, double first_token_s, int replica);
   void load_weights(Replica& replica, const ServiceConfig& cfg);
   void on_request_done(const analysis::RequestRecord& r);

@@ -82,19 +82,10 @@ void Run::release_held(double now) {
 
 Replica& Run::route(Service& svc, double now, const IncomingRequest& r) {
   if (svc.config->router == RouterPolicy::CACHE_AWARE && r.prefix_chain && svc.config->scheduler.prefix_caching) {
-    // Least outstanding tokens once the replica's cache has spared what it holds of the prompt; ties to the lowest
-    // index. The replicas of a service share one block size, so the hashes are computed once.
+    // The replicas of a service share one block size: the prompt's block hashes are computed once.
     const auto hashes = models::prompt_block_hashes(*r.prefix_chain, r.chain_block_tokens,
                                                     svc.config->scheduler.block_size, r.prompt_tokens);
-    Replica* best = nullptr;
-    int64_t best_tokens = 0;
-    for (Replica* c : svc.entry) {
-      if (!c->accepting()) continue;
-      const int64_t t = c->outstanding_tokens(now) - c->cached_prefix_tokens(hashes);
-      if (!best || t < best_tokens) best = c, best_tokens = t;
-    }
-    if (!best) throw std::logic_error("Run::route: every replica is down");
-    return *best;
+    return pick(svc.entry, svc.next_rr, svc.config->router, now, &hashes);
   }
   return pick(svc.entry, svc.next_rr, svc.config->router, now);
 }
@@ -104,7 +95,8 @@ bool Run::any_live(const std::vector<Replica*>& replicas) {
 }
 
 // Down replicas are skipped (the caller checks any_live first).
-Replica& Run::pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now) {
+Replica& Run::pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolicy policy, double now,
+                   const std::vector<uint64_t>* prompt_blocks) {
   if (policy == RouterPolicy::ROUND_ROBIN) {
     for (size_t tries = 0; tries < replicas.size(); ++tries) {
       Replica& r = *replicas[next_rr];
@@ -113,12 +105,13 @@ Replica& Run::pick(std::vector<Replica*>& replicas, size_t& next_rr, RouterPolic
     }
     throw std::logic_error("Run::pick: every replica is down");
   }
-  // Least outstanding tokens; ties go to the lowest index (deterministic).
+  // Least outstanding tokens (less the cached prompt tokens, given the prompt's blocks); ties go to the lowest index
+  // (deterministic).
   Replica* best = nullptr;
   int64_t best_tokens = 0;
   for (Replica* r : replicas) {
     if (!r->accepting()) continue;
-    const int64_t t = r->outstanding_tokens(now);
+    const int64_t t = r->outstanding_tokens(now) - (prompt_blocks ? r->cached_prefix_tokens(*prompt_blocks) : 0);
     if (!best || t < best_tokens) best = r, best_tokens = t;
   }
   if (!best) throw std::logic_error("Run::pick: every replica is down");
