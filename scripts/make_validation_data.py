@@ -86,8 +86,10 @@ MLENERGY_MODELS = OrderedDict([
     ("codellama/CodeLlama-13b-hf", "CodeLlama-13B"),
     ("codellama/CodeLlama-34b-hf", "CodeLlama-34B"),
     ("codellama/CodeLlama-70b-hf", "CodeLlama-70B"),
+    ("mistralai/Mixtral-8x7B-Instruct-v0.1", "Mixtral-8x7B"),
 ])
-LSS_MODELS = {"meta-llama/Llama-3.1-70B": "Llama-3.1-70B"}  # Mixtral-8x7B is not in the catalog
+# Mixtral-8x7B's run (SM) replays a Mixtral-tokenized request file that this script does not extract: not replayed.
+LSS_MODELS = {"meta-llama/Llama-3.1-70B": "Llama-3.1-70B"}
 LSS_CONFIGS = ["MD", "SD+PC", "PDD", "SM"]  # the measured ones (SD_config.json exists, SD_throughput.tsv does not)
 
 UNKNOWN = "unknown"
@@ -334,7 +336,9 @@ def build_mlenergy(a, keys: set[str], summary: list) -> None:
                          r["Max BS (reqs)"], r["Avg BS (reqs)"], r["Avg Output Tokens"], r["Avg TPOT (s)"],
                          r["Token tput (tok/s)"], r["Energy/req (J)"], src])
     order = list(MLENERGY_MODELS.values())
-    rows.sort(key=lambda x: (x[0], order.index(x[1]), int(x[6])))
+    # The first seven models' rows come first, by task, model and batch; models added later follow them, so that each
+    # row keeps its index (validate-gpu seeds a run's output lengths with it).
+    rows.sort(key=lambda x: (order.index(x[1]) >= 7, x[0], order.index(x[1]), int(x[6])))
     write_csv(os.path.join(a.out, "mlenergy", "h100.csv"),
               ["task", "model", "hf_model", "tp", "pp", "max_num_seqs", "max_bs", "avg_bs", "avg_output_tokens",
                "avg_tpot_s", "token_tput_per_s", "energy_per_req_j", "source_file"], rows)
@@ -486,8 +490,8 @@ def build_llmservingsim(a, keys: set[str], summary: list) -> None:
         hw = sorted({i["hardware"] for i in inst})
         mem = sorted({str(i["npu_mem"]["mem_size"]) for i in inst})
         pc, ds = fig.get(c, (None, UNKNOWN))
-        key = LSS_MODELS.get(hf[0], "not-in-catalog") if len(hf) == 1 else UNKNOWN
-        if key not in ("not-in-catalog", UNKNOWN) and key not in keys:
+        key = LSS_MODELS.get(hf[0], "not-replayed") if len(hf) == 1 else UNKNOWN
+        if key not in ("not-replayed", UNKNOWN) and key not in keys:
             Warnings.add(f"catalog key {key} is not in {a.models}")
         cfg_rows.append([c, cfg["num_nodes"], len(inst), " ".join(tps), " ".join(str(i["pd_type"]).lower() for i in inst),
                          key, " ".join(hf), " ".join(hw), " ".join(mem),

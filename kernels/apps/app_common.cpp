@@ -55,7 +55,8 @@ std::vector<TraceRequest> read_trace(const std::string& path, size_t max_rows) {
   std::vector<TraceRequest> out;
   for (const sim::TraceRecord& r : rows) {
     if (max_rows != 0 && out.size() >= max_rows) break;
-    out.push_back({static_cast<int64_t>(out.size()), r.time_s, r.prompt_tokens, r.output_tokens});
+    out.push_back({static_cast<int64_t>(out.size()), r.time_s, r.prompt_tokens, r.output_tokens, r.block_ids,
+                   r.block_tokens});
   }
   return out;
 }

@@ -38,6 +38,7 @@ struct Common {
   int max_num_seqs = 64;
   int max_batched_tokens = 2048;
   bool chunked_prefill = true;
+  bool prefix_caching = false;
 };
 
 void add_common(CLI::App* app, Common& c) {
@@ -51,6 +52,8 @@ void add_common(CLI::App* app, Common& c) {
   app->add_option("--max-num-seqs", c.max_num_seqs, "sequences per step")->check(CLI::PositiveNumber);
   app->add_option("--max-batched-tokens", c.max_batched_tokens, "token budget per step")->check(CLI::PositiveNumber);
   app->add_option("--chunked-prefill", c.chunked_prefill, "split long prompts over steps (true/false)");
+  app->add_option("--prefix-caching", c.prefix_caching,
+                  "reuse the KV of prompt blocks whose tokens an earlier request computed (true/false; default false)");
 }
 
 ak::EngineConfig engine_config(const Common& c, const ak::ModelShape& shape) {
@@ -62,6 +65,7 @@ ak::EngineConfig engine_config(const Common& c, const ak::ModelShape& shape) {
   cfg.limits.max_num_batched_tokens = c.max_batched_tokens;
   cfg.limits.max_model_len = shape.max_context;
   cfg.limits.chunked_prefill = c.chunked_prefill;
+  cfg.limits.prefix_caching = c.prefix_caching;
   if (cfg.limits.num_blocks < 1) throw std::runtime_error("--kv-gib too small for one KV block");
   return cfg;
 }
@@ -92,6 +96,7 @@ std::vector<std::pair<std::string, std::string>> engine_meta(const Common& c, co
           {"max_num_seqs", std::to_string(cfg.limits.max_num_seqs)},
           {"max_batched_tokens", std::to_string(cfg.limits.max_num_batched_tokens)},
           {"chunked_prefill", cfg.limits.chunked_prefill ? "true" : "false"},
+          {"prefix_caching", cfg.limits.prefix_caching ? "true" : "false"},
           {"max_model_len", std::to_string(cfg.limits.max_model_len)},
           {"date", ak::app::now_iso8601()}};
 }
@@ -117,6 +122,7 @@ int write_results(const std::string& out_path, const std::vector<std::pair<std::
     rec.output_tokens = r.output_tokens;
     rec.generated_tokens = r.generated_tokens;
     rec.preemptions = r.preemptions;
+    rec.cached_tokens = r.cached_tokens;
     rec.outcome = r.rejected ? aa::Outcome::REJECTED
                              : (std::isnan(r.finish_s) ? aa::Outcome::UNFINISHED : aa::Outcome::FINISHED);
     if (rec.outcome == aa::Outcome::FINISHED) ++finished, ttft_sum += r.first_token_s - r.arrival_s;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "aif/kernels/rng.hpp"
+#include "aif/models/mix64.hpp"
 #include "aif/kernels/sampling.hpp"
 
 namespace aif::kernels {
@@ -22,6 +23,32 @@ std::vector<int32_t> synthetic_prompt(uint64_t seed, int64_t id, int length, int
   return tokens;
 }
 
+std::vector<int32_t> content_prompt(uint64_t seed, int64_t id, const std::vector<int64_t>& block_ids, int block_tokens,
+                                    int length, int vocab) {
+  if (block_ids.empty() || block_tokens < 1) return synthetic_prompt(seed, id, length, vocab);
+  std::vector<int32_t> tokens = synthetic_prompt(seed, id, length, vocab);
+  const std::vector<uint64_t> chain = models::chain_block_ids(block_ids);
+  // Stream offset 0x43 ("C"): named content never meets a request's own stream.
+  for (int j = 0; j < length; ++j) {
+    const size_t b = static_cast<size_t>(j / block_tokens);
+    if (b >= chain.size()) break;
+    tokens[size_t(j)] = static_cast<int32_t>(counter_hash(seed, (0x43ULL << 56) ^ (chain[b] >> 8), uint64_t(j)) %
+                                             static_cast<uint64_t>(vocab));
+  }
+  return tokens;
+}
+
+std::vector<uint64_t> token_block_hashes(const std::vector<int32_t>& tokens, int block_size) {
+  std::vector<uint64_t> out;
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (size_t b = 0; (b + 1) * static_cast<size_t>(block_size) <= tokens.size(); ++b) {
+    for (size_t j = b * block_size; j < (b + 1) * static_cast<size_t>(block_size); ++j)
+      h = models::mix64(h ^ static_cast<uint32_t>(tokens[j]));
+    out.push_back(h);  // chained: names this block's tokens and every one before
+  }
+  return out;
+}
+
 Engine::Engine(Model& model, const EngineConfig& config)
     : model_(model),
       config_(config),
@@ -35,7 +62,12 @@ bool Engine::add_request(models::RequestId id, std::vector<int32_t> prompt, int 
       throw std::invalid_argument("request " + std::to_string(id) + ": token " + std::to_string(tok) +
                                   " outside the vocabulary");
   if (requests_.count(id)) throw std::invalid_argument("request " + std::to_string(id) + " added twice");
-  if (!scheduler_.add_request(id, static_cast<int>(prompt.size()), max_output_tokens)) return false;
+  const int n = static_cast<int>(prompt.size());
+  const bool accepted =
+      config_.limits.prefix_caching
+          ? scheduler_.add_request(id, n, max_output_tokens, token_block_hashes(prompt, config_.limits.block_size))
+          : scheduler_.add_request(id, n, max_output_tokens);
+  if (!accepted) return false;
   Request r;
   r.prompt = static_cast<int>(prompt.size());
   r.tokens = std::move(prompt);

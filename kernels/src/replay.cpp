@@ -41,8 +41,11 @@ ReplayResult replay(Engine& engine, const std::vector<TraceRequest>& trace, cons
     while (next < order.size() && res.requests[order[next]].arrival_s <= t) {
       ReplayRequest& r = res.requests[order[next++]];
       // The engine checks tokens against its model; synthetic_prompt needs the vocabulary size.
-      const bool ok = engine.add_request(
-          r.id, synthetic_prompt(opt.prompt_seed, r.id, r.prompt_tokens, engine.model().shape().vocab), r.output_tokens);
+      const TraceRequest& named = trace[order[next - 1]];
+      const bool ok = engine.add_request(r.id,
+                                         content_prompt(opt.prompt_seed, r.id, named.block_ids, named.block_tokens,
+                                                        r.prompt_tokens, engine.model().shape().vocab),
+                                         r.output_tokens);
       r.rejected = !ok;
     }
     if (engine.idle()) {
@@ -79,6 +82,7 @@ ReplayResult replay(Engine& engine, const std::vector<TraceRequest>& trace, cons
       ReplayRequest& r = res.requests[index.at(o.id)];
       r.generated_tokens = o.generated;
       r.preemptions = o.preemptions;
+      r.cached_tokens = o.cached_tokens;
       if (o.first_token) r.first_token_s = end;
       if (o.finished) {
         r.finish_s = end;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -326,6 +328,118 @@ std::unique_ptr<ArrivalProcess> make_diurnal(double peak_rate_per_s, std::vector
 std::unique_ptr<ArrivalProcess> make_trace_replay(std::vector<Arrival> records, double rate_scale,
                                                   ArrivalLimits limits) {
   return std::make_unique<TraceReplay>(std::move(records), rate_scale, limits);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Conversations
+
+namespace {
+
+class Conversations final : public ArrivalProcess {
+ public:
+  Conversations(std::unique_ptr<ArrivalProcess> first, ConversationSpec spec, uint64_t seed, uint64_t stream,
+                ArrivalLimits limits)
+      : first_(std::move(first)), spec_(std::move(spec)), rng_(seed, stream, 2), limits_(limits) {
+    require(first_ != nullptr, "conversations: no process of first turns");
+    require(spec_.turns.min() >= 1, "conversations: expected at least 1 turn");
+    require(spec_.think_time_s > 0 && std::isfinite(spec_.think_time_s), "conversations: expected think_time > 0");
+    require(spec_.system_prompt_tokens >= 0, "conversations: expected system_prompt_tokens >= 0");
+    require(spec_.system_prompts >= 1, "conversations: expected at least 1 system prompt");
+    require(spec_.chain_block_tokens >= 1, "conversations: expected chain_block_tokens >= 1");
+    pending_first_ = first_->next();
+  }
+
+  std::optional<Arrival> next() override {
+    if (limits_.max_requests >= 0 && made_ >= limits_.max_requests) return std::nullopt;
+    // The earlier of the next first turn and the next later turn; a first turn goes first at equal times.
+    const bool later = !turns_.empty() && (!pending_first_ || turns_.top().time_s < pending_first_->time_s);
+    if (!later && !pending_first_) return std::nullopt;
+    Arrival a;
+    if (later) {
+      const Due due = turns_.top();
+      turns_.pop();
+      if (!(due.time_s <= limits_.horizon_s)) {  // this and every later turn fall after the run
+        turns_ = {};
+        live_.clear();
+        return next();
+      }
+      Conversation& c = live_.at(due.conversation);
+      a = turn(c, due.time_s, spec_.messages.sample(rng_), spec_.answers.sample(rng_));
+      if (--c.turns_left > 0) schedule(due.conversation, due.time_s);
+      else live_.erase(due.conversation);
+    } else {
+      const Arrival opening = *pending_first_;
+      pending_first_ = first_->next();
+      const uint64_t id = next_id_++;
+      Conversation c;
+      c.system = static_cast<uint64_t>(rng_.uniform_int(0, spec_.system_prompts - 1));
+      c.turns_left = spec_.turns.sample(rng_) - 1;
+      c.id = id;
+      a = turn(c, opening.time_s, opening.prompt_tokens, opening.output_tokens);
+      if (c.turns_left > 0) {
+        live_.emplace(id, std::move(c));
+        schedule(id, opening.time_s);
+      }
+    }
+    ++made_;
+    return a;
+  }
+
+ private:
+  struct Conversation {
+    uint64_t id = 0, system = 0;
+    int32_t turns_left = 0;
+    int64_t tokens = 0;            // the conversation so far: system prompt, messages and answers
+    std::vector<uint64_t> chain;   // ids of its whole blocks so far
+  };
+  struct Due {
+    double time_s;
+    uint64_t order;  // ties in time: the turn scheduled first comes first
+    uint64_t conversation;
+    bool operator>(const Due& o) const { return time_s != o.time_s ? time_s > o.time_s : order > o.order; }
+  };
+
+  void schedule(uint64_t conversation, double after_s) {
+    const double gap = spec_.think_time_exponential ? rng_.exponential(1 / spec_.think_time_s) : spec_.think_time_s;
+    turns_.push({after_s + gap, order_++, conversation});
+  }
+
+  // The next turn of c: its prompt (all so far and the new message) named block by block; the answer joins c after.
+  Arrival turn(Conversation& c, double time_s, int32_t message, int32_t answer) {
+    const int64_t prompt = (c.tokens == 0 ? spec_.system_prompt_tokens : c.tokens) + message;
+    require(prompt <= std::numeric_limits<int32_t>::max(), "conversations: a prompt outgrew 2^31 tokens");
+    const int64_t b = spec_.chain_block_tokens;
+    for (int64_t j = static_cast<int64_t>(c.chain.size()); (j + 1) * b <= prompt; ++j) {
+      // A block wholly inside the system prompt is the system prompt's; any later one is this conversation's.
+      const bool system = (j + 1) * b <= spec_.system_prompt_tokens;
+      const uint64_t owner = system ? mix64(0x53595354454dULL ^ c.system) : mix64(0x434f4e56ULL ^ c.id);
+      const uint64_t before = j == 0 ? 0x9e3779b97f4a7c15ULL : c.chain.back();
+      c.chain.push_back(mix64(before ^ mix64(owner + static_cast<uint64_t>(j))));
+    }
+    c.tokens = prompt + answer;
+    Arrival a{time_s, static_cast<int32_t>(prompt), answer};
+    a.prefix_chain = std::make_shared<const std::vector<uint64_t>>(
+        c.chain.begin(), c.chain.begin() + static_cast<std::ptrdiff_t>(prompt / b));
+    a.chain_block_tokens = spec_.chain_block_tokens;
+    return a;
+  }
+
+  std::unique_ptr<ArrivalProcess> first_;
+  ConversationSpec spec_;
+  RandomStream rng_;
+  ArrivalLimits limits_;
+  std::optional<Arrival> pending_first_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> turns_;
+  std::map<uint64_t, Conversation> live_;
+  uint64_t next_id_ = 0, order_ = 0;
+  int64_t made_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ArrivalProcess> make_conversations(std::unique_ptr<ArrivalProcess> first_turns, ConversationSpec spec,
+                                                   uint64_t seed, uint64_t stream, ArrivalLimits limits) {
+  return std::make_unique<Conversations>(std::move(first_turns), std::move(spec), seed, stream, limits);
 }
 
 }  // namespace aif::models

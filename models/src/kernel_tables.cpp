@@ -253,13 +253,24 @@ KernelTableOperators::KernelTableOperators(std::shared_ptr<const KernelTables> t
 
   // GEMMs: one curve over m at the model's (n, k), interpolated from the measured corners at each measured m.
   for (int op = 0; op < 5; ++op) {
-    const auto [n, k] = shapes_.gemm[op];
+    auto [n, k] = shapes_.gemm[op];
+    // A vocabulary beyond what the tables allow (Qwen3's 151,936 at tp 1; they stop at 65,536): the LM head runs as
+    // equal column blocks of a measured width, one after another.
+    int parts = 1;
+    if (op == static_cast<int>(LinearOp::LM_HEAD)) {
+      int widest = 0;
+      for (const auto& kv : t_->gemm.at(gemm_dtype_)) widest = std::max(widest, kv.first.first);
+      if (widest > 0 && n > MAX_EXTRAPOLATION * widest) {
+        parts = (n + widest - 1) / widest;
+        n = (n + parts - 1) / parts;
+      }
+    }
     const GemmCorners g = gemm_corners(*t_, gemm_dtype_, n, k);
     const std::string what = gemm_what(*t_, gemm_dtype_, n, k);
     std::set<double> ms;
     for (const KernelTables::Curve* c : {g.c00, g.c01, g.c10, g.c11}) ms.insert(c->x.begin(), c->x.end());
     KernelTables::Curve curve;
-    for (double m : ms) curve.x.push_back(m), curve.seconds.push_back(gemm_at(g, m, n, k, what));
+    for (double m : ms) curve.x.push_back(m), curve.seconds.push_back(parts * gemm_at(g, m, n, k, what));
     linear_[op] = CurveLookup(curve, what);
   }
   prefill_ = AttentionLookup(t_->prefill, shapes_.heads, true, t_->source + ": attn_prefill");
@@ -295,6 +306,41 @@ KernelTableOperators::KernelTableOperators(std::shared_ptr<const KernelTables> t
   const std::string variant = o_.stages_across_servers ? "inter" : "intra";
   if (const auto it = t_->p2p.find(variant); it != t_->p2p.end())
     p2p_ = CurveLookup(it->second, t_->source + ": p2p " + variant + " bytes");
+  if (o_.dp < 1) throw std::invalid_argument("dp must be at least 1");
+  if (model.is_moe()) {
+    const int gpus = tp * o_.dp;
+    moe_key_ = {gemm_dtype_, model.hidden, model.ffn, model.experts, model.experts_per_token,
+                o_.expert_parallel ? 1 : gpus, o_.expert_parallel ? gpus : 1};
+    if (o_.expert_parallel && model.experts % gpus != 0)
+      throw std::invalid_argument(model.name + ": its " + std::to_string(model.experts) +
+                                  " experts do not split over expert parallelism of " + std::to_string(gpus) + " GPUs");
+    const auto it = t_->moe.find(moe_key_);
+    if (it == t_->moe.end()) {
+      std::string measured;
+      for (const auto& [k, c] : t_->moe)
+        if (k.dtype == moe_key_.dtype && k.hidden == model.hidden && k.ffn == model.ffn &&
+            k.experts == model.experts && k.top_k == model.experts_per_token)
+          measured += (measured.empty() ? "" : ", ") +
+                      (k.ep > 1 ? "ep " + std::to_string(k.ep) : "tp " + std::to_string(k.tp));
+      throw std::invalid_argument(
+          t_->source + ": no fused MoE of " + model.name + " in " + gemm_dtype_ + " measured with " +
+          (o_.expert_parallel ? "its experts over " : "each expert split over ") + std::to_string(gpus) + " GPUs on " +
+          t_->device +
+          (measured.empty() ? " (none of its shapes was measured)" : " (measured: " + measured + ")"));
+    }
+    moe_ = CurveLookup(it->second, t_->source + ": moe " + model.name + " " + gemm_dtype_ +
+                                       (o_.expert_parallel ? " ep " : " tp ") + std::to_string(gpus) + " tokens");
+    if (o_.dp > 1) {
+      ep_local_ = std::min(gpus, std::max(1, o_.gpus_per_server));
+      if (ep_local_ > 1) {
+        const auto a = t_->alltoall.find(ep_local_);
+        if (a == t_->alltoall.end())
+          throw std::invalid_argument(t_->source + ": no all-to-all of " + std::to_string(ep_local_) +
+                                      " GPUs measured on " + t_->device);
+        alltoall_ = CurveLookup(a->second, t_->source + ": alltoall " + std::to_string(ep_local_) + " GPUs bytes");
+      }
+    }
+  }
 }
 
 double KernelTableOperators::share(double flops, double bytes) const {
@@ -366,9 +412,42 @@ OpTime KernelTableOperators::pipeline_send(double bytes) const {
   return {s, 0};
 }
 
+OpTime KernelTableOperators::moe(double tokens) const {
+  if (moe_.empty()) return StepOperators::moe(tokens);
+  if (tokens <= 0) return {};
+  const KernelTables::MoeKey& k = moe_key_;
+  // Per GPU: its experts' share of the routed rows (balanced), gate+up and down over its share of each expert.
+  const double gpus = static_cast<double>(k.tp) * k.ep;
+  const double flops = 2.0 * tokens * k.top_k * 3.0 * k.hidden * k.ffn / gpus;
+  const double local_experts = static_cast<double>(k.experts) / k.ep;
+  const double touched = local_experts * (1 - std::pow(1 - static_cast<double>(k.top_k) / k.experts, tokens));
+  const double bytes = touched * 3.0 * k.hidden * k.ffn / k.tp * weight_bytes_ + 2.0 * tokens * k.hidden * 2.0;
+  return {moe_.at(tokens), share(flops, bytes)};
+}
+
+OpTime KernelTableOperators::expert_alltoall(double bytes) const {
+  if (o_.dp <= 1 || !model_.is_moe()) return StepOperators::expert_alltoall(bytes);
+  if (bytes <= 0) return {};
+  const double ep = static_cast<double>(tp_) * o_.dp, local = ep_local_;
+  // The share of a GPU's bytes bound for the other GPUs of its server goes over NVLink (the measured all-to-all of
+  // those GPUs, at its bytes per GPU); the rest crosses the server's NICs at the fabric's bandwidth. Both at once.
+  const double intra = bytes * (local - 1) / (ep - 1), inter = bytes - intra;
+  double s = local > 1 ? alltoall_.at(intra) : 0;
+  if (inter > 0) {
+    const double latency = alltoall_.empty() ? 0 : alltoall_.first_seconds();
+    if (!(o_.nic_bandwidth > 0))
+      throw std::invalid_argument("an all-to-all across servers needs the fabric's NIC bandwidth");
+    s = std::max(s, latency + inter / o_.nic_bandwidth);
+  }
+  return {s, 0};
+}
+
 void KernelTableOperators::check_coverage(const StepLimits& l) const {
   const double tokens = std::max(1, l.max_tokens), seqs = std::max(1, l.max_seqs);
-  for (LinearOp op : {LinearOp::QKV, LinearOp::O, LinearOp::GATE_UP, LinearOp::DOWN}) linear(op, tokens);
+  for (LinearOp op : {LinearOp::QKV, LinearOp::O}) linear(op, tokens);
+  if (model_.is_moe()) moe(tokens);  // every rank's tokens reach the MoE layers
+  else
+    for (LinearOp op : {LinearOp::GATE_UP, LinearOp::DOWN}) linear(op, tokens);
   linear(LinearOp::LM_HEAD, seqs);
   for (const auto& [op, lookup] : elementwise_) elementwise(op, tokens);
   // Decode: any batch up to max_seqs whose keys fit the context limit and, in total, the KV cache.

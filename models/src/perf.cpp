@@ -48,7 +48,8 @@ RooflinePerfModel::RooflinePerfModel(RooflineParams params) : p_(std::move(param
   peak_flops_ = it->second;
   bytes_per_element_ = dtype_bytes(p_.dtype);
   weight_bytes_ = p_.model.parameters() * bytes_per_element_;
-  work_ = std::make_shared<StepWorkModel>(p_.model, bytes_per_element_, p_.tp, p_.pp);
+  work_ = std::make_shared<StepWorkModel>(p_.model, bytes_per_element_, p_.tp, p_.pp,
+                                          p_.kv_dtype.empty() ? 0 : dtype_bytes(p_.kv_dtype), p_.dp);
   if (p_.allreduce_bandwidth <= 0) p_.allreduce_bandwidth = p_.device.nvlink_bandwidth / 2;
   if (p_.stage_send_bandwidth <= 0) p_.stage_send_bandwidth = p_.allreduce_bandwidth;
 }
@@ -89,6 +90,64 @@ IterationCost RooflinePerfModel::iteration_at_clock(const BatchShape& full, doub
   }
   c.seconds = c.compute_seconds + c.memory_seconds + c.comm_seconds + p_.iteration_overhead_s;
   return c;
+}
+
+DraftedPerfModel::DraftedPerfModel(std::unique_ptr<PerfModel> target, std::unique_ptr<PerfModel> draft)
+    : target_(std::move(target)), draft_(std::move(draft)) {
+  if (!target_ || !draft_) throw std::invalid_argument("speculative decoding needs a target and a draft perf model");
+}
+
+IterationCost DraftedPerfModel::draft_cost(const BatchShape& s, double clock) const {
+  IterationCost total;
+  auto add = [&](const IterationCost& c) {
+    total.seconds += c.seconds;
+    total.compute_seconds += c.compute_seconds;
+    total.memory_seconds += c.memory_seconds;
+    total.comm_seconds += c.comm_seconds;
+  };
+  // The step's prompt chunks (its prefill chunks but the verifications).
+  BatchShape prefill;
+  prefill.prefill_seqs = s.prefill_seqs - s.verify_seqs;
+  prefill.prefill_tokens = s.prefill_tokens - (s.draft_tokens + s.verify_seqs);
+  if (prefill.prefill_seqs > 0 && prefill.prefill_tokens > 0) {
+    prefill.num_seqs = prefill.prefill_seqs;
+    prefill.num_tokens = prefill.prefill_tokens;
+    prefill.prefill_attended_pairs = s.prefill_attended_pairs - s.verify_attended_pairs;
+    prefill.attended_pairs = prefill.prefill_attended_pairs;
+    prefill.kv_read_tokens = static_cast<double>(prefill.prefill_tokens);
+    add(draft_->iteration_at_clock(prefill, clock));
+  }
+  // The drafts: step j proposes each verifying sequence's (j + 1)-th draft after its context and j drafts.
+  if (s.verify_seqs > 0) {
+    const int steps = static_cast<int>((s.draft_tokens + s.verify_seqs - 1) / s.verify_seqs);
+    for (int j = 0; j < steps; ++j) {
+      BatchShape d;
+      d.num_seqs = d.decode_seqs = d.sampled_seqs = s.verify_seqs;
+      d.num_tokens = s.verify_seqs;
+      d.attended_pairs = s.verify_context + static_cast<double>(s.verify_seqs) * (j + 1);
+      d.kv_read_tokens = d.attended_pairs;
+      add(draft_->iteration_at_clock(d, clock));
+    }
+  }
+  return total;
+}
+
+IterationCost DraftedPerfModel::iteration(const BatchShape& s) const {
+  return iteration_at_clock(s, target_->clock_fraction());
+}
+
+IterationCost DraftedPerfModel::iteration_at_clock(const BatchShape& s, double clock) const {
+  IterationCost c = target_->iteration_at_clock(s, clock);
+  const IterationCost d = draft_cost(s, clock);
+  c.seconds += d.seconds;
+  c.compute_seconds += d.compute_seconds;
+  c.memory_seconds += d.memory_seconds;
+  c.comm_seconds += d.comm_seconds;
+  return c;
+}
+
+std::string DraftedPerfModel::describe() const {
+  return target_->describe() + "; drafts by " + draft_->describe();
 }
 
 std::string RooflinePerfModel::describe() const {

@@ -1,5 +1,7 @@
 #include "aif/models/serving.hpp"
 
+#include "aif/models/mix64.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -218,6 +220,9 @@ Scheduler::Scheduler(const SchedulerLimits& limits)
     : limits_(limits), blocks_(limits.num_blocks, limits.block_size, limits.prefix_caching ? limits.host_blocks : 0) {
   if (limits.max_num_seqs <= 0) throw std::invalid_argument("max_num_seqs must be positive");
   if (limits.max_num_batched_tokens <= 0) throw std::invalid_argument("max_num_batched_tokens must be positive");
+  if (limits.spec_tokens < 0) throw std::invalid_argument("spec_tokens must be >= 0");
+  if (!(limits.spec_acceptance >= 0 && limits.spec_acceptance <= 1))
+    throw std::invalid_argument("spec_acceptance must be in [0, 1]");
 }
 
 bool Scheduler::add_request(RequestId id, int prompt_tokens, int max_output_tokens) {
@@ -390,7 +395,15 @@ void Scheduler::add_to_shape(BatchShape& shape, const ScheduledChunk& c, bool sa
     shape.prefill_seqs += 1;
     shape.prefill_attended_pairs += pairs;
   }
-  if (samples) shape.sampled_seqs += 1;
+  if (c.drafts > 0) {  // every verified position gets its logits
+    shape.verify_seqs += 1;
+    shape.draft_tokens += c.drafts;
+    shape.verify_context += c.context_before;
+    shape.verify_attended_pairs += pairs;
+    shape.sampled_seqs += c.num_tokens;
+  } else if (samples) {
+    shape.sampled_seqs += 1;
+  }
   shape.attended_pairs += pairs;
   shape.kv_read_tokens += c.context_before + n;
 }
@@ -450,9 +463,10 @@ StepPlan Scheduler::schedule() {
   // may_decode false: a request admitted with a single token left to compute after taking back its blocks (preempted
   // with all but the last block's worth of KV cached) recomputes it as prompt work; running requests, and requests
   // whose KV came from a prefill replica, decode.
-  auto schedule_chunk = [&](SeqState& s, int num_new, bool may_decode) {
+  auto schedule_chunk = [&](SeqState& s, int num_new, bool may_decode, int drafts = 0) {
     const ScheduledChunk c{s.id, num_new, s.num_computed_tokens,
-                           may_decode && s.generated > 0 && num_new == 1 && s.num_computed_tokens + 1 == s.num_tokens};
+                           may_decode && s.generated > 0 && num_new == 1 && s.num_computed_tokens + 1 == s.num_tokens,
+                           drafts};
     add_to_shape(plan.shape, c, s.num_computed_tokens + num_new == s.num_tokens);
     plan.shape.reload_tokens += s.reload_tokens;
     s.reload_tokens = 0;
@@ -478,7 +492,12 @@ StepPlan Scheduler::schedule() {
   // Running requests first, oldest first; preempt from the back when blocks run out.
   for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
     SeqState& s = *running_[i];
-    const int num_new = std::min(s.num_tokens - s.num_computed_tokens, budget);
+    // Speculative decoding: a decoding request verifies its last token and up to spec_tokens drafts (no more than its
+    // output has left after that token), within the step's budget; their KV slots are taken with the step's.
+    const int drafts = limits_.spec_tokens > 0 && s.in_decode()
+                           ? std::max(0, std::min({limits_.spec_tokens, s.remaining_output() - 1, budget - 1}))
+                           : 0;
+    const int num_new = std::min(s.num_tokens - s.num_computed_tokens, budget) + drafts;
     bool self_preempted = false;
     while (!blocks_.allocate(s, static_cast<int64_t>(s.num_computed_tokens) + num_new)) {
       SeqState& victim = *running_.back();
@@ -487,7 +506,7 @@ StepPlan Scheduler::schedule() {
       if (self_preempted) break;
     }
     if (self_preempted) break;
-    schedule_chunk(s, num_new, true);
+    schedule_chunk(s, num_new, drafts == 0, drafts);
   }
 
   // Then admit waiting requests, unless this step had to preempt (no room to grow).
@@ -538,6 +557,22 @@ std::vector<SeqOutcome> Scheduler::complete(const StepPlan& plan) {
     SeqState& s = *seqs_.at(c.id);
     if (s.num_computed_tokens != c.context_before)
       throw std::logic_error("request " + std::to_string(c.id) + ": step applied twice or out of order");
+    if (c.drafts > 0) {
+      // The last token and the accepted drafts keep their KV; the step yields the accepted drafts and a token of its
+      // own. The rejected drafts' slots stay allocated for the next step's drafts.
+      const int accepted = accepted_drafts(s, c.drafts);
+      ++verifications_;
+      drafts_proposed_ += c.drafts;
+      drafts_accepted_ += accepted;
+      s.num_computed_tokens += 1 + accepted;
+      s.generated += 1 + accepted;
+      s.num_tokens += 1 + accepted;
+      outstanding_tokens_ -= 1 + accepted;
+      const bool done = s.generated >= s.max_output_tokens;
+      out.push_back(SeqOutcome{s.id, false, done, s.generated, s.preemptions, std::max(0, s.cached_tokens)});
+      if (done) finished.push_back(&s);
+      continue;
+    }
     const int prompt_before = std::min(s.num_computed_tokens, s.prompt_tokens);
     s.num_computed_tokens += c.num_tokens;
     outstanding_tokens_ -= std::min(s.num_computed_tokens, s.prompt_tokens) - prompt_before;
@@ -559,7 +594,22 @@ std::vector<SeqOutcome> Scheduler::complete(const StepPlan& plan) {
   return out;
 }
 
+int Scheduler::accepted_drafts(const SeqState& seq, int drafts) const {
+  // Draft j is accepted when its uniform draw is below the acceptance rate, until the first one that is not.
+  const uint64_t base = mix64(limits_.spec_seed ^ mix64(static_cast<uint64_t>(seq.id) ^ 0x5350454355ULL) ^
+                              mix64(static_cast<uint64_t>(seq.generated)));
+  int accepted = 0;
+  while (accepted < drafts) {
+    const double u = static_cast<double>(mix64(base + static_cast<uint64_t>(accepted)) >> 11) * 0x1.0p-53;
+    if (!(u < limits_.spec_acceptance)) break;
+    ++accepted;
+  }
+  return accepted;
+}
+
 int Scheduler::steady_steps() const {
+  // Speculative decoding advances each request by a drawn number of tokens: no window of identical steps.
+  if (limits_.spec_tokens > 0) return 0;
   const int batch = static_cast<int>(running_.size());
   if (batch == 0 || batch > limits_.max_num_batched_tokens) return 0;
   int min_remaining = limits_.max_num_batched_tokens;
@@ -684,16 +734,6 @@ void Scheduler::check_integrity() const {
       throw std::logic_error("scheduler: waiting request " + std::to_string(s->id) + " holds KV");
 }
 
-
-namespace {
-// SplitMix64's finaliser: a bijection of 64-bit words that spreads every input bit over the output.
-uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-}  // namespace
 
 std::vector<uint64_t> chain_block_ids(const std::vector<int64_t>& ids) {
   std::vector<uint64_t> chain;

@@ -32,6 +32,15 @@ const char* elementwise_op_name(ElementwiseOp op) {
   return "?";
 }
 
+OpTime StepOperators::moe(double) const {
+  throw std::invalid_argument(describe() + ": no fused MoE layers measured (a mixture of experts needs a GPU device "
+                              "profile with moe rows)");
+}
+
+OpTime StepOperators::expert_alltoall(double) const {
+  throw std::invalid_argument(describe() + ": no all-to-all measured (expert parallelism over data-parallel ranks)");
+}
+
 ComposedPerfModel::ComposedPerfModel(std::shared_ptr<const StepOperators> ops, ModelArch model,
                                      ComposedOptions options, EngineProfile engine)
     : ops_(std::move(ops)),
@@ -42,6 +51,10 @@ ComposedPerfModel::ComposedPerfModel(std::shared_ptr<const StepOperators> ops, M
   if (!ops_) throw std::invalid_argument("composed perf model without operator times");
   if (options_.tp < 1) throw std::invalid_argument("tp must be at least 1");
   if (options_.pp < 1) throw std::invalid_argument("pp must be at least 1");
+  if (options_.dp < 1) throw std::invalid_argument("dp must be at least 1");
+  if (options_.dp > 1 && !model_.is_moe())
+    throw std::invalid_argument("attention data parallelism is for mixtures of experts; " + model_.name +
+                                " is dense (serve more replicas instead)");
   if (options_.pp > model_.layers)
     throw std::invalid_argument("pp " + std::to_string(options_.pp) + " exceeds the " + std::to_string(model_.layers) +
                                 " layers of " + model_.name);
@@ -97,7 +110,43 @@ struct Calls {
   }
 };
 
+// The calls of a step that depend on its token count alone, each to the Calls of its kind (they may be one): every
+// layer's per-token operators, GEMMs or fused MoE, all-reduces and all-to-alls, the step's final per-token operators,
+// the pipeline sends. Each pipeline stage sees 1/pp of the step's tokens and each attention rank 1/dp of those; the
+// MoE layers see every rank's tokens.
+void token_calls(const StepOperators& ops, const ModelArch& m, const ComposedOptions& o, const EngineProfile& e,
+                 int64_t num_tokens, bool graph, const Calls& elementwise, const Calls& gemm, const Calls& comm) {
+  const double layers = m.layers, pp = o.pp;
+  const double stage_tokens = static_cast<double>(num_tokens) / pp, t = stage_tokens / o.dp;
+  for (const EngineProfile::Call& c : e.layer_ops)
+    // The fused MoE kernel applies the experts' activation itself.
+    if (!c.per_sampled_row && !(m.is_moe() && c.op == ElementwiseOp::ACTIVATION))
+      elementwise.op(ops.elementwise(c.op, t), layers * c.calls);
+  if (m.is_moe()) {
+    for (LinearOp op : {LinearOp::QKV, LinearOp::O}) gemm.op(ops.linear(op, t), layers);
+    gemm.op(ops.moe(stage_tokens), layers);
+  } else {
+    for (LinearOp op : {LinearOp::QKV, LinearOp::O, LinearOp::GATE_UP, LinearOp::DOWN}) gemm.op(ops.linear(op, t), layers);
+  }
+  const double activations = t * m.hidden * o.activation_bytes;
+  if (o.tp > 1) comm.comm(ops.allreduce(activations, graph), 2 * layers);
+  // Dispatch and combine: each GPU sends its rank's share of the tokens to the other GPUs of their experts.
+  if (o.dp > 1) comm.comm(ops.expert_alltoall(ComposedPerfModel::alltoall_bytes_per_token(m, o) / 2 * t / o.tp),
+                          2 * layers);
+  for (const EngineProfile::Call& c : e.final_ops)
+    if (!c.per_sampled_row) elementwise.op(ops.elementwise(c.op, t), c.calls);
+  if (o.pp > 1) comm.comm(ops.pipeline_send(activations), pp - 1);
+}
+
 }  // namespace
+
+double ComposedPerfModel::alltoall_bytes_per_token(const ModelArch& m, const ComposedOptions& o) {
+  if (o.dp <= 1 || !m.is_moe()) return 0;
+  const double ep = static_cast<double>(o.tp) * o.dp;
+  // A token's activations go to each of its experts on another GPU (a share (ep - 1) / ep of them, routing balanced)
+  // and come back: per MoE layer, per token.
+  return 2.0 * m.experts_per_token * m.hidden * o.activation_bytes * (ep - 1) / ep;
+}
 
 // The parts of a step that depend on its token count alone (per-token operators of every layer and of the step's
 // end, GEMMs, all-reduces, stage sends) are computed once per (tokens, graph, clock) and kept: steps repeat counts.
@@ -112,8 +161,9 @@ IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double 
   if (s.num_seqs == 0) return c;
   const bool graph = in_cuda_graph(s);
   const StepOperators& ops = *ops_;
-  // Pipeline parallelism: the step is pp micro-batches in flight at once; each stage sees 1/pp of the batch.
-  const double pp = options_.pp;
+  // Pipeline parallelism: the step is pp micro-batches in flight at once; each stage sees 1/pp of the batch (and each
+  // attention rank 1/dp of that).
+  const double pp = options_.pp, dp = options_.dp;
   const double layers = model_.layers;
   if (cache_->clock != clock_fraction) *cache_ = Cache{clock_fraction, {}, {}};
   auto cached = [&](std::vector<Parts>& v, int64_t key, auto compute_parts) -> const Parts& {
@@ -125,22 +175,13 @@ IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double 
   const Parts& per_token = cached(cache_->by_tokens[graph], s.num_tokens, [&] {
     Parts p;
     const Calls calls{p, clock_fraction, graph, engine_.launch_s};
-    const double t = static_cast<double>(s.num_tokens) / pp;
-    for (const EngineProfile::Call& e : engine_.layer_ops)
-      if (!e.per_sampled_row) calls.op(ops.elementwise(e.op, t), layers * e.calls);
-    for (LinearOp op : {LinearOp::QKV, LinearOp::O, LinearOp::GATE_UP, LinearOp::DOWN})
-      calls.op(ops.linear(op, t), layers);
-    const double activations = t * model_.hidden * options_.activation_bytes;
-    if (options_.tp > 1) calls.comm(ops.allreduce(activations, graph), 2 * layers);
-    for (const EngineProfile::Call& e : engine_.final_ops)
-      if (!e.per_sampled_row) calls.op(ops.elementwise(e.op, t), e.calls);
-    if (options_.pp > 1) calls.comm(ops.pipeline_send(activations), pp - 1);
+    token_calls(ops, model_, options_, engine_, s.num_tokens, graph, calls, calls, calls);
     return p;
   });
   const Parts& per_sampled = cached(cache_->by_sampled[graph], s.sampled_seqs, [&] {
     Parts p;
     const Calls calls{p, clock_fraction, graph, engine_.launch_s};
-    const double sampled = static_cast<double>(s.sampled_seqs) / pp;
+    const double sampled = static_cast<double>(s.sampled_seqs) / pp / options_.dp;
     for (const EngineProfile::Call& e : engine_.layer_ops)
       if (e.per_sampled_row) calls.op(ops.elementwise(e.op, sampled), layers * e.calls);
     for (const EngineProfile::Call& e : engine_.final_ops)
@@ -153,13 +194,13 @@ IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double 
   const Calls calls{total, clock_fraction, graph, engine_.launch_s};
   if (s.decode_seqs > 0) {
     const double keys = (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs;
-    calls.op(ops.decode_attention(s.decode_seqs / pp, keys), layers);
+    calls.op(ops.decode_attention(s.decode_seqs / pp / dp, keys), layers);
   }
   if (s.prefill_seqs > 0) {
     // Mean chunk n and prefix of the prefill sequences; pairs = n * prefix + n (n + 1) / 2 per chunk.
     const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
     const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
-    calls.op(ops.prefill_attention(s.prefill_seqs / pp, n, prefix), layers);
+    calls.op(ops.prefill_attention(s.prefill_seqs / pp / dp, n, prefix), layers);
   }
   const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
   const double overhead = engine_.step_s + engine_.per_seq_s * s.num_seqs +
@@ -177,39 +218,29 @@ StepBreakdown ComposedPerfModel::breakdown(const BatchShape& s) const {
   if (s.num_seqs == 0) return b;
   b.cuda_graph = in_cuda_graph(s);
   const StepOperators& ops = *ops_;
-  const double pp = options_.pp, layers = model_.layers, clock = options_.clock_fraction;
-  const double t = static_cast<double>(s.num_tokens) / pp, sampled = static_cast<double>(s.sampled_seqs) / pp;
-  auto part = [&](double& into, auto add) {
-    Parts p;
-    const Calls calls{p, clock, b.cuda_graph, engine_.launch_s};
-    add(calls);
-    into += p.seconds;
-  };
-  part(b.elementwise, [&](const Calls& c) {
-    for (const EngineProfile::Call& e : engine_.layer_ops)
-      c.op(ops.elementwise(e.op, e.per_sampled_row ? sampled : t), layers * e.calls);
-    for (const EngineProfile::Call& e : engine_.final_ops)
-      c.op(ops.elementwise(e.op, e.per_sampled_row ? sampled : t), e.calls);
-  });
-  part(b.gemm, [&](const Calls& c) {
-    for (LinearOp op : {LinearOp::QKV, LinearOp::O, LinearOp::GATE_UP, LinearOp::DOWN}) c.op(ops.linear(op, t), layers);
-    c.op(ops.linear(LinearOp::LM_HEAD, sampled), 1);
-  });
-  part(b.attention, [&](const Calls& c) {
-    if (s.decode_seqs > 0)
-      c.op(ops.decode_attention(s.decode_seqs / pp, (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs),
-           layers);
-    if (s.prefill_seqs > 0) {
-      const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
-      const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
-      c.op(ops.prefill_attention(s.prefill_seqs / pp, n, prefix), layers);
-    }
-  });
-  part(b.communication, [&](const Calls& c) {
-    const double activations = t * model_.hidden * options_.activation_bytes;
-    if (options_.tp > 1) c.comm(ops.allreduce(activations, b.cuda_graph), 2 * layers);
-    if (options_.pp > 1) c.comm(ops.pipeline_send(activations), pp - 1);
-  });
+  const double pp = options_.pp, dp = options_.dp, layers = model_.layers, clock = options_.clock_fraction;
+  const double sampled = static_cast<double>(s.sampled_seqs) / pp / dp;
+  Parts elementwise, gemm, attention, comm;
+  const Calls e{elementwise, clock, b.cuda_graph, engine_.launch_s}, g{gemm, clock, b.cuda_graph, engine_.launch_s},
+      a{attention, clock, b.cuda_graph, engine_.launch_s}, c{comm, clock, b.cuda_graph, engine_.launch_s};
+  token_calls(ops, model_, options_, engine_, s.num_tokens, b.cuda_graph, e, g, c);
+  for (const EngineProfile::Call& call : engine_.layer_ops)
+    if (call.per_sampled_row) e.op(ops.elementwise(call.op, sampled), layers * call.calls);
+  for (const EngineProfile::Call& call : engine_.final_ops)
+    if (call.per_sampled_row) e.op(ops.elementwise(call.op, sampled), call.calls);
+  g.op(ops.linear(LinearOp::LM_HEAD, sampled), 1);
+  if (s.decode_seqs > 0)
+    a.op(ops.decode_attention(s.decode_seqs / pp / dp, (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs),
+         layers);
+  if (s.prefill_seqs > 0) {
+    const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
+    const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
+    a.op(ops.prefill_attention(s.prefill_seqs / pp / dp, n, prefix), layers);
+  }
+  b.elementwise = elementwise.seconds;
+  b.gemm = gemm.seconds;
+  b.attention = attention.seconds;
+  b.communication = comm.seconds;
   b.engine = engine_.step_s + engine_.per_seq_s * s.num_seqs + engine_.per_token_s * static_cast<double>(s.num_tokens) +
              engine_.per_key_s * (s.attended_pairs - s.prefill_attended_pairs) +
              engine_.per_prefill_pair_s * s.prefill_attended_pairs;
@@ -218,6 +249,9 @@ StepBreakdown ComposedPerfModel::breakdown(const BatchShape& s) const {
 
 void ComposedPerfModel::check_coverage(const StepLimits& limits) const {
   ops_->check_coverage(limits);
+  if (options_.dp > 1)
+    ops_->expert_alltoall(alltoall_bytes_per_token(model_, options_) / 2 * limits.max_tokens / options_.pp / options_.dp /
+                          options_.tp);
   // The engine's own operators at the largest step (an operator the tables lack is refused here, before a run).
   for (const auto* calls : {&engine_.layer_ops, &engine_.final_ops})
     for (const EngineProfile::Call& e : *calls)
@@ -229,6 +263,7 @@ void ComposedPerfModel::check_coverage(const StepLimits& limits) const {
 std::string ComposedPerfModel::describe() const {
   std::string d = "calibrated " + model_.name + " tp" + std::to_string(options_.tp);
   if (options_.pp > 1) d += " pp" + std::to_string(options_.pp);
+  if (options_.dp > 1) d += " dp" + std::to_string(options_.dp);
   d += " from " + ops_->describe() + ", engine " + engine_.name;
   if (options_.clock_fraction != 1) d += ", clock " + std::to_string(options_.clock_fraction);
   return d;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <vector>
 
 #include "aif/models/arrivals.hpp"
@@ -399,4 +400,86 @@ TEST(TraceReplay, ShiftsToZeroScalesAndStops) {
   EXPECT_THROW(am::make_trace_replay(rows, 0.0), std::invalid_argument);
   EXPECT_THROW(am::make_trace_replay({{1, 5, 5}, {0.5, 5, 5}}, 1.0), std::invalid_argument);  // unsorted
   EXPECT_THROW(am::make_trace_replay({{1, 5, 0}}, 1.0), std::invalid_argument);               // no output token
+}
+
+// ---- conversations ------------------------------------------------------------------------------------------------
+
+// Three conversations opened at 1, 2 and 3 s (a trace of first turns: 100-token messages, 10-token answers), 3 turns
+// each, 5 s apart, after a 64-token system prompt (one for all), content named in blocks of 16. By hand:
+//   turn 1: 64 + 100 = 164 tokens; turn 2: 164 + 10 + 20 = 194; turn 3: 194 + 10 + 20 = 224 (later messages 20,
+//   answers 10); arrivals 1, 2, 3, 6, 7, 8, 11, 12, 13 s.
+// Blocks: 164 / 16 = 10 whole blocks, of which 64 / 16 = 4 are the system prompt's (shared by all conversations); a
+// later turn's blocks begin with all of the turn before's (12 and 14 whole blocks).
+TEST(Conversations, TurnsCarryTheConversationSoFarNamedByContent) {
+  std::vector<am::Arrival> openings;
+  for (int i = 1; i <= 3; ++i) openings.push_back({static_cast<double>(i), 100, 10});
+  am::ConversationSpec spec;
+  spec.turns = am::LengthDistribution::fixed(3);
+  spec.think_time_s = 5;
+  spec.think_time_exponential = false;
+  spec.messages = am::LengthDistribution::fixed(20);
+  spec.answers = am::LengthDistribution::fixed(10);
+  spec.system_prompt_tokens = 64;
+  auto p = am::make_conversations(am::make_trace_replay(openings), spec, 7, 0);
+  std::vector<am::Arrival> got;
+  while (auto a = p->next()) got.push_back(*a);
+  // The trace starts at 0: openings at 0, 1, 2 s.
+  ASSERT_EQ(got.size(), 9u);
+  const double times[] = {0, 1, 2, 5, 6, 7, 10, 11, 12};
+  const int prompts[] = {164, 164, 164, 194, 194, 194, 224, 224, 224};
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].time_s, times[i]) << i;
+    EXPECT_EQ(got[i].prompt_tokens, prompts[i]) << i;
+    EXPECT_EQ(got[i].output_tokens, 10) << i;
+    ASSERT_TRUE(got[i].prefix_chain) << i;
+    EXPECT_EQ(got[i].chain_block_tokens, 16);
+    EXPECT_EQ(got[i].prefix_chain->size(), static_cast<size_t>(prompts[i] / 16)) << i;
+  }
+  // Conversation c's turns are arrivals c, c + 3, c + 6: each turn's blocks extend the one before's.
+  for (size_t c = 0; c < 3; ++c)
+    for (size_t t = 1; t < 3; ++t) {
+      const auto& before = *got[c + 3 * (t - 1)].prefix_chain;
+      const auto& now = *got[c + 3 * t].prefix_chain;
+      EXPECT_TRUE(std::equal(before.begin(), before.end(), now.begin())) << "conversation " << c << " turn " << t;
+    }
+  // Across conversations: the 4 system-prompt blocks are the same, the fifth (system prompt and message) is not.
+  for (size_t c = 1; c < 3; ++c) {
+    const auto &a = *got[0].prefix_chain, &b = *got[c].prefix_chain;
+    EXPECT_TRUE(std::equal(a.begin(), a.begin() + 4, b.begin())) << c;
+    EXPECT_NE(a[4], b[4]) << c;
+  }
+}
+
+// Turns after the horizon are not made, and the request limit counts every turn.
+TEST(Conversations, HorizonAndRequestLimitCountEveryTurn) {
+  std::vector<am::Arrival> openings = {{0, 10, 5}, {1, 10, 5}};
+  am::ConversationSpec spec;
+  spec.turns = am::LengthDistribution::fixed(4);
+  spec.think_time_s = 3;
+  spec.think_time_exponential = false;
+  spec.messages = am::LengthDistribution::fixed(10);
+  spec.answers = am::LengthDistribution::fixed(5);
+  auto count = [&](am::ArrivalLimits limits) {
+    auto p = am::make_conversations(am::make_trace_replay(openings), spec, 1, 0, limits);
+    int n = 0;
+    while (p->next()) ++n;
+    return n;
+  };
+  EXPECT_EQ(count({}), 8);
+  // Turns at 0, 1, 3, 4, 6, 7, 9, 10 s: up to 6 s, five of them.
+  EXPECT_EQ(count({6, -1}), 5);
+  EXPECT_EQ(count({std::numeric_limits<double>::infinity(), 3}), 3);
+  // Exponential think times have the stated mean (and a later turn never comes before the one before it).
+  spec.think_time_exponential = true;
+  spec.turns = am::LengthDistribution::fixed(2);
+  std::vector<am::Arrival> many;
+  for (int i = 0; i < 20000; ++i) many.push_back({i * 1000.0, 10, 5});
+  auto p = am::make_conversations(am::make_trace_replay(many), spec, 3, 0);
+  double sum = 0;
+  int gaps = 0;
+  while (auto a = p->next())
+    if (a->prompt_tokens > 10) sum += a->time_s - std::floor(a->time_s / 1000) * 1000, ++gaps;
+  ASSERT_EQ(gaps, 20000);
+  // Mean 3 s; the standard error of 20,000 exponential gaps is 3 / sqrt(20,000) = 0.021 s: 5 of them.
+  EXPECT_NEAR(sum / gaps, 3.0, 0.11);
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <numeric>
+#include <tuple>
 #include <vector>
 
 #include "../support/kernel_shapes.hpp"
@@ -215,4 +216,69 @@ TEST(EngineBatching, PreemptionByRecomputeGivesTheSameTokens) {
     EXPECT_EQ(static_cast<int>(tight.tokens.at(r.id).size()), r.prompt + r.output);
     EXPECT_EQ(roomy.tokens.at(r.id), tight.tokens.at(r.id)) << "request " << r.id;
   }
+}
+
+// Prefix caching by content: a request whose prompt begins with the tokens of an earlier one finds their KV blocks
+// (32 of its 40 prompt tokens: 8 blocks of 4; the ninth holds its own tokens), computes only the rest, and gets the
+// logits it gets on an engine without the cache (the cached KV is what it would compute itself): within float
+// rounding everywhere (1e-4 of the largest logit; a wrong KV block moves them by their own size), bit for bit where
+// SGEMM rows are independent of their batch, and then the same tokens.
+TEST(EnginePrefixCache, ACachedPrefixGivesTheSameLogits) {
+  Fixture f;
+  const int vocab = f.model.shape().vocab;
+  const std::vector<int32_t> first = ak::synthetic_prompt(5, 1, 40, vocab);
+  std::vector<int32_t> second(first.begin(), first.begin() + 32);
+  const std::vector<int32_t> own = ak::synthetic_prompt(5, 2, 8, vocab);
+  second.insert(second.end(), own.begin(), own.end());
+  struct Served {
+    int cached = -1, prefill = 0;
+    std::vector<int32_t> tokens;
+    std::vector<std::vector<float>> logits;
+  };
+  auto serve = [&](bool cache, bool with_first) {
+    ak::EngineConfig cfg;
+    cfg.limits.block_size = 4;
+    cfg.limits.num_blocks = 64;
+    cfg.limits.max_num_batched_tokens = 64;
+    cfg.limits.max_num_seqs = 8;
+    cfg.limits.prefix_caching = cache;
+    ak::Engine engine(f.model, cfg);
+    Served out;
+    engine.on_logits = [&](int64_t id, int, const float* row) {
+      if (id == 2) out.logits.emplace_back(row, row + vocab);
+    };
+    auto run = [&](int64_t id, const std::vector<int32_t>& prompt) {
+      EXPECT_TRUE(engine.add_request(id, prompt, 6));
+      while (!engine.idle()) {
+        const auto rep = engine.step();
+        engine.scheduler().check_integrity();
+        if (id == 2) out.prefill += rep.prefill_tokens;
+        for (const auto& o : rep.outcomes)
+          if (o.id == id && o.finished) out.cached = o.cached_tokens;
+      }
+    };
+    if (with_first) run(1, first);
+    run(2, second);
+    out.tokens = engine.tokens(2);
+    return out;
+  };
+  const Served cached = serve(true, true), plain = serve(false, true);
+  EXPECT_EQ(cached.cached, 32);
+  EXPECT_EQ(cached.prefill, 8);  // the 8 tokens after the cached blocks
+  EXPECT_EQ(plain.cached, 0);
+  EXPECT_EQ(plain.prefill, 40);
+  ASSERT_EQ(cached.logits.size(), 6u);
+  ASSERT_EQ(plain.logits.size(), 6u);
+  // The first output token's logits come from the same prompt either way: compared before the tokens can diverge.
+  float largest = 0, worst = 0;
+  for (int v = 0; v < vocab; ++v) {
+    largest = std::max(largest, std::abs(plain.logits[0][size_t(v)]));
+    worst = std::max(worst, std::abs(cached.logits[0][size_t(v)] - plain.logits[0][size_t(v)]));
+  }
+  EXPECT_LE(worst, 1e-4f * largest) << "largest logit " << largest;
+  if (!ak::blas_rows_independent())
+    GTEST_SKIP() << "OpenBLAS runs " << ak::blas_version() << ": the bitwise comparison needs row-independent SGEMM";
+  for (size_t i = 0; i < 6; ++i) EXPECT_TRUE(bitwise_equal(cached.logits[i], plain.logits[i])) << "output token " << i;
+  EXPECT_EQ(cached.tokens, plain.tokens);
+  EXPECT_EQ(cached.tokens, serve(true, false).tokens);  // alone on a fresh cache
 }

@@ -95,3 +95,38 @@ TEST(PrefixCacheRun, ReloadFromHostMemoryCostsBytesOverBandwidth) {
     EXPECT_NEAR(by_id.at(2).first_token_s - by_id.at(2).arrival_s, 0.010 + 912.0 * 131072 / 16e9, 1e-12) << mode;
   }
 }
+
+// Synthetic conversations (tests/data/scenarios/conversations.yaml). Turn 1: 1,600 + 160 = 1,760 tokens (110 blocks of
+// 16); turn 2: 1,760 + 16 + 160 = 1,936 (121); turn 3: 1,936 + 16 + 160 = 2,112. Each later turn comes 20 s after the
+// one before, long after its prompt was computed: it finds that prompt's blocks (the answer's 16 tokens are not
+// named, as only prompts are), 1,760 and 1,936 tokens. A first turn finds the 100 blocks of the system prompt, 1,600
+// tokens, once any request has computed them: all but the very first. Conversations opened in the last 40 s lose the
+// turns that would come after the run, so the counts come from /requests.
+TEST(PrefixCacheRun, ConversationsFindTheirEarlierTurnsAndTheSystemPrompt) {
+  const std::string dir = scratch_dir("conversations_run");
+  const std::string scenario = source_path("tests/data/scenarios/conversations.yaml");
+  const auto fast = run_aifsim("run " + scenario + " -o " + dir + "/fast.h5 --quiet");
+  ASSERT_EQ(fast.exit_code, 0) << fast.output;
+  const auto slow = run_aifsim("run " + scenario + " -o " + dir + "/slow.h5 --quiet --iteration-level");
+  ASSERT_EQ(slow.exit_code, 0) << slow.output;
+  const aif::analysis::ResultsReader results(dir + "/fast.h5");
+  std::map<int, int64_t> turns;  // prompt tokens -> requests
+  int64_t expected = 0, prompts = 0;
+  bool first = true;
+  for (const auto& r : results.requests()) {
+    ++turns[r.prompt_tokens];
+    prompts += r.prompt_tokens;
+    const int32_t cached = r.prompt_tokens == 1760 ? (first ? 0 : 1600) : r.prompt_tokens == 1936 ? 1760 : 1936;
+    if (r.prompt_tokens == 1760) first = false;
+    EXPECT_EQ(r.cached_tokens, cached) << "request " << r.id << " of " << r.prompt_tokens << " tokens";
+    expected += cached;
+  }
+  ASSERT_EQ(turns.size(), 3u);  // 1,760, 1,936 and 2,112 tokens only
+  EXPECT_GT(turns.at(2112), 40);
+  auto s = summary_of(dir + "/fast.h5");
+  EXPECT_EQ(s.at("chat.prefix_cached_tokens"),
+            static_cast<double>((turns.at(1760) - 1) * 1600 + turns.at(1936) * 1760 + turns.at(2112) * 1936));
+  EXPECT_EQ(s.at("chat.prefix_cached_tokens"), static_cast<double>(expected));
+  EXPECT_DOUBLE_EQ(s.at("chat.prefix_cache_hit_rate"), static_cast<double>(expected) / static_cast<double>(prompts));
+  EXPECT_EQ(results.stored_fingerprint(), aif::analysis::ResultsReader(dir + "/slow.h5").stored_fingerprint());
+}

@@ -62,6 +62,15 @@ class FakeOps final : public StepOperators {
     calls.push_back({"pipeline_send", bytes});
     return {U * (16 + bytes / 1024), 1.0};
   }
+  // Mixtures of experts: the fused MoE layer U x tokens x 10 (compute share 1/2); an all-to-all U x bytes / 1024.
+  OpTime moe(double tokens) const override {
+    calls.push_back({"moe", tokens});
+    return {U * tokens * 10, 0.5};
+  }
+  OpTime expert_alltoall(double bytes) const override {
+    calls.push_back({"alltoall", bytes});
+    return {U * bytes / 1024, 1.0};
+  }
   void check_coverage(const StepLimits& limits) const override {
     calls.push_back({"check_coverage", static_cast<double>(limits.max_tokens)});
   }
@@ -491,4 +500,79 @@ TEST(StepModel, RefusesBadOptionsAndChecksPipelineCoverage) {
   ASSERT_EQ(f.ops->of("pipeline_send").size(), 1u);
   EXPECT_EQ(f.ops->of("pipeline_send")[0].a, 262144);
   EXPECT_EQ(f.model.describe(), "calibrated toy tp1 pp2 from fake ops, engine toy-engine");
+}
+
+// ---- mixtures of experts --------------------------------------------------------------------------------------------
+
+namespace {
+
+// The toy model with 8 experts of ffn 1024, 2 per token.
+ModelArch toy_moe() {
+  ModelArch m = toy_model();
+  m.name = "toy-moe";
+  m.experts = 8;
+  m.experts_per_token = 2;
+  return m;
+}
+
+}  // namespace
+
+TEST(StepModel, MoeDecodeStepRunsTheFusedLayerInsteadOfTheMlp) {
+  auto ops = std::make_shared<FakeOps>();
+  const ComposedPerfModel model(ops, toy_moe(), {}, toy_engine());
+  const IterationCost c = model.iteration(decode4());
+  // As DecodeStepIsTheHandSum with the MLP's GEMMs and activation replaced by the fused MoE layer:
+  //   elementwise (2 + 1 + 2) U x 4 x 2 layers (no activation: the fused kernel applies it)  =  40
+  //   QKV + O GEMMs (3 + 2) U x 4 x 2 layers                                                  =  40
+  //   fused MoE 10 U x 4 x 2 layers                                                           =  80
+  //   decode attention 16 U x 2 layers                                                        =  32
+  //   embedding 4, rms_norm + sampling + LM head 13 x 4                                       =  56
+  //                                                                                             248 U
+  EXPECT_EQ(c.seconds, 248 * U);
+  // Compute-bound: 3/4 of QKV + O (40) and LM head (32), 1/2 of the MoE (80), 1/4 of attention (32): 54 + 40 + 8.
+  EXPECT_EQ(c.compute_seconds, 102 * U);
+  EXPECT_TRUE(ops->of("gate_up_proj").empty());
+  EXPECT_TRUE(ops->of("activation").empty());
+  EXPECT_TRUE(ops->of("alltoall").empty());  // one attention rank: the experts' outputs meet in the all-reduce
+  ASSERT_EQ(ops->of("moe").size(), 1u);
+  EXPECT_EQ(ops->of("moe")[0].a, 4);
+}
+
+TEST(StepModel, AttentionRanksMeetInTheMoeLayersThroughAllToAlls) {
+  // dp 2 ranks of tp 2: 8 sequences decoding after 63 tokens, 4 per rank.
+  ComposedOptions o = opts(2);
+  o.dp = 2;
+  auto ops = std::make_shared<FakeOps>();
+  const ComposedPerfModel model(ops, toy_moe(), o, toy_engine());
+  BatchShape s;
+  for (int i = 0; i < 8; ++i) add_chunk(s, 1, 63, true, true);
+  const IterationCost c = model.iteration(s);
+  // Per rank t = 8 / 2 = 4 tokens; the MoE layers see both ranks' 8.
+  //   elementwise 5 U x 4 x 2 layers                                               =  40
+  //   QKV + O 5 U x 4 x 2 layers                                                   =  40
+  //   fused MoE 10 U x 8 x 2 layers                                                = 160
+  //   all-reduces: 4 tokens x 512 x 2 bytes = 4 KiB, 2 x 4 U (no graph) x 2 layers  =  32
+  //   all-to-alls: a token's 2 experts x 512 x 2 bytes x (4 - 1) / 4 of them remote = 1,536 bytes each way per token;
+  //     each of a rank's 2 GPUs sends its 4 / 2 tokens: 3,072 bytes, 3 U, dispatch and combine x 2 layers  =  12
+  //   decode attention: 4 sequences of 64 keys per rank, 16 U x 2 layers          =  32
+  //   embedding 4 U; rms_norm + sampling + LM head 13 U x 4 rows of the rank       =  56
+  //                                                                                  372 U
+  EXPECT_EQ(c.seconds, 372 * U);
+  EXPECT_EQ(c.comm_seconds, 44 * U);
+  ASSERT_EQ(ops->of("moe").size(), 1u);
+  EXPECT_EQ(ops->of("moe")[0].a, 8);
+  ASSERT_EQ(ops->of("alltoall").size(), 1u);
+  EXPECT_EQ(ops->of("alltoall")[0].a, 3072);
+  EXPECT_EQ(ops->of("decode_attention")[0].a, 4);
+  // The replica's all-to-all bytes per token and MoE layer, dispatch and combine: 2 x 1,536.
+  EXPECT_EQ(ComposedPerfModel::alltoall_bytes_per_token(toy_moe(), o), 3072);
+  // The breakdown adds up to the same step.
+  EXPECT_EQ(model.breakdown(s).total(), c.seconds);
+}
+
+TEST(StepModel, AttentionRanksAreForMixturesOfExperts) {
+  ComposedOptions o;
+  o.dp = 2;
+  EXPECT_THROW(ComposedPerfModel(std::make_shared<FakeOps>(), toy_model(), o, toy_engine()), std::invalid_argument);
+  EXPECT_EQ(ComposedPerfModel::alltoall_bytes_per_token(toy_model(), o), 0);
 }

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/results_summary.hpp"
 #include "../support/summary_window.hpp"
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/summary.hpp"
@@ -14,12 +15,6 @@ using namespace aif::testing;
 using aif::analysis::ResultsReader;
 
 namespace {
-
-double value(const ResultsReader& r, const std::string& name) {
-  const auto v = r.summary_value(name);
-  EXPECT_TRUE(v.has_value()) << "summary has no " << name;
-  return v.value_or(std::nan(""));
-}
 
 }  // namespace
 
@@ -34,10 +29,10 @@ TEST(DefaultScenario, RunsAndItsSummaryAgreesWithTheRecords) {
   EXPECT_NE(res.meta().at("scenario").find("azure2023_conv.csv"), std::string::npos);
 
   // The whole Azure conversation trace (19,366 requests) plus the synthetic workload, all drained.
-  const double requests = value(res, "requests");
+  const double requests = summary_metric(res, "requests");
   EXPECT_EQ(static_cast<double>(res.request_count()), requests);
-  EXPECT_EQ(value(res, "finished") + value(res, "rejected") + value(res, "unfinished"), requests);
-  EXPECT_EQ(value(res, "chat.requests"), 19366);
+  EXPECT_EQ(summary_metric(res, "finished") + summary_metric(res, "rejected") + summary_metric(res, "unfinished"), requests);
+  EXPECT_EQ(summary_metric(res, "chat.requests"), 19366);
 
   // Latency percentiles: the live summary's sketch vs exact ones recomputed from /requests.
   const auto exact = aif::analysis::summarize_requests(res);
@@ -46,16 +41,16 @@ TEST(DefaultScenario, RunsAndItsSummaryAgreesWithTheRecords) {
                             {"tpot", &exact.tpot}, {"e2e", &exact.e2e}}) {
     const std::string n = name;
     std::printf("%s p50 exact %.6f summary %.6f; p99 exact %.6f summary %.6f\n", name, stat->p50,
-                value(res, n + "_p50"), stat->p99, value(res, n + "_p99"));
-    EXPECT_NEAR(value(res, n + "_p50"), stat->p50, 2 * bound * stat->p50);
-    EXPECT_NEAR(value(res, n + "_p99"), stat->p99, 2 * bound * stat->p99);
-    EXPECT_NEAR(value(res, n + "_mean"), stat->mean, 1e-9 * stat->mean);
+                summary_metric(res, n + "_p50"), stat->p99, summary_metric(res, n + "_p99"));
+    EXPECT_NEAR(summary_metric(res, n + "_p50"), stat->p50, 2 * bound * stat->p50);
+    EXPECT_NEAR(summary_metric(res, n + "_p99"), stat->p99, 2 * bound * stat->p99);
+    EXPECT_NEAR(summary_metric(res, n + "_mean"), stat->mean, 1e-9 * stat->mean);
   }
 
   // Energy: facility = IT x PUE; GPU energy between all-idle and all-at-TDP (64 H100s, 75 W .. 700 W).
-  const double t = value(res, "simulated_time");
-  const double gpu_kwh = value(res, "gpu_energy"), it_kwh = value(res, "it_energy");
-  EXPECT_NEAR(value(res, "facility_energy"), 1.3 * it_kwh, 1e-9 * it_kwh);
+  const double t = summary_metric(res, "simulated_time");
+  const double gpu_kwh = summary_metric(res, "gpu_energy"), it_kwh = summary_metric(res, "it_energy");
+  EXPECT_NEAR(summary_metric(res, "facility_energy"), 1.3 * it_kwh, 1e-9 * it_kwh);
   // 8 servers beyond their GPUs (the default server model, docs/power.md's worked example): between all idle,
   // (1,200 + 8 x 75) / 0.90 - 600 = 1,400 W each, and all at full load, 8,389.2 - 5,600 = 2,789.2 W each.
   EXPECT_GT(it_kwh - gpu_kwh, 8 * 1400.0 * t / 3.6e6);
@@ -68,7 +63,7 @@ TEST(DefaultScenario, RunsAndItsSummaryAgreesWithTheRecords) {
   ASSERT_GT(time.size(), 300u);
   double sampled_j = 0;
   for (size_t i = 0; i + 1 < time.size(); ++i) sampled_j += power[i] * (time[i + 1] - time[i]);
-  const double exact_j = value(res, "facility_energy") * 3.6e6 * (time.back() - time.front()) / t;
+  const double exact_j = summary_metric(res, "facility_energy") * 3.6e6 * (time.back() - time.front()) / t;
   std::printf("facility energy: exact %.1f kWh, from 10 s samples %.1f kWh\n", exact_j / 3.6e6, sampled_j / 3.6e6);
   EXPECT_NEAR(sampled_j, exact_j, 0.02 * exact_j);
 }

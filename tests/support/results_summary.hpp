@@ -1,5 +1,6 @@
 // The /summary of a results file as a name -> value map, for tests that compare many metrics.
 #pragma once
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -14,6 +15,13 @@ inline std::map<std::string, double> summary_of(const aif::analysis::ResultsRead
   std::map<std::string, double> out;
   for (const auto& e : r.summary()) out[e.name] = e.value;
   return out;
+}
+
+// One summary metric the run must have written (a failure of the calling test when it did not; NaN then).
+inline double summary_metric(const aif::analysis::ResultsReader& r, const std::string& name) {
+  const auto v = r.summary_value(name);
+  EXPECT_TRUE(v.has_value()) << "summary has no " << name;
+  return v.value_or(std::nan(""));
 }
 
 // `aifsim run` of a scenario of the source tree (`scenario`, relative to it) with extra arguments, into

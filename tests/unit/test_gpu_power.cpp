@@ -241,3 +241,34 @@ TEST(GpuPowerFit, BadInputFailsWithTheFileAndLine) {
   EXPECT_NE(r.output.find("Avg TPOT (s)"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir + "/out.csv")) << "nothing written before the error";
 }
+
+// A mixture of experts' step work by hand. One layer, hidden 2, one head of 2 dims, ffn 3, vocabulary 5, 4 experts of
+// which 2 per token. Per layer: attention 2x2 + 2x2x2 + 2x2 = 16, norms 2 x 2 = 4, router 2 x 4 = 8 (28 shared) and
+// 4 experts of 3 x 2 x 3 = 18; embedding and LM head 5 x 2 each, final norm 2: 28 + 72 + 20 + 2 = 122 parameters.
+TEST(StepWork, MixtureOfExpertsCountsTheExpertsItsTokensReach) {
+  ModelArch m;
+  m.name = "toy-moe";
+  m.layers = 1, m.hidden = 2, m.heads = 1, m.kv_heads = 1, m.head_dim = 2, m.ffn = 3, m.vocab = 5;
+  m.experts = 4, m.experts_per_token = 2;
+  EXPECT_EQ(m.parameters(), 122);
+  EXPECT_EQ(m.active_parameters(), 122 - 2 * 18);
+  EXPECT_EQ(m.expert_parameters(), 72);
+  const StepWorkModel w(m, 2.0, 1, 1);
+  BatchShape one;  // one decode token
+  one.num_seqs = 1, one.num_tokens = 1, one.decode_seqs = 1, one.sampled_seqs = 1;
+  // FLOPs 2 x (28 shared + 2 experts x 18 + LM head 10) = 148. Weights read: shared 28 and LM head 10, and the
+  // experts one token reaches: 4 (1 - (1 - 2/4)^1) = 2 of them, 36: 74 parameters x 2 bytes = 148.
+  EXPECT_DOUBLE_EQ(w.work(one).linear_flops, 148);
+  EXPECT_DOUBLE_EQ(w.work(one).linear_bytes, 148);
+  // Two tokens reach 4 (1 - (1/2)^2) = 3 experts on average: (38 + 54) x 2 = 184 bytes; FLOPs 2 x (64 x 2 + 10 x 2).
+  BatchShape two = one;
+  two.num_seqs = 2, two.num_tokens = 2, two.decode_seqs = 2, two.sampled_seqs = 2;
+  EXPECT_DOUBLE_EQ(w.work(two).linear_bytes, 184);
+  EXPECT_DOUBLE_EQ(w.work(two).linear_flops, 296);
+  // Two attention ranks of one GPU each: each GPU computes its rank's token through the shared layers (28 + 10) and
+  // half of both tokens' expert work (2 x 2 x 18 / 2), and holds half the experts the two tokens reach (54 / 2).
+  const StepWorkModel ranks(m, 2.0, 1, 1, 0, 2);
+  EXPECT_DOUBLE_EQ(ranks.work(two).linear_flops, 2.0 * (38 + 36));
+  EXPECT_DOUBLE_EQ(ranks.work(two).linear_bytes, (38 + 27) * 2.0);
+  EXPECT_THROW(StepWorkModel(llama_8b(), 2.0, 1, 1, 0, 2), std::invalid_argument);  // dense: no attention ranks
+}

@@ -576,6 +576,35 @@ TEST(HardwareCatalog, DatasheetValuesParse) {
   }
 }
 
+// A mixture of experts names both its experts and its router's top-k, and cannot route a token to more experts than
+// it has: each mistake is one error at its file, line and key.
+TEST(ModelCatalog, MixtureOfExpertsShapesAreChecked) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "aif_moe_catalog").string();
+  std::filesystem::create_directories(dir);
+  const std::string base = "m:\n  layers: 2\n  hidden: 64\n  heads: 4\n  kv_heads: 2\n  ffn: 128\n  vocab: 100\n"
+                           "  max_context: 512\n";
+  struct Case {
+    std::string tail, key, message;
+    int line;
+  };
+  for (const Case& c : {Case{"  experts: 8\n  experts_per_token: 9\n", "m.experts_per_token", "expected at most experts (8)", 10},
+                        Case{"  experts: 8\n", "m.experts", "gives both experts and experts_per_token", 9},
+                        Case{"  experts_per_token: 2\n", "m.experts_per_token", "gives both experts", 9},
+                        Case{"  experts: 1\n  experts_per_token: 1\n", "m.experts", "between 2", 9}}) {
+    const std::string path = dir + "/models.yaml";
+    std::ofstream(path) << base << c.tail;
+    try {
+      aif::sim::load_model_catalog(path);
+      ADD_FAILURE() << "accepted: " << c.tail;
+    } catch (const ScenarioError& e) {
+      EXPECT_EQ(e.file(), path);
+      EXPECT_EQ(e.line(), c.line) << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.key), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(ModelCatalog, ParameterCountsMatchPublishedSizes) {
   const auto models = aif::sim::load_model_catalog(SOURCE_DIR + "/data/models.yaml");
   struct Published {
@@ -588,6 +617,18 @@ TEST(ModelCatalog, ParameterCountsMatchPublishedSizes) {
     EXPECT_NEAR(computed / p.parameters, 1.0, 0.01)
         << p.name << ": computed " << computed << ", published " << p.parameters;
   }
+  // Mixtures of experts, total and active (per token) parameters as published: Mixtral 46.7e9 / 12.9e9 (Jiang et al.
+  // 2024), Qwen3-30B-A3B 30.5e9 / 3.3e9 (its model card).
+  for (const auto& [name, total, active] : {std::tuple{"Mixtral-8x7B", 46.7e9, 12.9e9},
+                                            std::tuple{"Qwen3-30B-A3B", 30.5e9, 3.3e9}}) {
+    const auto& m = models.at(name);
+    EXPECT_NEAR(m.parameters() / total, 1.0, 0.01) << name << ": computed " << m.parameters();
+    EXPECT_NEAR(m.active_parameters() / active, 1.0, 0.02) << name << ": computed " << m.active_parameters();
+  }
+  // Mixtral's experts: 32 layers x 8 experts x 3 (gate, up, down) x 4,096 x 14,336.
+  EXPECT_DOUBLE_EQ(models.at("Mixtral-8x7B").expert_parameters(), 32.0 * 8 * 3 * 4096 * 14336);
+  EXPECT_EQ(models.at("Llama-3.1-8B").expert_parameters(), 0);
+  EXPECT_EQ(models.at("Llama-3.1-8B").active_parameters(), models.at("Llama-3.1-8B").parameters());
   // KV cache of Llama-3.1-8B in bf16: 2 (K, V) x 32 layers x 8 KV heads x 128 dims x 2 bytes = 131,072 B/token.
   EXPECT_DOUBLE_EQ(models.at("Llama-3.1-8B").kv_bytes_per_token(2), 131072.0);
   const auto& tiny = models.at("tiny-llama");

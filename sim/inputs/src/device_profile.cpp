@@ -36,6 +36,10 @@ const std::map<std::string, std::vector<std::string>>& fields_of() {
         {"attn_decode", {"dtype", "batch", "tokens", "heads", "kv_heads", "head_dim"}},
         {"allreduce", {"variant", "gpus", "bytes"}},
         {"p2p", {"variant", "bytes"}},
+        // moe: variant tp|ep (how the experts are split over gpus), m tokens, n each expert's ffn, k hidden,
+        // heads the routed experts, kv_heads the experts per token (docs/calibration-format.md).
+        {"moe", {"variant", "dtype", "gpus", "m", "n", "k", "heads", "kv_heads"}},
+        {"alltoall", {"variant", "gpus", "bytes"}},
     };
     for (const std::string& op : ELEMENTWISE) f[op] = {"elements"};
     return f;
@@ -83,6 +87,8 @@ std::shared_ptr<const models::KernelTables> read_device_profile(const std::strin
   std::map<models::KernelTables::HeadsKey, std::map<int, Points>> prefill, decode;
   std::map<std::pair<std::string, int>, Points> allreduce;
   std::map<std::string, Points> p2p, elementwise;
+  std::map<models::KernelTables::MoeKey, Points> moe;
+  std::map<int, Points> alltoall;
   const auto& ops = fields_of();
   std::vector<std::string> op_names;
   for (const auto& kv : ops) op_names.push_back(kv.first);
@@ -141,6 +147,28 @@ std::shared_ptr<const models::KernelTables> read_device_profile(const std::strin
       x = r.number(line, "bytes", field("bytes"), 0, true);
       points = &allreduce[{v, gpus}];
       what = "allreduce " + v + " gpus=" + field("gpus") + " bytes=" + field("bytes");
+    } else if (op == "moe") {
+      const std::string v = variant({"tp", "ep"});
+      models::KernelTables::MoeKey key{dtype({"bf16", "fp8"}), integer("k"), integer("n"), integer("heads"),
+                                       integer("kv_heads"), 1, 1};
+      (v == "tp" ? key.tp : key.ep) = integer("gpus");
+      if (key.top_k > key.experts)
+        r.fail(line, "kv_heads", "a moe row's experts per token (kv_heads " + field("kv_heads") +
+                                     ") cannot exceed its experts (heads " + field("heads") + ")");
+      if (v == "ep" && key.experts % key.ep != 0)
+        r.fail(line, "gpus", "expert parallelism over " + field("gpus") + " GPUs does not divide the " +
+                                 field("heads") + " experts");
+      x = integer("m");
+      points = &moe[key];
+      what = "moe " + key.dtype + " " + v + field("gpus") + " tokens=" + field("m") + " ffn=" + field("n") +
+             " experts=" + field("heads") + "/" + field("kv_heads");
+    } else if (op == "alltoall") {
+      variant({"nccl"});
+      const int gpus = integer("gpus");
+      if (gpus < 2) r.fail(line, "gpus", "an all-to-all needs at least 2 GPUs, found " + field("gpus"));
+      x = r.number(line, "bytes", field("bytes"), 0, true);
+      points = &alltoall[gpus];
+      what = "alltoall gpus=" + field("gpus") + " bytes=" + field("bytes");
     } else if (op == "p2p") {
       const std::string v = variant({"intra", "inter"});
       x = r.number(line, "bytes", field("bytes"), 0, true);
@@ -163,6 +191,8 @@ std::shared_ptr<const models::KernelTables> read_device_profile(const std::strin
   for (const auto& [key, p] : allreduce) tables->allreduce[key] = to_curve(p);
   for (const auto& [key, p] : p2p) tables->p2p[key] = to_curve(p);
   for (const auto& [key, p] : elementwise) tables->elementwise[key] = to_curve(p);
+  for (const auto& [key, p] : moe) tables->moe[key] = to_curve(p);
+  for (const auto& [key, p] : alltoall) tables->alltoall[key] = to_curve(p);
   if (tables->gemm.empty()) r.fail(t.column_line, "op", "the profile has no gemm rows");
   if (tables->prefill.empty() || tables->decode.empty())
     r.fail(t.column_line, "op", "the profile needs attn_prefill and attn_decode rows");

@@ -16,21 +16,37 @@ std::string service_key(size_t i) { return "services[" + std::to_string(i) + "]"
 int kv_blocks(const Scenario& sc, const ServiceConfig& svc, size_t index) {
   if (svc.scheduler.num_blocks > 0) return svc.scheduler.num_blocks;
   const models::ModelArch& m = sc.models.at(svc.model);
-  const double bytes = models::dtype_bytes(svc.dtype);
-  const double free_hbm = sc.device.hbm_bytes * svc.gpus_per_replica() - m.parameters() * bytes;
-  // The KV cache stays in bf16 whatever the weights (vLLM's kv_cache_dtype auto follows the activations).
-  const double kv_bytes = svc.dtype == "fp8" ? 2.0 : bytes;
-  const double per_block = m.kv_bytes_per_token(kv_bytes) * svc.scheduler.block_size;
+  double weights = replica_weight_bytes(svc, m);
+  // The KV cache's dtype: with auto, bf16 whatever the weights (vLLM's kv_cache_dtype auto follows the activations).
+  double per_token = m.kv_bytes_per_token(models::dtype_bytes(svc.kv_dtype()));
+  if (svc.speculative.method == ServiceConfig::Speculative::Method::DRAFT) {
+    // The draft model shares the GPUs: its weights, and a KV cache of every request beside the target's.
+    const models::ModelArch& d = sc.models.at(svc.speculative.draft_model);
+    weights += d.parameters() * models::dtype_bytes(svc.dtype);
+    per_token += d.kv_bytes_per_token(models::dtype_bytes(svc.kv_dtype()));
+  }
+  const double free_hbm = sc.device.hbm_bytes * svc.gpus_per_replica() - weights;
+  const double per_block = per_token * svc.scheduler.block_size;
   const double blocks = std::floor(free_hbm * svc.scheduler.kv_memory_fraction / per_block);
   if (!(blocks >= 1))
     throw ScenarioError(sc.source_path, 0, service_key(index) + ".model",
-                        "the weights of " + svc.model + " (" + std::to_string(m.parameters() * bytes / 1e9) +
+                        "the weights of " + svc.model + " (" + std::to_string(weights / 1e9) +
                             " GB) leave no room for a KV cache on " + std::to_string(svc.gpus_per_replica()) + " x " +
                             sc.gpu);
   return static_cast<int>(std::min(blocks, 2e9));
 }
 
 std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const ServiceConfig& svc) {
+  if (svc.speculative.method == ServiceConfig::Speculative::Method::DRAFT) {
+    // The draft model runs on the same GPUs with the same perf model kind and layout.
+    ServiceConfig target = svc, draft = svc;
+    target.speculative = {};
+    draft.speculative = {};
+    draft.model = svc.speculative.draft_model;
+    draft.expert_parallel = false;
+    draft.dp = 1;
+    return std::make_unique<models::DraftedPerfModel>(make_perf_model(sc, target), make_perf_model(sc, draft));
+  }
   const models::ModelArch& arch = sc.models.at(svc.model);
   const double nvlink = sc.fabric.nvlink_bandwidth > 0 ? sc.fabric.nvlink_bandwidth : sc.device.nvlink_bandwidth;
   switch (svc.perf.kind) {
@@ -51,13 +67,18 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
       }
       models::KernelTableOptions o;
       o.dtype = svc.dtype;
-      o.stages_across_servers = svc.gpus_per_replica() > sc.facility.gpus_per_server;
+      o.kv_dtype = svc.kv_dtype() == "fp8" ? "fp8" : "bf16";  // attention was measured with these two caches
+      o.stages_across_servers = svc.tp * svc.pp > sc.facility.gpus_per_server;
       o.nic_bandwidth = sc.fabric.nic_bandwidth;
+      o.expert_parallel = svc.expert_parallel;
+      o.dp = svc.dp;
+      o.gpus_per_server = sc.facility.gpus_per_server;
       auto ops = std::make_shared<models::KernelTableOperators>(sc.device_profiles.at(svc.perf.table_key), sc.device,
                                                                  arch, svc.tp, o);
       models::ComposedOptions c;
       c.tp = svc.tp;
       c.pp = svc.pp;
+      c.dp = svc.dp;
       c.clock_fraction = svc.perf.clock_fraction;
       c.activation_bytes = 2;  // bf16 activations, fp8 weights included
       return std::make_unique<models::ComposedPerfModel>(ops, arch, c, svc.engine);
@@ -70,7 +91,9 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
   p.dtype = svc.dtype;
   p.tp = svc.tp;
   p.pp = svc.pp;
-  p.stage_send_bandwidth = svc.gpus_per_replica() > sc.facility.gpus_per_server ? sc.fabric.nic_bandwidth : nvlink / 2;
+  p.dp = svc.dp;
+  if (svc.kv_cache_dtype != "auto") p.kv_dtype = svc.kv_cache_dtype;
+  p.stage_send_bandwidth = svc.tp * svc.pp > sc.facility.gpus_per_server ? sc.fabric.nic_bandwidth : nvlink / 2;
   if (sc.fabric.nvlink_bandwidth > 0) p.allreduce_bandwidth = sc.fabric.nvlink_bandwidth / 2;
   p.iteration_overhead_s = svc.perf.iteration_overhead_s;
   p.clock_fraction = svc.perf.clock_fraction;
@@ -85,8 +108,9 @@ int max_model_len(const Scenario& sc, const ServiceConfig& svc) {
 models::StepLimits service_step_limits(const Scenario& sc, size_t index) {
   const ServiceConfig& svc = sc.services.at(index);
   models::StepLimits l;
-  l.max_tokens = svc.scheduler.max_num_batched_tokens;
-  l.max_seqs = svc.scheduler.max_num_seqs;
+  // dp attention ranks: one scheduler for the replica, each limit dp times a rank's.
+  l.max_tokens = svc.scheduler.max_num_batched_tokens * svc.dp;
+  l.max_seqs = svc.scheduler.max_num_seqs * svc.dp;
   l.max_context = max_model_len(sc, svc);
   l.max_kv_tokens = static_cast<int64_t>(kv_blocks(sc, svc, index)) * svc.scheduler.block_size;
   l.max_context = static_cast<int>(std::min<int64_t>(l.max_context, l.max_kv_tokens));
@@ -105,9 +129,11 @@ void check_service_perf(const Scenario& sc, size_t index, const std::string& fil
   }
   const models::StepLimits limits = service_step_limits(sc, index);
   try {
-    if (const auto* c = dynamic_cast<const models::CalibratedPerfModel*>(perf.get()))
+    const models::PerfModel* target = perf.get();
+    if (const auto* d = dynamic_cast<const models::DraftedPerfModel*>(target)) target = &d->target();
+    if (const auto* c = dynamic_cast<const models::CalibratedPerfModel*>(target))
       c->check_coverage(limits.max_tokens, limits.max_seqs, limits.max_context);
-    else if (const auto* m = dynamic_cast<const models::ComposedPerfModel*>(perf.get()))
+    else if (const auto* m = dynamic_cast<const models::ComposedPerfModel*>(target))
       m->check_coverage(limits);
   } catch (const std::out_of_range& e) {
     throw ScenarioError(file, line, key,

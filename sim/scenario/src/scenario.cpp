@@ -160,7 +160,8 @@ std::map<std::string, models::ModelArch> parse_model_catalog(const Node& root) {
   std::map<std::string, models::ModelArch> catalog;
   for (const auto& [name, entry] : root.entries()) {
     entry.check_keys(
-        {"layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab", "max_context", "source", "description"});
+        {"layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab", "max_context", "experts",
+         "experts_per_token", "source", "description"});
     models::ModelArch arch;
     arch.name = name;
     const Range size = yaml::between(1, 1 << 20);
@@ -182,6 +183,18 @@ std::map<std::string, models::ModelArch> parse_model_catalog(const Node& root) {
     arch.ffn = static_cast<int>(entry.required("ffn").as_int(size));
     arch.vocab = static_cast<int>(entry.required("vocab").as_int(yaml::between(1, 1 << 24)));
     arch.max_context = static_cast<int>(entry.required("max_context").as_int(yaml::between(1, 1 << 24)));
+    // A mixture of experts names both its expert count and its router's top-k.
+    const Node experts = entry.child("experts"), top_k = entry.child("experts_per_token");
+    if (experts.present() != top_k.present())
+      (experts.present() ? experts : top_k)
+          .fail("a mixture-of-experts model gives both experts and experts_per_token (its router's top-k)");
+    if (experts.present()) {
+      arch.experts = static_cast<int>(experts.as_int(yaml::between(2, 1 << 16)));
+      arch.experts_per_token = static_cast<int>(top_k.as_int(yaml::between(1, 1 << 16)));
+      if (arch.experts_per_token > arch.experts)
+        top_k.fail("expected at most experts (" + std::to_string(arch.experts) + "): a token cannot take " +
+                   std::to_string(arch.experts_per_token) + " distinct experts out of " + std::to_string(arch.experts));
+    }
     entry.read("source", arch.source);
     catalog[name] = arch;
   }
@@ -533,9 +546,20 @@ SloConfig parse_slo(const Node& n) {
   return slo;
 }
 
+}  // namespace
+
+double replica_weight_bytes(const ServiceConfig& service, const models::ModelArch& model) {
+  const double all = model.parameters();
+  if (service.dp == 1) return all * models::dtype_bytes(service.dtype);
+  return (all + (service.dp - 1) * (all - model.expert_parameters())) * models::dtype_bytes(service.dtype);
+}
+
+namespace {
+
 ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
-  n.check_keys({"name", "model", "dtype", "tp", "pp", "replicas", "disaggregation", "load_weights", "scheduler",
-                "router", "engine", "perf", "slo", "priority", "gpu_power_limit", "kv_host"});
+  n.check_keys({"name", "model", "dtype", "kv_cache_dtype", "tp", "pp", "expert_parallel", "data_parallel", "replicas",
+                "disaggregation", "load_weights", "scheduler", "router", "engine", "perf", "slo", "priority",
+                "gpu_power_limit", "kv_host", "speculative"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
   const Node model = n.required("model");
@@ -567,6 +591,29 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
               std::to_string(per_server) + ") or fill whole servers");
     }
   }
+  if (const Node kv = n.child("kv_cache_dtype"); kv.present()) service.kv_cache_dtype = kv.as_enum({"auto", "bf16", "fp8"});
+  const models::ModelArch& m = arch->second;
+  if (const Node ep = n.child("expert_parallel"); ep.present()) {
+    n.read("expert_parallel", service.expert_parallel);
+    if (service.expert_parallel && !m.is_moe())
+      ep.fail(service.model + " is dense: expert parallelism needs a mixture of experts (a catalog model with experts)");
+  }
+  if (const Node dp = n.child("data_parallel"); dp.present()) {
+    service.dp = static_cast<int>(dp.as_int(yaml::between(1, 1024)));
+    if (service.dp > 1 && !m.is_moe())
+      dp.fail(service.model + " is dense: attention data parallelism is for mixtures of experts (serve more replicas "
+              "instead)");
+    if (service.dp > 1 && !service.expert_parallel)
+      dp.fail("data-parallel attention ranks share their experts through expert parallelism: set expert_parallel: true");
+    const int gpus = service.gpus_per_replica();
+    if (gpus <= per_server ? per_server % gpus != 0 : gpus % per_server != 0)
+      dp.fail("a replica's data_parallel x tp x pp = " + std::to_string(gpus) +
+              " GPUs must divide facility.gpus_per_server (" + std::to_string(per_server) + ") or fill whole servers");
+  }
+  if (service.expert_parallel && m.experts % (service.tp * service.dp) != 0)
+    n.child("expert_parallel")
+        .fail("the " + std::to_string(m.experts) + " experts of " + service.model + " do not divide over tp x data_parallel = " +
+              std::to_string(service.tp * service.dp) + " GPUs");
   service.engine = parse_service_engine(n.child("engine"), ctx.engines, service.gpus_per_replica());
   n.read("replicas", service.replicas, yaml::between(1, 1e6));
   if (const Node dis = n.child("disaggregation"); dis.present()) {
@@ -624,7 +671,33 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
       host.fail("a host tier holds the prefix cache's evicted blocks: it needs scheduler.prefix_caching");
   }
 
-  const double weight_bytes = arch->second.parameters() * models::dtype_bytes(service.dtype);
+  if (const Node spec = n.child("speculative"); spec.present()) {
+    ServiceConfig::Speculative& sp = service.speculative;
+    const bool draft = spec.required("method").as_enum({"draft", "ngram"}) == "draft";
+    spec.check_keys(draft ? std::vector<std::string>{"method", "tokens", "acceptance", "draft_model"}
+                          : std::vector<std::string>{"method", "tokens", "acceptance"});
+    sp.method = draft ? ServiceConfig::Speculative::Method::DRAFT : ServiceConfig::Speculative::Method::NGRAM;
+    spec.required("tokens");
+    spec.read("tokens", sp.tokens, yaml::between(1, 16));
+    spec.required("acceptance");
+    spec.read_number("acceptance", sp.acceptance, Range{0, 1, false, false, "between 0 and 1"});
+    if (draft) {
+      const Node dm = spec.required("draft_model");
+      sp.draft_model = dm.as_string();
+      const auto d = ctx.models.find(sp.draft_model);
+      if (d == ctx.models.end())
+        dm.fail("unknown model '" + sp.draft_model + "' (valid models: " + yaml::join_or(keys_of(ctx.models)) + ")");
+      if (d->second.vocab != arch->second.vocab)
+        dm.fail("a draft model proposes tokens of the target's vocabulary: " + sp.draft_model + " has " +
+                std::to_string(d->second.vocab) + " tokens, " + service.model + " " + std::to_string(arch->second.vocab));
+      if (d->second.heads % service.tp != 0)
+        dm.fail("the draft runs on the target's tp " + std::to_string(service.tp) + " GPUs, and its " +
+                std::to_string(d->second.heads) + " heads do not split over them");
+      if (d->second.is_moe()) dm.fail("a mixture of experts as draft model is not supported");
+    }
+  }
+
+  const double weight_bytes = replica_weight_bytes(service, arch->second);
   const double per_gpu = weight_bytes / service.gpus_per_replica();
   if (per_gpu >= scenario.device.hbm_bytes) {
     std::ostringstream msg;
@@ -722,7 +795,7 @@ ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
 }
 
 WorkloadConfig parse_workload(const Node& n, const Context& ctx, const Scenario& scenario) {
-  n.check_keys({"name", "service", "arrival", "deferrable", "shared_prefix_tokens"});
+  n.check_keys({"name", "service", "arrival", "deferrable", "shared_prefix_tokens", "conversation"});
   WorkloadConfig workload;
   workload.name = n.required("name").as_string();
   const Node service = n.required("service");
@@ -734,6 +807,30 @@ WorkloadConfig parse_workload(const Node& n, const Context& ctx, const Scenario&
   }
   workload.arrival = parse_arrival(n.required("arrival"), ctx);
   n.read("shared_prefix_tokens", workload.shared_prefix_tokens, yaml::between(0, MAX_TOKENS));
+  if (const Node c = n.child("conversation"); c.present()) {
+    c.check_keys({"turns", "think_time", "system_prompt_tokens", "system_prompts"});
+    if (workload.arrival.kind == ArrivalConfig::Kind::TRACE)
+      c.fail("a trace states its own requests: conversations are for the synthetic arrivals (poisson, gamma, "
+             "diurnal), whose rate is then new conversations per second");
+    if (workload.shared_prefix_tokens > 0)
+      c.fail("give either shared_prefix_tokens or conversation.system_prompt_tokens (a conversation's system prompt "
+             "is its shared prefix)");
+    WorkloadConfig::Conversation& conv = workload.conversation;
+    conv.turns = parse_lengths(c.required("turns"));
+    const Node think = c.required("think_time");
+    if (think.is_map()) {
+      const bool fixed = think.required("dist").as_enum({"fixed", "exponential"}) == "fixed";
+      think.check_keys({"dist", fixed ? "value" : "mean"});
+      conv.think_time_exponential = !fixed;
+      think.read_quantity(fixed ? "value" : "mean", Unit::DURATION, conv.think_time_s, yaml::positive());
+      if (!think.child(fixed ? "value" : "mean").present())
+        think.fail(std::string("expected the think time's ") + (fixed ? "value" : "mean"));
+    } else {
+      conv.think_time_s = think.as_quantity(Unit::DURATION, yaml::positive());  // the mean of an exponential gap
+    }
+    c.read("system_prompt_tokens", conv.system_prompt_tokens, yaml::between(0, MAX_TOKENS));
+    c.read("system_prompts", conv.system_prompts, yaml::between(1, 1e6));
+  }
   read_deferrable(n, workload.deferrable, workload.deadline_s);
   return workload;
 }
@@ -793,6 +890,8 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
       }
     }
     scenario.models[service.model] = ctx.models.at(service.model);
+    if (!service.speculative.draft_model.empty())
+      scenario.models[service.speculative.draft_model] = ctx.models.at(service.speculative.draft_model);
     scenario.services.push_back(std::move(service));
     // The measured tables must cover every step the service can schedule: refused here, not in the middle of a run.
     const Node perf = node.child("perf").present() ? node.child("perf") : node;

@@ -119,6 +119,9 @@ JobConfig parse_job(const Node& n, const std::map<std::string, models::ModelArch
     for (const auto& [name, a] : catalog) names.push_back(name);
     model.fail("unknown model '" + job.model + "' (valid models: " + yaml::join_or(names) + ")");
   }
+  if (arch->second.is_moe())
+    model.fail(job.model + " is a mixture of experts: training jobs model dense transformers only (no expert "
+               "parallelism in the training step model)");
   if (const Node dtype = n.child("dtype"); dtype.present()) {
     std::vector<std::string> supported;
     for (const auto& [name, flops] : scenario.device.peak_flops) supported.push_back(name);

@@ -3,7 +3,8 @@
 //     systems/data/<device>/..., Apache-2.0), read in CSV form with the upstream columns; latencies in ms.
 //   Elementwise operators and pipeline send/recv: Vidur's profiles (microsoft/vidur, data/profiling/, MIT); ms.
 // Only what the catalog's models need is kept: the measured GEMM shapes around each model's shard shapes at tp 1, 2,
-// 4 and 8, and the attention head configurations that stand in for theirs; rows keep their measured values (repeated
+// 4 and 8, the attention head configurations that stand in for theirs (bf16 and fp8 KV cache), the fused MoE layers
+// of its mixtures of experts; rows keep their measured values (repeated
 // measurements of one point: their median). Elementwise and send/recv profiles are dense in size; they are reduced to
 // the median of each 1/8-octave bin of size.
 #include <algorithm>
@@ -174,11 +175,28 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
   std::map<std::string, size_t> dropped;  // table -> measurements left out as outliers
 
   // Which models the profile serves, and what they need.
+  // Fused MoE layers: a mixture of experts is served only where its layer shape was measured on the device.
+  const PlainCsv moe_table = read_plain_csv(only_subfolder(base + "/moe/vllm") + "/moe_perf.csv",
+                                            {"kernel_source", "moe_dtype", "num_tokens", "hidden_size", "inter_size",
+                                             "topk", "num_experts", "moe_tp_size", "moe_ep_size", "distribution",
+                                             "latency"});
+  std::set<std::tuple<int, int, int, int>> moe_measured;  // hidden, ffn, experts, top-k
+  for (const auto& row : moe_table.rows)
+    if (moe_table.get(row, "distribution") == "balanced" && moe_table.get(row, "kernel_source") == "vllm_fused_moe" &&
+        moe_table.get(row, "moe_dtype") == "bfloat16")
+      moe_measured.insert({static_cast<int>(moe_table.number(row, "hidden_size")),
+                         static_cast<int>(moe_table.number(row, "inter_size")),
+                         static_cast<int>(moe_table.number(row, "num_experts")),
+                         static_cast<int>(moe_table.number(row, "topk"))});
   std::vector<models::ModelArch> served;
   std::vector<std::string> skipped;
   for (const models::ModelArch& m : src.models) {
-    if (m.head_dim == 128) served.push_back(m);
-    else skipped.push_back(m.name + " (head_dim " + std::to_string(m.head_dim) + " not measured)");
+    if (m.head_dim != 128)
+      skipped.push_back(m.name + " (head_dim " + std::to_string(m.head_dim) + " not measured)");
+    else if (m.is_moe() && !moe_measured.count({m.hidden, m.ffn, m.experts, m.experts_per_token}))
+      skipped.push_back(m.name + " (its fused MoE layer not measured)");
+    else
+      served.push_back(m);
   }
   std::vector<std::pair<const models::ModelArch*, int>> shards;
   for (const models::ModelArch& m : served)
@@ -241,7 +259,8 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
     }
   }
 
-  // Attention: the head configurations that stand in for the models' (bf16 KV cache).
+  // Attention: the head configurations that stand in for the models', with a bf16 and an fp8 KV cache (bf16
+  // activations both).
   for (const char* which : {"context", "generation"}) {
     const bool prefill = std::string(which) == "context";
     const std::string path =
@@ -250,8 +269,11 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
                                              "attn_dtype", "kv_cache_dtype", "step", "latency"});
     std::map<models::KernelTables::HeadsKey, std::map<std::pair<int, int>, std::vector<double>>> by;
     for (const auto& row : t.rows) {
-      if (t.get(row, "attn_dtype") != "bfloat16" || t.get(row, "kv_cache_dtype") != "bfloat16") continue;
-      const models::KernelTables::HeadsKey key{"bf16", static_cast<int>(t.number(row, "num_heads")),
+      if (t.get(row, "attn_dtype") != "bfloat16") continue;
+      const std::string& kv = t.get(row, "kv_cache_dtype");
+      const std::string kv_dtype = kv == "bfloat16" ? "bf16" : kv == "fp8" ? "fp8" : "";
+      if (kv_dtype.empty()) continue;
+      const models::KernelTables::HeadsKey key{kv_dtype, static_cast<int>(t.number(row, "num_heads")),
                                                static_cast<int>(t.number(row, "num_key_value_heads")),
                                                static_cast<int>(t.number(row, "head_dim"))};
       // Prefill: prompts of isl tokens. Decode: the step's token after isl + step cached ones reads isl + step keys.
@@ -266,11 +288,16 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
         c.seconds.push_back(median(lat));
       }
     std::set<models::KernelTables::HeadsKey> keep;
-    for (const auto& [model, tp] : shards) {
-      models::KernelTables::HeadsKey h = models::shard_shapes(*model, tp).heads;
-      h.kv_dtype = "bf16";
-      keep.insert(models::attention_stand_in(grids, h, path).first);
-    }
+    for (const auto& [model, tp] : shards)
+      for (const char* kv_dtype : {"bf16", "fp8"}) {
+        models::KernelTables::HeadsKey h = models::shard_shapes(*model, tp).heads;
+        h.kv_dtype = kv_dtype;
+        try {
+          keep.insert(models::attention_stand_in(grids, h, path).first);
+        } catch (const std::invalid_argument&) {
+          if (h.kv_dtype == "bf16") throw;  // an fp8 cache is optional (A100 has no fp8 attention measured)
+        }
+      }
     const std::string op = prefill ? "attn_prefill" : "attn_decode";
     for (const auto& key : keep) {
       std::map<int, std::map<double, double>> batch_rows;  // batch -> tokens -> seconds
@@ -280,7 +307,7 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
         for (const auto& [tokens, s] : curve) {
           Row r;
           r.op = op;
-          r.dtype = "bf16";
+          r.dtype = key.kv_dtype;
           r.batch = batch;
           r.tokens = tokens;
           r.heads = key.heads;
@@ -289,6 +316,51 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
           r.seconds = s;
           rows.push_back(r);
         }
+      }
+    }
+  }
+
+  // Fused MoE layers of the catalog's mixtures of experts (bf16 and fp8 weights, every measured split over tp or ep
+  // GPUs), routing balanced over the experts; absent where the device was not measured for a model's shapes.
+  {
+    const PlainCsv& t = moe_table;
+    std::set<std::tuple<int, int, int, int>> wanted;  // hidden, ffn, experts, top-k
+    for (const models::ModelArch& m : served)
+      if (m.is_moe()) wanted.insert({m.hidden, m.ffn, m.experts, m.experts_per_token});
+    std::map<models::KernelTables::MoeKey, std::map<int, std::vector<double>>> by;
+    for (const auto& row : t.rows) {
+      if (t.get(row, "distribution") != "balanced" || t.get(row, "kernel_source") != "vllm_fused_moe") continue;
+      const std::string& d = t.get(row, "moe_dtype");
+      const std::string dtype = d == "bfloat16" ? "bf16" : d == "fp8" ? "fp8" : "";
+      if (dtype.empty()) continue;  // fp8_block, int4_wo: no catalog dtype
+      const models::KernelTables::MoeKey key{dtype,
+                                             static_cast<int>(t.number(row, "hidden_size")),
+                                             static_cast<int>(t.number(row, "inter_size")),
+                                             static_cast<int>(t.number(row, "num_experts")),
+                                             static_cast<int>(t.number(row, "topk")),
+                                             static_cast<int>(t.number(row, "moe_tp_size")),
+                                             static_cast<int>(t.number(row, "moe_ep_size"))};
+      if (!wanted.count({key.hidden, key.ffn, key.experts, key.top_k})) continue;
+      if (key.tp > 1 && key.ep > 1) continue;  // vLLM splits experts over tp or over ep, not both
+      by[key][static_cast<int>(t.number(row, "num_tokens"))].push_back(t.number(row, "latency") * 1e-3);
+    }
+    for (const auto& [key, pts] : by) {
+      std::map<double, double> curve;
+      for (const auto& [tokens, lat] : pts) curve[tokens] = median(lat);
+      dropped["moe"] += drop_outliers(curve);
+      for (const auto& [tokens, s] : curve) {
+        Row r;
+        r.op = "moe";
+        r.variant = key.ep > 1 ? "ep" : "tp";
+        r.dtype = key.dtype;
+        r.gpus = key.ep > 1 ? key.ep : key.tp;
+        r.m = tokens;
+        r.n = key.ffn;
+        r.k = key.hidden;
+        r.heads = key.experts;
+        r.kv_heads = key.top_k;
+        r.seconds = s;
+        rows.push_back(r);
       }
     }
   }
@@ -308,7 +380,11 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
     }
     const std::string npath = only_subfolder(base + "/comm/nccl") + "/nccl_perf.csv";
     const PlainCsv nt = read_plain_csv(npath, {"op_name", "nccl_dtype", "num_gpus", "message_size", "latency"});
+    std::map<int, std::map<double, std::vector<double>>> alltoall;  // GPUs -> bytes per GPU -> latencies
     for (const auto& row : nt.rows) {
+      if (nt.get(row, "op_name") == "alltoall" && nt.get(row, "nccl_dtype") == "half")
+        alltoall[static_cast<int>(nt.number(row, "num_gpus"))][2 * nt.number(row, "message_size")].push_back(
+            nt.number(row, "latency") * 1e-3);
       if (nt.get(row, "op_name") != "all_reduce" || nt.get(row, "nccl_dtype") != "half") continue;
       by[{"nccl", static_cast<int>(nt.number(row, "num_gpus")), 2 * nt.number(row, "message_size")}].push_back(
           nt.number(row, "latency") * 1e-3);
@@ -322,6 +398,21 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
         r.op = "allreduce";
         r.variant = vg.first;
         r.gpus = vg.second;
+        r.bytes = bytes;
+        r.seconds = s;
+        rows.push_back(r);
+      }
+    }
+    // NCCL all-to-all (expert-parallel dispatch and combine), fp16 elements -> bytes per GPU.
+    for (auto& [gpus, points] : alltoall) {
+      std::map<double, double> curve;
+      for (const auto& [bytes, lat] : points) curve[bytes] = median(lat);
+      dropped["alltoall"] += drop_outliers(curve);
+      for (const auto& [bytes, s] : curve) {
+        Row r;
+        r.op = "alltoall";
+        r.variant = "nccl";
+        r.gpus = gpus;
         r.bytes = bytes;
         r.seconds = s;
         rows.push_back(r);
@@ -416,6 +507,9 @@ size_t write_device_profile(const ProfileSources& src, const std::string& output
        << "# device: " << src.device << "\n"
        << "# kernels: vLLM " << fs::path(only_subfolder(base + "/gemm/vllm")).filename().string()
        << " GEMM and attention, vLLM custom all-reduce and NCCL all-reduce, measured by AIConfigurator on "
+       << folders->second.aiconfigurator << "\n"
+       << "# kernels_moe: vLLM " << fs::path(only_subfolder(base + "/moe/vllm")).filename().string()
+       << " fused MoE and NCCL all-to-all, measured by AIConfigurator on "
        << folders->second.aiconfigurator << "\n"
        << "# source_kernels: ai-dynamo/aiconfigurator " << src.aiconfigurator_ref << " systems/data/"
        << folders->second.aiconfigurator << " (Apache-2.0)\n"

@@ -126,7 +126,7 @@ int jobs_gpus(const Scenario& sc) {
 
 int services_gpus(const Scenario& sc) {
   int gpus = 0;
-  for (const ServiceConfig& s : sc.services) gpus += s.total_replicas() * s.tp;
+  for (const ServiceConfig& s : sc.services) gpus += s.total_replicas() * s.gpus_per_replica();
   return gpus;
 }
 

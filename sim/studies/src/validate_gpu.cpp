@@ -281,7 +281,7 @@ void llmservingsim_cases(const std::string& dir, bool quick, std::vector<GpuVali
                      requests.number(i, "output_tokens")});
   for (size_t r = 0; r < configs.size(); ++r) {
     const std::string name = configs.text(r, "config");
-    if (configs.text(r, "model") == "not-in-catalog") continue;  // SM: Mixtral, not a dense Llama
+    if (configs.text(r, "model") == "not-replayed") continue;  // SM: Mixtral on a request file not extracted
     if (quick && name != "SD+PC") continue;
     GpuValidationCase c;
     c.set = "llmservingsim";

@@ -199,6 +199,7 @@ void Replica::finish_step(double now) {
   energy_j_ += step_power_w_ * duration;
   busy_s_ += duration;
   ++steps_;
+  step_tokens_ += plan_.shape.num_tokens;
   if (sinks_.iteration) {
     analysis::IterationRecord it;
     it.replica = index_;
@@ -227,6 +228,7 @@ void Replica::end_window(int steps) {
   for (int i = 0; i < steps; ++i) {
     energy_j_ += window_power_w_[static_cast<size_t>(i)] * window_duration_[static_cast<size_t>(i)];
     busy_s_ += window_duration_[static_cast<size_t>(i)];
+    step_tokens_ += window_shape_[static_cast<size_t>(i)].num_tokens;
   }
   steps_ += steps;
   in_window_ = false;
@@ -402,6 +404,9 @@ std::vector<LostRequest> Replica::fail(double now) {
   replaced_.evictions += scheduler_.prefix_evictions();
   replaced_.host_reload_tokens += scheduler_.host_reload_tokens();
   replaced_.host_offloads += scheduler_.host_offloads();
+  replaced_.verifications += scheduler_.verifications();
+  replaced_.drafts_proposed += scheduler_.drafts_proposed();
+  replaced_.drafts_accepted += scheduler_.drafts_accepted();
   scheduler_ = models::Scheduler(scheduler_.limits());  // the KV cache and every queue go with the GPUs
   down_ = true;
   down_since_ = now;

@@ -127,6 +127,10 @@ class Replica {
   void set_reload_s_per_token(double seconds) { reload_s_per_token_ = seconds; }
   int64_t host_reload_tokens() const { return replaced_.host_reload_tokens + scheduler_.host_reload_tokens(); }
   int64_t host_offloads() const { return replaced_.host_offloads + scheduler_.host_offloads(); }
+  // Speculative decoding: verify chunks, drafts proposed and accepted, over the run.
+  int64_t verifications() const { return replaced_.verifications + scheduler_.verifications(); }
+  int64_t drafts_proposed() const { return replaced_.drafts_proposed + scheduler_.drafts_proposed(); }
+  int64_t drafts_accepted() const { return replaced_.drafts_accepted + scheduler_.drafts_accepted(); }
   bool prefix_caching() const { return scheduler_.limits().prefix_caching; }
   // Prompt tokens of a request with these block hashes its prefix cache holds now.
   int64_t cached_prefix_tokens(const std::vector<uint64_t>& block_hashes) const {
@@ -169,6 +173,8 @@ class Replica {
   double down_s(double now) const { return down_s_ + (down_ ? std::max(0.0, now - down_since_) : 0.0); }
   double busy_s() const { return busy_s_; }
   int64_t steps() const { return steps_; }
+  // Tokens of all the steps it has run (prefill chunks and decode tokens): what the expert all-to-alls scale with.
+  int64_t step_tokens() const { return step_tokens_; }
 
  private:
   struct Meta {
@@ -210,7 +216,8 @@ class Replica {
   models::Scheduler scheduler_;
   struct CacheCounts {
     int64_t evictions = 0, host_reload_tokens = 0, host_offloads = 0;
-  } replaced_;  // the prefix cache's counts of the schedulers a failure replaced
+    int64_t verifications = 0, drafts_proposed = 0, drafts_accepted = 0;
+  } replaced_;  // the prefix cache's and speculative decoding's counts of the schedulers a failure replaced
   double reload_s_per_token_ = 0;
   const models::PerfModel& perf_;
   ReplicaPower power_;
@@ -231,6 +238,7 @@ class Replica {
   double down_s_ = 0, down_since_ = 0;
   double busy_s_ = 0;
   int64_t steps_ = 0;
+  int64_t step_tokens_ = 0;
   simgrid::kernel::timer::Timer* timer_ = nullptr;
 
   // A normal step in flight.

@@ -1,6 +1,8 @@
 // Placement: the SimGrid platform, where each replica and training job runs, and weights loaded at start.
 #include "run.hpp"
 
+#include "aif/models/mix64.hpp"
+
 namespace aif::sim {
 
 void Run::build() {
@@ -37,16 +39,20 @@ void Run::place_replicas() {
     svc.config = &cfg;
     svc.perf = make_perf_model(sc_, cfg);
     models::SchedulerLimits limits;
-    limits.max_num_seqs = cfg.scheduler.max_num_seqs;
-    limits.max_num_batched_tokens = cfg.scheduler.max_num_batched_tokens;
+    // dp attention ranks of a mixture of experts step together under one scheduler with dp times a rank's limits.
+    limits.max_num_seqs = cfg.scheduler.max_num_seqs * cfg.dp;
+    limits.max_num_batched_tokens = cfg.scheduler.max_num_batched_tokens * cfg.dp;
     limits.block_size = cfg.scheduler.block_size;
     limits.chunked_prefill = cfg.scheduler.chunked_prefill;
     limits.num_blocks = kv_blocks(sc_, cfg, s);
     limits.max_model_len = max_model_len(sc_, cfg);
     limits.policy = cfg.engine.policy;  // load_scenario has checked the tables cover these limits
     limits.prefix_caching = cfg.scheduler.prefix_caching;
-    // The KV cache stays in bf16 with fp8 weights, as vLLM's kv_cache_dtype auto (perf_factory.cpp: kv_blocks).
-    svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(cfg.dtype == "fp8" ? 2.0 : models::dtype_bytes(cfg.dtype));
+    limits.spec_tokens = cfg.speculative.tokens;
+    limits.spec_acceptance = cfg.speculative.acceptance;
+    limits.spec_seed = models::mix64(sc_.simulation.seed ^ (0x5eed0000ULL + s));  // each service its own draws
+    // The KV cache's dtype (bf16 with fp8 weights under kv_cache_dtype auto, as vLLM; perf_factory.cpp: kv_blocks).
+    svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(models::dtype_bytes(cfg.kv_dtype()));
     // The host tier in whole blocks; a reload of one token's KV moves its 1 / (tp x pp) share over each GPU's link.
     if (cfg.kv_host_bytes > 0)
       limits.host_blocks = static_cast<int>(std::min(
@@ -57,7 +63,7 @@ void Run::place_replicas() {
     std::shared_ptr<const models::StepWorkModel> work;
     if (cfg.perf.kind != PerfConfig::Kind::CONSTANT)
       work = std::make_shared<models::StepWorkModel>(sc_.models.at(cfg.model), models::dtype_bytes(cfg.dtype), cfg.tp,
-                                                     cfg.pp, cfg.dtype == "fp8" ? 2.0 : 0.0);
+                                                     cfg.pp, models::dtype_bytes(cfg.kv_dtype()), cfg.dp);
     int total = cfg.total_replicas();
     int initial = total;
     for (const AutoscalerConfig& a : sc_.ops.autoscalers)
@@ -158,8 +164,7 @@ void Run::load_weights(Replica& replica, const ServiceConfig& cfg) {
   if (fabric_.num_storage() == 0)
     throw ScenarioError(sc_.source_path, 0, service_key(static_cast<size_t>(&cfg - sc_.services.data())) + ".load_weights",
                         "loading weights needs storage nodes in the fabric (fabric.storage_nodes)");
-  const double bytes =
-      sc_.models.at(cfg.model).parameters() * models::dtype_bytes(cfg.dtype) / cfg.gpus_per_replica();
+  const double bytes = replica_weight_bytes(cfg, sc_.models.at(cfg.model)) / cfg.gpus_per_replica();
   const int first = replica_first_gpu_[static_cast<size_t>(replica.index())];
   std::vector<Flow> flows;
   for (int i = 0; i < cfg.gpus_per_replica(); ++i)

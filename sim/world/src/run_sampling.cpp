@@ -181,6 +181,26 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
                                        s.kv_bytes_per_token, "B");
       }
     }
+    if (s.config->speculative.tokens > 0) {
+      int64_t verifications = 0, proposed = 0, accepted = 0;
+      for (const Replica* r : s.replicas)
+        verifications += r->verifications(), proposed += r->drafts_proposed(), accepted += r->drafts_accepted();
+      add(n + "spec_acceptance_rate", proposed > 0 ? static_cast<double>(accepted) / static_cast<double>(proposed)
+                                                   : std::nan(""), "1");
+      add(n + "spec_tokens_per_step", verifications > 0 ? static_cast<double>(verifications + accepted) /
+                                                              static_cast<double>(verifications)
+                                                        : std::nan(""), "tokens");
+    }
+    if (s.config->dp > 1) {
+      // Expert parallelism across attention ranks: every step's tokens go to their experts and back in each layer.
+      int64_t tokens = 0;
+      for (const Replica* r : s.replicas) tokens += r->step_tokens();
+      models::ComposedOptions o;
+      o.tp = s.config->tp, o.pp = s.config->pp, o.dp = s.config->dp;
+      const models::ModelArch& m = sc_.models.at(s.config->model);
+      add(n + "expert_alltoall_bytes",
+          static_cast<double>(tokens) * m.layers * models::ComposedPerfModel::alltoall_bytes_per_token(m, o), "B");
+    }
     if (s.config->disaggregated()) {
       add(n + "kv_transfers", static_cast<double>(s.kv_transfers), "1");
       add(n + "kv_transfer_bytes", s.kv_transfer_bytes, "B");

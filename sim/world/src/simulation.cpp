@@ -23,6 +23,21 @@ std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const 
     return out;
   };
   models::ArrivalLimits limits{horizon, a.max_requests};
+  if (w.conversation.present() && a.kind != ArrivalConfig::Kind::TRACE) {
+    // The first turns come from the arrival process (without the request limit, which counts every turn).
+    WorkloadConfig first = w;
+    first.conversation = {};
+    first.arrival.max_requests = -1;
+    models::ConversationSpec spec;
+    spec.turns = lengths(w.conversation.turns);
+    spec.think_time_s = w.conversation.think_time_s;
+    spec.think_time_exponential = w.conversation.think_time_exponential;
+    spec.messages = lengths(a.prompt_tokens);
+    spec.answers = lengths(a.output_tokens);
+    spec.system_prompt_tokens = w.conversation.system_prompt_tokens;
+    spec.system_prompts = w.conversation.system_prompts;
+    return models::make_conversations(make_arrivals(sc, first, index), spec, sc.simulation.seed, stream, limits);
+  }
   switch (a.kind) {
     case ArrivalConfig::Kind::POISSON:
       return models::make_poisson(a.rate_per_s, lengths(a.prompt_tokens), lengths(a.output_tokens), sc.simulation.seed,

@@ -25,6 +25,14 @@ int blocks_for_memory(const ModelShape& shape, int block_size, double bytes);
 
 // Synthetic prompt tokens for trace replay: token j of request id is a hash of (seed, id, j).
 std::vector<int32_t> synthetic_prompt(uint64_t seed, int64_t id, int length, int vocab);
+// Prompt tokens named by a trace's block ids (block_tokens each): token j of block b is a hash of (seed, the chained
+// ids of blocks 0..b, j), so prompts that share leading ids share those tokens; tokens past the ids are the
+// request's own (synthetic_prompt).
+std::vector<int32_t> content_prompt(uint64_t seed, int64_t id, const std::vector<int64_t>& block_ids, int block_tokens,
+                                    int length, int vocab);
+// Prefix caching by content (SchedulerLimits::prefix_caching): the hashes naming each full block of `tokens` and all
+// before it, for the scheduler.
+std::vector<uint64_t> token_block_hashes(const std::vector<int32_t>& tokens, int block_size);
 
 struct StepReport {
   models::StepPlan plan;

@@ -14,6 +14,10 @@ struct TraceRequest {
   double arrival_s = 0;  // since the start of the trace
   int prompt_tokens = 0;
   int output_tokens = 0;
+  // The prompt's content where the trace names it (Mooncake's hash_ids, block_tokens each): equal ids, equal tokens
+  // (content_prompt). Empty: tokens of this request alone (synthetic_prompt).
+  std::vector<int64_t> block_ids = {};
+  int block_tokens = 0;
 };
 
 struct ReplayOptions {
@@ -36,6 +40,7 @@ struct ReplayRequest {
   int output_tokens = 0;
   int generated_tokens = 0;
   int preemptions = 0;
+  int cached_tokens = 0;  // prompt tokens its prefix cache spared (engine with prefix caching)
   bool rejected = false;  // could never fit the KV cache
 };
 

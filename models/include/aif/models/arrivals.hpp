@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <random>
 #include <vector>
 
@@ -107,5 +108,28 @@ std::unique_ptr<ArrivalProcess> make_diurnal(double peak_rate_per_s, std::vector
 // Holds the records (the trace's size), nothing per arrival made.
 std::unique_ptr<ArrivalProcess> make_trace_replay(std::vector<Arrival> records, double rate_scale = 1,
                                                   ArrivalLimits limits = {});
+
+// Multi-turn conversations over a process of first turns. Each arrival of `first_turns` opens a conversation: its
+// prompt is one of `system_prompts` system prompts of `system_prompt_tokens` tokens (chosen uniformly), then the
+// user's message (the first turn's prompt tokens). Each later turn arrives think_time after the one before (open
+// loop: it does not wait for the answer) and carries the whole conversation so far, the answers included, then a new
+// message: prompt_j = system + sum over i < j of (message_i + answer_i) + message_j. Its content is named by block
+// (Arrival::prefix_chain, chain_block_tokens each) so that a prefix cache finds the system prompt and the turns
+// before: blocks wholly inside the system prompt by the system prompt's id, the others by the conversation's. Turns
+// come in time order with the first turns; none after limits.horizon_s, at most limits.max_requests in all.
+struct ConversationSpec {
+  LengthDistribution turns = LengthDistribution::fixed(1);  // per conversation
+  double think_time_s = 0;       // gap between a turn's arrival and the next's: its mean when exponential
+  bool think_time_exponential = true;
+  LengthDistribution messages;   // each later turn's new message, tokens
+  LengthDistribution answers;    // each later turn's output, tokens
+  int32_t system_prompt_tokens = 0;
+  int32_t system_prompts = 1;
+  int32_t chain_block_tokens = 16;
+};
+// Draws from RandomStream(seed, stream, 2); the first turns' own draws are untouched. The first-turn process must
+// have no request limit of its own (limits apply to all turns here).
+std::unique_ptr<ArrivalProcess> make_conversations(std::unique_ptr<ArrivalProcess> first_turns, ConversationSpec spec,
+                                                   uint64_t seed, uint64_t stream, ArrivalLimits limits = {});
 
 }  // namespace aif::models

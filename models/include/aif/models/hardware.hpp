@@ -34,7 +34,9 @@ struct DeviceSpec {
   std::map<std::string, std::string> sources;  // field -> citation of the figure
 };
 
-// A dense decoder-only transformer of the Llama family.
+// A decoder-only transformer of the Llama family: dense, or a mixture of experts where every layer's SwiGLU MLP is
+// `experts` routed experts of intermediate size `ffn`, `experts_per_token` of them per token (Mixtral, Qwen3-MoE; no
+// shared experts and no dense layers, so DeepSeek-V3 and Llama 4 are not of this family).
 struct ModelArch {
   std::string name;
   int layers = 0;
@@ -42,13 +44,20 @@ struct ModelArch {
   int heads = 0;
   int kv_heads = 0;
   int head_dim = 0;   // hidden / heads unless stated
-  int ffn = 0;        // SwiGLU intermediate size
+  int ffn = 0;        // SwiGLU intermediate size (of each expert in a mixture of experts)
+  int experts = 0;            // routed experts per layer; 0: a dense model
+  int experts_per_token = 0;  // top-k of the router
   int vocab = 0;
   int max_context = 0;
   std::string source;
 
-  // Parameter count (embeddings + layers + LM head, untied).
+  bool is_moe() const { return experts > 0; }
+  // Parameter count (embeddings + layers + LM head, untied); every expert counts.
   double parameters() const;
+  // Parameters one token passes through: its experts_per_token experts instead of all (= parameters() when dense).
+  double active_parameters() const;
+  // Parameters of the routed experts of all layers (0 when dense): what expert parallelism splits.
+  double expert_parameters() const;
   // KV cache bytes per token for the whole model at the given bytes per element.
   double kv_bytes_per_token(double bytes_per_element) const;
 };

@@ -39,6 +39,17 @@ struct KernelTables {
   };
   // Rows by batch (ascending), each a curve over tokens: prompt length (prefill) or keys per sequence (decode).
   using Grid = std::map<int, Curve>;
+  // A fused mixture-of-experts layer (vLLM's fused_moe: router top-k, gate+up and down of the chosen experts) on one
+  // GPU that holds experts / ep of the experts, each split over tp GPUs. Its curve runs over the layer's tokens (all
+  // tokens reach every GPU; each computes those routed to its experts), routing balanced over the experts.
+  struct MoeKey {
+    std::string dtype;
+    int hidden = 0, ffn = 0, experts = 0, top_k = 0, tp = 1, ep = 1;
+    bool operator<(const MoeKey& o) const {
+      return std::tie(dtype, hidden, ffn, experts, top_k, tp, ep) <
+             std::tie(o.dtype, o.hidden, o.ffn, o.experts, o.top_k, o.tp, o.ep);
+    }
+  };
 
   std::string device;                          // catalog key, e.g. "H100-SXM"
   std::string source;                          // file it was read from
@@ -48,6 +59,8 @@ struct KernelTables {
   std::map<std::pair<std::string, int>, Curve> allreduce;  // (graph | eager | nccl, GPUs) -> over bytes per GPU
   std::map<std::string, Curve> p2p;                        // intra | inter (node) -> over bytes
   std::map<std::string, Curve> elementwise;                // operator name -> over elements (tokens x width)
+  std::map<MoeKey, Curve> moe;                             // over tokens
+  std::map<int, Curve> alltoall;                           // NCCL all-to-all of GPUs -> over bytes per GPU
 };
 
 // Interpolated lookups; `what` names the query in messages. Below the first measured point the first point's time
@@ -95,6 +108,12 @@ struct KernelTableOptions {
   // as measured); the measured send/recv table bounds the time from below.
   bool stages_across_servers = true;
   double nic_bandwidth = 0;
+  // A mixture of experts: its experts split over the tp x dp GPUs of the replica's ranks (expert parallelism), or
+  // each expert split over them (tensor parallelism of the experts); dp attention ranks; GPUs of one server (the
+  // all-to-all among more crosses the NICs).
+  bool expert_parallel = false;
+  int dp = 1;
+  int gpus_per_server = 8;
 };
 
 // One measured curve prepared for fast queries (logs taken once), with the extrapolation rules of curve_seconds.
@@ -153,6 +172,8 @@ class KernelTableOperators final : public StepOperators {
   OpTime prefill_attention(double seqs, double chunk, double prefix) const override;
   OpTime allreduce(double bytes, bool in_graph) const override;
   OpTime pipeline_send(double bytes) const override;
+  OpTime moe(double tokens) const override;
+  OpTime expert_alltoall(double bytes) const override;
   void check_coverage(const StepLimits& limits) const override;
   std::string describe() const override;
 
@@ -169,6 +190,9 @@ class KernelTableOperators final : public StepOperators {
   std::map<ElementwiseOp, std::pair<CurveLookup, double>> elementwise_;  // curve over elements, row width
   AttentionLookup prefill_, decode_;
   CurveLookup allreduce_graph_, allreduce_eager_, allreduce_nccl_, p2p_;
+  KernelTables::MoeKey moe_key_;  // the measured fused MoE this model's layers run as (mixtures of experts)
+  CurveLookup moe_, alltoall_;
+  int ep_local_ = 1;              // GPUs of the all-to-all on one server
 };
 
 }  // namespace aif::models

@@ -69,6 +69,8 @@ struct RooflineParams {
   // all layers over 1/pp of it (on tp GPUs each holding 1/(tp pp) of the weights) plus pp - 1 activation sends.
   int pp = 1;
   double stage_send_bandwidth = 0;   // bytes/s between stages (0: the all-reduce bandwidth)
+  int dp = 1;                        // attention ranks of a mixture of experts (step_work.hpp); all-to-alls left out
+  std::string kv_dtype = "";         // of the KV cache; "" = the weights' dtype
 };
 
 // Roofline per operator group, per GPU of the replica:
@@ -103,10 +105,10 @@ class RooflinePerfModel final : public PerfModel {
 // tables of this CPU) is the StepOperators; the engine's additions are the EngineProfile.
 // Where a composed step's time goes (seconds at the model's clock; they add up to IterationCost::seconds).
 struct StepBreakdown {
-  double gemm = 0;         // QKV, O, gate+up and down GEMMs of every layer, and the LM head
+  double gemm = 0;         // QKV, O, gate+up and down GEMMs (or the fused MoE) of every layer, and the LM head
   double attention = 0;    // prefill and decode attention of every layer
   double elementwise = 0;  // norms, rotary embedding, activation, embedding, ...
-  double communication = 0;  // tensor-parallel all-reduces and pipeline-stage sends
+  double communication = 0;  // tensor-parallel all-reduces, expert-parallel all-to-alls and pipeline-stage sends
   double engine = 0;       // the engine's CPU work for the step
   bool cuda_graph = false;
   double total() const { return gemm + attention + elementwise + communication + engine; }
@@ -132,6 +134,9 @@ class ComposedPerfModel : public PerfModel {
   const EngineProfile& engine() const { return engine_; }
   const ComposedOptions& options() const { return options_; }
   const ModelArch& model() const { return model_; }
+  // Bytes a replica's expert-parallel all-to-alls move per token of a step and per MoE layer, dispatch and combine
+  // together (0 without attention data parallelism: its experts' outputs meet in the all-reduce).
+  static double alltoall_bytes_per_token(const ModelArch& model, const ComposedOptions& options);
 
  private:
   struct Cache;
@@ -142,6 +147,25 @@ class ComposedPerfModel : public PerfModel {
   // Step parts that depend on the token (sampled row) count alone, kept per count and clock. Not for concurrent
   // calls: a run is single-threaded.
   std::unique_ptr<Cache> cache_;
+};
+
+// Speculative decoding with a draft model: a step costs the target's step (its shape verifies the drafts, perf
+// models time it as is) plus the draft model's work on the same GPUs, one after the other: its own prefill of the
+// step's prompt chunks (it keeps a KV cache of every request too) and, for the verifying sequences, the sequential
+// decode steps that proposed their drafts (as many as the most drafts per sequence, each over all of them).
+class DraftedPerfModel final : public PerfModel {
+ public:
+  DraftedPerfModel(std::unique_ptr<PerfModel> target, std::unique_ptr<PerfModel> draft);
+  IterationCost iteration(const BatchShape& shape) const override;
+  IterationCost iteration_at_clock(const BatchShape& shape, double clock_fraction) const override;
+  double clock_fraction() const override { return target_->clock_fraction(); }
+  std::string describe() const override;
+  const PerfModel& target() const { return *target_; }
+  // The draft model's part of a step (0 for a step with no prompt chunk and no verification).
+  IterationCost draft_cost(const BatchShape& shape, double clock_fraction) const;
+
+ private:
+  std::unique_ptr<PerfModel> target_, draft_;
 };
 
 struct CalibratedOptions {

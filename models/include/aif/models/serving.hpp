@@ -43,6 +43,14 @@ struct SchedulerLimits {
   // content is evicted from HBM is copied to host memory, which holds host_blocks of them (oldest used first out);
   // a request whose next blocks are there reloads them (BatchShape::reload_tokens) instead of computing them.
   int host_blocks = 0;
+  // Speculative decoding: each decoding request proposes up to spec_tokens draft tokens per step (fewer when its
+  // output has fewer left) and the step verifies them with its last token, spec_tokens + 1 tokens through the model.
+  // Each draft is accepted with probability spec_acceptance until the first rejection, and the step yields the
+  // accepted drafts plus one token of its own (Leviathan et al. 2023): (1 - a^(k+1)) / (1 - a) tokens on average.
+  // The draws come from a hash of (spec_seed, request, tokens generated), the same in both fidelity modes.
+  int spec_tokens = 0;
+  double spec_acceptance = 0;
+  uint64_t spec_seed = 0;
 };
 
 // A request as the scheduler sees it.
@@ -169,6 +177,7 @@ struct ScheduledChunk {
   int num_tokens;
   int context_before;
   bool decode;  // a single generated token (not part of a prompt or a recompute)
+  int drafts = 0;  // speculative decoding: the last token and this many draft tokens, verified (num_tokens = drafts + 1)
 };
 
 // What one step computes, summed over its chunks: enough for a perf model.
@@ -183,6 +192,12 @@ struct BatchShape {
   double prefill_attended_pairs = 0;  // of which from prefill chunks; decode ones = decode keys read
   double kv_read_tokens = 0;        // sum over chunks of context_before + num_tokens: KV bytes read
   int64_t reload_tokens = 0;        // KV tokens copied back from host memory before the step (prefix cache)
+  // Speculative decoding: sequences verifying drafts (their chunks count as prefill chunks of drafts + 1 tokens after
+  // their context, every token sampled), their drafts, and the keys before them (what a draft model reads per draft).
+  int verify_seqs = 0;
+  int64_t draft_tokens = 0;
+  double verify_context = 0;
+  double verify_attended_pairs = 0;  // of prefill_attended_pairs, those of the verify chunks
 };
 
 struct StepPlan {
@@ -223,6 +238,10 @@ class Scheduler {
   int64_t prefix_evictions() const { return blocks_.evictions(); }
   // Prompt tokens a cached prefix spared (not computed), over all requests so far.
   int64_t prefix_hit_tokens() const { return prefix_hit_tokens_; }
+  // Speculative decoding, over the run: draft tokens verified, and of them accepted.
+  int64_t verifications() const { return verifications_; }  // verify chunks (a request's drafts in one step)
+  int64_t drafts_proposed() const { return drafts_proposed_; }
+  int64_t drafts_accepted() const { return drafts_accepted_; }
   // Queue a request whose prompt was prefilled elsewhere and whose first token is already generated (prefill /
   // decode disaggregation): on admission it takes blocks for prompt + 1 tokens and decodes from there, so it
   // generates max_output_tokens - 1 tokens here. Same refusals as add_request.
@@ -298,6 +317,9 @@ class Scheduler {
   mutable uint64_t hits_epoch_ = 0;
   mutable Hits hits_;
   int64_t host_reload_tokens_ = 0;
+  int64_t verifications_ = 0, drafts_proposed_ = 0, drafts_accepted_ = 0;
+  // Speculative decoding: how many of a verify step's drafts are accepted (a pure function of the request's state).
+  int accepted_drafts(const SeqState& seq, int drafts) const;
   mutable double steady_context_sum_ = 0;  // sum of num_computed_tokens over running, set by steady_steps()
 };
 

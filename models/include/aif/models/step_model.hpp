@@ -52,6 +52,11 @@ class StepOperators {
   virtual OpTime allreduce(double bytes, bool in_graph) const = 0;
   // Activations of one pipeline stage boundary (`bytes`) sent to the next stage's GPU.
   virtual OpTime pipeline_send(double bytes) const = 0;
+  // A mixture of experts' fused MoE layer with `tokens` tokens reaching each GPU (its share of the experts computes
+  // those routed to them). Operators without MoE tables refuse (std::invalid_argument).
+  virtual OpTime moe(double tokens) const;
+  // One expert-parallel all-to-all (dispatch or combine) moving `bytes` from each GPU to the GPUs of its experts.
+  virtual OpTime expert_alltoall(double bytes) const;
   // Throws TableRangeError (kernel_tables.hpp) naming the table and the value when a step within `limits` would need
   // more than the allowed extrapolation.
   virtual void check_coverage(const StepLimits& limits) const = 0;
@@ -84,6 +89,10 @@ struct EngineProfile {
 struct ComposedOptions {
   int tp = 1;                    // GPUs sharing each layer (tensor parallel)
   int pp = 1;                    // pipeline stages
+  // Attention data parallelism of a mixture of experts (vLLM --data-parallel-size with expert parallelism): dp ranks
+  // of tp GPUs, each with its share of the sequences, step together; their tokens meet in the MoE layers through an
+  // all-to-all. 1: one rank.
+  int dp = 1;
   double clock_fraction = 1;     // (0, 1]: power cap or DVFS state
   double activation_bytes = 2;   // bytes per activation element (all-reduces, stage sends)
 };

@@ -116,6 +116,16 @@ struct WorkloadConfig {
   // Every request begins with the same this many tokens (a system prompt, a shared document): a replica with
   // prefix caching computes them once and keeps their full KV blocks (models::SchedulerLimits::prefix_caching).
   int shared_prefix_tokens = 0;
+  // Multi-turn conversations (models::make_conversations): each arrival opens one; its later turns carry the
+  // conversation so far, named by content for the prefix cache. turns.value == 0: single requests.
+  struct Conversation {
+    LengthDist turns;                 // FIXED value 0: no conversations
+    double think_time_s = 0;
+    bool think_time_exponential = true;
+    int system_prompt_tokens = 0;
+    int system_prompts = 1;
+    bool present() const { return turns.kind != LengthDist::Kind::FIXED || turns.value > 0; }
+  } conversation;
 };
 
 struct SchedulerConfig {
@@ -170,6 +180,22 @@ struct ServiceConfig {
   std::string dtype = "bf16";
   int tp = 1;                      // tensor-parallel degree: GPUs of one pipeline stage, on one server
   int pp = 1;                      // pipeline stages: a replica has tp x pp GPUs (whole servers when > one server)
+  // Mixtures of experts: experts split over the replica's GPUs (vLLM --enable-expert-parallel) instead of each
+  // expert over the tp GPUs; dp attention ranks of tp x pp GPUs each (vLLM --data-parallel-size), stepping together,
+  // their tokens meeting in the MoE layers through all-to-alls. A replica then has dp x tp x pp GPUs.
+  bool expert_parallel = false;
+  int dp = 1;
+  // KV cache dtype (vLLM --kv-cache-dtype): "auto" keeps the activations' (bf16 with fp8 weights), or bf16, fp8.
+  std::string kv_cache_dtype = "auto";
+  // Speculative decoding (models::SchedulerLimits::spec_tokens): drafts per step and the chance each is accepted;
+  // DRAFT proposes them with a smaller catalog model on the same GPUs (its steps and memory count), NGRAM by looking
+  // up the context (no GPU work).
+  struct Speculative {
+    enum class Method { NONE, DRAFT, NGRAM } method = Method::NONE;
+    int tokens = 0;
+    double acceptance = 0;
+    std::string draft_model;
+  } speculative;
   int replicas = 1;
   // The serving engine (data/engines.yaml, with the service's overrides): its CPU work per step, CUDA graphs and
   // scheduling policy.
@@ -193,8 +219,14 @@ struct ServiceConfig {
   double kv_host_bandwidth = 0;    // bytes/s per GPU
   bool disaggregated() const { return prefill_replicas > 0; }
   int total_replicas() const { return disaggregated() ? prefill_replicas + decode_replicas : replicas; }
-  int gpus_per_replica() const { return tp * pp; }
+  int gpus_per_replica() const { return dp * tp * pp; }
+  // The KV cache's dtype once "auto" is resolved.
+  std::string kv_dtype() const { return kv_cache_dtype != "auto" ? kv_cache_dtype : dtype == "fp8" ? "bf16" : dtype; }
 };
+
+// Bytes of weights a replica holds: each attention rank its own copy of everything but the experts, which the
+// replica's GPUs share.
+double replica_weight_bytes(const ServiceConfig& service, const models::ModelArch& model);
 
 struct Scenario {
   std::string source_path;         // file it came from ("" when built in code)
