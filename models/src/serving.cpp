@@ -10,8 +10,38 @@ namespace aif::models {
 
 // ---------------------------------------------------------------- KvBlockManager
 
-KvBlockManager::KvBlockManager(int num_blocks, int block_size, int host_blocks)
-    : block_size_(block_size), num_blocks_(num_blocks), host_blocks_(static_cast<size_t>(std::max(0, host_blocks))) {
+void LruTier::touch(uint64_t hash) {
+  const auto it = stamp_.find(hash);
+  if (it == stamp_.end()) return;
+  it->second = ++clock_;
+  order_.emplace_back(hash, clock_);
+  if (order_.size() > 2 * capacity_ + 64) {  // drop the stale entries, keeping the order
+    std::deque<std::pair<uint64_t, uint64_t>> current;
+    for (const auto& e : order_)
+      if (stamp_.at(e.first) == e.second) current.push_back(e);
+    order_.swap(current);
+  }
+}
+
+void LruTier::add(uint64_t hash, std::vector<uint64_t>& evicted) {
+  stamp_[hash] = ++clock_;
+  order_.emplace_back(hash, clock_);
+  while (stamp_.size() > capacity_) {  // the least recently used content goes
+    const auto [h, stamp] = order_.front();
+    order_.pop_front();
+    const auto it = stamp_.find(h);
+    if (it != stamp_.end() && it->second == stamp) {
+      stamp_.erase(it);
+      evicted.push_back(h);
+    }
+  }
+}
+
+KvBlockManager::KvBlockManager(int num_blocks, int block_size, int host_blocks, int disk_blocks)
+    : block_size_(block_size),
+      num_blocks_(num_blocks),
+      host_(static_cast<size_t>(std::max(0, host_blocks))),
+      disk_(static_cast<size_t>(std::max(0, disk_blocks))) {
   if (num_blocks <= 0) throw std::invalid_argument("KV cache needs at least one block, got " + std::to_string(num_blocks));
   if (block_size <= 0) throw std::invalid_argument("KV block size must be positive, got " + std::to_string(block_size));
 }
@@ -39,7 +69,7 @@ bool KvBlockManager::allocate(SeqState& seq, int64_t tokens) {
         has_hash_[static_cast<size_t>(b)] = 0;
         ++evictions_;
         ++cache_epoch_;
-        if (host_blocks_ > 0) offload(hash_[static_cast<size_t>(b)]);
+        if (host_.capacity() > 0) offload(hash_[static_cast<size_t>(b)]);
       }
     } else {
       b = untouched_++;
@@ -108,32 +138,28 @@ void KvBlockManager::share(int block) {
 }
 
 void KvBlockManager::offload(uint64_t hash) {
-  if (host_.count(hash)) {  // a copy is there already (it was reloaded from it): no second write
-    touch_host(hash);
+  if (host_.contains(hash)) {  // a copy is there already (it was reloaded from it): no second write
+    host_.touch(hash);
     return;
   }
   ++offloads_;
-  host_[hash] = ++host_stamp_;
-  host_order_.emplace_back(hash, host_stamp_);
-  while (host_.size() > host_blocks_) {  // the least recently used content goes
-    const auto [h, stamp] = host_order_.front();
-    host_order_.pop_front();
-    const auto it = host_.find(h);
-    if (it != host_.end() && it->second == stamp) host_.erase(it);
+  std::vector<uint64_t> pushed_out;
+  host_.add(hash, pushed_out);
+  if (disk_.capacity() == 0) return;
+  std::vector<uint64_t> dropped;
+  for (uint64_t h : pushed_out) {  // host memory's oldest contents go down to disk
+    if (disk_.contains(h)) {
+      disk_.touch(h);
+    } else {
+      ++disk_offloads_;
+      disk_.add(h, dropped);
+    }
   }
 }
 
-void KvBlockManager::touch_host(uint64_t hash) {
-  const auto it = host_.find(hash);
-  if (it == host_.end()) return;
-  it->second = ++host_stamp_;
-  host_order_.emplace_back(hash, host_stamp_);
-  if (host_order_.size() > 2 * host_blocks_ + 64) {  // drop the stale entries, keeping the order
-    std::deque<std::pair<uint64_t, uint64_t>> current;
-    for (const auto& e : host_order_)
-      if (host_.at(e.first) == e.second) current.push_back(e);
-    host_order_.swap(current);
-  }
+void KvBlockManager::touch_offloaded(uint64_t hash) {
+  if (host_.contains(hash)) host_.touch(hash);
+  else disk_.touch(hash);
 }
 
 int KvBlockManager::cached_block(uint64_t hash) const {
@@ -217,7 +243,9 @@ void KvBlockManager::check_integrity(const std::vector<const SeqState*>& live, c
 // ---------------------------------------------------------------- Scheduler
 
 Scheduler::Scheduler(const SchedulerLimits& limits)
-    : limits_(limits), blocks_(limits.num_blocks, limits.block_size, limits.prefix_caching ? limits.host_blocks : 0) {
+    : limits_(limits),
+      blocks_(limits.num_blocks, limits.block_size, limits.prefix_caching ? limits.host_blocks : 0,
+              limits.prefix_caching ? limits.disk_blocks : 0) {
   if (limits.max_num_seqs <= 0) throw std::invalid_argument("max_num_seqs must be positive");
   if (limits.max_num_batched_tokens <= 0) throw std::invalid_argument("max_num_batched_tokens must be positive");
   if (limits.spec_tokens < 0) throw std::invalid_argument("spec_tokens must be >= 0");
@@ -283,7 +311,17 @@ Scheduler::Hits Scheduler::hash_hits(const SeqState& seq) const {
     ++h.hbm;
     h.hbm_free += blocks_.is_free(b) ? 1 : 0;
   }
-  for (; i < usable && blocks_.in_host(seq.block_hashes[i]); ++i) ++h.host;
+  for (; i < usable; ++i) {
+    const uint64_t hash = seq.block_hashes[i];
+    if (blocks_.in_host(hash)) {
+      ++h.host;
+    } else if (blocks_.in_disk(hash)) {
+      ++h.host;
+      ++h.disk;
+    } else {
+      break;
+    }
+  }
   hits_of_ = seq.id, hits_tokens_ = seq.num_tokens, hits_epoch_ = blocks_.cache_epoch(), hits_ = h;
   return hits_;
 }
@@ -340,6 +378,7 @@ int Scheduler::attach_cached_prefix(SeqState& seq) {
   if (seq.num_computed_tokens == 0 && (!seq.block_table.empty() || hits.host > 0)) {
     // Blocks reloaded from host memory count as computed: the step that admits the request copies them in first.
     seq.reload_tokens = hits.host * blocks_.block_size();
+    seq.reload_disk_tokens = hits.disk * blocks_.block_size();
     const int tokens = (static_cast<int>(seq.block_table.size()) + hits.host) * blocks_.block_size();
     seq.num_computed_tokens = tokens;
     prefix_hit_tokens_ += tokens;
@@ -365,6 +404,7 @@ void Scheduler::detach_cached_prefix(SeqState& seq) {
   blocks_.give_back_unwritten(seq);
   seq.num_computed_tokens = 0;
   seq.reload_tokens = 0;
+  seq.reload_disk_tokens = 0;
 }
 
 void Scheduler::remember_prefix(const SeqState& seq) {
@@ -447,8 +487,9 @@ bool Scheduler::admit_head() {
   if (s.reload_tokens > 0) {  // the reloaded contents were used: the last to leave host memory
     const int bs = blocks_.block_size();
     for (int i = (s.num_computed_tokens - s.reload_tokens) / bs; i < s.num_computed_tokens / bs; ++i)
-      blocks_.touch_host(s.block_hashes[static_cast<size_t>(i)]);
-    host_reload_tokens_ += s.reload_tokens;
+      blocks_.touch_offloaded(s.block_hashes[static_cast<size_t>(i)]);
+    host_reload_tokens_ += s.reload_tokens - s.reload_disk_tokens;
+    disk_reload_tokens_ += s.reload_disk_tokens;
   }
   s.transferred_kv_tokens = 0;  // its KV now sits in this replica's blocks
   waiting_.pop_front();
@@ -469,7 +510,9 @@ StepPlan Scheduler::schedule() {
                            drafts};
     add_to_shape(plan.shape, c, s.num_computed_tokens + num_new == s.num_tokens);
     plan.shape.reload_tokens += s.reload_tokens;
+    plan.shape.reload_disk_tokens += s.reload_disk_tokens;
     s.reload_tokens = 0;
+    s.reload_disk_tokens = 0;
     plan.chunks.push_back(c);
     budget -= num_new;
   };

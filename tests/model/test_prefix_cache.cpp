@@ -96,6 +96,33 @@ TEST(PrefixCacheRun, ReloadFromHostMemoryCostsBytesOverBandwidth) {
   }
 }
 
+// The same three prompts with host memory for 20 blocks and a disk under it (tests/data/scenarios/kv_disk_reload.yaml).
+// A's blocks 63..6 leave HBM tail first; host memory keeps the last 20 (25..6) and pushes the 38 before them (63..26)
+// to disk. C (A again) finds 6 blocks in HBM, then 20 in host memory (320 tokens) and 37 on disk (26..62, 592 tokens):
+// its step is longer by 320 x 131,072 B / 16 GB/s + 592 x 131,072 B / 8 GB/s = 2.62144 + 9.699328 ms. Disk writes: A's
+// 38, then one per block of B's content that C's blocks push into full host memory, 58: 96.
+TEST(PrefixCacheRun, ReloadFromDiskCostsBytesOverTheDrivesBandwidth) {
+  const std::string dir = scratch_dir("kv_disk_reload");
+  const std::string scenario = source_path("tests/data/scenarios/kv_disk_reload.yaml");
+  for (const char* mode : {"", " --iteration-level"}) {
+    const auto r = run_aifsim("run " + scenario + " -o " + dir + "/r.h5 --quiet" + mode);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto s = summary_of(dir + "/r.h5");
+    EXPECT_EQ(s.at("llm.kv_host_reloaded_tokens"), 320) << mode;
+    EXPECT_EQ(s.at("llm.kv_disk_reloaded_tokens"), 592) << mode;
+    EXPECT_EQ(s.at("llm.kv_host_offloaded_blocks"), 116) << mode;
+    EXPECT_EQ(s.at("llm.kv_disk_written_blocks"), 96) << mode;
+    EXPECT_DOUBLE_EQ(s.at("llm.kv_disk_traffic"), (96.0 * 16 + 592) * 131072) << mode;
+    std::map<int64_t, aif::analysis::RequestRecord> by_id;
+    for (const auto& q : aif::analysis::ResultsReader(dir + "/r.h5").requests()) by_id[q.id] = q;
+    ASSERT_EQ(by_id.size(), 3u);
+    EXPECT_EQ(by_id.at(2).cached_tokens, 1008) << mode;
+    EXPECT_NEAR(by_id.at(2).first_token_s - by_id.at(2).arrival_s, 0.010 + 320.0 * 131072 / 16e9 + 592.0 * 131072 / 8e9,
+                1e-12)
+        << mode;
+  }
+}
+
 // Synthetic conversations (tests/data/scenarios/conversations.yaml). Turn 1: 1,600 + 160 = 1,760 tokens (110 blocks of
 // 16); turn 2: 1,760 + 16 + 160 = 1,936 (121); turn 3: 1,936 + 16 + 160 = 2,112. Each later turn comes 20 s after the
 // one before, long after its prompt was computed: it finds that prompt's blocks (the answer's 16 tokens are not
@@ -129,4 +156,26 @@ TEST(PrefixCacheRun, ConversationsFindTheirEarlierTurnsAndTheSystemPrompt) {
   EXPECT_EQ(s.at("chat.prefix_cached_tokens"), static_cast<double>(expected));
   EXPECT_DOUBLE_EQ(s.at("chat.prefix_cache_hit_rate"), static_cast<double>(expected) / static_cast<double>(prompts));
   EXPECT_EQ(results.stored_fingerprint(), aif::analysis::ResultsReader(dir + "/slow.h5").stored_fingerprint());
+}
+
+// With prefill/decode disaggregation the prefill replica's cache does the sparing, and the request's record (written by
+// the decode replica) says so (tests/data/scenarios/disaggregated_prefix_cache.yaml): request 0 computes its prompt,
+// each later one finds 63 of its 64 blocks, 1,008 tokens; the service's hit rate is 9 x 1,008 / 10,240.
+TEST(PrefixCacheRun, DisaggregatedRequestsCarryThePrefillReplicasHits) {
+  const std::string dir = scratch_dir("disaggregated_prefix_cache");
+  const auto r = run_aifsim("run " + source_path("tests/data/scenarios/disaggregated_prefix_cache.yaml") + " -o " + dir +
+                            "/run.h5 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const aif::analysis::ResultsReader results(dir + "/run.h5");
+  int finished = 0;
+  for (const auto& q : results.requests()) {
+    ASSERT_EQ(q.outcome, aif::analysis::Outcome::FINISHED) << "request " << q.id;
+    EXPECT_EQ(q.generated_tokens, 4) << "request " << q.id;
+    EXPECT_EQ(q.cached_tokens, q.id == 0 ? 0 : 1008) << "request " << q.id;
+    ++finished;
+  }
+  EXPECT_EQ(finished, 10);
+  auto s = summary_of(dir + "/run.h5");
+  EXPECT_EQ(s.at("llm.prefix_cached_tokens"), 9 * 1008);
+  EXPECT_DOUBLE_EQ(s.at("llm.prefix_cache_hit_rate"), 9.0 * 1008 / 10240);
 }

@@ -814,3 +814,35 @@ TEST(SchedulerSpeculative, MeanTokensPerVerificationFollowTheAcceptanceRate) {
   EXPECT_NEAR(static_cast<double>(s.drafts_accepted()) / s.drafts_proposed(), 0.7 * (1 - std::pow(0.7, 4)) / 0.3 / 4,
               0.01);
 }
+
+TEST(SchedulerContentCache, HostMemoryPushesOutToDiskAndReloadsComeFromBoth) {
+  // As EvictedContentIsReloadedFromHostMemory with host memory for 1 block and a disk for 2: C's allocation evicts A's
+  // blocks 1 then 0 from HBM; A1 goes to host memory, then A0 pushes it out to disk. A 9-token prompt on A's content
+  // then reloads block 0 from host memory and block 1 from disk: 8 tokens, 4 of them from disk.
+  SchedulerLimits l = with_prefix_cache(/*blocks=*/4);
+  l.host_blocks = 1;
+  l.disk_blocks = 2;
+  Scheduler s(l);
+  ASSERT_TRUE(s.add_request(0, 8, 1, named_blocks({10, 11}, 8)));
+  step(s);
+  ASSERT_TRUE(s.add_request(1, 8, 1, named_blocks({20, 21}, 8)));
+  step(s);
+  ASSERT_TRUE(s.add_request(2, 8, 1, named_blocks({30, 31}, 8)));
+  step(s);
+  EXPECT_EQ(s.host_offloads(), 2);
+  EXPECT_EQ(s.disk_offloads(), 1);
+  ASSERT_TRUE(s.add_request(3, 9, 1, named_blocks({10, 11}, 9)));
+  const StepPlan p = s.schedule();
+  s.check_integrity();
+  EXPECT_EQ(chunks(p), (std::vector<Chunk>{{3, 1, 8, false}}));
+  EXPECT_EQ(p.shape.reload_tokens, 8);
+  EXPECT_EQ(p.shape.reload_disk_tokens, 4);
+  // Its 3 blocks evict B1, B0 and C1 into host memory, each pushing the one before down to disk: A0, B1, B0.
+  EXPECT_EQ(s.host_offloads(), 5);
+  EXPECT_EQ(s.disk_offloads(), 4);
+  s.complete(p);
+  s.check_integrity();
+  EXPECT_EQ(s.host_reload_tokens(), 4);
+  EXPECT_EQ(s.disk_reload_tokens(), 4);
+  EXPECT_EQ(s.prefix_hit_tokens(), 8);
+}

@@ -559,7 +559,7 @@ namespace {
 ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenario) {
   n.check_keys({"name", "model", "dtype", "kv_cache_dtype", "tp", "pp", "expert_parallel", "data_parallel", "replicas",
                 "disaggregation", "load_weights", "scheduler", "router", "engine", "perf", "slo", "priority",
-                "gpu_power_limit", "kv_host", "speculative"});
+                "gpu_power_limit", "kv_host", "kv_disk", "speculative"});
   ServiceConfig service;
   service.name = n.required("name").as_string();
   const Node model = n.required("model");
@@ -669,6 +669,16 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
     host.read_quantity("bandwidth", Unit::BANDWIDTH, service.kv_host_bandwidth, yaml::positive());
     if (!service.scheduler.prefix_caching)
       host.fail("a host tier holds the prefix cache's evicted blocks: it needs scheduler.prefix_caching");
+  }
+  if (const Node disk = n.child("kv_disk"); disk.present()) {
+    disk.check_keys({"capacity", "bandwidth"});
+    if (!disk.child("capacity").present()) disk.fail("a disk tier needs its capacity (bytes of KV per replica)");
+    if (!disk.child("bandwidth").present())
+      disk.fail("a disk tier needs its bandwidth (bytes/s the replica's drives read, e.g. 7GB/s for one PCIe 4 NVMe)");
+    disk.read_quantity("capacity", Unit::BYTES, service.kv_disk_bytes, yaml::positive());
+    disk.read_quantity("bandwidth", Unit::BANDWIDTH, service.kv_disk_bandwidth, yaml::positive());
+    if (service.kv_host_bytes <= 0)
+      disk.fail("a disk tier takes what host memory pushes out: it needs kv_host above it");
   }
 
   if (const Node spec = n.child("speculative"); spec.present()) {

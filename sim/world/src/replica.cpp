@@ -81,7 +81,7 @@ void Replica::admit(const IncomingRequest& r, double first_token_s, bool accepte
     return;
   }
   meta_.emplace(r.id, Meta{r.workload, r.arrival_s, first_token_s, r.prompt_tokens, r.output_tokens, r.prefix_chain,
-                           r.chain_block_tokens});
+                           r.chain_block_tokens, r.cached_tokens});
   // The request may join at the first step boundary at or after now.
   cut_window(now);
 }
@@ -113,7 +113,12 @@ Replica::PlannedStep Replica::plan_step(const models::BatchShape& shape, double 
   auto at = [&](double clock) {
     PlannedStep p{perf_.iteration_at_clock(shape, clock), 0, clock, work};
     // KV reloaded from host memory comes in over the GPUs' host links before the step computes (not overlapped).
-    p.cost.seconds += static_cast<double>(shape.reload_tokens) * reload_s_per_token_;
+    if (shape.reload_disk_tokens == 0) {
+      p.cost.seconds += static_cast<double>(shape.reload_tokens) * reload_s_per_token_;
+    } else {  // from the drives as well: one after the other
+      p.cost.seconds += static_cast<double>(shape.reload_tokens - shape.reload_disk_tokens) * reload_s_per_token_ +
+                        static_cast<double>(shape.reload_disk_tokens) * disk_reload_s_per_token_;
+    }
     p.power_w = power_.gpu.step_w(work, p.cost, clock) * gpus_;
     return p;
   };
@@ -257,7 +262,8 @@ void Replica::record_outcomes(const std::vector<models::SeqOutcome>& outcomes, d
     if (o.first_token) m.first_token_s = now;
     if (!o.finished) continue;
     if (role_ == ReplicaRole::PREFILL && m.output_tokens > 1) {
-      const IncomingRequest handoff{o.id, m.workload, m.arrival_s, m.prompt_tokens, m.output_tokens};
+      IncomingRequest handoff{o.id, m.workload, m.arrival_s, m.prompt_tokens, m.output_tokens};
+      handoff.cached_tokens = o.cached_tokens;
       const double first_token_s = m.first_token_s;
       meta_.erase(o.id);
       sinks_.prefill_done(handoff, first_token_s, index_);
@@ -267,7 +273,7 @@ void Replica::record_outcomes(const std::vector<models::SeqOutcome>& outcomes, d
     rec.finish_s = now;
     rec.generated_tokens = o.generated;
     rec.preemptions = o.preemptions;
-    rec.cached_tokens = o.cached_tokens;
+    rec.cached_tokens = std::max(o.cached_tokens, m.prefill_cached_tokens);
     meta_.erase(o.id);
     sinks_.request_done(rec);
   }
@@ -404,6 +410,8 @@ std::vector<LostRequest> Replica::fail(double now) {
   replaced_.evictions += scheduler_.prefix_evictions();
   replaced_.host_reload_tokens += scheduler_.host_reload_tokens();
   replaced_.host_offloads += scheduler_.host_offloads();
+  replaced_.disk_reload_tokens += scheduler_.disk_reload_tokens();
+  replaced_.disk_offloads += scheduler_.disk_offloads();
   replaced_.verifications += scheduler_.verifications();
   replaced_.drafts_proposed += scheduler_.drafts_proposed();
   replaced_.drafts_accepted += scheduler_.drafts_accepted();

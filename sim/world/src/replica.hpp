@@ -75,6 +75,7 @@ struct IncomingRequest {
   int32_t prefix_tokens = 0;
   std::shared_ptr<const std::vector<uint64_t>> prefix_chain = nullptr;  // the prompt's content (models::Arrival)
   int32_t chain_block_tokens = 0;
+  int32_t cached_tokens = 0;  // a prefilled request: the prompt tokens the prefill replica's cache spared
 };
 
 // What a failed replica held: enough to retry the request elsewhere (same id and arrival) or record it dropped.
@@ -124,9 +125,14 @@ class Replica {
   int64_t prefix_evictions() const { return replaced_.evictions + scheduler_.prefix_evictions(); }
   // The host-memory tier: seconds a reloaded token adds to the step that reloads it; tokens reloaded and blocks
   // offloaded over the run.
-  void set_reload_s_per_token(double seconds) { reload_s_per_token_ = seconds; }
+  void set_reload_s_per_token(double host_s, double disk_s = 0) {
+    reload_s_per_token_ = host_s;
+    disk_reload_s_per_token_ = disk_s;
+  }
   int64_t host_reload_tokens() const { return replaced_.host_reload_tokens + scheduler_.host_reload_tokens(); }
   int64_t host_offloads() const { return replaced_.host_offloads + scheduler_.host_offloads(); }
+  int64_t disk_reload_tokens() const { return replaced_.disk_reload_tokens + scheduler_.disk_reload_tokens(); }
+  int64_t disk_offloads() const { return replaced_.disk_offloads + scheduler_.disk_offloads(); }
   // Speculative decoding: verify chunks, drafts proposed and accepted, over the run.
   int64_t verifications() const { return replaced_.verifications + scheduler_.verifications(); }
   int64_t drafts_proposed() const { return replaced_.drafts_proposed + scheduler_.drafts_proposed(); }
@@ -185,6 +191,7 @@ class Replica {
     int32_t output_tokens;
     std::shared_ptr<const std::vector<uint64_t>> prefix_chain = nullptr;  // kept for a retry elsewhere
     int32_t chain_block_tokens = 0;
+    int32_t prefill_cached_tokens = 0;  // prefilled elsewhere: what that replica's cache spared of the prompt
   };
   void begin_step(double now);
   void end_step();
@@ -216,9 +223,10 @@ class Replica {
   models::Scheduler scheduler_;
   struct CacheCounts {
     int64_t evictions = 0, host_reload_tokens = 0, host_offloads = 0;
+    int64_t disk_reload_tokens = 0, disk_offloads = 0;
     int64_t verifications = 0, drafts_proposed = 0, drafts_accepted = 0;
   } replaced_;  // the prefix cache's and speculative decoding's counts of the schedulers a failure replaced
-  double reload_s_per_token_ = 0;
+  double reload_s_per_token_ = 0, disk_reload_s_per_token_ = 0;
   const models::PerfModel& perf_;
   ReplicaPower power_;
   int gpus_;

@@ -59,6 +59,11 @@ void Run::place_replicas() {
           2e9, std::floor(cfg.kv_host_bytes / (svc.kv_bytes_per_token * cfg.scheduler.block_size))));
     const double reload_s_per_token =
         cfg.kv_host_bandwidth > 0 ? svc.kv_bytes_per_token / cfg.gpus_per_replica() / cfg.kv_host_bandwidth : 0;
+    // The disk tier in whole blocks; a reload from it reads the whole token's KV from the replica's drives.
+    if (cfg.kv_disk_bytes > 0)
+      limits.disk_blocks = static_cast<int>(std::min(
+          2e9, std::floor(cfg.kv_disk_bytes / (svc.kv_bytes_per_token * cfg.scheduler.block_size))));
+    const double disk_s_per_token = cfg.kv_disk_bandwidth > 0 ? svc.kv_bytes_per_token / cfg.kv_disk_bandwidth : 0;
     // The FLOPs and HBM bytes of each step, for the GPU power model (a constant step time has no shape to count).
     std::shared_ptr<const models::StepWorkModel> work;
     if (cfg.perf.kind != PerfConfig::Kind::CONSTANT)
@@ -102,7 +107,7 @@ void Run::place_replicas() {
                                                     gpus, fast_, sinks, role));
       replica_first_gpu_.push_back(server * per_server + first_gpu);
       Replica* replica = replicas_.back().get();
-      replica->set_reload_s_per_token(reload_s_per_token);
+      replica->set_reload_s_per_token(reload_s_per_token, disk_s_per_token);
       svc.replicas.push_back(replica);
       (role == ReplicaRole::DECODE ? svc.decode : svc.entry).push_back(replica);
       writer_.add_event({0.0, "replica_start", name,

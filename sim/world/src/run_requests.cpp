@@ -135,8 +135,11 @@ void Run::restart_prefilled(Service& svc, const IncomingRequest& r, double first
   dropped.output_tokens = r.output_tokens;
   dropped.generated_tokens = 1;
   dropped.outcome = analysis::Outcome::DROPPED;
+  dropped.cached_tokens = r.cached_tokens;
+  IncomingRequest again = r;
+  again.cached_tokens = 0;  // a retry's prefill finds what the cache holds then
   std::vector<Replica*> touched;
-  retry_or_drop(svc, r, dropped, touched);
+  retry_or_drop(svc, again, dropped, touched);
   for (Replica* t : touched) t->start_if_idle();
 }
 

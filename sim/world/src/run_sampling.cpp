@@ -180,6 +180,14 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
         add(n + "kv_host_traffic", static_cast<double>(offloaded * s.config->scheduler.block_size + reloaded) *
                                        s.kv_bytes_per_token, "B");
       }
+      if (s.config->kv_disk_bytes > 0) {
+        int64_t reloaded = 0, written = 0;
+        for (const Replica* r : s.replicas) reloaded += r->disk_reload_tokens(), written += r->disk_offloads();
+        add(n + "kv_disk_written_blocks", static_cast<double>(written), "blocks");
+        add(n + "kv_disk_reloaded_tokens", static_cast<double>(reloaded), "tokens");
+        add(n + "kv_disk_traffic", static_cast<double>(written * s.config->scheduler.block_size + reloaded) *
+                                       s.kv_bytes_per_token, "B");
+      }
     }
     if (s.config->speculative.tokens > 0) {
       int64_t verifications = 0, proposed = 0, accepted = 0;

@@ -43,6 +43,9 @@ struct SchedulerLimits {
   // content is evicted from HBM is copied to host memory, which holds host_blocks of them (oldest used first out);
   // a request whose next blocks are there reloads them (BatchShape::reload_tokens) instead of computing them.
   int host_blocks = 0;
+  // A local disk tier under host memory (as LMCache's local disk backend): contents host memory pushes out are
+  // written there (disk_blocks of them, oldest used first out); a request reloads its next blocks from either tier.
+  int disk_blocks = 0;
   // Speculative decoding: each decoding request proposes up to spec_tokens draft tokens per step (fewer when its
   // output has fewer left) and the step verifies them with its last token, spec_tokens + 1 tokens through the model.
   // Each draft is accepted with probability spec_acceptance until the first rejection, and the step yields the
@@ -69,7 +72,8 @@ struct SeqState {
   std::vector<uint64_t> block_hashes;
   int hashed_blocks = 0;
   int cached_tokens = -1;             // prompt tokens the prefix cache spared at its first admission (-1: not yet)
-  int reload_tokens = 0;              // of its computed tokens, those its admission reloads from host memory
+  int reload_tokens = 0;              // of its computed tokens, those its admission reloads from host memory or disk
+  int reload_disk_tokens = 0;         // of them, from disk
   // Prefix caching: the full blocks a preemption released, with their generations; taken back on re-admission while
   // they have not been handed out again (vLLM's cache finds them by hash), so the recompute skips their tokens.
   std::vector<std::pair<int, uint32_t>> released_blocks;
@@ -82,13 +86,32 @@ struct SeqState {
   bool in_decode() const { return num_tokens - num_computed_tokens == 1 && generated > 0; }
 };
 
+// A tier of KV contents below HBM (host memory, local disk) that keeps the most recently used `capacity` of them.
+// Each use stamps a content anew; order_ lists (content, stamp) oldest first, an entry whose stamp is no longer the
+// content's is stale (skipped when reached, dropped in bulk when they outnumber the live ones).
+class LruTier {
+ public:
+  explicit LruTier(size_t capacity = 0) : capacity_(capacity) {}
+  size_t capacity() const { return capacity_; }
+  bool contains(uint64_t hash) const { return stamp_.count(hash) > 0; }
+  void touch(uint64_t hash);
+  // Adds a content it does not hold; appends what that pushes out (least recently used first) to `evicted`.
+  void add(uint64_t hash, std::vector<uint64_t>& evicted);
+
+ private:
+  size_t capacity_;
+  absl::flat_hash_map<uint64_t, uint64_t> stamp_;
+  std::deque<std::pair<uint64_t, uint64_t>> order_;
+  uint64_t clock_ = 0;
+};
+
 // Paged KV cache bookkeeping: a free list in eviction order and a reference count per block.
 // Blocks never used yet are not listed: they are handed out after the free list runs dry (or when the next free block
 // holds cached content), so memory grows with the blocks a replica actually touches (1,000 replicas x 30k blocks is
 // cheap).
 class KvBlockManager {
  public:
-  KvBlockManager(int num_blocks, int block_size, int host_blocks = 0);
+  KvBlockManager(int num_blocks, int block_size, int host_blocks = 0, int disk_blocks = 0);
   int block_size() const { return block_size_; }
   int num_blocks() const { return num_blocks_; }
   int num_free() const { return free_count_ + (num_blocks_ - untouched_); }
@@ -123,10 +146,13 @@ class KvBlockManager {
   // Appends a cached block to seq's table: one more owner of a block in use, or taken off the free list.
   void take_cached(SeqState& seq, int block);
   int64_t evictions() const { return evictions_; }  // cached blocks handed out again for other content
-  // The host-memory tier (SchedulerLimits::host_blocks): whether it holds a content; a reload marks it used.
-  bool in_host(uint64_t hash) const { return host_.count(hash) > 0; }
-  void touch_host(uint64_t hash);
-  int64_t offloads() const { return offloads_; }  // contents copied to host memory
+  // The host-memory and disk tiers (SchedulerLimits::host_blocks, disk_blocks): whether they hold a content; a
+  // reload marks it used where it is.
+  bool in_host(uint64_t hash) const { return host_.contains(hash); }
+  bool in_disk(uint64_t hash) const { return disk_.contains(hash); }
+  void touch_offloaded(uint64_t hash);
+  int64_t offloads() const { return offloads_; }            // contents copied to host memory
+  int64_t disk_offloads() const { return disk_offloads_; }  // contents host memory pushed out to disk
   // Changes whenever what a lookup by content finds may change (a block gains or loses content, or one holding content
   // is taken or freed): a caller may keep what it found until then.
   uint64_t cache_epoch() const { return cache_epoch_; }
@@ -151,13 +177,8 @@ class KvBlockManager {
   std::vector<uint8_t> has_hash_;
   int64_t evictions_ = 0;
   uint64_t cache_epoch_ = 0;
-  // Host tier: content -> the stamp of its last use; host_order_ lists (content, stamp) oldest first, an entry whose
-  // stamp is not the content's current one is stale.
-  size_t host_blocks_ = 0;
-  absl::flat_hash_map<uint64_t, uint64_t> host_;
-  std::deque<std::pair<uint64_t, uint64_t>> host_order_;
-  uint64_t host_stamp_ = 0;
-  int64_t offloads_ = 0;
+  LruTier host_, disk_;
+  int64_t offloads_ = 0, disk_offloads_ = 0;
   void offload(uint64_t hash);
 };
 
@@ -191,7 +212,8 @@ struct BatchShape {
   double attended_pairs = 0;        // sum over chunks of query x key pairs (causal): attention FLOPs scale with this
   double prefill_attended_pairs = 0;  // of which from prefill chunks; decode ones = decode keys read
   double kv_read_tokens = 0;        // sum over chunks of context_before + num_tokens: KV bytes read
-  int64_t reload_tokens = 0;        // KV tokens copied back from host memory before the step (prefix cache)
+  int64_t reload_tokens = 0;        // KV tokens copied back from host memory or disk before the step (prefix cache)
+  int64_t reload_disk_tokens = 0;   // of them, from disk
   // Speculative decoding: sequences verifying drafts (their chunks count as prefill chunks of drafts + 1 tokens after
   // their context, every token sampled), their drafts, and the keys before them (what a draft model reads per draft).
   int verify_seqs = 0;
@@ -234,6 +256,9 @@ class Scheduler {
   // KV tokens reloaded from host memory and contents offloaded to it, over the run.
   int64_t host_reload_tokens() const { return host_reload_tokens_; }
   int64_t host_offloads() const { return blocks_.offloads(); }
+  // KV tokens reloaded from disk and contents written to it, over the run.
+  int64_t disk_reload_tokens() const { return disk_reload_tokens_; }
+  int64_t disk_offloads() const { return blocks_.disk_offloads(); }
   // Cached blocks handed out again for other content, over the run.
   int64_t prefix_evictions() const { return blocks_.evictions(); }
   // Prompt tokens a cached prefix spared (not computed), over all requests so far.
@@ -293,7 +318,8 @@ class Scheduler {
   // Leading blocks of a waiting request found by content: in HBM (all of them, and those of them now free), and
   // after them in host memory.
   struct Hits {
-    int hbm = 0, hbm_free = 0, host = 0;
+    int hbm = 0, hbm_free = 0, host = 0;  // host: after those in HBM, the blocks host memory or disk holds
+    int disk = 0;                         // of them, those only on disk
   };
   Hits hash_hits(const SeqState& seq) const;
   void drop_cached_prefixes();  // unpins every cached prefix (their blocks go free once no request shares them)
@@ -316,7 +342,7 @@ class Scheduler {
   mutable int hits_tokens_ = 0;
   mutable uint64_t hits_epoch_ = 0;
   mutable Hits hits_;
-  int64_t host_reload_tokens_ = 0;
+  int64_t host_reload_tokens_ = 0, disk_reload_tokens_ = 0;
   int64_t verifications_ = 0, drafts_proposed_ = 0, drafts_accepted_ = 0;
   // Speculative decoding: how many of a verify step's drafts are accepted (a pure function of the request's state).
   int accepted_drafts(const SeqState& seq, int drafts) const;

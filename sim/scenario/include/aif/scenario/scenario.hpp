@@ -217,6 +217,10 @@ struct ServiceConfig {
   // each GPU's host link (PCIe) over which a reload comes back (each GPU reloads its share of the heads and layers).
   double kv_host_bytes = 0;        // 0: no host tier
   double kv_host_bandwidth = 0;    // bytes/s per GPU
+  // A local disk under host memory (NVMe): per replica, the bytes of KV it holds and the read bandwidth of its drives,
+  // over which a reload from it comes back.
+  double kv_disk_bytes = 0;        // 0: no disk tier
+  double kv_disk_bandwidth = 0;    // bytes/s per replica
   bool disaggregated() const { return prefill_replicas > 0; }
   int total_replicas() const { return disaggregated() ? prefill_replicas + decode_replicas : replicas; }
   int gpus_per_replica() const { return dp * tp * pp; }
