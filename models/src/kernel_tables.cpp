@@ -433,7 +433,7 @@ OpTime KernelTableOperators::expert_alltoall(double bytes) const {
   // those GPUs, at its bytes per GPU); the rest crosses the server's NICs at the fabric's bandwidth. Both at once.
   const double intra = bytes * (local - 1) / (ep - 1), inter = bytes - intra;
   double s = local > 1 ? alltoall_.at(intra) : 0;
-  if (inter > 0) {
+  if (inter > 0 && !o_.alltoall_across_servers_by_flows) {
     const double latency = alltoall_.empty() ? 0 : alltoall_.first_seconds();
     if (!(o_.nic_bandwidth > 0))
       throw std::invalid_argument("an all-to-all across servers needs the fabric's NIC bandwidth");

@@ -75,6 +75,30 @@ TEST(MoeServing, AllToAllBytesFollowTheTokensComputed) {
   EXPECT_FALSE(ResultsReader(dir + "/tp.h5").summary_value("mixtral.expert_alltoall_bytes").has_value());
 }
 
+// The tokens' trips to the other server's experts are fabric flows, GPU i of one server to GPU i of the other. Per
+// token of a step, each of the 8 GPUs sends its eighth of the token's 28,672 B per layer (above): 3,584 B in each of
+// 32 layers, of which 4 of the 7 remote experts are on the other server: 3,584 x 32 x 4/7 = 65,536 B. The first
+// request's prefill step, alone on the fabric, sends its prompt's 65,536 B x P over each GPU's NIC before computing:
+// doubling the NICs' 50 GB/s saves P x 65,536 B x (1/50 - 1/100) ns of its first token, and nothing else changes.
+TEST(MoeServing, AllToAllAcrossServersTakesItsTimeOnTheFabric) {
+  const std::string dir = scratch_dir("moe_flows");
+  const std::string scenario = source_path("tests/data/scenarios/moe_expert_parallel.yaml");
+  const std::string first = " --quiet --set workloads[0].arrival.max_requests=1";
+  ASSERT_EQ(run_aifsim("run " + scenario + " -o " + dir + "/50.h5" + first).exit_code, 0);
+  ASSERT_EQ(run_aifsim("run " + scenario + " -o " + dir + "/100.h5" + first + " --set fabric.nic_bandwidth=800Gb/s")
+                .exit_code,
+            0);
+  const auto a = ResultsReader(dir + "/50.h5").requests(), b = ResultsReader(dir + "/100.h5").requests();
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  const double prompt = a[0].prompt_tokens;
+  const double saved = prompt * 65536 * (1 / 50e9 - 1 / 100e9);
+  std::printf("first token: %.9f s at 50 GB/s, %.9f s at 100 GB/s; by hand %.9f s saved\n", a[0].first_token_s,
+              b[0].first_token_s, saved);
+  EXPECT_NEAR(a[0].first_token_s - b[0].first_token_s, saved, 1e-9);
+  EXPECT_GT(*ResultsReader(dir + "/50.h5").summary_value("fabric.nic.bytes"), 0);
+}
+
 // An fp8 KV cache stores a token in half the bytes of a bf16 one: the same HBM left by the same fp8 weights holds
 // twice the blocks (to the block: the count is a floor).
 TEST(MoeServing, Fp8KvCacheHoldsTwiceTheTokens) {

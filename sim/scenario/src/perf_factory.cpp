@@ -73,6 +73,7 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
       o.expert_parallel = svc.expert_parallel;
       o.dp = svc.dp;
       o.gpus_per_server = sc.facility.gpus_per_server;
+      o.alltoall_across_servers_by_flows = expert_flow_bytes_per_token(sc, svc) > 0;
       auto ops = std::make_shared<models::KernelTableOperators>(sc.device_profiles.at(svc.perf.table_key), sc.device,
                                                                  arch, svc.tp, o);
       models::ComposedOptions c;
@@ -98,6 +99,20 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
   p.iteration_overhead_s = svc.perf.iteration_overhead_s;
   p.clock_fraction = svc.perf.clock_fraction;
   return std::make_unique<models::RooflinePerfModel>(p);
+}
+
+double expert_flow_bytes_per_token(const Scenario& sc, const ServiceConfig& svc) {
+  const int ep = svc.tp * svc.dp, local = std::min(ep, sc.facility.gpus_per_server);
+  if (svc.dp <= 1 || svc.pp != 1 || ep <= local || svc.perf.kind != PerfConfig::Kind::CALIBRATED ||
+      svc.perf.table == PerfConfig::Table::KBENCH)
+    return 0;
+  const models::ModelArch& m = sc.models.at(svc.model);
+  models::ComposedOptions o;
+  o.tp = svc.tp, o.pp = svc.pp, o.dp = svc.dp;
+  // Per GPU and token of the step: its rank's share (1 / (dp tp)) of the token's bytes, the share of them bound for
+  // the GPUs of other servers, in every layer.
+  const double per_call = models::ComposedPerfModel::alltoall_bytes_per_token(m, o) / (svc.dp * svc.tp);
+  return per_call * m.layers * static_cast<double>(ep - local) / (ep - 1);
 }
 
 int max_model_len(const Scenario& sc, const ServiceConfig& svc) {

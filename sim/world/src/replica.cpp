@@ -1,6 +1,8 @@
 #include "replica.hpp"
 
 #include <simgrid/kernel/Timer.hpp>
+
+#include <limits>
 #include <simgrid/s4u/Engine.hpp>
 
 #include <algorithm>
@@ -152,7 +154,7 @@ void Replica::begin_step(double now) {
   if (down_) return;  // a sink failed the replica while its outcomes were being recorded
   busy_ = true;
   if (scheduler_.idle()) return go_idle(now);
-  if (fast_) {
+  if (fast_ && expert_flow_bytes_per_token_ == 0) {
     const int steady = scheduler_.steady_steps();
     if (steady >= 2) {
       in_window_ = true;
@@ -190,6 +192,19 @@ void Replica::begin_step(double now) {
   step_clock_ = step.clock;
   step_work_ = step.work;
   step_open_ = true;
+  const double flow_bytes = expert_flow_bytes_per_token_ * static_cast<double>(plan_.shape.num_tokens);
+  if (flow_bytes > 0) {
+    // The tokens cross to the other servers' experts first; the step ends its computed time after the last byte.
+    step_end_ = std::numeric_limits<double>::infinity();
+    const uint64_t serial = ++step_serial_;
+    const double rest = step.cost.seconds;
+    start_expert_flows_(flow_bytes, [this, serial, rest](double end) {
+      if (serial != step_serial_ || down_) return;
+      step_end_ = end + rest;
+      set_timer(step_end_, [this] { end_step(); });
+    });
+    return;
+  }
   set_timer(step_end_, [this] { end_step(); });
 }
 
@@ -357,6 +372,7 @@ void Replica::close_books(double end) {
 }
 
 void Replica::finalize(double end) {
+  ++step_serial_;  // flows still out end with the run
   if (timer_) {
     timer_->remove();
     timer_ = nullptr;
@@ -381,6 +397,7 @@ void Replica::finalize(double end) {
 
 std::vector<LostRequest> Replica::fail(double now) {
   if (down_) throw std::logic_error(name_ + ": fails while already down");
+  ++step_serial_;  // the step's flows in flight are lost with it
   if (timer_) {
     timer_->remove();
     timer_ = nullptr;

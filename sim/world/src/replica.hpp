@@ -125,6 +125,14 @@ class Replica {
   int64_t prefix_evictions() const { return replaced_.evictions + scheduler_.prefix_evictions(); }
   // The host-memory tier: seconds a reloaded token adds to the step that reloads it; tokens reloaded and blocks
   // offloaded over the run.
+  // Expert all-to-alls across servers as fabric flows: each step first moves bytes_per_token x its tokens from every
+  // GPU to the other servers' GPUs through `start` (which calls `done(end_time)` once they are in, in an actor's
+  // context), then computes for the rest of its time. Such a replica takes every step singly.
+  using FlowStarter = std::function<void(double bytes_per_gpu, std::function<void(double)> done)>;
+  void set_expert_flows(double bytes_per_token, FlowStarter start) {
+    expert_flow_bytes_per_token_ = bytes_per_token;
+    start_expert_flows_ = std::move(start);
+  }
   void set_reload_s_per_token(double host_s, double disk_s = 0) {
     reload_s_per_token_ = host_s;
     disk_reload_s_per_token_ = disk_s;
@@ -227,6 +235,9 @@ class Replica {
     int64_t verifications = 0, drafts_proposed = 0, drafts_accepted = 0;
   } replaced_;  // the prefix cache's and speculative decoding's counts of the schedulers a failure replaced
   double reload_s_per_token_ = 0, disk_reload_s_per_token_ = 0;
+  double expert_flow_bytes_per_token_ = 0;
+  FlowStarter start_expert_flows_;
+  uint64_t step_serial_ = 0;  // names the step whose flows are out: a failure or the run's end forgets them
   const models::PerfModel& perf_;
   ReplicaPower power_;
   int gpus_;

@@ -108,6 +108,26 @@ void Run::place_replicas() {
       replica_first_gpu_.push_back(server * per_server + first_gpu);
       Replica* replica = replicas_.back().get();
       replica->set_reload_s_per_token(reload_s_per_token, disk_s_per_token);
+      if (const double per_token = expert_flow_bytes_per_token(sc_, cfg); per_token > 0) {
+        // GPU i of each server sends to GPU i of every other server of the replica (rail to rail): per step and GPU,
+        // its bytes for the other servers in equal shares. gpus x (servers - 1) flows a step.
+        const int first = replica_first_gpu_.back(), spanned = gpus / per_server;
+        replica->set_expert_flows(per_token, [this, first, gpus, spanned, per_server, name = replica->name()](
+                                                 double bytes, std::function<void(double)> done) {
+          std::vector<Flow> flows;
+          flows.reserve(static_cast<size_t>(gpus * (spanned - 1)));
+          for (int i = 0; i < gpus; ++i)
+            for (int other = 0; other < spanned; ++other)
+              if (other != i / per_server)
+                flows.push_back({platform_.gpus[static_cast<size_t>(first + i)],
+                                 platform_.gpus[static_cast<size_t>(first + other * per_server + i % per_server)],
+                                 bytes / (spanned - 1)});
+          start_transfer("a2a-" + name, std::move(flows), [this, done = std::move(done)](double, double end) {
+            ++events_;
+            done(end);
+          });
+        });
+      }
       svc.replicas.push_back(replica);
       (role == ReplicaRole::DECODE ? svc.decode : svc.entry).push_back(replica);
       writer_.add_event({0.0, "replica_start", name,

@@ -114,6 +114,9 @@ struct KernelTableOptions {
   bool expert_parallel = false;
   int dp = 1;
   int gpus_per_server = 8;
+  // The all-to-alls' bytes bound for other servers travel as flows on the simulated fabric (the replica starts them
+  // each step); the operator times only the part within a server.
+  bool alltoall_across_servers_by_flows = false;
 };
 
 // One measured curve prepared for fast queries (logs taken once), with the extrapolation rules of curve_seconds.
