@@ -246,6 +246,21 @@ TEST(SchedulerContentCache, TheOldestFreedContentIsEvictedFirst) {
   EXPECT_EQ(s.prefix_hit_tokens(), 8);
 }
 
+namespace {
+
+// Three 8-token prompts of other contents one after the other, A (10, 11), B (20, 21) and C (30, 31), on a cache of
+// 4 blocks of 4: C's allocation evicts A's blocks from HBM, 1 then 0.
+void serve_three_contents(Scheduler& s) {
+  ASSERT_TRUE(s.add_request(0, 8, 1, named_blocks({10, 11}, 8)));
+  step(s);
+  ASSERT_TRUE(s.add_request(1, 8, 1, named_blocks({20, 21}, 8)));
+  step(s);
+  ASSERT_TRUE(s.add_request(2, 8, 1, named_blocks({30, 31}, 8)));
+  step(s);
+}
+
+}  // namespace
+
 TEST(SchedulerContentCache, EvictedContentIsReloadedFromHostMemory) {
   // As TheOldestFreedContentIsEvictedFirst, with host memory for 2 blocks: C's allocation evicts A's blocks 1 then 0
   // from HBM into host memory (2 offloads). A 9-token prompt on A's content then finds nothing in HBM and both blocks
@@ -253,12 +268,7 @@ TEST(SchedulerContentCache, EvictedContentIsReloadedFromHostMemory) {
   SchedulerLimits l = with_prefix_cache(/*blocks=*/4);
   l.host_blocks = 2;
   Scheduler s(l);
-  ASSERT_TRUE(s.add_request(0, 8, 1, named_blocks({10, 11}, 8)));
-  step(s);
-  ASSERT_TRUE(s.add_request(1, 8, 1, named_blocks({20, 21}, 8)));
-  step(s);
-  ASSERT_TRUE(s.add_request(2, 8, 1, named_blocks({30, 31}, 8)));
-  step(s);
+  serve_three_contents(s);
   EXPECT_EQ(s.prefix_evictions(), 2);
   EXPECT_EQ(s.host_offloads(), 2);
   ASSERT_TRUE(s.add_request(3, 9, 1, named_blocks({10, 11}, 9)));
@@ -823,12 +833,7 @@ TEST(SchedulerContentCache, HostMemoryPushesOutToDiskAndReloadsComeFromBoth) {
   l.host_blocks = 1;
   l.disk_blocks = 2;
   Scheduler s(l);
-  ASSERT_TRUE(s.add_request(0, 8, 1, named_blocks({10, 11}, 8)));
-  step(s);
-  ASSERT_TRUE(s.add_request(1, 8, 1, named_blocks({20, 21}, 8)));
-  step(s);
-  ASSERT_TRUE(s.add_request(2, 8, 1, named_blocks({30, 31}, 8)));
-  step(s);
+  serve_three_contents(s);
   EXPECT_EQ(s.host_offloads(), 2);
   EXPECT_EQ(s.disk_offloads(), 1);
   ASSERT_TRUE(s.add_request(3, 9, 1, named_blocks({10, 11}, 9)));

@@ -660,23 +660,26 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
                  " of " + scenario.gpu + ") and at most its TDP " + watts(d.tdp_w));
   }
 
+  // A KV tier under the prefix cache: its capacity (bytes of KV per replica) and the bandwidth a reload comes over.
+  auto read_tier = [&](const Node& tier, const char* what, const char* bandwidth_example, double& bytes,
+                       double& bandwidth) {
+    tier.check_keys({"capacity", "bandwidth"});
+    if (!tier.child("capacity").present())
+      tier.fail(std::string("a ") + what + " tier needs its capacity (bytes of KV per replica)");
+    if (!tier.child("bandwidth").present())
+      tier.fail(std::string("a ") + what + " tier needs its bandwidth (" + bandwidth_example + ")");
+    tier.read_quantity("capacity", Unit::BYTES, bytes, yaml::positive());
+    tier.read_quantity("bandwidth", Unit::BANDWIDTH, bandwidth, yaml::positive());
+  };
   if (const Node host = n.child("kv_host"); host.present()) {
-    host.check_keys({"capacity", "bandwidth"});
-    if (!host.child("capacity").present()) host.fail("a host tier needs its capacity (bytes of KV per replica)");
-    if (!host.child("bandwidth").present())
-      host.fail("a host tier needs its bandwidth (bytes/s of each GPU's host link, e.g. 64GB/s for PCIe 5 x16)");
-    host.read_quantity("capacity", Unit::BYTES, service.kv_host_bytes, yaml::positive());
-    host.read_quantity("bandwidth", Unit::BANDWIDTH, service.kv_host_bandwidth, yaml::positive());
+    read_tier(host, "host", "bytes/s of each GPU's host link, e.g. 64GB/s for PCIe 5 x16", service.kv_host_bytes,
+              service.kv_host_bandwidth);
     if (!service.scheduler.prefix_caching)
       host.fail("a host tier holds the prefix cache's evicted blocks: it needs scheduler.prefix_caching");
   }
   if (const Node disk = n.child("kv_disk"); disk.present()) {
-    disk.check_keys({"capacity", "bandwidth"});
-    if (!disk.child("capacity").present()) disk.fail("a disk tier needs its capacity (bytes of KV per replica)");
-    if (!disk.child("bandwidth").present())
-      disk.fail("a disk tier needs its bandwidth (bytes/s the replica's drives read, e.g. 7GB/s for one PCIe 4 NVMe)");
-    disk.read_quantity("capacity", Unit::BYTES, service.kv_disk_bytes, yaml::positive());
-    disk.read_quantity("bandwidth", Unit::BANDWIDTH, service.kv_disk_bandwidth, yaml::positive());
+    read_tier(disk, "disk", "bytes/s the replica's drives read, e.g. 7GB/s for one PCIe 4 NVMe", service.kv_disk_bytes,
+              service.kv_disk_bandwidth);
     if (service.kv_host_bytes <= 0)
       disk.fail("a disk tier takes what host memory pushes out: it needs kv_host above it");
   }

@@ -172,22 +172,21 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
           "1");
       add(n + "prefix_cached_tokens", static_cast<double>(s.cached_tokens), "tokens");
       add(n + "prefix_cache_evictions", static_cast<double>(evictions), "blocks");
-      if (s.config->kv_host_bytes > 0) {
-        int64_t reloaded = 0, offloaded = 0;
-        for (const Replica* r : s.replicas) reloaded += r->host_reload_tokens(), offloaded += r->host_offloads();
-        add(n + "kv_host_offloaded_blocks", static_cast<double>(offloaded), "blocks");
-        add(n + "kv_host_reloaded_tokens", static_cast<double>(reloaded), "tokens");
-        add(n + "kv_host_traffic", static_cast<double>(offloaded * s.config->scheduler.block_size + reloaded) *
-                                       s.kv_bytes_per_token, "B");
-      }
-      if (s.config->kv_disk_bytes > 0) {
+      // A KV tier's books: blocks written to it, tokens reloaded from it, and both as bytes.
+      auto tier = [&](const std::string& name, const char* written_name, auto reloaded_of, auto written_of) {
         int64_t reloaded = 0, written = 0;
-        for (const Replica* r : s.replicas) reloaded += r->disk_reload_tokens(), written += r->disk_offloads();
-        add(n + "kv_disk_written_blocks", static_cast<double>(written), "blocks");
-        add(n + "kv_disk_reloaded_tokens", static_cast<double>(reloaded), "tokens");
-        add(n + "kv_disk_traffic", static_cast<double>(written * s.config->scheduler.block_size + reloaded) *
+        for (const Replica* r : s.replicas) reloaded += reloaded_of(*r), written += written_of(*r);
+        add(n + name + "_" + written_name, static_cast<double>(written), "blocks");
+        add(n + name + "_reloaded_tokens", static_cast<double>(reloaded), "tokens");
+        add(n + name + "_traffic", static_cast<double>(written * s.config->scheduler.block_size + reloaded) *
                                        s.kv_bytes_per_token, "B");
-      }
+      };
+      if (s.config->kv_host_bytes > 0)
+        tier("kv_host", "offloaded_blocks", [](const Replica& r) { return r.host_reload_tokens(); },
+             [](const Replica& r) { return r.host_offloads(); });
+      if (s.config->kv_disk_bytes > 0)
+        tier("kv_disk", "written_blocks", [](const Replica& r) { return r.disk_reload_tokens(); },
+             [](const Replica& r) { return r.disk_offloads(); });
     }
     if (s.config->speculative.tokens > 0) {
       int64_t verifications = 0, proposed = 0, accepted = 0;
