@@ -97,14 +97,21 @@ DraftedPerfModel::DraftedPerfModel(std::unique_ptr<PerfModel> target, std::uniqu
   if (!target_ || !draft_) throw std::invalid_argument("speculative decoding needs a target and a draft perf model");
 }
 
+namespace {
+
+// The times of one step part after another (FLOPs and bytes are the power model's, from the target's shape).
+void add_times(IterationCost& total, const IterationCost& c) {
+  total.seconds += c.seconds;
+  total.compute_seconds += c.compute_seconds;
+  total.memory_seconds += c.memory_seconds;
+  total.comm_seconds += c.comm_seconds;
+}
+
+}  // namespace
+
 IterationCost DraftedPerfModel::draft_cost(const BatchShape& s, double clock) const {
   IterationCost total;
-  auto add = [&](const IterationCost& c) {
-    total.seconds += c.seconds;
-    total.compute_seconds += c.compute_seconds;
-    total.memory_seconds += c.memory_seconds;
-    total.comm_seconds += c.comm_seconds;
-  };
+  auto add = [&](const IterationCost& c) { add_times(total, c); };
   // The step's prompt chunks (its prefill chunks but the verifications).
   BatchShape prefill;
   prefill.prefill_seqs = s.prefill_seqs - s.verify_seqs;
@@ -138,11 +145,7 @@ IterationCost DraftedPerfModel::iteration(const BatchShape& s) const {
 
 IterationCost DraftedPerfModel::iteration_at_clock(const BatchShape& s, double clock) const {
   IterationCost c = target_->iteration_at_clock(s, clock);
-  const IterationCost d = draft_cost(s, clock);
-  c.seconds += d.seconds;
-  c.compute_seconds += d.compute_seconds;
-  c.memory_seconds += d.memory_seconds;
-  c.comm_seconds += d.comm_seconds;
+  add_times(c, draft_cost(s, clock));
   return c;
 }
 

@@ -138,6 +138,41 @@ void token_calls(const StepOperators& ops, const ModelArch& m, const ComposedOpt
   if (o.pp > 1) comm.comm(ops.pipeline_send(activations), pp - 1);
 }
 
+// The calls of a step that depend on its sampled rows alone: the engine's per-row operators and the LM head, to the
+// Calls of their kind (they may be one). Each attention rank of each stage samples its share of the rows.
+void sampled_calls(const StepOperators& ops, const ComposedOptions& o, const EngineProfile& e, double layers,
+                   int sampled_seqs, const Calls& elementwise, const Calls& gemm) {
+  const double sampled = static_cast<double>(sampled_seqs) / o.pp / o.dp;
+  for (const EngineProfile::Call& c : e.layer_ops)
+    if (c.per_sampled_row) elementwise.op(ops.elementwise(c.op, sampled), layers * c.calls);
+  for (const EngineProfile::Call& c : e.final_ops)
+    if (c.per_sampled_row) elementwise.op(ops.elementwise(c.op, sampled), c.calls);
+  gemm.op(ops.linear(LinearOp::LM_HEAD, sampled), 1);
+}
+
+// Attention of every layer: the decoding sequences by their mean keys, the prefill chunks by their mean chunk and
+// prefix (pairs = n * prefix + n (n + 1) / 2 per chunk), each rank of each stage its share of the sequences.
+void attention_calls(const StepOperators& ops, const ComposedOptions& o, double layers, const BatchShape& s,
+                     const Calls& calls) {
+  const double pp = o.pp, dp = o.dp;
+  if (s.decode_seqs > 0) {
+    const double keys = (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs;
+    calls.op(ops.decode_attention(s.decode_seqs / pp / dp, keys), layers);
+  }
+  if (s.prefill_seqs > 0) {
+    const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
+    const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
+    calls.op(ops.prefill_attention(s.prefill_seqs / pp / dp, n, prefix), layers);
+  }
+}
+
+// The engine's own CPU work for the step, serial with the GPU.
+double engine_cpu_s(const EngineProfile& e, const BatchShape& s) {
+  const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
+  return e.step_s + e.per_seq_s * s.num_seqs + e.per_token_s * static_cast<double>(s.num_tokens) +
+         e.per_key_s * decode_keys + e.per_prefill_pair_s * s.prefill_attended_pairs;
+}
+
 }  // namespace
 
 double ComposedPerfModel::alltoall_bytes_per_token(const ModelArch& m, const ComposedOptions& o) {
@@ -162,8 +197,7 @@ IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double 
   const bool graph = in_cuda_graph(s);
   const StepOperators& ops = *ops_;
   // Pipeline parallelism: the step is pp micro-batches in flight at once; each stage sees 1/pp of the batch (and each
-  // attention rank 1/dp of that).
-  const double pp = options_.pp, dp = options_.dp;
+  // attention rank 1/dp of that): token_calls, sampled_calls and attention_calls divide.
   const double layers = model_.layers;
   if (cache_->clock != clock_fraction) *cache_ = Cache{clock_fraction, {}, {}};
   auto cached = [&](std::vector<Parts>& v, int64_t key, auto compute_parts) -> const Parts& {
@@ -181,31 +215,13 @@ IterationCost ComposedPerfModel::iteration_at_clock(const BatchShape& s, double 
   const Parts& per_sampled = cached(cache_->by_sampled[graph], s.sampled_seqs, [&] {
     Parts p;
     const Calls calls{p, clock_fraction, graph, engine_.launch_s};
-    const double sampled = static_cast<double>(s.sampled_seqs) / pp / options_.dp;
-    for (const EngineProfile::Call& e : engine_.layer_ops)
-      if (e.per_sampled_row) calls.op(ops.elementwise(e.op, sampled), layers * e.calls);
-    for (const EngineProfile::Call& e : engine_.final_ops)
-      if (e.per_sampled_row) calls.op(ops.elementwise(e.op, sampled), e.calls);
-    calls.op(ops.linear(LinearOp::LM_HEAD, sampled), 1);
+    sampled_calls(ops, options_, engine_, layers, s.sampled_seqs, calls, calls);
     return p;
   });
   Parts total = per_token;
   total.add(per_sampled);
-  const Calls calls{total, clock_fraction, graph, engine_.launch_s};
-  if (s.decode_seqs > 0) {
-    const double keys = (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs;
-    calls.op(ops.decode_attention(s.decode_seqs / pp / dp, keys), layers);
-  }
-  if (s.prefill_seqs > 0) {
-    // Mean chunk n and prefix of the prefill sequences; pairs = n * prefix + n (n + 1) / 2 per chunk.
-    const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
-    const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
-    calls.op(ops.prefill_attention(s.prefill_seqs / pp / dp, n, prefix), layers);
-  }
-  const double decode_keys = s.attended_pairs - s.prefill_attended_pairs;
-  const double overhead = engine_.step_s + engine_.per_seq_s * s.num_seqs +
-                          engine_.per_token_s * static_cast<double>(s.num_tokens) + engine_.per_key_s * decode_keys +
-                          engine_.per_prefill_pair_s * s.prefill_attended_pairs;
+  attention_calls(ops, options_, layers, s, Calls{total, clock_fraction, graph, engine_.launch_s});
+  const double overhead = engine_cpu_s(engine_, s);
   c.compute_seconds = total.compute;
   c.comm_seconds = total.comm;
   c.memory_seconds = total.seconds - total.compute - total.comm;
@@ -218,32 +234,18 @@ StepBreakdown ComposedPerfModel::breakdown(const BatchShape& s) const {
   if (s.num_seqs == 0) return b;
   b.cuda_graph = in_cuda_graph(s);
   const StepOperators& ops = *ops_;
-  const double pp = options_.pp, dp = options_.dp, layers = model_.layers, clock = options_.clock_fraction;
-  const double sampled = static_cast<double>(s.sampled_seqs) / pp / dp;
+  const double layers = model_.layers, clock = options_.clock_fraction;
   Parts elementwise, gemm, attention, comm;
   const Calls e{elementwise, clock, b.cuda_graph, engine_.launch_s}, g{gemm, clock, b.cuda_graph, engine_.launch_s},
       a{attention, clock, b.cuda_graph, engine_.launch_s}, c{comm, clock, b.cuda_graph, engine_.launch_s};
   token_calls(ops, model_, options_, engine_, s.num_tokens, b.cuda_graph, e, g, c);
-  for (const EngineProfile::Call& call : engine_.layer_ops)
-    if (call.per_sampled_row) e.op(ops.elementwise(call.op, sampled), layers * call.calls);
-  for (const EngineProfile::Call& call : engine_.final_ops)
-    if (call.per_sampled_row) e.op(ops.elementwise(call.op, sampled), call.calls);
-  g.op(ops.linear(LinearOp::LM_HEAD, sampled), 1);
-  if (s.decode_seqs > 0)
-    a.op(ops.decode_attention(s.decode_seqs / pp / dp, (s.attended_pairs - s.prefill_attended_pairs) / s.decode_seqs),
-         layers);
-  if (s.prefill_seqs > 0) {
-    const double n = static_cast<double>(s.prefill_tokens) / s.prefill_seqs;
-    const double prefix = std::max(0.0, (s.prefill_attended_pairs / s.prefill_seqs - n * (n + 1) / 2) / n);
-    a.op(ops.prefill_attention(s.prefill_seqs / pp / dp, n, prefix), layers);
-  }
+  sampled_calls(ops, options_, engine_, layers, s.sampled_seqs, e, g);
+  attention_calls(ops, options_, layers, s, a);
   b.elementwise = elementwise.seconds;
   b.gemm = gemm.seconds;
   b.attention = attention.seconds;
   b.communication = comm.seconds;
-  b.engine = engine_.step_s + engine_.per_seq_s * s.num_seqs + engine_.per_token_s * static_cast<double>(s.num_tokens) +
-             engine_.per_key_s * (s.attended_pairs - s.prefill_attended_pairs) +
-             engine_.per_prefill_pair_s * s.prefill_attended_pairs;
+  b.engine = engine_cpu_s(engine_, s);
   return b;
 }
 

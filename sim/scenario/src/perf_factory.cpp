@@ -76,13 +76,7 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
       o.alltoall_across_servers_by_flows = expert_flow_bytes_per_token(sc, svc) > 0;
       auto ops = std::make_shared<models::KernelTableOperators>(sc.device_profiles.at(svc.perf.table_key), sc.device,
                                                                  arch, svc.tp, o);
-      models::ComposedOptions c;
-      c.tp = svc.tp;
-      c.pp = svc.pp;
-      c.dp = svc.dp;
-      c.clock_fraction = svc.perf.clock_fraction;
-      c.activation_bytes = 2;  // bf16 activations, fp8 weights included
-      return std::make_unique<models::ComposedPerfModel>(ops, arch, c, svc.engine);
+      return std::make_unique<models::ComposedPerfModel>(ops, arch, composed_options(svc), svc.engine);
     }
     case PerfConfig::Kind::ROOFLINE: break;
   }
@@ -101,17 +95,26 @@ std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& sc, const Ser
   return std::make_unique<models::RooflinePerfModel>(p);
 }
 
+models::ComposedOptions composed_options(const ServiceConfig& svc) {
+  models::ComposedOptions c;
+  c.tp = svc.tp;
+  c.pp = svc.pp;
+  c.dp = svc.dp;
+  c.clock_fraction = svc.perf.clock_fraction;
+  c.activation_bytes = 2;  // bf16 activations, fp8 weights included
+  return c;
+}
+
 double expert_flow_bytes_per_token(const Scenario& sc, const ServiceConfig& svc) {
   const int ep = svc.tp * svc.dp, local = std::min(ep, sc.facility.gpus_per_server);
   if (svc.dp <= 1 || svc.pp != 1 || ep <= local || svc.perf.kind != PerfConfig::Kind::CALIBRATED ||
       svc.perf.table == PerfConfig::Table::KBENCH)
     return 0;
   const models::ModelArch& m = sc.models.at(svc.model);
-  models::ComposedOptions o;
-  o.tp = svc.tp, o.pp = svc.pp, o.dp = svc.dp;
   // Per GPU and token of the step: its rank's share (1 / (dp tp)) of the token's bytes, the share of them bound for
   // the GPUs of other servers, in every layer.
-  const double per_call = models::ComposedPerfModel::alltoall_bytes_per_token(m, o) / (svc.dp * svc.tp);
+  const double per_call =
+      models::ComposedPerfModel::alltoall_bytes_per_token(m, composed_options(svc)) / (svc.dp * svc.tp);
   return per_call * m.layers * static_cast<double>(ep - local) / (ep - 1);
 }
 

@@ -583,13 +583,16 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
               "): a replica's tensor-parallel group lives on one server");
     }
   }
+  // A replica's GPUs divide a server or fill whole servers.
+  auto check_replica_fits = [&](const Node& at, const std::string& layout) {
+    const int gpus = service.gpus_per_replica();
+    if (gpus <= per_server ? per_server % gpus != 0 : gpus % per_server != 0)
+      at.fail("a replica's " + layout + " = " + std::to_string(gpus) + " GPUs must divide facility.gpus_per_server (" +
+              std::to_string(per_server) + ") or fill whole servers");
+  };
   if (const Node pp = n.child("pp"); pp.present()) {
     service.pp = static_cast<int>(pp.as_int(yaml::between(1, arch->second.layers)));
-    const int gpus = service.gpus_per_replica();
-    if (gpus <= per_server ? per_server % gpus != 0 : gpus % per_server != 0) {
-      pp.fail("a replica's tp x pp = " + std::to_string(gpus) + " GPUs must divide facility.gpus_per_server (" +
-              std::to_string(per_server) + ") or fill whole servers");
-    }
+    check_replica_fits(pp, "tp x pp");
   }
   if (const Node kv = n.child("kv_cache_dtype"); kv.present()) service.kv_cache_dtype = kv.as_enum({"auto", "bf16", "fp8"});
   const models::ModelArch& m = arch->second;
@@ -605,10 +608,7 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
               "instead)");
     if (service.dp > 1 && !service.expert_parallel)
       dp.fail("data-parallel attention ranks share their experts through expert parallelism: set expert_parallel: true");
-    const int gpus = service.gpus_per_replica();
-    if (gpus <= per_server ? per_server % gpus != 0 : gpus % per_server != 0)
-      dp.fail("a replica's data_parallel x tp x pp = " + std::to_string(gpus) +
-              " GPUs must divide facility.gpus_per_server (" + std::to_string(per_server) + ") or fill whole servers");
+    check_replica_fits(dp, "data_parallel x tp x pp");
   }
   if (service.expert_parallel && m.experts % (service.tp * service.dp) != 0)
     n.child("expert_parallel")

@@ -1,11 +1,10 @@
 #include "replica.hpp"
 
 #include <simgrid/kernel/Timer.hpp>
-
-#include <limits>
 #include <simgrid/s4u/Engine.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <stdexcept>
 
@@ -114,13 +113,10 @@ Replica::PlannedStep Replica::plan_step(const models::BatchShape& shape, double 
   const models::StepWork work = power_.work ? power_.work->work(shape) : models::StepWork{};
   auto at = [&](double clock) {
     PlannedStep p{perf_.iteration_at_clock(shape, clock), 0, clock, work};
-    // KV reloaded from host memory comes in over the GPUs' host links before the step computes (not overlapped).
-    if (shape.reload_disk_tokens == 0) {
-      p.cost.seconds += static_cast<double>(shape.reload_tokens) * reload_s_per_token_;
-    } else {  // from the drives as well: one after the other
-      p.cost.seconds += static_cast<double>(shape.reload_tokens - shape.reload_disk_tokens) * reload_s_per_token_ +
-                        static_cast<double>(shape.reload_disk_tokens) * disk_reload_s_per_token_;
-    }
+    // KV reloaded from host memory (over the GPUs' host links) and from disk (through the drives) comes in before
+    // the step computes, one after the other (not overlapped).
+    p.cost.seconds += static_cast<double>(shape.reload_tokens - shape.reload_disk_tokens) * reload_s_per_token_ +
+                      static_cast<double>(shape.reload_disk_tokens) * disk_reload_s_per_token_;
     p.power_w = power_.gpu.step_w(work, p.cost, clock) * gpus_;
     return p;
   };

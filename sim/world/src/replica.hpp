@@ -123,8 +123,6 @@ class Replica {
   int waiting() const { return static_cast<int>(scheduler_.num_waiting()); }
   // Cached KV blocks handed out again for other content (prefix caching by content), over the run.
   int64_t prefix_evictions() const { return replaced_.evictions + scheduler_.prefix_evictions(); }
-  // The host-memory tier: seconds a reloaded token adds to the step that reloads it; tokens reloaded and blocks
-  // offloaded over the run.
   // Expert all-to-alls across servers as fabric flows: each step first moves bytes_per_token x its tokens from every
   // GPU to the other servers' GPUs through `start` (which calls `done(end_time)` once they are in, in an actor's
   // context), then computes for the rest of its time. Such a replica takes every step singly.
@@ -133,6 +131,8 @@ class Replica {
     expert_flow_bytes_per_token_ = bytes_per_token;
     start_expert_flows_ = std::move(start);
   }
+  // The KV tiers under HBM: seconds a token reloaded from host memory (or disk) adds to the step that reloads it;
+  // tokens reloaded and blocks written over the run.
   void set_reload_s_per_token(double host_s, double disk_s = 0) {
     reload_s_per_token_ = host_s;
     disk_reload_s_per_token_ = disk_s;

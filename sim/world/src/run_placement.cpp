@@ -53,17 +53,17 @@ void Run::place_replicas() {
     limits.spec_seed = models::mix64(sc_.simulation.seed ^ (0x5eed0000ULL + s));  // each service its own draws
     // The KV cache's dtype (bf16 with fp8 weights under kv_cache_dtype auto, as vLLM; perf_factory.cpp: kv_blocks).
     svc.kv_bytes_per_token = sc_.models.at(cfg.model).kv_bytes_per_token(models::dtype_bytes(cfg.kv_dtype()));
-    // The host tier in whole blocks; a reload of one token's KV moves its 1 / (tp x pp) share over each GPU's link.
-    if (cfg.kv_host_bytes > 0)
-      limits.host_blocks = static_cast<int>(std::min(
-          2e9, std::floor(cfg.kv_host_bytes / (svc.kv_bytes_per_token * cfg.scheduler.block_size))));
+    // The KV tiers under HBM in whole blocks. A reload of one token's KV from host memory moves its 1 / (tp x pp)
+    // share over each GPU's link; from disk, the whole of it through the replica's drives.
+    auto tier_blocks = [&](double bytes) {
+      return static_cast<int>(std::min(2e9, std::floor(bytes / (svc.kv_bytes_per_token * cfg.scheduler.block_size))));
+    };
+    if (cfg.kv_host_bytes > 0) limits.host_blocks = tier_blocks(cfg.kv_host_bytes);
+    if (cfg.kv_disk_bytes > 0) limits.disk_blocks = tier_blocks(cfg.kv_disk_bytes);
     const double reload_s_per_token =
         cfg.kv_host_bandwidth > 0 ? svc.kv_bytes_per_token / cfg.gpus_per_replica() / cfg.kv_host_bandwidth : 0;
-    // The disk tier in whole blocks; a reload from it reads the whole token's KV from the replica's drives.
-    if (cfg.kv_disk_bytes > 0)
-      limits.disk_blocks = static_cast<int>(std::min(
-          2e9, std::floor(cfg.kv_disk_bytes / (svc.kv_bytes_per_token * cfg.scheduler.block_size))));
     const double disk_s_per_token = cfg.kv_disk_bandwidth > 0 ? svc.kv_bytes_per_token / cfg.kv_disk_bandwidth : 0;
+    const double expert_flow_per_token = expert_flow_bytes_per_token(sc_, cfg);
     // The FLOPs and HBM bytes of each step, for the GPU power model (a constant step time has no shape to count).
     std::shared_ptr<const models::StepWorkModel> work;
     if (cfg.perf.kind != PerfConfig::Kind::CONSTANT)
@@ -108,11 +108,11 @@ void Run::place_replicas() {
       replica_first_gpu_.push_back(server * per_server + first_gpu);
       Replica* replica = replicas_.back().get();
       replica->set_reload_s_per_token(reload_s_per_token, disk_s_per_token);
-      if (const double per_token = expert_flow_bytes_per_token(sc_, cfg); per_token > 0) {
+      if (expert_flow_per_token > 0) {
         // GPU i of each server sends to GPU i of every other server of the replica (rail to rail): per step and GPU,
         // its bytes for the other servers in equal shares. gpus x (servers - 1) flows a step.
         const int first = replica_first_gpu_.back(), spanned = gpus / per_server;
-        replica->set_expert_flows(per_token, [this, first, gpus, spanned, per_server, name = replica->name()](
+        replica->set_expert_flows(expert_flow_per_token, [this, first, gpus, spanned, per_server, name = replica->name()](
                                                  double bytes, std::function<void(double)> done) {
           std::vector<Flow> flows;
           flows.reserve(static_cast<size_t>(gpus * (spanned - 1)));

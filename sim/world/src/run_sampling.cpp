@@ -202,11 +202,11 @@ std::vector<analysis::SummaryEntry> Run::summarize(double end) {
       // Expert parallelism across attention ranks: every step's tokens go to their experts and back in each layer.
       int64_t tokens = 0;
       for (const Replica* r : s.replicas) tokens += r->step_tokens();
-      models::ComposedOptions o;
-      o.tp = s.config->tp, o.pp = s.config->pp, o.dp = s.config->dp;
       const models::ModelArch& m = sc_.models.at(s.config->model);
       add(n + "expert_alltoall_bytes",
-          static_cast<double>(tokens) * m.layers * models::ComposedPerfModel::alltoall_bytes_per_token(m, o), "B");
+          static_cast<double>(tokens) * m.layers *
+              models::ComposedPerfModel::alltoall_bytes_per_token(m, composed_options(*s.config)),
+          "B");
     }
     if (s.config->disaggregated()) {
       add(n + "kv_transfers", static_cast<double>(s.kv_transfers), "1");

@@ -14,6 +14,10 @@ int kv_blocks(const Scenario& scenario, const ServiceConfig& service, size_t ind
 // The iteration-time model a service's replicas use (also used to predict measured steps in validation).
 std::unique_ptr<models::PerfModel> make_perf_model(const Scenario& scenario, const ServiceConfig& service);
 
+// How a service's replica splits a step (tp, pp, dp attention ranks, bf16 activations) at its clock, as the calibrated
+// perf model composes it.
+models::ComposedOptions composed_options(const ServiceConfig& service);
+
 // A mixture of experts whose expert-parallel group (data_parallel x tp GPUs, one pipeline stage) spans servers: the
 // bytes each GPU sends to other servers' GPUs per token of a step, in all its layers' all-to-alls (dispatch and
 // combine). The run moves them as fabric flows; the perf model times the part within a server. 0 otherwise.
