@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "aif/analysis/results.hpp"
 #include "aif/inputs/device_profile.hpp"
+#include "aif/scenario/perf_factory.hpp"
 #include "aif/scenario/scenario.hpp"
 #include "aif/inputs/trace.hpp"
 
@@ -603,6 +605,33 @@ TEST(ModelCatalog, MixtureOfExpertsShapesAreChecked) {
       EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(ReplicaWeights, ADraftModelsWeightsAndKvShareTheReplicasHbm) {
+  const char* const text = R"(facility: {racks: 1, servers_per_rack: 1, gpus_per_server: 8}
+services:
+  - name: chat
+    model: Llama-3.1-70B
+    tp: 4
+)";
+  const auto plain = aif::sim::load_scenario_text(text, "inline.yaml");
+  const auto drafted = aif::sim::load_scenario_text(
+      text, "inline.yaml", {"services[0].speculative={method: draft, draft_model: Llama-3.1-8B, tokens: 4, acceptance: 0.7}"});
+  const auto& m70 = drafted.models.at("Llama-3.1-70B");
+  const auto& m8 = drafted.models.at("Llama-3.1-8B");
+  // bf16: 2 bytes per parameter, the target's and the draft's (one copy per replica, which it loads from storage).
+  EXPECT_DOUBLE_EQ(aif::sim::replica_weight_bytes(plain.services[0], plain.models), m70.parameters() * 2);
+  EXPECT_DOUBLE_EQ(aif::sim::replica_weight_bytes(drafted.services[0], drafted.models),
+                   (m70.parameters() + m8.parameters()) * 2);
+  // The KV cache gets what the weights leave of 4 x 80 GB, times kv_memory_fraction, in blocks of 16 tokens of both
+  // models' KV (bf16: 2 x layers x kv_heads x head_dim x 2 B per token).
+  const double fraction = drafted.services[0].scheduler.kv_memory_fraction;
+  const double kv70 = 2.0 * 80 * 8 * 128 * 2, kv8 = 2.0 * 32 * 8 * 128 * 2;
+  EXPECT_EQ(aif::sim::kv_blocks(plain, plain.services[0], 0),
+            static_cast<int>(std::floor((320e9 - m70.parameters() * 2) * fraction / (kv70 * 16))));
+  EXPECT_EQ(aif::sim::kv_blocks(drafted, drafted.services[0], 0),
+            static_cast<int>(std::floor((320e9 - (m70.parameters() + m8.parameters()) * 2) * fraction /
+                                        ((kv70 + kv8) * 16))));
 }
 
 TEST(ModelCatalog, ParameterCountsMatchPublishedSizes) {

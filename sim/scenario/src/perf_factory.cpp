@@ -16,13 +16,13 @@ std::string service_key(size_t i) { return "services[" + std::to_string(i) + "]"
 int kv_blocks(const Scenario& sc, const ServiceConfig& svc, size_t index) {
   if (svc.scheduler.num_blocks > 0) return svc.scheduler.num_blocks;
   const models::ModelArch& m = sc.models.at(svc.model);
-  double weights = replica_weight_bytes(svc, m);
+  const double weights = replica_weight_bytes(svc, sc.models);
   // The KV cache's dtype: with auto, bf16 whatever the weights (vLLM's kv_cache_dtype auto follows the activations).
   double per_token = m.kv_bytes_per_token(models::dtype_bytes(svc.kv_dtype()));
   if (svc.speculative.method == ServiceConfig::Speculative::Method::DRAFT) {
-    // The draft model shares the GPUs: its weights, and a KV cache of every request beside the target's.
+    // The draft model shares the GPUs (its weights are in replica_weight_bytes) and keeps a KV cache of every
+    // request beside the target's.
     const models::ModelArch& d = sc.models.at(svc.speculative.draft_model);
-    weights += d.parameters() * models::dtype_bytes(svc.dtype);
     per_token += d.kv_bytes_per_token(models::dtype_bytes(svc.kv_dtype()));
   }
   const double free_hbm = sc.device.hbm_bytes * svc.gpus_per_replica() - weights;

@@ -548,10 +548,13 @@ SloConfig parse_slo(const Node& n) {
 
 }  // namespace
 
-double replica_weight_bytes(const ServiceConfig& service, const models::ModelArch& model) {
+double replica_weight_bytes(const ServiceConfig& service, const std::map<std::string, models::ModelArch>& models) {
+  const models::ModelArch& model = models.at(service.model);
   const double all = model.parameters();
-  if (service.dp == 1) return all * models::dtype_bytes(service.dtype);
-  return (all + (service.dp - 1) * (all - model.expert_parameters())) * models::dtype_bytes(service.dtype);
+  double params = all + (service.dp - 1) * (all - model.expert_parameters());
+  if (service.speculative.method == ServiceConfig::Speculative::Method::DRAFT)
+    params += models.at(service.speculative.draft_model).parameters();
+  return params * models::dtype_bytes(service.dtype);
 }
 
 namespace {
@@ -710,12 +713,14 @@ ServiceConfig parse_service(const Node& n, const Context& ctx, Scenario& scenari
     }
   }
 
-  const double weight_bytes = replica_weight_bytes(service, arch->second);
+  const double weight_bytes = replica_weight_bytes(service, ctx.models);
   const double per_gpu = weight_bytes / service.gpus_per_replica();
   if (per_gpu >= scenario.device.hbm_bytes) {
     std::ostringstream msg;
     msg.precision(4);
-    msg << service.model << " in " << service.dtype << " has " << weight_bytes / 1e9 << " GB of weights, "
+    msg << service.model
+        << (service.speculative.draft_model.empty() ? "" : " with draft model " + service.speculative.draft_model)
+        << " in " << service.dtype << " has " << weight_bytes / 1e9 << " GB of weights, "
         << per_gpu / 1e9 << " GB per GPU at tp " << service.tp << (service.pp > 1 ? " x pp " + std::to_string(service.pp) : "")
         << ", which does not fit in the "
         << scenario.device.hbm_bytes / 1e9 << " GB of HBM of one " << scenario.gpu

@@ -189,7 +189,7 @@ void Run::load_weights(Replica& replica, const ServiceConfig& cfg) {
   if (fabric_.num_storage() == 0)
     throw ScenarioError(sc_.source_path, 0, service_key(static_cast<size_t>(&cfg - sc_.services.data())) + ".load_weights",
                         "loading weights needs storage nodes in the fabric (fabric.storage_nodes)");
-  const double bytes = replica_weight_bytes(cfg, sc_.models.at(cfg.model)) / cfg.gpus_per_replica();
+  const double bytes = replica_weight_bytes(cfg, sc_.models) / cfg.gpus_per_replica();
   const int first = replica_first_gpu_[static_cast<size_t>(replica.index())];
   std::vector<Flow> flows;
   for (int i = 0; i < cfg.gpus_per_replica(); ++i)

@@ -229,8 +229,9 @@ struct ServiceConfig {
 };
 
 // Bytes of weights a replica holds: each attention rank its own copy of everything but the experts, which the
-// replica's GPUs share.
-double replica_weight_bytes(const ServiceConfig& service, const models::ModelArch& model);
+// replica's GPUs share, plus a speculative draft model's weights (one copy per replica).
+// `models` must hold the service's model and its draft model.
+double replica_weight_bytes(const ServiceConfig& service, const std::map<std::string, models::ModelArch>& models);
 
 struct Scenario {
   std::string source_path;         // file it came from ("" when built in code)
