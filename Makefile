@@ -1,11 +1,13 @@
 # The two entry points of the README. Everything else is plain CMake.
 #   make run   set up, build, simulate scenarios/default.yaml -> results/default.h5
 #   make test  set up, build, run the whole test suite through ctest
+#   make test-sanitize  the same under AddressSanitizer + UndefinedBehaviorSanitizer (build/sanitize)
+#   make fuzz  fuzz every parser for FUZZ_SECONDS each with libFuzzer (clang, build/fuzz; docs/reliability.md)
 BUILD_DIR ?= build/release
 JOBS ?= $(shell nproc)
 SCENARIO ?= scenarios/default.yaml
 
-.PHONY: all setup configure build run test bench clean
+.PHONY: all setup configure build run test test-sanitize fuzz bench clean
 
 all: build
 
@@ -23,6 +25,27 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --no-tests=error
+
+# -O1 -g1: the sanitizers' reports need line numbers, and -O2's inlining slows an instrumented build by half again.
+SANITIZE_DIR ?= build/sanitize
+SANITIZE_LABELS ?= unit|model|fingerprint|smoke|fuzz|gui
+test-sanitize: setup
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
+	  -DAIF_SANITIZE=ON -DAIF_BUILD_BENCH=OFF
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer.supp \
+	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) --no-tests=error -L '$(SANITIZE_LABELS)'
+
+FUZZ_DIR ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = scenario set_override sweep plan trace signal calibration results
+fuzz: build
+	@scripts/setup.sh --fuzz
+	CXX=clang++ CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g1" \
+	  -DAIF_FUZZ=ON -DAIF_BUILD_GUI=OFF -DAIF_BUILD_KERNELS=OFF -DAIF_BUILD_BENCH=OFF -DAIF_BUILD_TESTS=OFF -DAIF_WITH_MPI=OFF
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) 0 $(FUZZ_TARGETS)
 
 bench: build
 	bench/run.sh $(BUILD_DIR)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages aifsim needs, only those missing (idempotent).
+# Installs the Debian packages aifsim needs, only those missing (idempotent). --fuzz adds clang and its runtime
+# (libFuzzer and the sanitizers' clang libraries) for `make fuzz`.
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config
@@ -9,6 +10,7 @@ packages=(
   fonts-dejavu-core
   python3 python3-yaml python3-jsonschema python3-h5py python3-numpy
 )
+if [ "${1:-}" = "--fuzz" ]; then packages+=(clang libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

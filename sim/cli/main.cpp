@@ -1,6 +1,7 @@
 // aifsim command line: a thin front end over aif::sim and aif::analysis.
 // Exit codes: 0 success, 2 bad input (scenario, trace, option), 1 any other failure. A run stopped by SIGTERM or
-// SIGINT under --partial-on-stop exits 0 once its partial results are written (the done line says partial).
+// SIGINT under --partial-on-stop exits 0 once its partial results are written (the done line says partial); without
+// it, such a run exits 128 + the signal at once and leaves no results file, not even a partial one.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <sys/resource.h>
@@ -17,6 +18,7 @@
 #include "aif/analysis/fingerprint.hpp"
 #include "aif/analysis/summary.hpp"
 #include "aif/inputs/calibration.hpp"
+#include "aif/scenario/run_estimate.hpp"
 #include "aif/scenario/scenario.hpp"
 #include "aif/world/simulation.hpp"
 #include "aif/studies/validate.hpp"
@@ -35,6 +37,10 @@ namespace {
 
 // Set by SIGTERM / SIGINT under --partial-on-stop; the run checks it between slices.
 std::atomic<bool> g_stop_requested{false};
+// Without --partial-on-stop, SIGTERM / SIGINT end the run at once: the handler removes the results file being
+// written ("<output>.tmp"; unlink is async-signal-safe) and exits 128 + the signal, so that nothing half-written
+// is left. A SIGKILL leaves the .tmp file, which the next run to the same output truncates and reuses.
+char g_tmp_path[4096] = "";
 
 std::string default_output(const std::string& scenario) {
   return "results/" + std::filesystem::path(scenario).stem().string() + ".h5";
@@ -67,6 +73,15 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", quiet, "Print nothing but errors");
   run->add_flag("--no-progress", no_progress, "No progress bar even on a terminal");
   bool progress_json = false, partial_on_stop = false;
+  int compression = 0;
+  bool no_limits = false;
+  run->add_flag("--no-limits", no_limits,
+                "Run even when the estimate (requests, samples, results size, memory) exceeds the limits "
+                "(docs/reliability.md)");
+  run->add_option("--compress", compression,
+                  "Deflate the results file's tables at this level, 1 (fast) to 9 (small); 0, the default, stores "
+                  "them raw (fastest to write, largest)")
+      ->check(CLI::Range(0, 9));
   run->add_flag("--progress-json", progress_json,
                 "One JSON object per line on stdout as the run progresses (what aifsim-gui reads)");
   run->add_flag("--partial-on-stop", partial_on_stop,
@@ -132,6 +147,14 @@ int main(int argc, char** argv) {
       std::cout << validate_path << ": valid (" << sc.services.size() << " services, " << sc.workloads.size()
                 << " workloads, " << sc.facility.racks * sc.facility.servers_per_rack * sc.facility.gpus_per_server
                 << " GPUs)\n";
+      const aif::sim::RunEstimate estimate =
+          aif::sim::estimate_run(sc, sc.simulation.fidelity == aif::sim::Fidelity::ITERATION);
+      std::cout << aif::sim::describe(estimate) << "\n";
+      try {
+        aif::sim::check_run_limits(sc, estimate);
+      } catch (const aif::sim::ScenarioError& e) {
+        std::cout << "warning: aifsim run would refuse it: " << e.what() << "\n";
+      }
       return 0;
     }
     if (*calibrate) return aif::cli::run_calibrate(calibrate_options);
@@ -174,16 +197,30 @@ int main(int argc, char** argv) {
     const aif::sim::Scenario sc = aif::sim::load_scenario(scenario_path, sets);
     aif::sim::RunOptions opt;
     opt.output_path = output.empty() ? default_output(scenario_path) : output;
+    opt.compression = compression;
+    // Refuse a run whose output would not fit (samples, results size, memory) before anything is written.
+    const aif::sim::RunEstimate estimate = aif::sim::estimate_run(
+        sc, iteration_level || sc.simulation.fidelity == aif::sim::Fidelity::ITERATION);
+    if (!no_limits) aif::sim::check_run_limits(sc, estimate);
+    opt.estimated_requests = estimate.requests;
     if (iteration_level) opt.fidelity = aif::sim::Fidelity::ITERATION;
     opt.progress = !quiet && !no_progress && !progress_json && isatty(fileno(stderr));
     opt.progress_json = progress_json;
-    if (partial_on_stop) {
+    {
       struct sigaction action {};
-      action.sa_handler = [](int) { g_stop_requested.store(true); };
+      if (partial_on_stop) {
+        action.sa_handler = [](int) { g_stop_requested.store(true); };
+        opt.stop_requested = &g_stop_requested;
+      } else {
+        std::snprintf(g_tmp_path, sizeof g_tmp_path, "%s.tmp", opt.output_path.c_str());
+        action.sa_handler = [](int signo) {
+          unlink(g_tmp_path);
+          _exit(128 + signo);
+        };
+      }
       sigemptyset(&action.sa_mask);
       sigaction(SIGTERM, &action, nullptr);
       sigaction(SIGINT, &action, nullptr);
-      opt.stop_requested = &g_stop_requested;
     }
     opt.tool_version = AIF_VERSION;
     opt.command_line = join_args(argc, argv);

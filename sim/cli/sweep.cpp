@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,6 +127,7 @@ void PointProcesses::launch(size_t i) {
   sigaddset(&stops, SIGINT);
   sigaddset(&stops, SIGTERM);
   sigprocmask(SIG_BLOCK, &stops, &before);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     sigprocmask(SIG_SETMASK, &before, nullptr);
@@ -134,6 +136,10 @@ void PointProcesses::launch(size_t i) {
   if (pid == 0) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    // A sweep killed outright (SIGKILL, no handler runs) still stops its points: the kernel sends each a SIGTERM,
+    // on which `aifsim run` removes its half-written file. The parent may already be gone: then stop here.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(128 + SIGTERM);
     sigprocmask(SIG_SETMASK, &before, nullptr);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {

@@ -26,7 +26,7 @@ std::string tier_name(models::LinkTier tier) {
   return name;
 }
 
-LinkMonitor::LinkMonitor(const Platform& platform) : platform_(platform) {
+LinkMonitor::LinkMonitor(const Platform& platform) {
   const models::Fabric& fabric = *platform.fabric;
   std::vector<bool> present(8, false);
   for (int id = 0; id < fabric.num_links(); ++id) present[static_cast<size_t>(fabric.link(id).tier)] = true;

@@ -60,7 +60,6 @@ class LinkMonitor {
     bool keep_series = false;
     std::vector<std::pair<int32_t, float>> series;  // (sample index, utilization), non-zero only
   };
-  const Platform& platform_;
   std::vector<Half> halves_;
   std::vector<models::LinkTier> tiers_;  // tiers present, in enum order
   std::vector<int> tier_of_half_;        // index into tiers_

@@ -171,7 +171,9 @@ void Reliability::start() {
       };
       if (incident->kind == IncidentKind::FAILURE) {
         // A failure is a repair of `duration` for the crew: it may wait for a free technician.
-        const auto [start, end] = crew_->schedule(now, incident->duration_s);
+        // Named copies, not a structured binding: lambdas capture them (C++17 does not let them capture bindings).
+        const auto slot = crew_->schedule(now, incident->duration_s);
+        const double start = slot.first, end = slot.second;
         log(now, "repair_scheduled", targets,
             "starts at " + fmt_s(start) + (start > now ? " (waiting " + fmt_s(start - now) + " for a technician)" : "") +
                 ", done at " + fmt_s(end));
@@ -242,7 +244,8 @@ void Reliability::on_failure(size_t c, const models::FailureEvent& e) {
   // The crew takes repairs in the order they become ready: ask it at detection time.
   Timer::set(ready, [this, c, unit, id, target, duration, ready, is_switch, now] {
     if (hooks_.events) ++*hooks_.events;
-    const auto [start, finish] = crew_->schedule(ready, duration);
+    const auto slot = crew_->schedule(ready, duration);
+    const double start = slot.first, finish = slot.second;
     log(ready, "failure_detected", target,
         "repair starts at " + fmt_s(start) + (start > ready ? " (waiting " + fmt_s(start - ready) + " for a technician)" : "") +
             ", takes " + fmt_s(duration));

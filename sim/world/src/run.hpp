@@ -50,7 +50,7 @@ inline std::string format_hms(double s) {
 // The whole run's state. Lives on the stack of run_simulation; timers point into it.
 class Run {
  public:
-  Run(const Scenario& sc, const RunOptions& opt) : sc_(sc), opt_(opt), writer_(opt.output_path), gpu_power_(sc.device) {}
+  Run(const Scenario& sc, const RunOptions& opt) : sc_(sc), opt_(opt), writer_(opt.output_path, analysis::ResultsWriter::DEFAULT_CHUNK_ROWS, opt.compression), gpu_power_(sc.device) {}
 
   RunReport execute();
 

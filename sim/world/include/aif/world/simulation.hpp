@@ -18,6 +18,8 @@ namespace aif::sim {
 
 struct RunOptions {
   std::string output_path;              // results file (.h5); written to <path>.tmp then renamed
+  int compression = 0;                  // deflate level of the results file's tables, 0 (none, fastest) to 9
+  double estimated_requests = 0;        // shown by the progress line beside the arrivals (0: not shown)
   std::optional<Fidelity> fidelity;     // overrides simulation.fidelity
   bool progress = false;                // progress bar on stderr
   // One JSON object per line on stdout at each of 200 slices of the run (the GUI's live view): simulated time,
