@@ -1,13 +1,13 @@
 # The two entry points of the README. Everything else is plain CMake.
 #   make run   set up, build, simulate scenarios/default.yaml -> results/default.h5
-#   make test  set up, build, run the whole test suite through ctest
+#   make test  set up, build, run the whole test suite through ctest, then the parsers under the sanitizers
 #   make test-sanitize  the same under AddressSanitizer + UndefinedBehaviorSanitizer (build/sanitize)
 #   make fuzz  fuzz every parser for FUZZ_SECONDS each with libFuzzer (clang, build/fuzz; docs/reliability.md)
 BUILD_DIR ?= build/release
 JOBS ?= $(shell nproc)
 SCENARIO ?= scenarios/default.yaml
 
-.PHONY: all setup configure build run test test-sanitize fuzz bench clean
+.PHONY: all setup configure build run test test-sanitize test-sanitize-parsers fuzz bench clean
 
 all: build
 
@@ -25,6 +25,7 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --no-tests=error
+	$(MAKE) --no-print-directory test-sanitize-parsers
 
 # -O1 -g1: the sanitizers' reports need line numbers, and -O2's inlining slows an instrumented build by half again.
 SANITIZE_DIR ?= build/sanitize
@@ -33,9 +34,24 @@ test-sanitize: setup
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
 	  -DAIF_SANITIZE=ON -DAIF_BUILD_BENCH=OFF
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer.supp \
-	  ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) --no-tests=error -L '$(SANITIZE_LABELS)'
+	$(SANITIZER_ENV) ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) --no-tests=error -L '$(SANITIZE_LABELS)'
+
+# The part of test-sanitize that fits CI's time, run by make test: the parsers that need no simulator (scenario,
+# --set, traces, signals, calibration tables, results files) and only their libraries, built under ASan + UBSan,
+# replaying every fuzz seed (the repository's valid and bad inputs) and every kept corpus and crash input.
+SANITIZE_PARSERS_DIR ?= build/sanitize-parsers
+PARSER_TARGETS = scenario set_override trace signal calibration results
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer.supp
+test-sanitize-parsers: setup
+	cmake -S . -B $(SANITIZE_PARSERS_DIR) -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
+	  -DAIF_SANITIZE=ON -DAIF_BUILD_GUI=OFF -DAIF_BUILD_KERNELS=OFF -DAIF_BUILD_BENCH=OFF -DAIF_BUILD_TESTS=OFF \
+	  -DAIF_WITH_MPI=OFF > /dev/null
+	cmake --build $(SANITIZE_PARSERS_DIR) -j $(JOBS) --target $(addprefix replay_,$(PARSER_TARGETS))
+	for t in $(PARSER_TARGETS); do \
+	  $(SANITIZER_ENV) fuzz/replay.sh $(SANITIZE_PARSERS_DIR)/fuzz/replay_$$t $$t $(SANITIZE_PARSERS_DIR)/fuzz/seeds \
+	    $(BUILD_DIR)/sim/aifsim || exit 1; \
+	done
 
 FUZZ_DIR ?= build/fuzz
 FUZZ_SECONDS ?= 60

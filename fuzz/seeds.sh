@@ -53,7 +53,7 @@ case $target in
     for f in "$root"/data/calibration/cpu-*.csv "$root"/tests/data/bad_calibration/*; do copy "$f" 00 80; done
     for f in "$root"/data/calibration/[AH]*.csv "$root"/tests/data/bad_device_profiles/*; do copy "$f" 01 80; done ;;
   results)
-    if [ -n "$aifsim" ]; then
+    if [ -x "$aifsim" ]; then
       tmp=$(mktemp -d)
       trap 'rm -rf "$tmp"' EXIT
       for extra in "" "--iteration-level"; do

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -225,9 +226,20 @@ ResultsReader::ResultsReader(const std::string& path) : impl_(std::make_unique<I
   }
   const auto version = attributes.find("format_version");
   if (version == attributes.end() || version->second != std::to_string(RESULTS_FORMAT_VERSION)) {
-    throw ResultsError(path + ": unsupported results format version " +
-                       (version == attributes.end() ? std::string("(none)") : version->second) + ", this build reads " +
-                       std::to_string(RESULTS_FORMAT_VERSION));
+    // Say which side is newer, and which aifsim wrote the file, so the user knows which build opens it.
+    const auto tool = attributes.find("tool_version");
+    const std::string written = tool == attributes.end() ? "" : " (written by aifsim " + tool->second + ")";
+    std::string which;
+    if (version == attributes.end()) {
+      which = "the file states no layout version" + written;
+    } else {
+      char* end = nullptr;
+      const long v = std::strtol(version->second.c_str(), &end, 10);
+      which = "its layout version " + version->second + written +
+              (end != nullptr && *end == '\0' && v > RESULTS_FORMAT_VERSION ? " is newer than" : " is not") +
+              " the version " + std::to_string(RESULTS_FORMAT_VERSION) + " this aifsim reads";
+    }
+    throw ResultsError(path + ": unsupported results file: " + which + "; open it with the aifsim that wrote it");
   }
 }
 

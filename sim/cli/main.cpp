@@ -1,5 +1,5 @@
 // aifsim command line: a thin front end over aif::sim and aif::analysis.
-// Exit codes: 0 success, 2 bad input (scenario, trace, option), 1 any other failure. A run stopped by SIGTERM or
+// Exit codes: 0 success, 2 bad input (scenario, trace, option, results file), 1 any other failure. A run stopped by SIGTERM or
 // SIGINT under --partial-on-stop exits 0 once its partial results are written (the done line says partial); without
 // it, such a run exits 128 + the signal at once and leaves no results file, not even a partial one.
 #include <CLI/CLI.hpp>
@@ -248,6 +248,9 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const aif::sim::ScenarioError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const aif::analysis::ResultsError& e) {  // a missing, foreign, damaged or other-version results file
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {

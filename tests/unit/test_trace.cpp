@@ -261,6 +261,7 @@ INSTANTIATE_TEST_SUITE_P(
         // 513 tokens: ceil(513 / 512) = 2 blocks of 512, so 3 ids name a block the prompt does not have.
         BadTrace{"mooncake_15_more_hash_ids_than_blocks.jsonl", 1, "hash_ids", "3 block ids for 513 prompt tokens; expected at most 2"},
         BadTrace{"mooncake_16_negative_hash_id.jsonl", 1, "hash_ids[0]", "found -4"},
+        BadTrace{"mooncake_17_number_overflow.jsonl", 1, "", "number overflow parsing '10e2023'"},
         BadTrace{"plain_01_empty.csv", 1, "", "empty; expected a header naming arrival_s, prompt_tokens"},
         BadTrace{"plain_02_missing_column.csv", 1, "output_tokens", "missing column output_tokens"},
         BadTrace{"plain_03_duplicated_column.csv", 1, "prompt_tokens", "appears twice"},

@@ -240,7 +240,7 @@ std::vector<TraceRecord> read_mooncake_jsonl(const std::string& path) {
     json object;
     try {
       object = json::parse(line, watch_keys);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // syntax, and also numbers beyond a double (out_of_range.406)
       reader.fail("", std::string("malformed JSON (") + e.what() + ")");
     }
     if (!object.is_object())

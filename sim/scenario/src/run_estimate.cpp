@@ -7,10 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
-#include "aif/analysis/results.hpp"
 #include "aif/inputs/input_error.hpp"
 
 namespace aif::sim {
@@ -27,16 +25,6 @@ double mean_of(const LengthDist& d) {
     }
   }
   return d.value;
-}
-
-// Rows of a trace file: lines (less a CSV header), or the /requests rows of a results file.
-double trace_rows(const ArrivalConfig& a) {
-  if (a.trace_format == ArrivalConfig::TraceFormat::RESULTS_H5)
-    return static_cast<double>(analysis::ResultsReader(a.trace_path).request_count());
-  std::ifstream in(a.trace_path, std::ios::binary);
-  double lines = 0;
-  for (std::string line; std::getline(in, line);) lines += line.empty() ? 0 : 1;
-  return a.trace_format == ArrivalConfig::TraceFormat::MOONCAKE_JSONL ? lines : std::max(0.0, lines - 1);
 }
 
 double file_bytes(const std::string& path) {
@@ -125,7 +113,7 @@ RunEstimate estimate_run(const Scenario& sc, bool iteration_level) {
         break;
       }
       case ArrivalConfig::Kind::TRACE:
-        n = trace_rows(a);
+        n = static_cast<double>(sc.traces.at(a.trace_path)->size());
         trace_memory += 3 * file_bytes(a.trace_path);  // rows and their block-hash lists, held for the run
         break;
     }

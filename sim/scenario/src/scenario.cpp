@@ -775,7 +775,7 @@ ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
     const Node path = n.required("path");
     arrival.trace_path = resolve_data_path(path, ctx);
     if (arrival.trace_format == ArrivalConfig::TraceFormat::RESULTS_H5) {
-      // Opening checks that it is an aifsim results file; the rows are read when the simulation starts.
+      // Opening checks that it is an aifsim results file; its rows are read once the workloads are parsed.
       try {
         const analysis::ResultsReader reader(arrival.trace_path);
         if (reader.request_count() == 0) path.fail(arrival.trace_path + " has no /requests rows to replay");
@@ -925,6 +925,18 @@ Scenario parse_scenario(const Node& root, const fs::path& base_dir) {
         node.child("name").fail("duplicate workload name '" + workload.name + "'");
       scenario.workloads.push_back(std::move(workload));
     }
+  }
+  for (const WorkloadConfig& w : scenario.workloads) {
+    const ArrivalConfig& a = w.arrival;
+    if (a.kind != ArrivalConfig::Kind::TRACE || scenario.traces.count(a.trace_path)) continue;
+    std::vector<TraceRecord> rows;
+    switch (a.trace_format) {
+      case ArrivalConfig::TraceFormat::AZURE_CSV: rows = read_azure_csv(a.trace_path); break;
+      case ArrivalConfig::TraceFormat::MOONCAKE_JSONL: rows = read_mooncake_jsonl(a.trace_path); break;
+      case ArrivalConfig::TraceFormat::RESULTS_H5: rows = read_results_requests(a.trace_path); break;
+      case ArrivalConfig::TraceFormat::CSV: rows = read_csv_trace(a.trace_path); break;
+    }
+    scenario.traces[a.trace_path] = std::make_shared<const std::vector<TraceRecord>>(std::move(rows));
   }
   if (const Node jobs = root.child("jobs"); jobs.present()) parse_jobs(jobs, ctx.models, scenario);
   scenario.policies = parse_policies(root.child("policies"), scenario);

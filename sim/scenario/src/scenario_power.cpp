@@ -106,6 +106,14 @@ SignalConfig parse_signal(const Node& n, const fs::path& base_dir, const Range& 
   }
   n.read_number("scale", signal.scale, Range{0, 1e9, true, false, "> 0"});
   n.read("repeat", signal.repeat);
+  // Every row, not only the header: a bad row is found by `validate`, not in the middle of a run.
+  try {
+    SignalCsvOptions options;
+    options.scale = signal.scale;
+    read_signal_csv(signal.path, signal.column, options);
+  } catch (const SignalError& e) {
+    path.fail(e.what());
+  }
   return signal;
 }
 

@@ -49,13 +49,7 @@ std::unique_ptr<models::ArrivalProcess> make_arrivals(const Scenario& sc, const 
       return models::make_diurnal(a.rate_per_s, a.diurnal_curve, a.diurnal_period_s, lengths(a.prompt_tokens),
                                   lengths(a.output_tokens), sc.simulation.seed, stream, limits);
     case ArrivalConfig::Kind::TRACE: {
-      std::vector<TraceRecord> rows;
-      switch (a.trace_format) {
-        case ArrivalConfig::TraceFormat::AZURE_CSV: rows = read_azure_csv(a.trace_path); break;
-        case ArrivalConfig::TraceFormat::MOONCAKE_JSONL: rows = read_mooncake_jsonl(a.trace_path); break;
-        case ArrivalConfig::TraceFormat::RESULTS_H5: rows = read_results_requests(a.trace_path); break;
-        case ArrivalConfig::TraceFormat::CSV: rows = read_csv_trace(a.trace_path); break;
-      }
+      const std::vector<TraceRecord>& rows = *sc.traces.at(a.trace_path);  // read when the scenario loaded
       std::vector<models::Arrival> arrivals;
       arrivals.reserve(rows.size());
       for (const TraceRecord& r : rows) {

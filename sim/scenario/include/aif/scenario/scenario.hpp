@@ -17,6 +17,7 @@
 #include "aif/models/kernel_tables.hpp"
 #include "aif/models/step_model.hpp"
 #include "aif/models/training.hpp"
+#include "aif/inputs/trace.hpp"
 #include "aif/inputs/input_error.hpp"
 #include "aif/scenario/failures_config.hpp"
 #include "aif/scenario/jobs_config.hpp"
@@ -254,6 +255,9 @@ struct Scenario {
   // kbench tables of this CPU, and GPU device profiles.
   std::map<std::string, models::CalibrationTable> calibration_tables;
   std::map<std::string, std::shared_ptr<const models::KernelTables>> device_profiles;
+  // Trace rows by resolved path, read and checked when the scenario loads (so `validate` finds a bad row, and a run
+  // fails before it writes anything).
+  std::map<std::string, std::shared_ptr<const std::vector<TraceRecord>>> traces;
 };
 
 // Parse, validate and resolve a scenario. `overrides` are "key.path=value" strings applied
