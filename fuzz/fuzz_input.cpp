@@ -36,6 +36,17 @@ std::string write_input(const uint8_t* data, size_t size, const std::string& nam
   return path;
 }
 
+void write_base_scenario() {
+  static const bool written = [] {
+    std::ofstream(scratch_dir() + "/base.yaml")
+        << "simulation: {duration: 10min}\nservices:\n  - {name: chat, model: Llama-3.1-8B, replicas: 1,"
+           " slo: {ttft: 1s, tpot: 50ms}}\nworkloads:\n  - {name: users, service: chat, arrival: {kind: poisson,"
+           " rate: 1/s, prompt_tokens: 100, output_tokens: 50}}\n";
+    return true;
+  }();
+  (void)written;
+}
+
 std::string& last_message() {
   static std::string message;
   return message;

@@ -18,6 +18,8 @@ namespace aif::fuzz {
 std::string write_input(const uint8_t* data, size_t size, const std::string& name);
 // The scratch folder (created on first use, under $TMPDIR or /tmp).
 std::string scratch_dir();
+// Puts a small valid scenario at base.yaml in the scratch folder (once): the base a sweep or plan seed names.
+void write_base_scenario();
 
 // The last input's outcome: "" when it was accepted, else the message of the documented error it gave. The replay
 // driver prints it (--messages), which is how docs/reliability.md lists what each bad input must say.
