@@ -22,8 +22,7 @@ struct FlowArc {
 };
 using FlowGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property, FlowArc>;
 
-// Two arcs u -> v and v -> u, each the other's reverse: an undirected link of `capacity` in each direction. A source
-// or sink arc gets a zero-capacity partner instead.
+// An arc u -> v of `forward` and its reverse v -> u of `backward`, each the other's reverse in the residual graph.
 void add_pair(FlowGraph& g, int u, int v, int64_t forward, int64_t backward) {
   const auto e = boost::add_edge(static_cast<size_t>(u), static_cast<size_t>(v), FlowArc{forward, 0, {}}, g).first;
   const auto r = boost::add_edge(static_cast<size_t>(v), static_cast<size_t>(u), FlowArc{backward, 0, {}}, g).first;
@@ -60,8 +59,11 @@ double Fabric::bisection_bandwidth() const {
     // Storage leaves' uplinks are UPLINK too: they start at or above first_sleaf_ and stay out.
     if (!network || l.low >= first_sleaf_ || l.high >= first_sleaf_) continue;
     if (!alive(l.id) || !alive_vertex(l.low) || !alive_vertex(l.high)) continue;
+    // A link carries c each way: two arcs, each with a zero-capacity reverse. Boost's push-relabel wants reverse arcs
+    // of capacity 0; one pair of c both ways broke its flow invariant (its assertion, live in the sanitizer build).
     const int64_t c = std::llround(l.bandwidth);
-    add_pair(g, l.low - first_switch_, l.high - first_switch_, c, c);
+    add_pair(g, l.low - first_switch_, l.high - first_switch_, c, 0);
+    add_pair(g, l.high - first_switch_, l.low - first_switch_, c, 0);
   }
 
   const auto index = boost::get(boost::vertex_index, g);

@@ -46,6 +46,7 @@ CLI::App* add_plan_command(CLI::App& app, PlanOptions& options) {
   plan->add_option("-o,--output", options.output, "Output folder (points/, plan.csv, plan.md)")->required();
   plan->add_option("--jobs", options.jobs, "Candidates simulated at once")->check(CLI::PositiveNumber);
   plan->add_flag("--dry-run", options.dry_run, "Enumerate and bound the candidates; simulate none");
+  plan->add_flag("--no-limits", options.no_limits, "Run each candidate even beyond the size limits (docs/reliability.md)");
   plan->add_flag("--check-pruned", options.check_pruned,
                  "Also simulate the candidates the perf model pruned and check that each misses the SLOs");
   return plan;
@@ -101,6 +102,7 @@ int run_plan(const PlanOptions& o) {
   ctx.dir = o.output;
   ctx.pdir = ctx.dir / "points";
   ctx.self = fs::read_symlink("/proc/self/exe").string();
+  ctx.no_limits = o.no_limits;
   fs::create_directories(ctx.pdir);
   const uint64_t seed = plan.base->simulation.seed;
   // Point 2i: candidate i as it is; point 2i + 1: with the stated failure.

@@ -15,6 +15,7 @@ struct PlanOptions {
   int jobs = 1;
   bool dry_run = false;  // enumerate, bound and list the candidates; simulate none
   bool check_pruned = false;  // also simulate the candidates the perf model pruned, to check that they miss
+  bool no_limits = false;     // each candidate runs with --no-limits
 };
 
 CLI::App* add_plan_command(CLI::App& app, PlanOptions& options);

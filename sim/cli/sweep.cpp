@@ -115,6 +115,7 @@ void PointProcesses::launch(size_t i) {
   fs::remove(pdir / (p.id + ".error"));
   std::vector<std::string> args{sweep_.self, "run", sweep_.config.base_path, "-q", "--no-progress", "-o",
                                 (pdir / (p.id + ".h5")).string()};
+  if (sweep_.no_limits) args.push_back("--no-limits");
   for (const std::string& s : p.overrides()) {
     args.push_back("--set");
     args.push_back(s);
@@ -200,6 +201,7 @@ SweepContext load_sweep_context(const SweepOptions& o, bool check_scenarios) {
   sweep.dir = o.output;
   sweep.pdir = sweep.dir / "points";
   sweep.self = fs::read_symlink("/proc/self/exe").string();
+  sweep.no_limits = o.no_limits;
   return sweep;
 }
 
@@ -216,6 +218,7 @@ CLI::App* add_sweep_command(CLI::App& app, SweepOptions& options) {
   sweep->add_option("-o,--output", options.output, "Output folder (points/, sweep.csv, sweep_summary.csv)")->required();
   sweep->add_option("--jobs", options.jobs, "Points run at once (on each rank with --mpi)")->check(CLI::PositiveNumber);
   sweep->add_flag("--dry-run", options.dry_run, "Check the sweep and every point's scenario, list the points, run none");
+  sweep->add_flag("--no-limits", options.no_limits, "Run each point even beyond the size limits (docs/reliability.md)");
   sweep->add_flag("--mpi", options.mpi,
                   "Under mpirun: spread the points over the ranks, rank 0 handing them out as slots free up");
   return sweep;

@@ -16,6 +16,7 @@ struct SweepOptions {
   int jobs = 1;
   bool dry_run = false;  // check the file and every point's scenario, list the points, run nothing
   bool mpi = false;      // under mpirun: points spread over the ranks (jobs slots on each), rank 0 hands them out
+  bool no_limits = false;  // each point runs with --no-limits
 };
 
 CLI::App* add_sweep_command(CLI::App& app, SweepOptions& options);

@@ -19,6 +19,7 @@ struct SweepContext {
   std::vector<sim::SweepPoint> points;
   std::filesystem::path dir, pdir;  // DIR and DIR/points
   std::string self;                 // this aifsim binary, run for each point
+  bool no_limits = false;           // pass --no-limits to each point's run (docs/reliability.md)
 
   std::string settings_text(size_t i) const;  // what DIR/points/<id>.set holds once point i has run
   bool done(size_t i) const;                  // ran these settings before, its results hold a valid fingerprint

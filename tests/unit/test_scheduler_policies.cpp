@@ -593,6 +593,9 @@ RunResult run(const SchedulerLimits& l, const std::vector<Arrival>& arrivals, bo
       ++next;
     }
     if (s.idle()) {
+      // Idle with nothing left to arrive: the last arrivals were refused (found by AddressSanitizer: the test read
+      // one past the end of the arrivals here).
+      if (next == arrivals.size()) break;
       step = arrivals[next].step;
       continue;
     }

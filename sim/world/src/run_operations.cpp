@@ -76,8 +76,11 @@ void Run::restart_replica(Replica& replica, const std::string& why, std::functio
   const double begun = simgrid::s4u::Engine::get_clock();
   replica.set_draining(true);
   writer_.add_event({begun, "replica_draining", replica.name(), why});
+  // The poll re-arms itself through a weak reference: the pending timer holds the only strong one, so the closure
+  // is freed once draining ends (a self-capturing shared_ptr was a cycle: LeakSanitizer found it).
   auto poll = std::make_shared<std::function<void()>>();
-  *poll = [this, &replica, why, done, begun, poll] {
+  const std::weak_ptr<std::function<void()>> self = poll;
+  *poll = [this, &replica, why, done, begun, self] {
     ++events_;
     const double now = simgrid::s4u::Engine::get_clock();
     if (replica.down()) {  // failed meanwhile: the failure path brings it back
@@ -85,7 +88,7 @@ void Run::restart_replica(Replica& replica, const std::string& why, std::functio
       return;
     }
     if (!replica.empty() && now - begun < 120) {
-      Timer::set(now + 1, [poll] { (*poll)(); });
+      Timer::set(now + 1, [again = self.lock()] { (*again)(); });
       return;
     }
     const std::vector<LostRequest> left = replica.fail(now);
