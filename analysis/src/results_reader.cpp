@@ -11,6 +11,8 @@
 
 namespace aif::analysis {
 
+std::string results_checksum_problem(const std::string& path);  // results_checksum.cpp
+
 using h5::Handle;
 
 namespace {
@@ -208,6 +210,16 @@ ResultsReader::ResultsReader(const std::string& path) : impl_(std::make_unique<I
   if (is_hdf5 <= 0) {
     H5Eclear2(H5E_DEFAULT);
     throw ResultsError(path + ": not an HDF5 file");
+  }
+  // Before libhdf5 decodes anything: a file without the checksum block is from an older aifsim (layout 1) or not
+  // from aifsim; one whose checksum fails was changed or cut short since it was written.
+  if (const std::string problem = results_checksum_problem(path); problem == "no checksum block") {
+    throw ResultsError(path + ": unsupported results file: it has no checksum block, so it is not an aifsim results "
+                       "file of layout " + std::to_string(RESULTS_FORMAT_VERSION) +
+                       " (an older aifsim's file, layout 1, or another program's HDF5 file); open it with the aifsim "
+                       "that wrote it");
+  } else if (!problem.empty()) {
+    throw ResultsError(path + ": " + problem);
   }
   Handle fapl(r.check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
   // Closing the file closes whatever is still open in it, so an exception mid-read leaks nothing.

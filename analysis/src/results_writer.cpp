@@ -330,6 +330,8 @@ ResultsWriter::ResultsWriter(const std::string& path, size_t chunk_rows, int def
   Handle fcpl(w.check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"), H5Pclose);
   // The file-creation list also creates the root group: keep timestamps out of it too.
   w.check(H5Pset_obj_track_times(fcpl.get(), false), "H5Pset_obj_track_times");
+  // The user block that finish() fills with the checksum (RESULTS_CHECKSUM_BLOCK).
+  w.check(H5Pset_userblock(fcpl.get(), RESULTS_CHECKSUM_BLOCK), "H5Pset_userblock");
   w.file =
       Handle(w.check_id(H5Fcreate(w.tmp_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), "cannot create file"),
              H5Fclose);
@@ -521,6 +523,7 @@ void ResultsWriter::finish(const std::vector<SummaryEntry>& summary) {
     w.check(H5Fflush(w.file.get(), H5F_SCOPE_GLOBAL), "cannot flush");
     if (!w.close_all()) w.fail("cannot close");
   }
+  stamp_results_checksum(w.tmp_path);
   if (std::rename(w.tmp_path.c_str(), w.path.c_str()) != 0) {
     const std::error_code error(errno, std::generic_category());
     throw ResultsError(w.path + ": cannot rename " + w.tmp_path + " to it: " + error.message());

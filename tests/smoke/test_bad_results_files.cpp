@@ -1,6 +1,6 @@
 // Every command that reads a results file (report, compare, trace, replay as a trace) answers a file of another
-// layout version, a truncated one, a foreign HDF5 file and a text file with one message naming the file and what
-// is wrong, and exit code 2: never a crash, never exit 1.
+// layout version, a truncated one, one with a changed byte, a foreign HDF5 file and a text file with one message
+// naming the file and what is wrong, and exit code 2: never a crash, never exit 1.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
+#include "aif/analysis/results.hpp"
 
 using namespace aif::testing;
 namespace fs = std::filesystem;
@@ -33,6 +34,7 @@ void set_format_version(const std::string& path, const std::string& version) {
   H5Tclose(type);
   H5Gclose(meta);
   H5Fclose(file);
+  aif::analysis::stamp_results_checksum(path);  // as the other aifsim would have: only the version differs
 }
 
 }  // namespace
@@ -48,13 +50,25 @@ TEST(BadResultsFiles, EveryReaderRefusesThemCleanly) {
   };
   std::vector<Bad> bad;
   fs::copy_file(good, dir + "/newer.h5");
-  set_format_version(dir + "/newer.h5", "2");
-  bad.push_back({"newer.h5", "layout version 2 (written by aifsim 0.1.0) is newer than the version 1 this aifsim reads"});
+  set_format_version(dir + "/newer.h5", "3");
+  bad.push_back({"newer.h5", "layout version 3 (written by aifsim 0.1.0) is newer than the version 2 this aifsim reads"});
   fs::copy_file(good, dir + "/older.h5");
-  set_format_version(dir + "/older.h5", "0");
-  bad.push_back({"older.h5", "layout version 0 (written by aifsim 0.1.0) is not the version 1 this aifsim reads"});
+  set_format_version(dir + "/older.h5", "1");
+  bad.push_back({"older.h5", "layout version 1 (written by aifsim 0.1.0) is not the version 2 this aifsim reads"});
+  // Cut short, and one byte changed in the middle: the checksum block catches both before libhdf5 decodes them.
   std::ofstream(dir + "/half.h5", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  bad.push_back({"half.h5", "cannot open (damaged or truncated?)"});
+  bad.push_back({"half.h5", "damaged: its contents do not match the checksum aifsim wrote"});
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x20);
+  std::ofstream(dir + "/flipped.h5", std::ios::binary) << flipped;
+  bad.push_back({"flipped.h5", "damaged: its contents do not match the checksum aifsim wrote"});
+  // An HDF5 file without the block: an older aifsim's (layout 1) or another program's.
+  {
+    const hid_t file = H5Fcreate((dir + "/foreign.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    H5Fclose(file);
+  }
+  bad.push_back({"foreign.h5", "it has no checksum block, so it is not an aifsim results file of layout 2"});
   std::ofstream(dir + "/notes.h5") << "these are notes, not HDF5\n";
   bad.push_back({"notes.h5", "not an HDF5 file"});
   for (const Bad& b : bad) {

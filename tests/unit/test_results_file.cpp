@@ -118,7 +118,7 @@ TEST(ResultsFile, RoundTripFieldByField) {
   const ResultsReader reader(path);
   const auto meta = reader.meta();
   EXPECT_EQ(meta.at("format"), RESULTS_FORMAT_NAME);
-  EXPECT_EQ(meta.at("format_version"), "1");
+  EXPECT_EQ(meta.at("format_version"), "2");
   EXPECT_EQ(meta.at("tool_version"), "0.1.0");
   EXPECT_EQ(meta.at("seed"), "43");
   EXPECT_EQ(meta.at("scenario"), scenario_text);

@@ -17,8 +17,17 @@
 namespace aif::analysis {
 
 // Written as /meta attributes "format" and "format_version"; the reader refuses other files.
+// Layout 2 adds the checksum block: HDF5's 512-byte user block at the start of the file holds
+// "aifsim-results fnv1a64 <16 hex digits>\n", the FNV-1a hash of every byte after the block, stamped once the file is
+// closed. The reader checks it before HDF5 parses anything, so a file changed or cut short after aifsim wrote it is
+// refused as damaged instead of reaching libhdf5's decoders (which can crash on damaged files).
 inline constexpr const char* RESULTS_FORMAT_NAME = "aifsim-results";
-inline constexpr int RESULTS_FORMAT_VERSION = 1;
+inline constexpr int RESULTS_FORMAT_VERSION = 2;
+inline constexpr size_t RESULTS_CHECKSUM_BLOCK = 512;
+
+// Computes and writes the checksum block of a closed results file (the writer does this in finish(); a tool that
+// edits a results file on purpose calls it afterwards). ResultsError when the file cannot be read or written.
+void stamp_results_checksum(const std::string& path);
 
 // A missing, foreign, damaged or unwritable results file. The message starts with the file name.
 class ResultsError : public std::runtime_error {
