@@ -28,14 +28,12 @@ SERVICE = """services:
 POISSON = "{kind: poisson, rate: 1/s, prompt_tokens: 100, output_tokens: 10}"
 
 
-def wrap(category, path, tmp):
+def wrap(category, path):
     """The scenario that makes aifsim read `path` as a `category` input."""
     if category == "traces":
         fmt = {"azure": "azure-csv", "mooncake": "mooncake-jsonl", "plain": "csv"}[path.name.split("_")[0]]
         return SERVICE.format(perf="", arrival="{kind: trace, format: %s, path: '%s'}" % (fmt, path))
-    if category == "signals":
-        if path.name.startswith("2"):  # region tables are read by name from data/grid; given here as a series
-            pass
+    if category == "signals":  # the region tables (20_*, 21_*) too: a user can give them only as a series
         return SERVICE.format(perf="", arrival=POISSON) + "grid:\n  carbon_intensity_g_per_kwh: {path: '%s'}\n" % path
     if category in ("calibration", "device_profiles"):
         return SERVICE.format(perf="    perf: {kind: calibrated, table: '%s'}\n" % path, arrival=POISSON)
@@ -49,7 +47,7 @@ def outcome(aifsim, category, path, tmp):
         cmd = [aifsim, "plan", str(path), "-o", str(tmp / "plan")]
     else:
         scenario = tmp / "scenario.yaml"
-        scenario.write_text(wrap(category, path, tmp))
+        scenario.write_text(wrap(category, path))
         cmd = [aifsim, "validate", str(scenario)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     lines = [l for l in (r.stderr + r.stdout).splitlines() if l.strip()]

@@ -68,17 +68,6 @@ std::vector<fs::path> files_with(const fs::path& dir, const std::string& extensi
   return found;
 }
 
-// No aifsim process has `needle` on its command line (a point of a killed sweep runs on).
-int processes_with(const std::string& needle) {
-  int n = 0;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    std::ifstream in(e.path() / "cmdline");
-    const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    n += cmdline.find(needle) != std::string::npos;
-  }
-  return n;
-}
-
 // Kills `args` `times` times, each after a uniformly drawn share of `whole_s`, and checks the outputs each time.
 template <class Check>
 void kill_at_random(const std::vector<std::string>& args, double whole_s, int times, unsigned seed, Check check) {

@@ -184,15 +184,7 @@ TEST(SweepRun, AStoppedSweepLeavesNoRunBehindAndResumes) {
   const int finished_before = done_points();
   // No `aifsim run` writing into the folder survives the sweep: they had a SIGTERM and are gone within 0.2 s (a
   // point takes about 0.3 s, so orphans left to finish on their own would still be seen).
-  auto runs_left = [&] {
-    int n = 0;
-    for (const auto& e : fs::directory_iterator("/proc")) {
-      std::ifstream in(e.path() / "cmdline");
-      std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      n += cmdline.find(dir + "/points/") != std::string::npos;
-    }
-    return n;
-  };
+  auto runs_left = [&] { return processes_with(dir + "/points/"); };
   for (int i = 0; i < 20 && runs_left() > 0; ++i) usleep(10000);
   EXPECT_EQ(runs_left(), 0);
   int to_resume_from = finished_before;

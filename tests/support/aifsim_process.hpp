@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -43,6 +44,17 @@ inline ProcessResult run_command(const std::string& command_line) {
 }
 
 inline ProcessResult run_aifsim(const std::string& args) { return run_command(aifsim_binary() + " " + args); }
+
+// Processes whose command line holds `needle` (e.g. the points folder of a sweep: its runs still alive).
+inline int processes_with(const std::string& needle) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    n += cmdline.find(needle) != std::string::npos;
+  }
+  return n;
+}
 
 inline std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
