@@ -89,10 +89,6 @@ std::map<std::string, EngineCatalogEntry> parse_engine_catalog(const Node& root)
   return catalog;
 }
 
-std::map<std::string, EngineCatalogEntry> load_engine_catalog(const std::string& path) {
-  return parse_engine_catalog(yaml::parse_file(path, "engine catalog"));
-}
-
 models::EngineProfile parse_service_engine(const Node& n, const std::map<std::string, EngineCatalogEntry>& catalog,
                                            int workers) {
   std::vector<std::string> names;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -981,12 +982,39 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   return load_impl(text, file_name, overrides);
 }
 
+namespace {
+
+// A plan, a sweep, the GUI and the fuzzers load many scenarios against the same catalogs, and parsing them was most
+// of a scenario's load time: each catalog is parsed once per path and content, so a file edited between two loads
+// is parsed again and a bad one fails every time.
+template <typename Catalog>
+Catalog cached_catalog(const std::string& path, const std::string& what, Catalog (*parse)(const Node&)) {
+  static std::mutex lock;
+  static std::map<std::string, std::pair<std::string, Catalog>> cache;
+  std::string text = read_text(path, what);
+  {
+    const std::lock_guard<std::mutex> guard(lock);
+    const auto it = cache.find(path);
+    if (it != cache.end() && it->second.first == text) return it->second.second;
+  }
+  Catalog catalog = parse(parse_file_text(text, path));
+  const std::lock_guard<std::mutex> guard(lock);
+  cache[path] = {std::move(text), catalog};
+  return catalog;
+}
+
+}  // namespace
+
 std::map<std::string, models::DeviceSpec> load_hardware_catalog(const std::string& path) {
-  return parse_hardware_catalog(parse_file_text(read_text(path, "hardware catalog"), path));
+  return cached_catalog(path, "hardware catalog", &parse_hardware_catalog);
 }
 
 std::map<std::string, models::ModelArch> load_model_catalog(const std::string& path) {
-  return parse_model_catalog(parse_file_text(read_text(path, "model catalog"), path));
+  return cached_catalog(path, "model catalog", &parse_model_catalog);
+}
+
+std::map<std::string, EngineCatalogEntry> load_engine_catalog(const std::string& path) {
+  return cached_catalog(path, "engine catalog", &parse_engine_catalog);
 }
 
 }  // namespace aif::sim
