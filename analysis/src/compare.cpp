@@ -37,7 +37,8 @@ std::string number(double v) {
 
 NoiseEstimate noise_from_sweep(const std::string& dir) {
   const std::string table = (std::filesystem::path(dir) / "sweep.h5").string();
-  if (!std::filesystem::is_regular_file(table))
+  std::error_code unreadable;
+  if (!std::filesystem::is_regular_file(table, unreadable))
     throw ResultsError(dir + ": not a sweep folder (no sweep.h5; `aifsim sweep` writes it)");
   const SweepTable t = read_sweep_table(table);
   std::set<std::vector<std::string>> combinations;

@@ -459,7 +459,8 @@ ReportInfo write_sweep_report(const std::string& dir, const std::string& path, c
   (void)opt;
   const fs::path root = dir;
   const std::string table_path = (root / "sweep.h5").string();
-  if (!fs::is_regular_file(table_path))
+  std::error_code unreadable;
+  if (!fs::is_regular_file(table_path, unreadable))
     throw ResultsError(dir + ": not a sweep folder (no sweep.h5; `aifsim sweep` writes it)");
   const SweepTable t = read_sweep_table(table_path);
   const size_t n = t.ids.size();
@@ -664,7 +665,7 @@ ReportInfo write_sweep_report(const std::string& dir, const std::string& path, c
     page.body << "<td>" << esc(t.statuses[i]);
     if (!ok) {
       const fs::path error = root / "points" / (t.ids[i] + ".error");
-      if (fs::is_regular_file(error))
+      if (fs::is_regular_file(error, unreadable))
         page.body << "<pre class=\"error\">" << esc(read_text(error)) << "</pre>";
     }
     page.body << "</td>";
@@ -685,7 +686,8 @@ ReportInfo write_sweep_report(const std::string& dir, const std::string& path, c
 
 ReportInfo write_plan_report(const std::string& dir, const std::string& path) {
   const fs::path csv_path = fs::path(dir) / "plan.csv";
-  if (!fs::exists(csv_path)) throw ResultsError(dir + ": not a plan folder (no plan.csv; `aifsim plan -o DIR` writes it)");
+  std::error_code unreadable;
+  if (!fs::exists(csv_path, unreadable)) throw ResultsError(dir + ": not a plan folder (no plan.csv; `aifsim plan -o DIR` writes it)");
   const PlanTable table = read_plan_table(csv_path.string());
   // The chart's metric: the first SLO.
   const std::string metric = table.slos.empty() ? "" : table.slos.front() + "_s";

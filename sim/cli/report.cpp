@@ -25,9 +25,10 @@ int run_report(const ReportOptions& o) {
   try {
     analysis::ReportInfo info;
     std::string out = o.output;
-    if (fs::is_directory(o.input)) {
+    std::error_code unreadable;  // a path the system refuses (too long) is no folder: the reader says why
+    if (fs::is_directory(o.input, unreadable)) {
       if (out.empty()) out = (fs::path(o.input) / "report.html").string();
-      info = fs::exists(fs::path(o.input) / "plan.csv") ? analysis::write_plan_report(o.input, out)
+      info = fs::exists(fs::path(o.input) / "plan.csv", unreadable) ? analysis::write_plan_report(o.input, out)
                                                          : analysis::write_sweep_report(o.input, out);
     } else {
       if (out.empty()) out = fs::path(o.input).replace_extension(".html").string();

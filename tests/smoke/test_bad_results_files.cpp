@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
@@ -85,6 +86,21 @@ TEST(BadResultsFiles, EveryReaderRefusesThemCleanly) {
       EXPECT_NE(r.output.find(b.says), std::string::npos) << command << "\n" << r.output;
       EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line: " << r.output;
     }
+  }
+  // A name longer than the system allows (255 bytes) is a file that is not there: before, the report and the
+  // scenario's trace path let std::filesystem's exception out (exit 1, no key, no line).
+  const std::string too_long = dir + "/" + std::string(300, 'y') + ".h5";
+  for (const auto& [command, says] : std::vector<std::pair<std::string, std::string>>{
+           {"report " + too_long + " -o " + dir + "/r.html", "no such file"},
+           {"compare " + too_long + " " + good, "no such file"},
+           {"trace " + too_long + " -o " + dir + "/t.json", "no such file"},
+           {"run " + source_path("tests/data/scenarios/fuzz_results_seed.yaml") + " -q -o " + dir +
+                "/replay.h5 --set 'workloads[0].arrival={kind: trace, format: results-h5, path: " + too_long + "}'",
+            "workloads[0].arrival.path: file not found"}}) {
+    const ProcessResult r = run_aifsim(command);
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(too_long), std::string::npos) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << command << "\n" << r.output;
   }
   // Nothing was written by the refused commands.
   EXPECT_FALSE(fs::exists(dir + "/r.html"));

@@ -201,7 +201,7 @@ std::shared_ptr<const models::KernelTables> read_device_profile(const std::strin
 
 std::string device_profile_path(const std::string& device) {
   const std::string path = data_dir() + "/calibration/" + device + ".csv";
-  return fs::is_regular_file(path) ? path : "";
+  return yaml::is_file(path) ? path : "";
 }
 
 std::shared_ptr<const models::KernelTables> cached_device_profile(const std::string& path) {

@@ -310,10 +310,15 @@ Node parse_file(const std::string& path, const std::string& what) {
   return parse(text.str(), source);
 }
 
+bool is_file(const std::filesystem::path& path) {
+  std::error_code error;
+  return std::filesystem::is_regular_file(path, error);
+}
+
 std::string existing_file(const Node& n, const std::string& what) {
   std::filesystem::path file = n.as_string();
   if (file.is_relative()) file = std::filesystem::absolute(n.source().file).parent_path() / file;
-  if (!std::filesystem::is_regular_file(file)) n.fail("no " + what + " " + file.string());
+  if (!is_file(file)) n.fail("no " + what + " " + file.string());
   return file.lexically_normal().string();
 }
 

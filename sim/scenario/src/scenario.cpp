@@ -236,7 +236,7 @@ void parse_hardware(const Node& n, Context& ctx, Scenario& scenario) {
   const Node catalog = n.child("catalog");
   if (catalog.present()) {
     const fs::path path = ctx.base_dir / catalog.as_string();
-    if (!fs::is_regular_file(path)) catalog.fail("file not found: " + path.string());
+    if (!yaml::is_file(path)) catalog.fail("file not found: " + path.string());
     ctx.hardware = load_hardware_catalog(path.string());
   } else {
     ctx.hardware = load_hardware_catalog(data_dir() + "/hardware.yaml");
@@ -423,7 +423,7 @@ std::string resolve_data_path(const Node& n, const Context& ctx) {
   } else if (path.is_relative()) {
     path = ctx.base_dir / path;
   }
-  if (!fs::is_regular_file(path)) {
+  if (!yaml::is_file(path)) {
     n.fail("file not found: " + path.string() + " (relative paths start at the scenario's folder, 'data/...' at " +
            data_dir() + ")");
   }

@@ -58,7 +58,7 @@ std::string resolve_path(const Node& n, const fs::path& base_dir) {
   } else if (path.is_relative()) {
     path = base_dir / path;
   }
-  if (!fs::is_regular_file(path)) {
+  if (!yaml::is_file(path)) {
     n.fail("file not found: " + path.string() + " (relative paths start at the scenario's folder, 'data/...' at " +
            data_dir() + ")");
   }

@@ -185,6 +185,14 @@ PlanConfig load_plan(const std::string& path) {
   space.check_keys(DIMENSIONS);
   for (const auto& [name, values] : space.entries()) {
     PlanDimension d{name, values_of(values, name == "replicas")};
+    // Counts are checked here, at their own lines, and kept in canonical form: the candidates' rack counts are
+    // worked out from them before any candidate scenario is loaded.
+    if (values.is_list() && (name == "tp" || name == "replicas" || name == "max_num_seqs" ||
+                             name == "max_num_batched_tokens")) {
+      const std::vector<Node> items = values.items();
+      for (size_t i = 0; i < items.size(); ++i)
+        d.values[i] = std::to_string(items[i].as_int(yaml::between(1, std::numeric_limits<int>::max())));
+    }
     if (name == "clock_fraction") {
       if (svc.perf.kind == PerfConfig::Kind::CONSTANT)
         values.fail("the service's perf model is constant: a clock cannot change its step time");

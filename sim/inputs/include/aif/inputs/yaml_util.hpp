@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
@@ -107,6 +108,9 @@ Node parse_file(const std::string& path, const std::string& what);
 // The file a node names, relative to the folder of the file the node is in, as a normal path; fails at the node with
 // "no <what> <path>" when there is no such file.
 std::string existing_file(const Node& n, const std::string& what);
+// Whether a path names a regular file; false, not an exception, for a path the system refuses (too long, a
+// component that is not a folder): paths come from users' files.
+bool is_file(const std::filesystem::path& path);
 // The root Node of an already parsed tree.
 Node parse_tree(const YAML::Node& root, std::shared_ptr<const Source> source);
 
