@@ -78,6 +78,12 @@ int main(int argc, char** argv) {
   run->add_flag("--no-limits", no_limits,
                 "Run even when the estimate (requests, samples, results size, memory) exceeds the limits "
                 "(docs/reliability.md)");
+  int64_t max_held = -1;
+  run->add_option("--max-requests-held", max_held,
+                  "Stop the run (partial results, exit 2) when more requests than this have arrived and are not "
+                  "done: the services cannot keep up. Default: half this machine's memory at 300 bytes a request; "
+                  "--no-limits: no bound")
+      ->check(CLI::PositiveNumber);
   run->add_option("--compress", compression,
                   "Deflate the results file's tables at this level, 1 (fast) to 9 (small); 0, the default, stores "
                   "them raw (fastest to write, largest)")
@@ -203,6 +209,7 @@ int main(int argc, char** argv) {
         sc, iteration_level || sc.simulation.fidelity == aif::sim::Fidelity::ITERATION);
     if (!no_limits) aif::sim::check_run_limits(sc, estimate);
     opt.estimated_requests = estimate.requests;
+    opt.max_requests_held = max_held > 0 ? max_held : no_limits ? 0 : aif::sim::max_requests_held();
     if (iteration_level) opt.fidelity = aif::sim::Fidelity::ITERATION;
     opt.progress = !quiet && !no_progress && !progress_json && isatty(fileno(stderr));
     opt.progress_json = progress_json;
@@ -245,6 +252,13 @@ int main(int argc, char** argv) {
       std::printf("wall time    %.2f s (%.0f events/s, %.0f requests/s, simulated/wall %.0fx, peak RSS %.0f MiB)\n",
                   rep.wall_s, rep.events / rep.wall_s, rep.requests / rep.wall_s, rep.simulated_s / rep.wall_s,
                   usage.ru_maxrss / 1024.0);
+    }
+    if (!rep.stop_reason.empty()) {
+      std::cerr << "error: " << scenario_path << ": the run stopped early: " << rep.stop_reason
+                << ". The services cannot keep up with the load: add replicas or lower the workloads' rates, raise "
+                   "--max-requests-held, or run with --no-limits. Partial results: "
+                << opt.output_path << "\n";
+      return 2;
     }
     return 0;
   } catch (const aif::sim::ScenarioError& e) {

@@ -1,10 +1,13 @@
 // How `aifsim run` ends when actors are still alive at the end (a stop, training jobs cut at the horizon): the
 // results are written and the process exits with status 0 (no crash in the engine's teardown), and the final
-// --progress-json line is valid JSON whatever the results path holds.
+// --progress-json line is valid JSON whatever the results path holds. A run whose services fall behind stops at
+// the bound of requests held.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "../support/aifsim_process.hpp"
 #include "aif/analysis/results.hpp"
@@ -92,4 +95,39 @@ TEST(RunStop, TheDoneLineIsValidJsonForAnyResultsPath) {
   EXPECT_EQ(done.at("results").get<std::string>(), out);
   EXPECT_FALSE(done.at("partial").get<bool>());
   EXPECT_EQ(done.at("fingerprint").get<std::string>(), ResultsReader(out).meta().at("fingerprint"));
+}
+
+// A load the services cannot serve (20,000 requests/s of 1,000-token prompts on one Llama-3.1-8B replica: none
+// finishes in the first second) stops at the first slice after more than --max-requests-held requests are waiting,
+// with partial results and one message that names the bound, the service and what to change. 10,001 Poisson
+// arrivals at 20,000/s come at about 0.50 s (sd 0.005 s); the 60 s run has 200 slices of 0.3 s, so it stops at 0.6 s,
+// having taken about 12,000 arrivals (sd 110). With --no-limits nothing stops it.
+TEST(RunStop, ALoadTheServicesCannotServeStopsAtTheBoundOfRequestsHeld) {
+  const std::string dir = scratch_dir("run_backlog");
+  const std::string scenario = dir + "/overloaded.yaml", out = dir + "/overloaded.h5";
+  std::ofstream(scenario) << "simulation: {duration: 60s, drain: false}\n"
+                             "services:\n  - {name: chat, model: Llama-3.1-8B, replicas: 1}\n"
+                             "workloads:\n  - {name: users, service: chat, arrival: {kind: poisson, rate: 20000/s,"
+                             " prompt_tokens: 1000, output_tokens: 200}}\n";
+  const auto r = run_aifsim("run " + scenario + " -q --max-requests-held 10000 -o " + out);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  const std::vector<std::string> message{"the run stopped early", "above the bound of 10000", "service 'chat'",
+                                     "--max-requests-held", "--no-limits", out};
+  for (const std::string& says : message)
+    EXPECT_NE(r.output.find(says), std::string::npos) << says << "\n" << r.output;
+  const ResultsReader res(out);
+  EXPECT_EQ(res.meta().at("partial"), "1");
+  EXPECT_NEAR(std::stod(res.meta().at("partial_end_s")), 0.6, 1e-9);
+  const double requests = static_cast<double>(res.request_count());
+  EXPECT_GT(requests, 12000 - 5 * 110);
+  EXPECT_LT(requests, 12000 + 5 * 110);
+  EXPECT_EQ(*res.summary_value("finished"), 0);
+  bool said = false;
+  for (const auto& e : res.events())
+    if (e.kind == "run_stopped") said = e.detail.find("above the bound of 10000") != std::string::npos;
+  EXPECT_TRUE(said) << "the run_stopped event gives the reason";
+
+  const auto unbounded = run_aifsim("run " + scenario + " -q --no-limits --set simulation.duration=2s -o " + out);
+  EXPECT_EQ(unbounded.exit_code, 0) << unbounded.output;
+  EXPECT_EQ(ResultsReader(out).meta().count("partial"), 0u);
 }

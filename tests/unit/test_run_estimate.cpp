@@ -78,3 +78,10 @@ TEST(RunEstimate, ARunBeyondTheLimitsIsRefusedAtTheKeyToChange) {
   generous.max_results_bytes = 1e12;
   EXPECT_NO_THROW(aif::sim::check_run_limits(sc, aif::sim::estimate_run(sc, false), generous));
 }
+
+// The bound on requests held is half the memory limit at 300 bytes a request: 6 GB -> 3 GB / 300 B = 10,000,000.
+TEST(RunEstimate, RequestsHeldBoundIsHalfTheMemoryAtThreeHundredBytesEach) {
+  aif::sim::RunLimits limits;
+  limits.max_memory_bytes = 6e9;
+  EXPECT_EQ(aif::sim::max_requests_held(limits), 10000000);
+}

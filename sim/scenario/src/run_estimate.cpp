@@ -153,10 +153,22 @@ RunEstimate estimate_run(const Scenario& sc, bool iteration_level) {
   return e;
 }
 
+namespace {
+
+double memory_limit_of(const RunLimits& limits) {
+  return limits.max_memory_bytes > 0
+             ? limits.max_memory_bytes
+             : static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+int64_t max_requests_held(const RunLimits& limits) {
+  return static_cast<int64_t>(memory_limit_of(limits) / 2 / BYTES_PER_HELD_REQUEST);
+}
+
 void check_run_limits(const Scenario& sc, const RunEstimate& e, const RunLimits& limits) {
-  const double memory_limit =
-      limits.max_memory_bytes > 0 ? limits.max_memory_bytes
-                                  : static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double memory_limit = memory_limit_of(limits);
   auto refuse = [&](const std::string& key, const std::string& what, const std::string& advice) {
     throw ScenarioError(sc.source_path.empty() ? "<scenario>" : sc.source_path, line_of(sc, key), key,
                         what + "; " + advice + ", or run with --no-limits to go ahead (" + describe(e) + ")");

@@ -122,6 +122,9 @@ class Run {
   // After the slice of the run that ends at `until` (`frac` of it, `wall` seconds in): the progress bar and/or the
   // JSON progress line (run_progress.cpp).
   void report_progress(double until, double frac, double wall);
+  // Notes (once) in backlog_ that the requests held passed RunOptions::max_requests_held; the run stops at its next
+  // slice.
+  void check_backlog(size_t workload, double now);
   std::vector<analysis::SummaryEntry> summarize(double end);
   bool work_left() const;
   // The time of the last sample (the end of the window the summary covers; -1 until then), and the reliability
@@ -151,6 +154,7 @@ class Run {
   analysis::RackPowerSeries rack_power_;  // watts grows by one row of racks per sample
   std::vector<std::deque<models::Arrival>> held_;  // per workload: deferrable arrivals held by the power policies
   int64_t held_count_ = 0;
+  std::string backlog_;  // why the run must stop: requests held above RunOptions::max_requests_held
   std::vector<std::unique_ptr<TrainingJob>> jobs_;
   std::vector<std::unique_ptr<models::ArrivalProcess>> arrivals_;
   std::vector<std::optional<models::Arrival>> pending_;

@@ -1,6 +1,8 @@
 // Requests: arrivals, routing to a replica, the prefill-to-decode handoff, and what a finished request adds up.
 #include "run.hpp"
 
+#include <cstdio>
+
 namespace aif::sim {
 
 void Run::start_workload(size_t index) {
@@ -32,6 +34,7 @@ void Run::schedule_pending_arrival(size_t index) {
       if (hold) {
         held_[index].push_back(*pending_[index]);  // released by release_held(), its arrival time kept
         ++held_count_;
+        check_backlog(index, now);
       } else {
         deliver(index, *pending_[index], touched);
       }
@@ -42,11 +45,22 @@ void Run::schedule_pending_arrival(size_t index) {
   });
 }
 
+void Run::check_backlog(size_t workload, double now) {
+  if (opt_.max_requests_held <= 0 || in_flight_ + held_count_ <= opt_.max_requests_held || !backlog_.empty()) return;
+  char what[320];
+  std::snprintf(what, sizeof what,
+                "%lld requests arrived and not done at t = %.1f s, above the bound of %lld (the last was for service "
+                "'%s')", static_cast<long long>(in_flight_ + held_count_), now,
+                static_cast<long long>(opt_.max_requests_held), sc_.workloads[workload].service.c_str());
+  backlog_ = what;
+}
+
 void Run::deliver(size_t index, const models::Arrival& a, std::vector<Replica*>& touched) {
   Service& svc = services_[workload_service_[index]];
   ++svc.arrived;
   ++arrived_;
   ++in_flight_;
+  check_backlog(index, a.time_s);
   IncomingRequest request{next_request_id_++, static_cast<int32_t>(index), a.time_s, a.prompt_tokens,
                           a.output_tokens};
   request.prefix_chain = a.prefix_chain;

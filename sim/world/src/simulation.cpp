@@ -126,10 +126,10 @@ RunReport Run::execute() {
   const double duration = sc_.simulation.duration_s;
   auto stop_asked = [this] { return opt_.stop_requested && opt_.stop_requested->load(); };
   bool stopped = false;
-  if (opt_.progress || opt_.progress_json || opt_.stop_requested) {
+  if (opt_.progress || opt_.progress_json || opt_.stop_requested || opt_.max_requests_held > 0) {
     const int slices = 200;
     for (int i = 1; i <= slices; ++i) {  // all of them: training jobs keep running when no request is left
-      if (stop_asked()) {
+      if (stop_asked() || !backlog_.empty()) {
         stopped = true;
         break;
       }
@@ -156,8 +156,9 @@ RunReport Run::execute() {
   power_->close_window(end);  // a stopped run: its books end at the stop (no-op when the last sample closed them)
   if (stopped) {
     writer_.write_meta({{"partial", "1"}, {"partial_end_s", std::to_string(end)}});
-    writer_.add_event({end, "run_stopped", "site", "stopped on request at " + std::to_string(end) + " s of " +
-                                                       std::to_string(duration) + " s: partial results"});
+    writer_.add_event({end, "run_stopped", "site",
+                       (backlog_.empty() ? "stopped on request" : "stopped: " + backlog_ + ";") + " at " +
+                           std::to_string(end) + " s of " + std::to_string(duration) + " s: partial results"});
   }
   for (const auto& r : replicas_) r->finalize(end);
   // Deferrable arrivals still held by the power policies at the end never reached a replica: unfinished, not lost.
@@ -203,6 +204,7 @@ RunReport Run::execute() {
   report.events = events_;
   report.simulated_s = end;
   report.partial = stopped;
+  report.stop_reason = backlog_;
   report.wall_s = wall;
   report.requests = arrived_;
   writer_.add_event({engine_end, "run_end", "site", "simulated " + std::to_string(engine_end) + " s"});

@@ -2,6 +2,7 @@
 // limits, aifsim validate prints the estimate, the progress line shows it against what happens). Estimates are
 // expected values or upper bounds, said per field; docs/reliability.md gives the formulas.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "aif/scenario/scenario.hpp"
@@ -27,6 +28,13 @@ struct RunLimits {
 };
 
 RunEstimate estimate_run(const Scenario& scenario, bool iteration_level);
+
+// What one request costs in memory while it has arrived and is not done (its place in a queue, its KV blocks, its
+// record): the slope of peak RSS against requests held in an overloaded run (1.2M held: 404 MB, 4.8M: 1,432 MB).
+constexpr double BYTES_PER_HELD_REQUEST = 300;
+// The most requests a run may hold at once (RunOptions::max_requests_held): half the memory limit at
+// BYTES_PER_HELD_REQUEST each. Services that keep up hold a few thousand; a load they cannot serve piles up.
+int64_t max_requests_held(const RunLimits& limits = {});
 
 // ScenarioError (at the key that drives the excess, naming the limit, the estimate and what to change, and the
 // flag --no-limits) when the estimate exceeds a limit.

@@ -29,6 +29,10 @@ struct RunOptions {
   // still written, with /meta partial = "1" and the simulated end time (aifsim run --partial-on-stop sets it from
   // SIGTERM / SIGINT). Asked for during the final drain, it lets the in-flight requests finish: complete results.
   const std::atomic<bool>* stop_requested = nullptr;
+  // Above this many requests arrived and not yet done (waiting, running or held by the power policies), the run
+  // stops at the next slice as a stop request would, with stop_reason saying which service fell behind: a scenario
+  // whose load its services cannot serve would otherwise hold requests until memory runs out. 0: no bound.
+  int64_t max_requests_held = 0;
   std::string tool_version = "";
   std::string command_line = "";        // stored in /meta
 };
@@ -38,7 +42,8 @@ struct RunReport {
   uint64_t fingerprint = 0;
   uint64_t events = 0;                  // timer callbacks the engine ran
   double simulated_s = 0;
-  bool partial = false;                 // stopped early by stop_requested
+  bool partial = false;                 // stopped early by stop_requested or by max_requests_held
+  std::string stop_reason;              // set when max_requests_held stopped it: the service, the count, the time
   double wall_s = 0;
   int64_t requests = 0;
   // Per service, how its step times are computed ("calibrated: ..." or "roofline ... (why)"), for the summary.
