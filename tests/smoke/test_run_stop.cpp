@@ -25,6 +25,17 @@ std::string last_line(const std::string& output) {
   return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
+// The output without AddressSanitizer's warning that it cannot unpoison a stack it does not know (three lines,
+// printed once per process when code throws on a SimGrid actor's stack); unchanged in a normal build.
+std::string without_asan_stack_warning(const std::string& output) {
+  const size_t at = output.find("WARNING: ASan is ignoring requested __asan_handle_no_return");
+  if (at == std::string::npos) return output;
+  const size_t begin = output.rfind('\n', at) == std::string::npos ? 0 : output.rfind('\n', at) + 1;
+  const std::string last = "google/sanitizers/issues/189\n";
+  const size_t end = output.find(last, at);
+  return end == std::string::npos ? output : output.substr(0, begin) + output.substr(end + last.size());
+}
+
 // Single-quoted for sh: a ' inside becomes '\''.
 std::string sh_quote(const std::string& s) {
   std::string out = "'";
@@ -58,14 +69,17 @@ TEST(RunStop, SigtermWritesPartialResultsAndExitsZero) {
 
 // Training jobs cut at the horizon without a drain: their actors are alive when the run ends (mid-step, waiting on
 // the fabric or on a condition variable). They are killed and unwound before the engine goes: exit 0, nothing on
-// stderr from SimGrid, and the same results as the sliced run (the live view's slices change nothing).
+// stderr from SimGrid, and the same results as the sliced run (the live view's slices change nothing). The plain
+// run is unsliced: --no-limits, so no bound on requests held (which is checked between slices).
 TEST(RunStop, TrainingJobsCutAtTheHorizonExitCleanly) {
   const std::string dir = scratch_dir("run_horizon");
   const std::string scenario = source_path("scenarios/examples/training.yaml") +
                                " --set simulation.duration=8min --set simulation.drain=false";
-  const auto plain = run_command(aifsim_binary() + " run " + scenario + " -q -o " + dir + "/plain.h5");
+  const auto plain = run_command(aifsim_binary() + " run " + scenario + " -q --no-limits -o " + dir + "/plain.h5");
   EXPECT_EQ(plain.exit_code, 0) << plain.output;
-  EXPECT_EQ(plain.output, "");  // -q: errors only; no engine warning about actors left behind either
+  // -q: errors only; no engine warning about actors left behind either. An AddressSanitizer build adds one warning
+  // of its own when an actor throws on SimGrid's stacks (Debian's SimGrid has no ASan fiber hooks): not SimGrid's.
+  EXPECT_EQ(without_asan_stack_warning(plain.output), "");
   const auto sliced =
       run_command(aifsim_binary() + " run " + scenario + " --progress-json --partial-on-stop -o " + dir + "/sliced.h5");
   EXPECT_EQ(sliced.exit_code, 0) << sliced.output;

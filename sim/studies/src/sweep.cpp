@@ -179,6 +179,9 @@ std::vector<SweepPoint> expand_sweep(const SweepConfig& c, bool check_scenarios)
   }
   if (check_scenarios) {
     for (const SweepPoint& p : points) {
+      // A point's seed cannot make its scenario invalid: each combination is checked once, not once per seed (a
+      // sweep of 899 seeds took 14 s to check instrumented, found by fuzzing).
+      if (p.seed_index != 0) continue;
       try {
         load_scenario(c.base_path, p.overrides());
       } catch (const ScenarioError& e) {

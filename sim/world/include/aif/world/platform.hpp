@@ -38,7 +38,7 @@ namespace aif::sim {
 //   network/TCP-gamma:0       no TCP window cap (rate <= gamma / (2 * latency)), which would otherwise bound a flow by
 //                             its round-trip time rather than by link capacity.
 //   contexts/stack-size:256   256 KiB actor stacks (SimGrid's 8 MiB were mapped and unmapped per training step);
-//                             under AddressSanitizer contexts/factory:thread instead (platform.cpp says why).
+//                             not under AddressSanitizer (platform.cpp says why).
 std::vector<std::string> simgrid_config_args();
 
 struct PlatformOptions {
