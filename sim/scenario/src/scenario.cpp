@@ -414,22 +414,6 @@ SchedulerConfig parse_scheduler(const Node& n) {
   return scheduler;
 }
 
-// A data file named in the scenario: absolute, "data/..." (the bundled data folder) or relative to the scenario.
-std::string resolve_data_path(const Node& n, const Context& ctx) {
-  const std::string text = n.as_string();
-  fs::path path(text);
-  if (text.rfind("data/", 0) == 0) {
-    path = fs::path(data_dir()) / text.substr(5);
-  } else if (path.is_relative()) {
-    path = ctx.base_dir / path;
-  }
-  if (!yaml::is_file(path)) {
-    n.fail("file not found: " + path.string() + " (relative paths start at the scenario's folder, 'data/...' at " +
-           data_dir() + ")");
-  }
-  return fs::absolute(path).lexically_normal().string();
-}
-
 // Whether a measured table is a GPU device profile (else a kbench table of this CPU): its title line says so.
 bool is_device_profile(const std::string& path) {
   std::ifstream in(path);
@@ -499,7 +483,7 @@ PerfConfig parse_perf(const Node& n, const Context& ctx, Scenario& scenario, con
     return perf;
   }
   const Node table = n.child("table");
-  const std::string path = table.present() ? resolve_data_path(table, ctx) : profile;
+  const std::string path = table.present() ? resolve_data_path(table, ctx.base_dir) : profile;
   if (path.empty())
     n.fail("no measured device profile for " + scenario.gpu + " (data/calibration/" + scenario.gpu +
            ".csv): give table: or use kind: roofline");
@@ -774,7 +758,7 @@ ArrivalConfig parse_arrival(const Node& n, const Context& ctx) {
                            : format == "csv"            ? ArrivalConfig::TraceFormat::CSV
                                                         : ArrivalConfig::TraceFormat::RESULTS_H5;
     const Node path = n.required("path");
-    arrival.trace_path = resolve_data_path(path, ctx);
+    arrival.trace_path = resolve_data_path(path, ctx.base_dir);
     if (arrival.trace_format == ArrivalConfig::TraceFormat::RESULTS_H5) {
       // Opening checks that it is an aifsim results file; its rows are read once the workloads are parsed.
       try {

@@ -20,6 +20,21 @@ using yaml::Node;
 using yaml::Range;
 using yaml::Unit;
 
+std::string resolve_data_path(const Node& n, const fs::path& base_dir) {
+  const std::string text = n.as_string();
+  fs::path path(text);
+  if (text.rfind("data/", 0) == 0) {
+    path = fs::path(data_dir()) / text.substr(5);
+  } else if (path.is_relative()) {
+    path = base_dir / path;
+  }
+  if (!yaml::is_file(path)) {
+    n.fail("file not found: " + path.string() + " (relative paths start at the scenario's folder, 'data/...' at " +
+           data_dir() + ")");
+  }
+  return fs::absolute(path).lexically_normal().string();
+}
+
 namespace {
 
 constexpr double SECONDS_PER_YEAR = 365.0 * 86400.0;
@@ -49,22 +64,6 @@ std::string watts_text(double w) {
 
 // ---- signals ----------------------------------------------------------------------------------------------------
 
-// Resolved like trace paths: absolute, "data/..." (the bundled data folder) or relative to the scenario's folder.
-std::string resolve_path(const Node& n, const fs::path& base_dir) {
-  const std::string text = n.as_string();
-  fs::path path(text);
-  if (text.rfind("data/", 0) == 0) {
-    path = fs::path(data_dir()) / text.substr(5);
-  } else if (path.is_relative()) {
-    path = base_dir / path;
-  }
-  if (!yaml::is_file(path)) {
-    n.fail("file not found: " + path.string() + " (relative paths start at the scenario's folder, 'data/...' at " +
-           data_dir() + ")");
-  }
-  return fs::absolute(path).lexically_normal().string();
-}
-
 // The value columns of a CSV signal file (the readers' own parsing, so the scenario check and the run agree).
 std::vector<std::string> signal_columns(const Node& path_node, const std::string& path) {
   try {
@@ -89,7 +88,7 @@ SignalConfig parse_signal(const Node& n, const fs::path& base_dir, const Range& 
   }
   n.check_keys({"path", "column", "scale", "repeat"});
   const Node path = n.required("path");
-  signal.path = resolve_path(path, base_dir);
+  signal.path = resolve_data_path(path, base_dir);
   const std::vector<std::string> columns = signal_columns(path, signal.path);
   if (columns.empty()) path.fail(signal.path + " has no value column: expected a time column, then values");
   if (const Node column = n.child("column"); column.present()) {

@@ -19,6 +19,10 @@ GridConfig parse_grid(const yaml::Node& grid, const std::filesystem::path& base_
 // Needs scenario.facility_power, scenario.grid, services, workloads and jobs already read.
 PoliciesConfig parse_policies(const yaml::Node& policies, const Scenario& scenario);
 
+// A data file a scenario names (trace, signal, calibration table): absolute, "data/..." (the bundled data folder) or
+// relative to the scenario's folder; "file not found" at the node, with both rules, when there is none.
+std::string resolve_data_path(const yaml::Node& n, const std::filesystem::path& base_dir);
+
 // `priority` of a service or job: an integer, higher = more latency-critical. Leaves `out` unchanged when absent.
 void read_priority(const yaml::Node& entry, int& out);
 // `deferrable: {deadline}` of a workload or job. Leaves the outputs unchanged when absent.
