@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages aifsim needs, only those missing (idempotent). --fuzz adds clang and its runtime
-# (libFuzzer and the sanitizers' clang libraries) for `make fuzz`.
+# (libFuzzer and the sanitizers' clang libraries) for `make fuzz`; --python adds pandas and matplotlib for the notebook
+# example of analysis/python/ (its test is skipped without them: some 60 MB and a minute or two to install, left out of
+# the default set for CI's time).
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config
@@ -11,6 +13,7 @@ packages=(
   python3 python3-yaml python3-jsonschema python3-h5py python3-numpy
 )
 if [ "${1:-}" = "--fuzz" ]; then packages+=(clang libclang-rt-14-dev); fi
+if [ "${1:-}" = "--python" ]; then packages+=(python3-pandas python3-matplotlib); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,8 @@
 #    (needs python3-jsonschema and python3-yaml; reported as skipped, not passed, when they are missing);
 #  - cli_bad_inputs_catalog: every file of tests/data/bad_* (scenarios, plans, traces, signals, calibration tables)
 #    given to aifsim must exit with exactly 2, with the message docs/reliability.md lists;
-#  - cli_validate_<name>: `aifsim validate` on each scenarios/**/*.yaml must exit with 0.
+#  - cli_validate_<name>: `aifsim validate` on each scenarios/**/*.yaml must exit with 0;
+#  - python_results_example: analysis/python/ on a results file (skipped without pandas and matplotlib).
 set(AIF_SCENARIO_ROOT ${CMAKE_CURRENT_SOURCE_DIR}/..)
 
 # Debian's interpreter: scripts/setup.sh installs python3-jsonschema and python3-yaml for it
@@ -16,6 +17,17 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME schema_check COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/schema_check.py
                                      ${AIF_SCENARIO_ROOT})
   set_tests_properties(schema_check PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
+endif()
+
+if(TARGET aifsim AND Python3_Interpreter_FOUND)
+  # The notebook example (analysis/python/): a results file read with h5py and pandas, its percentiles recomputed with
+  # NumPy against /summary, its figures drawn. Skipped, and said so, without pandas and matplotlib (CI leaves them out
+  # for time: `scripts/setup.sh --python` installs them).
+  add_test(NAME python_results_example
+           COMMAND sh -c "\"$0\" -c 'import h5py, pandas, matplotlib' 2>/dev/null || { echo 'SKIP: python3-h5py, python3-pandas or python3-matplotlib missing (scripts/setup.sh --python)'; exit 77; }; \"$1\" run \"$2\" -q -o \"$3\" && \"$0\" \"$4\" \"$3\""
+                   ${Python3_EXECUTABLE} $<TARGET_FILE:aifsim> ${CMAKE_CURRENT_SOURCE_DIR}/data/scenarios/reliability_failover.yaml
+                   ${CMAKE_CURRENT_BINARY_DIR}/python_example.h5 ${AIF_SCENARIO_ROOT}/analysis/python/test_aifsim_results.py)
+  set_tests_properties(python_results_example PROPERTIES LABELS smoke SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
 
 if(TARGET aifsim)

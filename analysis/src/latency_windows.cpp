@@ -10,10 +10,15 @@ namespace {
 constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
 }  // namespace
 
-LatencyWindows latency_windows(const ResultsReader& r, int windows, size_t exact_max, size_t rows_per_chunk) {
+LatencyWindows latency_windows(const ResultsReader& r, int windows, size_t exact_max, size_t rows_per_chunk,
+                               double from_s, double to_s) {
   LatencyWindows p;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  r.for_each_request_chunk(
+  const bool ranged = std::isfinite(from_s) && std::isfinite(to_s) && from_s < to_s;
+  if (ranged) {
+    lo = from_s;
+    hi = to_s;
+  } else r.for_each_request_chunk(
       [&](const std::vector<RequestRecord>& chunk) {
         for (const RequestRecord& q : chunk)
           if (q.outcome == Outcome::FINISHED && std::isfinite(q.arrival_s)) {
@@ -34,6 +39,7 @@ LatencyWindows latency_windows(const ResultsReader& r, int windows, size_t exact
       [&](const std::vector<RequestRecord>& chunk) {
         for (const RequestRecord& q : chunk) {
           if (q.outcome != Outcome::FINISHED || !std::isfinite(q.arrival_s)) continue;
+          if (ranged && (q.arrival_s < from_s || q.arrival_s > to_s)) continue;
           // Definitions as summarize_requests(): TPOT only with more than one generated token.
           const double values[3] = {q.first_token_s - q.arrival_s,
                                     q.generated_tokens > 1 ? (q.finish_s - q.first_token_s) / (q.generated_tokens - 1)

@@ -11,7 +11,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "aif/analysis/event_markers.hpp"
+#include "aif/analysis/glossary.hpp"
 #include "aif/analysis/latency_windows.hpp"
 #include "aif/analysis/stats.hpp"
 #include "aif/analysis/summary.hpp"
@@ -31,16 +34,16 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px soli
 td.num{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
 pre{background:#f7f7f7;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:12px}
 figure{margin:12px 0}figcaption{font-size:12px;color:#555;max-width:760px}
-.note{color:#666;font-size:13px}.failed{color:#b00}.pareto{font-weight:bold}nav a{margin-right:12px}
+.note{color:#666;font-size:13px}.banner{background:#fff3cd;border:1px solid #e0c060;padding:8px 12px;margin:12px 0}
+.headline{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}.headline div{border:1px solid #ddd;border-radius:4px;padding:6px 10px;min-width:140px}
+.headline b{display:block;font-size:18px}.headline span{font-size:12px;color:#555}td.meaning{font-size:12px;color:#444;max-width:520px}.failed{color:#b00}.pareto{font-weight:bold}nav a{margin-right:12px}
 )";
 
 std::string esc(const std::string& s) { return xml_escape(s); }
 
 std::string fmt_value(double v) {
   if (std::isnan(v)) return "&#8212;";
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
+  return esc(format_metric_value(v));
 }
 
 // A page under construction: sections, a nav line and the chart count.
@@ -89,25 +92,9 @@ void write_page(const std::string& path, const std::string& html) {
   }
 }
 
-// A readable time unit for a span of seconds: its name and how many seconds it holds.
-std::pair<std::string, double> time_unit(double span_s) {
-  if (span_s > 3 * 86400) return {"d", 86400};
-  if (span_s > 3 * 3600) return {"h", 3600};
-  if (span_s > 3 * 60) return {"min", 60};
-  return {"s", 1};
-}
-
-// SI prefix for values up to max_abs in a base unit ("W", "s"): the label and the factor to divide by.
+std::pair<std::string, double> time_unit(double span_s) { return time_display_unit(span_s); }
 std::pair<std::string, double> scaled_unit(double max_abs, const std::string& unit) {
-  if (unit == "s") {
-    if (max_abs < 1e-3) return {"us", 1e-6};
-    if (max_abs < 1) return {"ms", 1e-3};
-    return {"s", 1};
-  }
-  if (max_abs >= 1e9) return {"G" + unit, 1e9};
-  if (max_abs >= 1e6) return {"M" + unit, 1e6};
-  if (max_abs >= 1e3) return {"k" + unit, 1e3};
-  return {unit, 1};
+  return scaled_display_unit(max_abs, unit);
 }
 
 double max_abs_finite(const std::vector<double>& v) {
@@ -130,6 +117,16 @@ struct SeriesSet {
   bool has(const std::string& name) const { return specs.count(name) != 0; }
 };
 
+// What every time chart of a report shares: one time unit for the whole run, and the events it marks.
+struct TimeAxis {
+  std::string unit = "s";
+  double scale = 1;  // seconds per unit
+  std::vector<EventMarker> markers;
+  void mark(Chart& c) const {
+    for (const EventMarker& m : markers) c.markers.push_back({m.time_s / scale, m.label, event_lane_color(m.lane)});
+  }
+};
+
 // Chart of several /timeseries series sharing a unit; values divided by `scale`, time by the time unit.
 struct LineSpec {
   std::string name, label;
@@ -137,10 +134,10 @@ struct LineSpec {
   std::string color;
 };
 
-void time_series_chart(Page& page, const SeriesSet& s, const std::string& id, const std::string& title,
-                       const std::vector<LineSpec>& lines, const std::string& y_name, const std::string& base_unit,
-                       const std::string& caption,
-                       const ReportOptions& opt, double y_min = NaN, double y_max = NaN) {
+void time_series_chart(Page& page, const SeriesSet& s, const TimeAxis& axis, const std::string& id,
+                       const std::string& title, const std::vector<LineSpec>& lines, const std::string& y_name,
+                       const std::string& base_unit, const std::string& caption, const ReportOptions& opt,
+                       double y_min = NaN, double y_max = NaN) {
   std::vector<std::pair<LineSpec, std::vector<double>>> data;
   double biggest = 0;
   for (const LineSpec& l : lines) {
@@ -151,7 +148,13 @@ void time_series_chart(Page& page, const SeriesSet& s, const std::string& id, co
     data.emplace_back(l, std::move(values));
   }
   if (data.empty()) return;
-  const auto [tname, tscale] = time_unit(s.time.empty() ? 0 : s.time.back());
+  if (biggest == 0) {  // every value zero: a flat line on a made-up axis says nothing; a sentence does
+    page.note(title + ": every sample is zero in this run (" + std::to_string(data.size()) +
+              " series), so no chart is drawn.");
+    return;
+  }
+  const std::string& tname = axis.unit;
+  const double tscale = axis.scale;
   const auto [uname, uscale] = base_unit.empty() ? std::pair<std::string, double>{"", 1} : scaled_unit(biggest, base_unit);
   Chart c;
   c.title = title;
@@ -160,6 +163,7 @@ void time_series_chart(Page& page, const SeriesSet& s, const std::string& id, co
   c.y_from_zero = true;
   c.y_min = y_min;
   c.y_max = y_max;
+  axis.mark(c);
   for (auto& [l, values] : data) {
     ChartSeries cs;
     cs.name = l.label;
@@ -179,13 +183,14 @@ const char* const METRIC_SHORT[] = {"TTFT", "TPOT", "E2E"};
 const char* const METRIC_TITLES[] = {"time to first token (TTFT)", "time per output token (TPOT)",
                                      "end-to-end latency (E2E)"};
 
-void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt) {
+void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt, const TimeAxis& axis) {
   const LatencyWindows p = latency_windows(r, opt.latency_windows, opt.cdf_exact_max, opt.request_chunk_rows);
   if (p.overall[0].count() == 0) {
     page.note("No finished request: no latency charts.");
     return;
   }
-  const auto [tname, tscale] = time_unit(p.t1);
+  const std::string& tname = axis.unit;
+  const double tscale = axis.scale;
   const double width = (p.t1 - p.t0) / p.windows;
   for (size_t m = 0; m < 3; ++m) {
     if (p.overall[m].count() == 0) continue;
@@ -193,8 +198,10 @@ void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt
     Chart c;
     c.title = std::string(METRIC_TITLES[m]) + " over time";
     c.x_label = "arrival time (" + tname + ")";
-    c.y_label = std::string(METRIC_SHORT[m]) + " (" + uname + ")";
-    c.y_from_zero = true;
+    c.y_label = std::string(METRIC_SHORT[m]) + " (" + uname + ", log scale)";
+    // Log scale: a spike (replicas loading their weights after a failure) and the steady state both stay readable.
+    c.y_log = true;
+    axis.mark(c);
     ChartSeries p50{"p50", {}, {}, {}, SeriesStyle::LINE, "", false}, p99{"p99", {}, {}, {}, SeriesStyle::LINE, "", false};
     for (int w = 0; w < p.windows; ++w) {
       const QuantileSketch& sk = p.window_sketch[m][static_cast<size_t>(w)];
@@ -209,7 +216,8 @@ void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt
     char caption[256];
     std::snprintf(caption, sizeof caption,
                   "Finished requests by arrival time in %d windows of %.4g s; p50 and p99 of each non-empty window "
-                  "(streaming quantiles, within 0.05 %%).",
+                  "(streaming quantiles, within 0.05 %%), on a log axis. Dashed lines mark events (failures red, "
+                  "repairs green, power orange).",
                   p.windows, width);
     page.chart(std::string("latency-") + METRICS[m], c, caption);
   }
@@ -218,8 +226,9 @@ void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt
     const auto [uname, uscale] = scaled_unit(p.overall[m].quantile(99), "s");
     Chart c;
     c.title = std::string("CDF of ") + METRIC_TITLES[m];
-    c.x_label = std::string(METRIC_SHORT[m]) + " (" + uname + ")";
+    c.x_label = std::string(METRIC_SHORT[m]) + " (" + uname + ", log scale)";
     c.y_label = "fraction of requests";
+    c.x_log = true;  // the body and the tail (often decades apart) both readable
     c.y_min = 0;
     c.y_max = 1;
     ChartSeries s;
@@ -243,8 +252,8 @@ void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt
   }
 }
 
-void events_section(Page& page, const ResultsReader& r, const ReportOptions& opt, double run_end_s) {
-  const std::vector<EventRecord> events = r.events();
+void events_section(Page& page, const std::vector<EventRecord>& events, const ReportOptions& opt,
+                    const TimeAxis& axis) {
   page.section("events", "Events");
   if (events.empty()) {
     page.note("No events recorded.");
@@ -252,13 +261,12 @@ void events_section(Page& page, const ResultsReader& r, const ReportOptions& opt
   }
   std::vector<std::string> kinds;
   std::map<std::string, std::vector<double>> times;
-  double last = run_end_s;
   for (const EventRecord& e : events) {
     if (!times.count(e.kind)) kinds.push_back(e.kind);
     times[e.kind].push_back(e.time_s);
-    if (std::isfinite(e.time_s)) last = std::max(last, e.time_s);
   }
-  const auto [tname, tscale] = time_unit(last);
+  const std::string& tname = axis.unit;
+  const double tscale = axis.scale;
   Chart c;
   c.title = "Events timeline";
   c.x_label = "time (" + tname + ")";
@@ -354,33 +362,160 @@ std::vector<size_t> pareto_front(const std::vector<double>& x, const std::vector
   return out;
 }
 
+namespace {
+
+const SummaryEntry* find_entry(const std::vector<SummaryEntry>& summary, const std::string& name) {
+  for (const SummaryEntry& e : summary)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+double value_of(const std::vector<SummaryEntry>& summary, const std::string& name) {
+  const SummaryEntry* e = find_entry(summary, name);
+  return e ? e->value : NaN;
+}
+
+// An energy in kWh as a readable quantity ("12.4 MWh").
+std::string energy_text(double kwh) {
+  char buf[64];
+  if (kwh >= 1000) std::snprintf(buf, sizeof buf, "%.4g MWh", kwh / 1000);
+  else std::snprintf(buf, sizeof buf, "%.4g kWh", kwh);
+  return buf;
+}
+
+std::string power_text(double w) {
+  const auto [unit, scale] = scaled_unit(std::fabs(w), "W");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4g %s", w / scale, unit.c_str());
+  return buf;
+}
+
+std::string latency_text(double s) {
+  const auto [unit, scale] = scaled_unit(s, "s");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g %s", s / scale, unit.c_str());
+  return buf;
+}
+
+// The headline: the few numbers a reader looks for first, each with what it is, before any table or chart.
+void headline(Page& page, const std::vector<SummaryEntry>& summary, const std::vector<double>& grid_draw,
+              const std::vector<EventRecord>& events, bool partial, double end_s) {
+  if (partial)
+    page.body << "<p class=\"banner partial\"><b>Partial run.</b> The run was stopped before the end of its duration; "
+                 "every figure below covers the simulated time up to the stop ("
+              << esc(format_metric_value(end_s)) << " s), and requests still in flight count as unfinished.</p>\n";
+  std::vector<std::pair<std::string, std::string>> cells;  // value, what
+  const double requests = value_of(summary, "requests"), finished = value_of(summary, "finished");
+  if (std::isfinite(requests)) {
+    std::string what = "requests finished of " + format_metric_value(requests) + " arrived";
+    const double not_done = requests - finished;
+    if (not_done > 0) what += " (" + format_metric_value(not_done) + " did not finish)";
+    cells.emplace_back(format_metric_value(finished), what);
+  }
+  if (const double slo = value_of(summary, "slo_attainment"); std::isfinite(slo))
+    cells.emplace_back(format_metric_value(std::round(slo * 1000) / 10) + " %", "SLO attainment (arrived requests that met every SLO)");
+  if (const double p99 = value_of(summary, "ttft_p99"); std::isfinite(p99))
+    cells.emplace_back(latency_text(p99), "TTFT p99 (p50 " + latency_text(value_of(summary, "ttft_p50")) + ")");
+  if (const double p99 = value_of(summary, "tpot_p99"); std::isfinite(p99))
+    cells.emplace_back(latency_text(p99), "TPOT p99 (p50 " + latency_text(value_of(summary, "tpot_p50")) + ")");
+  const double facility = value_of(summary, "facility_energy"), it = value_of(summary, "it_energy");
+  if (std::isfinite(facility)) cells.emplace_back(energy_text(facility), "facility energy (IT, cooling, power losses)");
+  // PUE: the power chain's own mean when it ran, else facility energy over IT energy.
+  double pue = value_of(summary, "power.mean_pue");
+  if (!std::isfinite(pue) && std::isfinite(facility) && it > 0) pue = facility / it;
+  if (std::isfinite(pue)) cells.emplace_back(format_metric_value(std::round(pue * 1000) / 1000), "PUE (facility energy / IT energy)");
+  double peak = value_of(summary, "power.peak_grid_draw"), p95 = value_of(summary, "power.p95_grid_draw");
+  if (!std::isfinite(peak) && any_finite(grid_draw)) peak = max_abs_finite(grid_draw);
+  if (std::isfinite(peak))
+    cells.emplace_back(power_text(peak), "peak grid draw" + (std::isfinite(p95) ? " (p95 " + power_text(p95) + ")" : std::string()));
+  if (const double carbon = value_of(summary, "power.carbon"); std::isfinite(carbon))
+    cells.emplace_back(format_metric_value(std::round(carbon)) + " " + display_unit(find_entry(summary, "power.carbon")->unit),
+                       "carbon emitted (grid energy x carbon intensity)");
+  if (const double cost = value_of(summary, "power.cost"); std::isfinite(cost))
+    cells.emplace_back(format_metric_value(std::round(cost * 100) / 100) + " " + display_unit(find_entry(summary, "power.cost")->unit),
+                       "energy cost (grid energy x price)");
+  if (!cells.empty()) {
+    page.body << "<div class=\"headline\">\n";
+    for (const auto& [value, what] : cells) page.body << "<div><b>" << esc(value) << "</b><span>" << esc(what) << "</span></div>\n";
+    page.body << "</div>\n";
+  }
+  // Key events: the marked ones (failures, repairs, caps, demand response, rollouts), counted by kind.
+  std::map<std::string, std::pair<size_t, double>> key;  // kind -> count, first time
+  for (const EventRecord& e : events)
+    if (is_marked_event(e.kind)) {
+      auto [it_kind, fresh] = key.try_emplace(e.kind, 0, e.time_s);
+      ++it_kind->second.first;
+    }
+  if (!key.empty()) {
+    std::string text = "Key events: ";
+    bool first = true;
+    for (const auto& [kind, cf] : key) {
+      text += (first ? "" : "; ") + std::to_string(cf.first) + " " + kind + " (first at " + format_metric_value(cf.second) + " s)";
+      first = false;
+    }
+    page.body << "<p class=\"key-events\">" << esc(text) << ". They are marked on every time chart.</p>\n";
+  }
+  // The energy-per-token variants the summary holds, each defined: they count different energy.
+  std::string variants;
+  for (const SummaryEntry& e : summary)
+    if (e.name == "energy_per_output_token" || e.name == "power.grid_energy_per_output_token") {
+      const GlossaryEntry* g = glossary_entry(e.name);
+      variants += "<li><code>" + esc(e.name) + "</code>: " + fmt_value(e.value) + " " + esc(e.unit) +
+                  (g ? " &#8212; " + esc(g->definition) : std::string()) + "</li>\n";
+    }
+  if (!variants.empty())
+    page.body << "<p class=\"note\">Energy per output token of the site, by the energy it counts (each service's "
+                 "<code>&lt;service&gt;.gpu_energy_per_output_token</code>, its GPUs' energy only, is in the summary "
+                 "table):</p>\n<ul class=\"energy-per-token\">\n"
+              << variants << "</ul>\n";
+}
+
+}  // namespace
+
 ReportInfo write_results_report(const ResultsReader& r, const std::string& path, const ReportOptions& opt) {
   Page page;
   const auto meta = r.meta();
   const std::string name = fs::path(r.path()).filename().string();
+  const bool partial = meta.count("partial") && meta.at("partial") == "1";
 
   // Summary: the file's own, or the request summary for a file written without one.
   std::vector<SummaryEntry> summary = r.summary();
   const bool computed = summary.empty();
   if (computed) summary = summary_entries(summarize_requests(r));
-  page.section("summary", "Summary");
-  if (computed) page.note("The file has no /summary; request metrics computed from /requests.");
-  page.body << "<table class=\"summary\"><tr><th>metric</th><th>value</th><th>unit</th></tr>\n";
-  for (const SummaryEntry& e : summary)
-    page.body << "<tr><td>" << esc(e.name) << "</td><td class=\"num\">" << fmt_value(e.value) << "</td><td>"
-              << esc(e.unit) << "</td></tr>\n";
-  page.body << "</table>\n";
 
   SeriesSet s;
   s.reader = &r;
   for (const SeriesSpec& spec : r.series()) s.specs[spec.name] = spec;
   s.time = r.series_time();
+  const std::vector<EventRecord> events = r.events();
+  // One time unit for every chart: from the run's end (its simulated time, else its last sample or event).
+  double end_s = value_of(summary, "simulated_time");
+  if (!std::isfinite(end_s) || end_s <= 0) end_s = s.time.empty() ? 0 : s.time.back();
+  if (s.time.empty() && !std::isfinite(value_of(summary, "simulated_time")))
+    for (const EventRecord& e : events)
+      if (std::isfinite(e.time_s)) end_s = std::max(end_s, e.time_s);
+  TimeAxis axis;
+  std::tie(axis.unit, axis.scale) = time_unit(end_s);
+  axis.markers = event_markers(events, end_s);
+
+  headline(page, summary, s.has("grid_draw") ? r.series_values("grid_draw") : std::vector<double>{}, events, partial, end_s);
+
+  page.section("summary", "Summary");
+  if (computed) page.note("The file has no /summary; request metrics computed from /requests.");
+  page.body << "<table class=\"summary\"><tr><th>metric</th><th>value</th><th>unit</th><th>meaning</th></tr>\n";
+  for (const SummaryEntry& e : summary) {
+    const GlossaryEntry* g = glossary_entry(e.name);
+    page.body << "<tr><td>" << esc(e.name) << "</td><td class=\"num\">" << fmt_value(e.value) << "</td><td>"
+              << esc(display_unit(e.unit)) << "</td><td class=\"meaning\">" << (g ? esc(g->definition) : "") << "</td></tr>\n";
+  }
+  page.body << "</table>\n";
+
   page.section("power", "Power and grid");
   if (s.time.empty()) {
     page.note("The file has no time series.");
   } else {
     const size_t before = page.charts;
-    time_series_chart(page, s, "power", "Power and grid draw",
+    time_series_chart(page, s, axis, "power", "Power and grid draw",
                       {{"grid_limit", "grid limit", true, "#C00000"},
                        {"grid_draw", "grid draw", false, ""},
                        {"facility_power_chain", "facility (power chain)", false, ""},
@@ -393,46 +528,51 @@ ReportInfo write_results_report(const ResultsReader& r, const std::string& path,
                       "Sampled power by level (/timeseries). Grid draw = facility - solar - battery; the dashed line is "
                       "the grid connection limit as the power manager applied it (lowered during demand response). "
                       "Long series are downsampled to " +
-                          std::to_string(opt.max_points_per_line) + " points keeping each bucket's min and max.",
+                          std::to_string(opt.max_points_per_line) + " points keeping each bucket's min and max. "
+                          "The summary's peak grid draw is taken at every power-manager step, finer than these samples, "
+                          "so it can exceed the highest sample drawn here.",
                       opt);
     if (!s.has("grid_limit") && s.has("grid_draw"))
       page.note("This file records no grid_limit series (files written before it existed): the limit is in the "
                 "scenario's grid.connection_limit below.");
-    time_series_chart(page, s, "battery", "Battery state of charge", {{"battery_soc", "state of charge", false, ""}},
+    time_series_chart(page, s, axis, "battery", "Battery state of charge", {{"battery_soc", "state of charge", false, ""}},
                       "state of charge", "", "Fraction of the battery's capacity.", opt, 0, 1);
-    time_series_chart(page, s, "carbon", "Grid carbon intensity", {{"carbon_intensity", "carbon intensity", false, ""}},
+    time_series_chart(page, s, axis, "carbon", "Grid carbon intensity", {{"carbon_intensity", "carbon intensity", false, ""}},
                       "gCO2/kWh", "", "gCO2 per kWh drawn from the grid.", opt);
-    time_series_chart(page, s, "price", "Electricity price", {{"price", "price", false, ""}}, "price per kWh", "",
+    time_series_chart(page, s, axis, "price", "Electricity price", {{"price", "price", false, ""}}, "price per kWh", "",
                       "Scenario currency per kWh.", opt);
     if (page.charts == before) page.note("No power series in this file.");
   }
 
   page.section("latency", "Latency");
-  latency_charts(page, r, opt);
+  latency_charts(page, r, opt, axis);
 
   page.section("utilization", "Utilization");
   if (!s.time.empty()) {
     const size_t before = page.charts;
-    time_series_chart(page, s, "load", "Busy GPUs and requests in the system",
-                      {{"busy_gpus", "busy GPUs", false, ""},
-                       {"running_requests", "running requests", false, ""},
+    time_series_chart(page, s, axis, "load", "Requests in the system",
+                      {{"running_requests", "running requests", false, ""},
                        {"waiting_requests", "waiting requests", false, ""}},
-                      "count", "", "Counts at each sample: GPUs of replicas running a step or of running jobs; requests in a "
-                          "running batch; requests queued at replicas.",
+                      "requests", "", "Counts at each sample: requests in a running batch; requests queued at replicas.",
                       opt);
+    time_series_chart(page, s, axis, "busy-gpus", "Busy GPUs", {{"busy_gpus", "busy GPUs", false, ""}}, "GPUs", "",
+                      "GPUs of replicas running a step, or of running training jobs, at each sample.", opt);
     std::vector<LineSpec> links;
     for (const SeriesSpec& spec : r.series())
       if (spec.name.rfind("link_util_", 0) == 0 && spec.name.size() > 4 &&
           spec.name.compare(spec.name.size() - 4, 4, "_max") != 0)
         links.push_back({spec.name, spec.name.substr(10), false, ""});
-    time_series_chart(page, s, "fabric", "Fabric utilization by tier", links, "utilization", "",
+    if (links.empty())
+      page.note("Fabric utilization: this run recorded no link series (no traffic crossed the fabric model: serving "
+                "alone keeps its traffic inside each replica's servers).");
+    time_series_chart(page, s, axis, "fabric", "Fabric utilization by tier", links, "utilization", "",
                       "Bytes a tier carried in each interval / (interval x the tier's capacity).", opt, 0, NaN);
     if (page.charts == before) page.note("No utilization series in this file.");
   } else {
     page.note("The file has no time series.");
   }
 
-  events_section(page, r, opt, s.time.empty() ? 0 : s.time.back());
+  events_section(page, events, opt, axis);
 
   page.section("run", "Run and scenario");
   page.body << "<table class=\"meta\"><tr><th>attribute</th><th>value</th></tr>\n";
@@ -445,12 +585,12 @@ ReportInfo write_results_report(const ResultsReader& r, const std::string& path,
   else
     page.body << "<pre class=\"scenario\">" << esc(scenario->second) << "</pre>\n";
 
-  std::string heading = "<h1>aifsim report: " + esc(name) + "</h1>\n<p class=\"note\">" + esc(r.path());
-  if (meta.count("scenario_file")) heading += " &#183; scenario " + esc(meta.at("scenario_file"));
+  std::string heading = "<h1>aifsim report: " + esc(name) + (partial ? " (partial)" : "") + "</h1>\n<p class=\"note\">" + esc(r.path());
+  if (meta.count("scenario_path")) heading += " &#183; scenario " + esc(meta.at("scenario_path"));
   if (meta.count("seed")) heading += " &#183; seed " + esc(meta.at("seed"));
   if (meta.count("fingerprint")) heading += " &#183; fingerprint " + esc(meta.at("fingerprint"));
   heading += "</p>\n";
-  const std::string html = page.html("aifsim report: " + name, heading);
+  const std::string html = page.html("aifsim report: " + name + (partial ? " (partial)" : ""), heading);
   write_page(path, html);
   return {page.charts, html.size()};
 }

@@ -123,6 +123,35 @@ std::string tick_label(double value, double step) {
   return s;
 }
 
+Ticks log_ticks(double lo, double hi) {
+  Ticks t;
+  if (!(lo > 0) || !(hi > 0) || !finite(lo) || !finite(hi)) lo = 1, hi = 10;
+  if (lo > hi) std::swap(lo, hi);
+  int d0 = static_cast<int>(std::floor(std::log10(lo) + 1e-9)), d1 = static_cast<int>(std::ceil(std::log10(hi) - 1e-9));
+  if (d1 <= d0) d1 = d0 + 1;
+  const bool minor = d1 - d0 <= 2;
+  for (int d = d0; d <= d1; ++d) {
+    t.values.push_back(d);
+    if (minor && d < d1)
+      for (double m : {2.0, 5.0})
+        if (m * std::pow(10.0, d) > lo * (1 - 1e-9) && m * std::pow(10.0, d) < hi * (1 + 1e-9))
+          t.values.push_back(d + std::log10(m));
+  }
+  t.first = d0;
+  t.last = d1;
+  t.step = 1;
+  return t;
+}
+
+namespace {
+// A log tick's label: the value itself, in as few digits as it needs ("0.05", "2", "1000").
+std::string log_tick_label(double log_value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", std::pow(10.0, log_value));
+  return buf;
+}
+}  // namespace
+
 double LinearScale::operator()(double v) const {
   if (domain_hi == domain_lo) return (range_lo + range_hi) / 2;
   return range_lo + (v - domain_lo) / (domain_hi - domain_lo) * (range_hi - range_lo);
@@ -135,10 +164,13 @@ ChartLayout chart_layout(const Chart& chart) {
   const auto legend = legend_layout(chart, l.left);
   l.top = TITLE_HEIGHT + (legend.empty() ? 0 : legend.back().y - TITLE_HEIGHT + LEGEND_ROW_HEIGHT) + 6;
   l.bottom = chart.height - MARGIN_BOTTOM;
+  l.x_log = chart.x_log;
+  l.y_log = chart.y_log;
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
   for (const ChartSeries& s : chart.series) {
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!finite(s.x[i]) || !finite(s.y[i])) continue;
+      if ((chart.x_log && s.x[i] <= 0) || (chart.y_log && s.y[i] <= 0)) continue;
       x_lo = std::min(x_lo, s.x[i]);
       x_hi = std::max(x_hi, s.x[i]);
       const double e = i < s.y_err.size() && finite(s.y_err[i]) ? std::fabs(s.y_err[i]) : 0;
@@ -146,14 +178,17 @@ ChartLayout chart_layout(const Chart& chart) {
       y_hi = std::max(y_hi, s.y[i] + e);
     }
   }
-  if (chart.y_from_zero && finite(y_lo)) {
+  if (chart.y_from_zero && finite(y_lo) && !chart.y_log) {
     y_lo = std::min(y_lo, 0.0);
     y_hi = std::max(y_hi, 0.0);
   }
   if (finite(chart.y_min)) y_lo = chart.y_min;
   if (finite(chart.y_max)) y_hi = chart.y_max;
-  l.x_ticks = nice_ticks(x_lo, x_hi, std::max(2, static_cast<int>((l.right - l.left) / 90)));
-  if (chart.y_categories.empty()) {
+  l.x_ticks = chart.x_log ? log_ticks(x_lo, x_hi)
+                          : nice_ticks(x_lo, x_hi, std::max(2, static_cast<int>((l.right - l.left) / 90)));
+  if (chart.y_log) {
+    l.y_ticks = log_ticks(y_lo, y_hi);
+  } else if (chart.y_categories.empty()) {
     l.y_ticks = nice_ticks(y_lo, y_hi, std::max(2, static_cast<int>((l.bottom - l.top) / 40)));
   } else {
     l.y_ticks.first = -0.5;
@@ -206,11 +241,12 @@ std::string render_svg(const Chart& chart) {
     << px(l.bottom) << "\" stroke=\"#666\"/>\n";
   for (double v : l.x_ticks.values)
     o << "<text x=\"" << px(l.x(v)) << "\" y=\"" << px(l.bottom + 14) << "\" text-anchor=\"middle\">"
-      << xml_escape(tick_label(v, l.x_ticks.step)) << "</text>\n";
+      << xml_escape(chart.x_log ? log_tick_label(v) : tick_label(v, l.x_ticks.step)) << "</text>\n";
   for (size_t i = 0; i < l.y_ticks.values.size(); ++i) {
     const double v = l.y_ticks.values[i];
-    const std::string label =
-        chart.y_categories.empty() ? tick_label(v, l.y_ticks.step) : chart.y_categories[i];
+    const std::string label = chart.y_log                  ? log_tick_label(v)
+                              : chart.y_categories.empty() ? tick_label(v, l.y_ticks.step)
+                                                           : chart.y_categories[i];
     o << "<text x=\"" << px(l.left - 5) << "\" y=\"" << px(l.y(v) + 4) << "\" text-anchor=\"end\">"
       << xml_escape(label) << "</text>\n";
   }
@@ -220,9 +256,29 @@ std::string render_svg(const Chart& chart) {
     o << "<text x=\"12\" y=\"" << px((l.top + l.bottom) / 2) << "\" text-anchor=\"middle\" transform=\"rotate(-90 12 "
       << px((l.top + l.bottom) / 2) << ")\">" << xml_escape(chart.y_label) << "</text>\n";
   o << "</g>\n";
+  // Markers under the series; a label only where the previous labelled one is 70 px away (all keep a tooltip).
+  if (!chart.markers.empty()) {
+    o << "<g class=\"markers\">\n";
+    double last_label = -1e9;
+    for (const ChartMarker& m : chart.markers) {
+      if (!finite(m.x) || (chart.x_log && m.x <= 0)) continue;
+      const double x = l.px_x(m.x);
+      if (x < l.left - 0.5 || x > l.right + 0.5) continue;
+      o << "<line class=\"marker\" x1=\"" << px(x) << "\" y1=\"" << px(l.top) << "\" x2=\"" << px(x) << "\" y2=\""
+        << px(l.bottom) << "\" stroke=\"" << xml_escape(m.color) << "\" stroke-width=\"1\" stroke-dasharray=\"3 3\"><title>"
+        << xml_escape(m.label) << "</title></line>\n";
+      if (!m.label.empty() && x - last_label >= 70) {
+        o << "<text class=\"marker-label\" x=\"" << px(x + 2) << "\" y=\"" << px(l.top + 10) << "\" font-size=\"9\" fill=\""
+          << xml_escape(m.color) << "\">" << xml_escape(m.label.substr(0, 14)) << "</text>\n";
+        last_label = x;
+      }
+    }
+    o << "</g>\n";
+  }
   bool any = false;
   for (const ChartSeries& s : chart.series)
-    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) any |= finite(s.x[i]) && finite(s.y[i]);
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+      any |= finite(s.x[i]) && finite(s.y[i]) && !(chart.x_log && s.x[i] <= 0) && !(chart.y_log && s.y[i] <= 0);
   if (!any)
     o << "<text x=\"" << px((l.left + l.right) / 2) << "\" y=\"" << px((l.top + l.bottom) / 2)
       << "\" text-anchor=\"middle\" fill=\"#999\">no data</text>\n";
@@ -236,10 +292,10 @@ std::string render_svg(const Chart& chart) {
     if (s.style == SeriesStyle::SCATTER) {
       for (size_t i = 0; i < n; ++i) {
         if (!finite(s.x[i]) || !finite(s.y[i])) continue;
-        const double cx = l.x(s.x[i]), cy = l.y(s.y[i]);
+        const double cx = l.px_x(s.x[i]), cy = l.px_y(s.y[i]);
         // A bar under a pixel is rounding noise (a mean over identical values), not a spread worth drawing.
         const double e = i < s.y_err.size() && finite(s.y_err[i]) ? std::fabs(s.y_err[i]) : 0;
-        const double y1 = l.y(s.y[i] - e), y2 = l.y(s.y[i] + e);
+        const double y1 = l.px_y(s.y[i] - e), y2 = l.px_y(s.y[i] + e);
         if (std::fabs(y1 - y2) >= 1) {
           o << "<path class=\"errbar " << cls << "\" stroke=\"" << color << "\" fill=\"none\" d=\"M" << px(cx) << " "
             << px(y1) << "V" << px(y2) << "M" << px(cx - 3) << " " << px(y1) << "H" << px(cx + 3) << "M"
@@ -250,15 +306,18 @@ std::string render_svg(const Chart& chart) {
       }
       continue;
     }
-    // LINE / STEP: one polyline per run of finite points.
+    // LINE / STEP: one polyline per run of finite points (on a log axis, of positive ones).
+    const auto drawable = [&](size_t j) {
+      return finite(s.x[j]) && finite(s.y[j]) && !(chart.x_log && s.x[j] <= 0) && !(chart.y_log && s.y[j] <= 0);
+    };
     size_t i = 0;
     while (i < n) {
-      while (i < n && !(finite(s.x[i]) && finite(s.y[i]))) ++i;
+      while (i < n && !drawable(i)) ++i;
       if (i == n) break;
       std::string points;
       double prev_y = NaN;
-      for (; i < n && finite(s.x[i]) && finite(s.y[i]); ++i) {
-        const double x = l.x(s.x[i]), y = l.y(s.y[i]);
+      for (; i < n && drawable(i); ++i) {
+        const double x = l.px_x(s.x[i]), y = l.px_y(s.y[i]);
         if (s.style == SeriesStyle::STEP && finite(prev_y)) points += px(x) + "," + px(prev_y) + " ";
         points += px(x) + "," + px(y) + " ";
         prev_y = y;

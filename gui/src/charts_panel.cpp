@@ -10,9 +10,20 @@
 #include <algorithm>
 #include <cmath>
 
+#include "aif/analysis/event_markers.hpp"
+#include "aif/analysis/glossary.hpp"
 #include "aif/analysis/svg_chart.hpp"
 
 namespace aif::gui {
+
+namespace {
+
+// A line that is drawn but not listed in the legend (cursor, markers).
+void hide_from_legend(QChart* chart, QAbstractSeries* s) {
+  for (QLegendMarker* m : chart->legend()->markers(s)) m->setVisible(false);
+}
+
+}  // namespace
 
 void downsample(const std::vector<double>& x, const std::vector<double>& y, size_t max_points, QList<QPointF>* out) {
   // The reports' reduction (min and max of each bucket); Qt Charts draws no gaps, so missing values are left out.
@@ -26,6 +37,9 @@ void downsample(const std::vector<double>& x, const std::vector<double>& y, size
 ChartsPanel::ChartsPanel(QWidget* parent) : QWidget(parent), grid_(new QGridLayout(this)) {
   grid_->setContentsMargins(0, 0, 0, 0);
   grid_->setSpacing(4);
+  latency_timer_.setSingleShot(true);
+  latency_timer_.setInterval(150);
+  connect(&latency_timer_, &QTimer::timeout, this, &ChartsPanel::redraw_latency);
 }
 
 void ChartsPanel::clear() {
@@ -41,7 +55,7 @@ QChartView* ChartsPanel::add_chart(const QString& title) {
   chart->setMargins(QMargins(4, 4, 4, 4));
   auto* view = new QChartView(chart, this);
   view->setRenderHint(QPainter::Antialiasing);
-  view->setMinimumHeight(200);
+  view->setMinimumHeight(220);
   view->viewport()->installEventFilter(this);
   const int index = static_cast<int>(views_.size());
   grid_->addWidget(view, index / 2, index % 2);
@@ -51,15 +65,19 @@ QChartView* ChartsPanel::add_chart(const QString& title) {
 
 void ChartsPanel::show_run(const RunData& run) {
   clear();
-  const double end = run.end_s();
-  time_scale_ = end > 3 * 3600 ? 3600 : 60;
-  const QString time_unit = time_scale_ == 3600 ? tr("time (h)") : tr("time (min)");
+  path_ = run.path;
+  end_s_ = run.end_s();
+  const auto [unit_name, unit_seconds] = analysis::time_display_unit(end_s_);
+  time_scale_ = unit_seconds;
+  time_unit_ = QString::fromStdString(unit_name);
+  const QString time_title = tr("time (%1)").arg(time_unit_);
   std::vector<double> t;
   for (double v : run.time_s) t.push_back(v / time_scale_);
+  const std::vector<analysis::EventMarker> markers = analysis::event_markers(run.events, end_s_);
 
-  // A time chart of some series, each scaled (e.g. W -> kW), with the cursor line.
+  // A time chart of some series, each scaled (e.g. W -> kW), with the cursor line and the event markers.
   auto time_chart = [&](const QString& title, const QString& y_title,
-                        const std::vector<std::tuple<std::string, QString, double, bool>>& lines,
+                        const std::vector<std::tuple<std::string, QString, double, bool>>& lines, bool log_y = false,
                         const std::vector<double>* x_override = nullptr,
                         const std::map<std::string, std::vector<double>>* values = nullptr) {
     std::vector<std::tuple<QString, const std::vector<double>*, double, bool>> present;
@@ -72,22 +90,34 @@ void ChartsPanel::show_run(const RunData& run) {
     }
     if (present.empty()) return;
     QChartView* view = add_chart(title);
+    view->setRubberBand(QChartView::HorizontalRubberBand);
     QChart* chart = view->chart();
     auto* x_axis = new QValueAxis;
-    x_axis->setTitleText(time_unit);
-    x_axis->setRange(0, std::max(end / time_scale_, 1e-9));
+    x_axis->setTitleText(time_title);
+    x_axis->setRange(0, std::max(end_s_ / time_scale_, 1e-9));
     x_axis->applyNiceNumbers();
-    auto* y_axis = new QValueAxis;
+    QAbstractAxis* y_axis = nullptr;
+    if (log_y) {
+      auto* log_axis = new QLogValueAxis;
+      log_axis->setLabelFormat("%g");
+      log_axis->setMinorTickCount(-1);
+      y_axis = log_axis;
+    } else {
+      auto* value_axis = new QValueAxis;
+      value_axis->setLabelFormat("%.4g");
+      y_axis = value_axis;
+    }
     y_axis->setTitleText(y_title);
     chart->addAxis(x_axis, Qt::AlignBottom);
     chart->addAxis(y_axis, Qt::AlignLeft);
-    double lo = 0, hi = 0;
+    double lo = log_y ? 1e300 : 0, hi = 0;
     const std::vector<double>& xs = x_override ? *x_override : t;
     for (const auto& [label, ys, scale, dashed] : present) {
       std::vector<double> scaled(ys->size());
       for (size_t i = 0; i < ys->size(); ++i) scaled[i] = (*ys)[i] * scale;
       QList<QPointF> points;
       downsample(xs, scaled, MAX_POINTS, &points);
+      if (log_y) points.removeIf([](const QPointF& p) { return p.y() <= 0; });
       auto* line = new QLineSeries;
       line->setName(label);
       line->replace(points);
@@ -102,46 +132,79 @@ void ChartsPanel::show_run(const RunData& run) {
         line->setPen(pen);
       }
     }
-    if (hi <= lo) hi = lo + 1;
-    y_axis->setRange(lo, hi * 1.05);
-    y_axis->applyNiceNumbers();
-    auto* cursor = new QLineSeries;
-    cursor->setName(QStringLiteral("cursor"));
-    cursor->setPen(QPen(QColor(120, 120, 120), 1, Qt::DotLine));
-    chart->addSeries(cursor);
-    cursor->attachAxis(x_axis);
-    cursor->attachAxis(y_axis);
-    for (QLegendMarker* m : chart->legend()->markers(cursor)) m->setVisible(false);
-    time_charts_.insert(title, TimeChart{view, cursor, y_axis->min(), y_axis->max()});
+    double y_min = lo, y_max = hi;
+    if (log_y) {
+      if (!(hi > 0)) lo = 1, hi = 10;
+      y_min = std::pow(10.0, std::floor(std::log10(lo)));
+      y_max = std::pow(10.0, std::ceil(std::log10(hi * 1.0001)));
+      static_cast<QLogValueAxis*>(y_axis)->setRange(y_min, y_max);
+    } else {
+      if (hi <= lo) hi = lo + 1;
+      auto* value_axis = static_cast<QValueAxis*>(y_axis);
+      value_axis->setRange(lo, hi * 1.05);
+      value_axis->applyNiceNumbers();
+      y_min = value_axis->min();
+      y_max = value_axis->max();
+    }
+    TimeChart tc{view, nullptr, x_axis, y_min, y_max, {}};
+    for (const analysis::EventMarker& m : markers) {
+      auto* line = new QLineSeries;
+      line->setName(QStringLiteral("marker"));
+      line->setPen(QPen(QColor(analysis::event_lane_color(m.lane)), 1, Qt::DashLine));
+      const double x = m.time_s / time_scale_;
+      line->replace(QList<QPointF>{{x, y_min}, {x, y_max}});
+      chart->addSeries(line);
+      line->attachAxis(x_axis);
+      line->attachAxis(y_axis);
+      hide_from_legend(chart, line);
+      tc.markers.append(m.time_s);
+    }
+    tc.cursor = new QLineSeries;
+    tc.cursor->setName(QStringLiteral("cursor"));
+    tc.cursor->setPen(QPen(QColor(120, 120, 120), 1, Qt::DotLine));
+    chart->addSeries(tc.cursor);
+    tc.cursor->attachAxis(x_axis);
+    tc.cursor->attachAxis(y_axis);
+    hide_from_legend(chart, tc.cursor);
+    time_charts_.insert(title, tc);
+    connect(x_axis, &QValueAxis::rangeChanged, this, [this, x_axis] { on_range_changed(x_axis); });
   };
 
-  time_chart(tr("Facility and grid power"), tr("power (kW)"),
-             {{"facility_power", tr("facility"), 1e-3, false},
-              {"grid_draw", tr("grid draw"), 1e-3, false},
-              {"it_power", tr("IT"), 1e-3, false},
-              {"grid_limit", tr("grid limit"), 1e-3, true}});
+  // Power: kW or MW, whichever the largest value reads best in.
+  double peak_w = 0;
+  for (const char* name : {"facility_power", "grid_draw", "it_power", "grid_limit"})
+    if (const SeriesData* s = run.find(name))
+      for (double v : s->values)
+        if (std::isfinite(v)) peak_w = std::max(peak_w, std::fabs(v));
+  const auto [power_unit, power_scale] = analysis::scaled_display_unit(peak_w, "W");
+  const double to_power = 1 / power_scale;
+  time_chart(tr("Facility and grid power"), tr("power (%1)").arg(QString::fromStdString(power_unit)),
+             {{"facility_power", tr("facility"), to_power, false},
+              {"grid_draw", tr("grid draw"), to_power, false},
+              {"it_power", tr("IT"), to_power, false},
+              {"grid_limit", tr("grid limit"), to_power, true}});
   std::vector<double> windows;
   for (double v : run.latency.window_mid_s) windows.push_back(v / time_scale_);
-  time_chart(tr("Latency percentiles over time"), tr("latency (ms)"),
+  latency_window_s_ = run.latency.window_s;
+  // Latency on a log axis: a 25 s spike while replicas load their weights and a 50 ms steady state both read.
+  time_chart(LATENCY_CHART, tr("latency (ms, log scale)"),
              {{"ttft_p50", tr("TTFT p50"), 1e3, false},
               {"ttft_p99", tr("TTFT p99"), 1e3, false},
               {"tpot_p50", tr("TPOT p50"), 1e3, false},
               {"tpot_p99", tr("TPOT p99"), 1e3, false}},
-             &windows, &run.latency.values);
-  time_chart(tr("Queues and GPU use"), tr("count"),
-             {{"waiting_requests", tr("waiting"), 1, false},
-              {"running_requests", tr("running"), 1, false},
-              {"busy_gpus", tr("busy GPUs"), 1, false}});
-  time_chart(tr("Battery and carbon"), tr("share / g per kWh / 1000"),
-             {{"battery_soc", tr("battery state of charge"), 1, false},
-              {"carbon_intensity", tr("carbon (kg/kWh)"), 1e-3, false}});
+             true, &windows, &run.latency.values);
+  time_chart(tr("Requests in the system"), tr("requests"),
+             {{"waiting_requests", tr("waiting"), 1, false}, {"running_requests", tr("running"), 1, false}});
+  time_chart(tr("Busy GPUs"), tr("GPUs"), {{"busy_gpus", tr("busy GPUs"), 1, false}});
+  time_chart(tr("Battery state of charge"), tr("share of capacity"), {{"battery_soc", tr("state of charge"), 1, false}});
+  time_chart(tr("Grid carbon intensity"), tr("gCO2 per kWh"), {{"carbon_intensity", tr("carbon intensity"), 1, false}});
 
-  // Latency CDFs (not a time chart: no cursor).
+  // Latency CDFs (not a time chart: no cursor), on a log axis.
   if (!run.ttft_s.empty()) {
     QChartView* view = add_chart(tr("Latency CDF"));
     QChart* chart = view->chart();
     auto* x_axis = new QLogValueAxis;
-    x_axis->setTitleText(tr("latency (s)"));
+    x_axis->setTitleText(tr("latency (s, log scale)"));
     x_axis->setLabelFormat("%g");
     auto* y_axis = new QValueAxis;
     y_axis->setTitleText(tr("fraction of requests"));
@@ -166,7 +229,44 @@ void ChartsPanel::show_run(const RunData& run) {
       line->attachAxis(x_axis);
       line->attachAxis(y_axis);
     }
-    x_axis->setRange(lo, std::max(hi, lo * 10));
+    x_axis->setRange(std::pow(10.0, std::floor(std::log10(lo))), std::pow(10.0, std::ceil(std::log10(std::max(hi, lo * 10)))));
+  }
+}
+
+void ChartsPanel::on_range_changed(QValueAxis* source) {
+  if (syncing_) return;
+  syncing_ = true;
+  for (const TimeChart& c : time_charts_)
+    if (c.x_axis != source) c.x_axis->setRange(source->min(), source->max());
+  syncing_ = false;
+  latency_timer_.start();
+}
+
+void ChartsPanel::zoom_to(double from_s, double to_s) {
+  if (time_charts_.isEmpty()) return;
+  if (to_s <= from_s) from_s = 0, to_s = std::max(end_s_, 1e-9);
+  time_charts_.first().x_axis->setRange(from_s / time_scale_, to_s / time_scale_);  // the others follow
+  redraw_latency();
+}
+
+void ChartsPanel::redraw_latency() {
+  latency_timer_.stop();
+  const auto it = time_charts_.find(LATENCY_CHART);
+  if (it == time_charts_.end() || path_.empty()) return;
+  const double from = std::max(0.0, it->x_axis->min() * time_scale_), to = it->x_axis->max() * time_scale_;
+  const std::optional<LatencyOverTime> lat = latency_over_time(path_, from, to, RunData::LATENCY_WINDOWS);
+  if (!lat) return;
+  latency_window_s_ = lat->window_s;
+  const QMap<QString, std::string> names{{tr("TTFT p50"), "ttft_p50"}, {tr("TTFT p99"), "ttft_p99"},
+                                         {tr("TPOT p50"), "tpot_p50"}, {tr("TPOT p99"), "tpot_p99"}};
+  for (QAbstractSeries* s : it->view->chart()->series()) {
+    if (!names.contains(s->name())) continue;
+    const auto values = lat->values.find(names.value(s->name()));
+    QList<QPointF> points;
+    if (values != lat->values.end())
+      for (size_t i = 0; i < lat->window_mid_s.size(); ++i)
+        if (values->second[i] > 0) points.append({lat->window_mid_s[i] / time_scale_, values->second[i] * 1e3});
+    static_cast<QXYSeries*>(s)->replace(points);
   }
 }
 
@@ -187,15 +287,25 @@ int ChartsPanel::point_count(const QString& chart, const QString& series) const 
   return -1;
 }
 
+QList<double> ChartsPanel::marker_times(const QString& chart) const {
+  const auto it = time_charts_.find(chart);
+  return it == time_charts_.end() ? QList<double>{} : it->markers;
+}
+
 bool ChartsPanel::eventFilter(QObject* watched, QEvent* event) {
+  // A click (press and release at one spot) moves the cursor; a drag is the rubber band's zoom.
   if (event->type() == QEvent::MouseButtonPress) {
-    for (const TimeChart& c : time_charts_) {
-      if (c.view->viewport() != watched) continue;
-      const auto* mouse = static_cast<QMouseEvent*>(event);
-      const QPointF value = c.view->chart()->mapToValue(c.view->chart()->mapFromScene(c.view->mapToScene(mouse->pos())),
-                                                        c.cursor);
-      emit cursor_moved(std::max(0.0, value.x() * time_scale_));
-      return true;
+    press_pos_ = static_cast<QMouseEvent*>(event)->pos();
+  } else if (event->type() == QEvent::MouseButtonRelease) {
+    const auto* mouse = static_cast<QMouseEvent*>(event);
+    if (mouse->button() == Qt::LeftButton && (mouse->pos() - press_pos_).manhattanLength() <= 3) {
+      for (const TimeChart& c : time_charts_) {
+        if (c.view->viewport() != watched) continue;
+        const QPointF value =
+            c.view->chart()->mapToValue(c.view->chart()->mapFromScene(c.view->mapToScene(mouse->pos())), c.cursor);
+        emit cursor_moved(std::max(0.0, value.x() * time_scale_));
+        break;
+      }
     }
   }
   return QWidget::eventFilter(watched, event);

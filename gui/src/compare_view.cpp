@@ -10,6 +10,9 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QValueAxis>
+#include <cmath>
+
+#include "aif/analysis/glossary.hpp"
 #include <QVBoxLayout>
 #include <algorithm>
 #include <set>
@@ -108,31 +111,47 @@ void CompareView::show_cdf(const QString& metric) {
 void CompareView::show_series(const QString& name) {
   auto* chart = new QChart();
   chart->setTitle(name);
+  // One time unit and one value unit for all runs (the longest run's, the largest value's): kW, not 409166.6 W.
+  double span = 0, biggest = 0;
+  std::string base_unit;
+  for (const auto& r : runs_) {
+    const SeriesData* s = r->find(name.toStdString());
+    if (!s) continue;
+    span = std::max(span, r->end_s());
+    base_unit = s->unit;
+    for (double v : s->values)
+      if (std::isfinite(v)) biggest = std::max(biggest, std::fabs(v));
+  }
+  const auto [time_name, time_scale] = analysis::time_display_unit(span);
+  const auto [unit_name, unit_scale] = analysis::scaled_display_unit(biggest, base_unit);
   auto* x_axis = new QValueAxis;
-  x_axis->setTitleText(tr("time (min)"));
+  x_axis->setTitleText(tr("time (%1)").arg(QString::fromStdString(time_name)));
   auto* y_axis = new QValueAxis;
+  y_axis->setLabelFormat("%.4g");
+  y_axis->setTitleText(QString::fromStdString(name.toStdString() + (unit_name.empty() || unit_name == "1" ? "" : " (" + unit_name + ")")));
   chart->addAxis(x_axis, Qt::AlignBottom);
   chart->addAxis(y_axis, Qt::AlignLeft);
   double lo = 0, hi = 0, end = 0;
   for (const auto& r : runs_) {
     const SeriesData* s = r->find(name.toStdString());
     if (!s) continue;
-    y_axis->setTitleText(QString::fromStdString(s->unit));
-    std::vector<double> t;
-    for (double v : r->time_s) t.push_back(v / 60);
+    std::vector<double> t, y;
+    for (double v : r->time_s) t.push_back(v / time_scale);
+    for (double v : s->values) y.push_back(v / unit_scale);
     QList<QPointF> points;
-    downsample(t, s->values, ChartsPanel::MAX_POINTS, &points);
+    downsample(t, y, ChartsPanel::MAX_POINTS, &points);
     auto* line = new QLineSeries;
     line->setName(QFileInfo(QString::fromStdString(r->path)).fileName());
     line->replace(points);
     for (const QPointF& p : points) lo = std::min(lo, p.y()), hi = std::max(hi, p.y());
-    end = std::max(end, r->end_s() / 60);
+    end = std::max(end, r->end_s() / time_scale);
     chart->addSeries(line);
     line->attachAxis(x_axis);
     line->attachAxis(y_axis);
   }
   x_axis->setRange(0, std::max(end, 1e-9));
   y_axis->setRange(lo, hi > lo ? hi * 1.05 : lo + 1);
+  y_axis->applyNiceNumbers();
   QChart* old = series_view_->chart();
   series_view_->setChart(chart);
   delete old;

@@ -32,12 +32,15 @@
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "aif/analysis/event_markers.hpp"
 #include "aif/gui/charts_panel.hpp"
 #include "aif/gui/compare_view.hpp"
+#include "aif/gui/help.hpp"
 #include "aif/gui/run_controller.hpp"
 #include "aif/gui/scenario_form.hpp"
 #include "aif/gui/tables.hpp"
 #include "aif/gui/timeline_strip.hpp"
+#include "aif/gui/topology.hpp"
 #include "aif/gui/topology_view.hpp"
 
 namespace aif::gui {
@@ -63,6 +66,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   build_layout();
   build_menus();
   connect(runner_, &RunController::finished, this, &MainWindow::on_run_finished);
+  // Edits that change the facility or the replicas change the drawing: redrawn once the scenario validates.
+  connect(form_, &ScenarioForm::validated, this, [this](bool ok) {
+    if (ok) refresh_topology();
+  });
   // Progress arrives as fast as the child writes it; the widgets change in batches, four times a second.
   progress_timer_.setInterval(250);
   connect(&progress_timer_, &QTimer::timeout, this, &MainWindow::poll_progress);
@@ -81,6 +88,10 @@ void MainWindow::build_layout() {
   // Left: the scenario and the run.
   auto* left = new QWidget(split);
   auto* lv = new QVBoxLayout(left);
+  form_label_ = new QLabel(tr("No scenario open"), left);
+  form_label_->setWordWrap(true);
+  form_label_->setStyleSheet("font-weight: bold");
+  lv->addWidget(form_label_);
   auto* form_scroll = new QScrollArea(left);
   form_scroll->setWidgetResizable(true);
   form_scroll->setWidget(form_);
@@ -105,6 +116,10 @@ void MainWindow::build_layout() {
   // Right: the views of the open run, and the shared time cursor under them.
   auto* right = new QWidget(split);
   auto* rv = new QVBoxLayout(right);
+  source_label_ = new QLabel(tr("No results open"), right);
+  source_label_->setWordWrap(true);
+  source_label_->setTextFormat(Qt::PlainText);
+  rv->addWidget(source_label_);
   tabs_ = new QTabWidget(right);
   charts_ = new ChartsPanel;
   auto* chart_scroll = new QScrollArea;
@@ -114,7 +129,10 @@ void MainWindow::build_layout() {
   auto* topo_page = new QWidget;
   auto* tv = new QVBoxLayout(topo_page);
   colour_choice_ = new QComboBox(topo_page);
-  colour_choice_->addItems({tr("Colour by rack power"), tr("Colour by share of the rack's peak"), tr("Colour by failure state")});
+  // In TopologyView::Colour's order.
+  colour_choice_->addItems({tr("Colour by placement (services, jobs, spares)"), tr("Colour by rack power"),
+                            tr("Colour by share of the rack's peak"), tr("Colour by the services' GPU power"),
+                            tr("Colour by failure state")});
   tv->addWidget(colour_choice_);
   topology_ = new TopologyView(topo_page);
   tv->addWidget(topology_, 1);
@@ -156,8 +174,22 @@ void MainWindow::build_layout() {
   live_queue_->setName(tr("requests in flight"));
   live_chart->addSeries(live_power_);
   live_chart->addSeries(live_queue_);
-  live_chart->createDefaultAxes();
-  live_chart->axes(Qt::Horizontal).value(0)->setTitleText(tr("simulated time (s)"));
+  // One axis per unit: power on the left, requests on the right (on one axis, power in kW lay flat under counts).
+  auto* live_time = new QValueAxis;
+  live_time->setTitleText(tr("simulated time (s)"));
+  auto* live_kw = new QValueAxis;
+  live_kw->setTitleText(tr("facility power (kW)"));
+  live_kw->setLabelFormat("%.4g");
+  auto* live_requests = new QValueAxis;
+  live_requests->setTitleText(tr("requests in flight"));
+  live_requests->setLabelFormat("%.0f");
+  live_chart->addAxis(live_time, Qt::AlignBottom);
+  live_chart->addAxis(live_kw, Qt::AlignLeft);
+  live_chart->addAxis(live_requests, Qt::AlignRight);
+  live_power_->attachAxis(live_time);
+  live_power_->attachAxis(live_kw);
+  live_queue_->attachAxis(live_time);
+  live_queue_->attachAxis(live_requests);
   live_view_ = new QChartView(live_chart);
   live_view_->setRenderHint(QPainter::Antialiasing);
   auto* latency_chart = new QChart();
@@ -231,6 +263,27 @@ void MainWindow::build_menus() {
   QMenu* view = menuBar()->addMenu(tr("&View"));
   for (int i = 0; i < tabs_->count(); ++i)
     view->addAction(tabs_->tabText(i), QKeySequence(Qt::CTRL | (Qt::Key_1 + i)), this, [this, i] { tabs_->setCurrentIndex(i); });
+  view->addSeparator();
+  view->addAction(tr("Show the &whole run (reset zoom)"), QKeySequence(Qt::CTRL | Qt::Key_0), this,
+                  [this] { charts_->zoom_to(0, 0); });
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&Guided tour of the examples..."), QKeySequence::HelpContents, this, [this] {
+    QDialog* d = make_tour_dialog(this, source_dir() + "/scenarios", [this](const QString& p) { open_scenario(p); });
+    d->setAttribute(Qt::WA_DeleteOnClose);
+    d->show();
+  });
+  help->addAction(tr("G&lossary of metrics..."), this, [this] {
+    QDialog* d = make_glossary_dialog(this);
+    d->setAttribute(Qt::WA_DeleteOnClose);
+    d->show();
+  });
+  help->addAction(tr("&Where things are documented"), this, [this] {
+    QMessageBox::information(
+        this, tr("Documentation"),
+        tr("Scenario format: scenarios/README.md and scenarios/scenario.schema.json (hover a field for its help).\n"
+           "Results file: docs/results-format.md.\nEvery metric: docs/glossary.md (Help > Glossary).\n"
+           "This window: docs/gui.md.\nFolder: %1").arg(source_dir()));
+  });
   auto* toolbar = addToolBar(tr("Main"));
   toolbar->setObjectName("main_toolbar");
   toolbar->addAction(open);
@@ -253,11 +306,29 @@ bool MainWindow::open_results(const QString& path, QString* error) {
   }
   run_ = std::make_shared<RunData>(std::move(*loaded));
   charts_->show_run(*run_);
-  topology_->show_run(run_.get());
   timeline_->show_run(run_.get());
-  if (!run_->rack_power) colour_choice_->setCurrentIndex(static_cast<int>(TopologyView::Colour::FAILURES));
+  // The fabric and placement: the form's when it is this run's scenario, else the run's own scenario file (with the
+  // --set values it was run with) when it is still there.
+  if (!topology_->topology() || !source_mismatch().isEmpty()) {
+    const auto it = run_->meta.find("scenario_path");
+    if (it != run_->meta.end() && QFileInfo::exists(QString::fromStdString(it->second))) {
+      QStringList sets;
+      if (const auto text = run_->meta.find("scenario"); text != run_->meta.end()) sets = sets_of_scenario_text(text->second);
+      QString topo_error;
+      topology_->set_topology(load_topology(runner_->aifsim_path(), QString::fromStdString(it->second), sets, &topo_error));
+    } else {
+      topology_->set_topology(std::nullopt);
+    }
+  }
+  topology_->show_run(run_.get());
+  colour_choice_->setCurrentIndex(static_cast<int>(
+      run_->rack_power ? TopologyView::Colour::POWER
+                       : topology_->topology() ? TopologyView::Colour::PLACEMENT : TopologyView::Colour::FAILURES));
   events_model_->set_events(run_->events);
   summary_model_->set_entries(run_->summary);
+  for (int i = 0; i < tabs_->count(); ++i)
+    if (tabs_->tabText(i).startsWith(tr("Summary")))
+      tabs_->setTabText(i, run_->partial ? tr("Summary (partial)") : tr("Summary"));
   compared_ = {run_};
   compare_->set_runs(compared_);
   set_cursor(0);
@@ -269,7 +340,52 @@ bool MainWindow::open_results(const QString& path, QString* error) {
                                .arg(run_->events.size())
                                .arg(run_->partial ? tr("; PARTIAL: the run was stopped") : QString()));
   add_recent(path);
+  update_source();
   return true;
+}
+
+void MainWindow::refresh_topology() {
+  if (form_->path().isEmpty()) return;
+  QString why;
+  auto t = load_topology(runner_->aifsim_path(), form_->path(), form_->overrides(), &why);
+  if (!t) statusBar()->showMessage(tr("Topology: %1").arg(why), 8000);
+  // With a run of another scenario open, the run's own topology stays.
+  if (run_ && !source_mismatch().isEmpty()) return;
+  topology_->set_topology(std::move(t));
+  if (!run_) colour_choice_->setCurrentIndex(static_cast<int>(TopologyView::Colour::PLACEMENT));
+}
+
+QString MainWindow::source_mismatch() const {
+  if (!run_ || form_->path().isEmpty()) return {};
+  const auto it = run_->meta.find("scenario_path");
+  if (it == run_->meta.end() || it->second.empty()) return {};
+  const QString results_scenario = QString::fromStdString(it->second);
+  const QString a = QFileInfo(results_scenario).canonicalFilePath(), b = QFileInfo(form_->path()).canonicalFilePath();
+  if (!a.isEmpty() && a == b) return {};
+  if (a.isEmpty() && QFileInfo(results_scenario).fileName() == QFileInfo(form_->path()).fileName()) return {};
+  return tr("The form shows %1, but the results on the right come from %2: Run (F5) runs the form's scenario, not "
+            "the one these results show.")
+      .arg(QFileInfo(form_->path()).fileName(), results_scenario);
+}
+
+void MainWindow::update_source() {
+  form_label_->setText(form_->path().isEmpty() ? tr("No scenario open") : tr("Scenario: %1").arg(form_->path()));
+  if (!run_) {
+    source_label_->setText(tr("No results open"));
+    return;
+  }
+  const auto meta = [&](const char* key) {
+    const auto it = run_->meta.find(key);
+    return it == run_->meta.end() ? QString() : QString::fromStdString(it->second);
+  };
+  QString text = tr("Results: %1").arg(QFileInfo(QString::fromStdString(run_->path)).fileName());
+  if (!meta("scenario_path").isEmpty()) text += tr(" · scenario %1").arg(meta("scenario_path"));
+  if (!meta("seed").isEmpty()) text += tr(" · seed %1").arg(meta("seed"));
+  if (run_->partial) text += tr(" · PARTIAL: the run was stopped at %1 s; every view covers only that span").arg(run_->end_s(), 0, 'f', 0);
+  const QString mismatch = source_mismatch();
+  if (!mismatch.isEmpty()) text += "\n" + mismatch;
+  source_label_->setText(text);
+  source_label_->setStyleSheet(run_->partial || !mismatch.isEmpty() ? "color: #8a4b00; font-weight: bold" : QString());
 }
 
 bool MainWindow::open_scenario(const QString& path, QString* error) {
@@ -281,6 +397,8 @@ bool MainWindow::open_scenario(const QString& path, QString* error) {
   }
   add_recent(path);
   statusBar()->showMessage(tr("Scenario %1: edit, then Run (F5)").arg(QFileInfo(path).fileName()));
+  refresh_topology();
+  update_source();
   return true;
 }
 
@@ -362,9 +480,10 @@ void MainWindow::poll_progress() {
   const Progress& last = batch.back();
   end = std::max(last.duration_s, 1e-9);
   const auto axes = live_view_->chart()->axes();
-  if (axes.size() >= 2) {
+  if (axes.size() >= 3) {
     axes[0]->setRange(0, end);
-    axes[1]->setRange(0, std::max(max_power, max_queue) * 1.1);
+    axes[1]->setRange(0, max_power * 1.1);
+    axes[2]->setRange(0, max_queue * 1.1);
   }
   const auto latency_axes = live_latency_view_->chart()->axes();
   if (latency_axes.size() >= 2) {
@@ -465,6 +584,13 @@ void MainWindow::rebuild_recent_menu() {
 QStringList MainWindow::save_screenshots(const QString& dir) {
   QDir().mkpath(dir);
   QStringList written;
+  // The cursor a minute after the run's first failure, if it has one: the views show the incident.
+  if (run_)
+    for (const analysis::EventMarker& m : analysis::event_markers(run_->events, run_->end_s()))
+      if (m.lane == analysis::EventLane::FAILURES) {
+        set_cursor(m.time_s + 60);
+        break;
+      }
   for (int i = 0; i < tabs_->count(); ++i) {
     tabs_->setCurrentIndex(i);
     QApplication::processEvents();

@@ -53,6 +53,43 @@ size_t RunData::sample_at(double t) const {
   return it == time_s.begin() ? 0 : static_cast<size_t>(it - time_s.begin()) - 1;
 }
 
+namespace {
+
+// p50 / p99 of each non-empty window (an empty window gives no point: the line joins its neighbours).
+LatencyOverTime windows_of(const analysis::LatencyWindows& lw) {
+  using analysis::E2E;
+  using analysis::TPOT;
+  using analysis::TTFT;
+  LatencyOverTime out;
+  for (int w = 0; w < lw.windows; ++w) {
+    auto at = [&](analysis::LatencyMetric m, double p) {
+      const analysis::QuantileSketch& sk = lw.window_sketch[m][static_cast<size_t>(w)];
+      return sk.count() ? sk.quantile(p) : std::nan("");
+    };
+    if (lw.window_sketch[TTFT][static_cast<size_t>(w)].count() == 0) continue;
+    out.window_mid_s.push_back(lw.window_mid(w));
+    out.values["ttft_p50"].push_back(at(TTFT, 50));
+    out.values["ttft_p99"].push_back(at(TTFT, 99));
+    out.values["tpot_p50"].push_back(at(TPOT, 50));
+    out.values["tpot_p99"].push_back(at(TPOT, 99));
+    out.values["e2e_p99"].push_back(at(E2E, 99));
+  }
+  out.window_s = lw.width();
+  return out;
+}
+
+}  // namespace
+
+std::optional<LatencyOverTime> latency_over_time(const std::string& path, double from_s, double to_s, int windows) {
+  try {
+    const analysis::ResultsReader reader(path);
+    return windows_of(analysis::latency_windows(reader, windows, 0, analysis::ResultsReader::DEFAULT_READ_ROWS,
+                                                from_s, to_s));
+  } catch (const std::exception&) {
+    return std::nullopt;  // the file changed or went away since it was opened: keep the windows on screen
+  }
+}
+
 std::optional<RunData> load_run(const std::string& path, std::string* error) {
   try {
     const analysis::ResultsReader reader(path);
@@ -73,28 +110,17 @@ std::optional<RunData> load_run(const std::string& path, std::string* error) {
     using analysis::E2E;
     using analysis::TPOT;
     using analysis::TTFT;
-    for (int w = 0; w < lw.windows; ++w) {
-      auto at = [&](analysis::LatencyMetric m, double p) {
-        const analysis::QuantileSketch& sk = lw.window_sketch[m][static_cast<size_t>(w)];
-        return sk.count() ? sk.quantile(p) : std::nan("");
-      };
-      if (lw.window_sketch[TTFT][static_cast<size_t>(w)].count() == 0) continue;
-      run.latency.window_mid_s.push_back(lw.window_mid(w));
-      run.latency.values["ttft_p50"].push_back(at(TTFT, 50));
-      run.latency.values["ttft_p99"].push_back(at(TTFT, 99));
-      run.latency.values["tpot_p50"].push_back(at(TPOT, 50));
-      run.latency.values["tpot_p99"].push_back(at(TPOT, 99));
-      run.latency.values["e2e_p99"].push_back(at(E2E, 99));
-    }
+    run.latency = windows_of(lw);
     run.ttft_s = lw.cdf_values(TTFT, RunData::CDF_POINTS);
     run.tpot_s = lw.cdf_values(TPOT, RunData::CDF_POINTS);
     run.e2e_s = lw.cdf_values(E2E, RunData::CDF_POINTS);
-    // The facility's shape, from the scenario the run came from (absent keys: the scenario defaults of 1 x 1 x 8).
+    // The facility's shape, from the scenario the run came from (absent keys: the scenario defaults of 2 racks x 4
+    // servers x 8 GPUs, FacilityConfig in sim/scenario/include/aif/scenario/scenario.hpp).
     if (const auto it = run.meta.find("scenario"); it != run.meta.end()) {
       try {
         const YAML::Node facility = YAML::Load(it->second)["facility"];
-        run.racks = facility["racks"] ? facility["racks"].as<int>() : 1;
-        run.servers_per_rack = facility["servers_per_rack"] ? facility["servers_per_rack"].as<int>() : 1;
+        run.racks = facility["racks"] ? facility["racks"].as<int>() : 2;
+        run.servers_per_rack = facility["servers_per_rack"] ? facility["servers_per_rack"].as<int>() : 4;
         run.gpus_per_server = facility["gpus_per_server"] ? facility["gpus_per_server"].as<int>() : 8;
       } catch (const YAML::Exception&) {
         run.racks = run.servers_per_rack = run.gpus_per_server = 0;

@@ -58,6 +58,12 @@ ScenarioForm::ScenarioForm(const QString& schema_path, const QString& aifsim_pat
   QFile f(schema_path);
   if (f.open(QIODevice::ReadOnly)) schema_ = QJsonDocument::fromJson(f.readAll()).object();
   auto* layout = new QVBoxLayout(this);
+  about_ = new QLabel(this);
+  about_->setWordWrap(true);
+  about_->setTextFormat(Qt::PlainText);
+  about_->setStyleSheet("color: #444; background: #f4f4f4; padding: 4px");
+  about_->hide();
+  layout->addWidget(about_);
   form_ = new QFormLayout;
   form_->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
   layout->addLayout(form_);
@@ -73,9 +79,15 @@ ScenarioForm::ScenarioForm(const QString& schema_path, const QString& aifsim_pat
 
 QJsonObject ScenarioForm::schema_for(const QString& key) const {
   const QJsonObject defs = schema_.value("$defs").toObject();
+  // A $ref's target, keeping the description and default written beside the $ref (they say what this key is; the
+  // target says what kind of value it takes).
   auto resolve = [&](QJsonObject node) {
-    for (int guard = 0; guard < 8 && node.contains("$ref"); ++guard)
-      node = defs.value(node.value("$ref").toString().section('/', -1)).toObject();
+    for (int guard = 0; guard < 8 && node.contains("$ref"); ++guard) {
+      QJsonObject target = defs.value(node.value("$ref").toString().section('/', -1)).toObject();
+      for (const char* k : {"description", "default"})
+        if (node.contains(k)) target.insert(k, node.value(k));
+      node = target;
+    }
     return node;
   };
   QJsonObject node = schema_;
@@ -120,15 +132,32 @@ QString ScenarioForm::check_typed(const Field& f, const QString& text) const {
   return {};
 }
 
-void ScenarioForm::add_field(const QString& key, const QString& label, const QString& value) {
+QString ScenarioForm::about() const { return about_->text(); }
+
+QString ScenarioForm::help(const QString& key) const {
+  return fields_.contains(key) ? fields_[key].edit->toolTip() : QString();
+}
+
+QString ScenarioForm::placeholder(const QString& key) const {
+  return fields_.contains(key) ? fields_[key].edit->placeholderText() : QString();
+}
+
+void ScenarioForm::add_field(const QString& key, const QString& label, const QString& value, const QString& comment) {
   Field f;
   f.schema = schema_for(key);
   if (f.schema.isEmpty()) return;  // not in this schema: not offered
   f.original = value;
   f.edit = new QLineEdit(value, this);
   f.edit->setObjectName(key);
-  f.edit->setPlaceholderText(tr("default"));
-  f.edit->setToolTip(key + "\n" + f.schema.value("description").toString());
+  // The default as a value ("default: 1h"); a key without one is required or means "none" (its description says).
+  const QJsonValue def = f.schema.value("default");
+  const QString def_text = def.isString() ? def.toString() : def.isDouble() ? QString::number(def.toDouble()) : QString();
+  f.edit->setPlaceholderText(def_text.isEmpty() ? tr("not set") : tr("default: %1").arg(def_text));
+  QString tip = key;
+  if (const QString d = f.schema.value("description").toString(); !d.isEmpty()) tip += "\n" + d;
+  if (!def_text.isEmpty()) tip += "\n" + tr("Default: %1").arg(def_text);
+  if (!comment.isEmpty()) tip += "\n" + tr("The scenario says: %1").arg(comment);
+  f.edit->setToolTip(tip);
   f.error = new QLabel(this);
   f.error->setStyleSheet("color: #b01e1e");
   f.error->setWordWrap(true);
@@ -173,11 +202,39 @@ bool ScenarioForm::load(const QString& path, QString* error) {
   while (form_->rowCount() > 0) form_->removeRow(0);
   fields_.clear();
   path_ = path;
+  // The file's lines, for the comments beside and above each key.
+  QStringList lines;
+  {
+    QFile file(path);
+    if (file.open(QIODevice::ReadOnly)) lines = QString::fromUtf8(file.readAll()).split('\n');
+  }
+  auto comment_at = [&](const YAML::Node& n) {
+    if (!n || n.Mark().line < 0 || n.Mark().line >= lines.size()) return QString();
+    const int line = n.Mark().line;
+    QStringList parts;
+    for (int i = line - 1; i >= 0 && lines[i].trimmed().startsWith('#'); --i)  // the comment block right above
+      parts.prepend(lines[i].trimmed().mid(1).trimmed());
+    const int hash = lines[line].indexOf(" #");  // and the one on the key's own line
+    if (hash >= 0) parts << lines[line].mid(hash + 2).trimmed();
+    return parts.join(' ');
+  };
   auto text = [&](const QString& key) {
     const YAML::Node n = yaml_at(root, path_steps(key));
     return n && n.IsScalar() ? QString::fromStdString(n.Scalar()) : QString();
   };
-  auto add = [&](const QString& key, const QString& label) { add_field(key, label, text(key)); };
+  auto add = [&](const QString& key, const QString& label) {
+    add_field(key, label, text(key), comment_at(yaml_at(root, path_steps(key))));
+  };
+  // What the scenario is about: its description and the comment block that opens the file.
+  QStringList about;
+  for (const QString& line : lines) {
+    if (!line.trimmed().startsWith('#')) break;
+    about << line.trimmed().mid(1).trimmed();
+  }
+  if (root["description"] && root["description"].IsScalar())
+    about.prepend(QString::fromStdString(root["description"].Scalar()));
+  about_->setText(about.join('\n').trimmed());
+  about_->setVisible(!about_->text().isEmpty());
   add("simulation.duration", tr("Duration"));
   add("simulation.seed", tr("Seed"));
   add("hardware.gpu", tr("GPU"));
@@ -255,7 +312,9 @@ void ScenarioForm::show_validation(int exit_code) {
     it->edit->setStyleSheet(QString());
   }
   QString owner;
-  static const QRegularExpression line_re(R"(^error: [^:]*:\d+: ([^:]+): (.*)$)");
+  // "error: FILE:LINE: KEY: WHAT", "error: FILE: KEY: WHAT" (no line: a whole-scenario check) or "error: --set KEY:
+  // WHAT" (a value from the command line: the form's own edits).
+  static const QRegularExpression line_re(R"(^error: (?:--set |[^:]*:(?:\d+:)? )([^:]+): (.*)$)");
   const QRegularExpressionMatch m = line_re.match(err);
   if (exit_code != 0 && m.hasMatch()) {
     const QString key = m.captured(1);

@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "aif/analysis/glossary.hpp"
+
 namespace aif::gui {
 
-QString format_value(double v) {
-  if (std::isnan(v)) return QStringLiteral("—");
-  return QString::number(v, 'g', 6);
-}
+QString format_value(double v) { return QString::fromStdString(analysis::format_metric_value(v)); }
 
 void SummaryModel::set_entries(std::vector<analysis::SummaryEntry> entries) {
   beginResetModel();
@@ -20,19 +19,25 @@ void SummaryModel::set_entries(std::vector<analysis::SummaryEntry> entries) {
 int SummaryModel::rowCount(const QModelIndex& parent) const {
   return parent.isValid() ? 0 : static_cast<int>(entries_.size());
 }
-int SummaryModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 3; }
+int SummaryModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : 4; }
 QVariant SummaryModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || role != Qt::DisplayRole) return {};
+  if (!index.isValid()) return {};
   const auto& e = entries_[static_cast<size_t>(index.row())];
+  const analysis::GlossaryEntry* g = analysis::glossary_entry(e.name);
+  const QString meaning = g ? QString::fromStdString(g->definition) : tr("(not in the glossary)");
+  if (role == Qt::ToolTipRole) return QString::fromStdString(e.name) + "\n" + meaning;
+  if (role == Qt::TextAlignmentRole && index.column() == 1) return int(Qt::AlignRight | Qt::AlignVCenter);
+  if (role != Qt::DisplayRole) return {};
   switch (index.column()) {
     case 0: return QString::fromStdString(e.name);
     case 1: return format_value(e.value);
-    default: return QString::fromStdString(e.unit);
+    case 2: return QString::fromStdString(analysis::display_unit(e.unit));
+    default: return meaning;
   }
 }
 QVariant SummaryModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
-  return QStringList{tr("metric"), tr("value"), tr("unit")}.value(section);
+  return QStringList{tr("metric"), tr("value"), tr("unit"), tr("meaning")}.value(section);
 }
 
 void EventsModel::set_events(std::vector<analysis::EventRecord> events) {

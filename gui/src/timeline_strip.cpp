@@ -4,27 +4,20 @@
 #include <QPainter>
 #include <algorithm>
 
+#include "aif/analysis/event_markers.hpp"
+
 namespace aif::gui {
 
 namespace {
-
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 const QColor LANE_COLOURS[] = {QColor(190, 30, 30), QColor(30, 130, 50), QColor(40, 90, 180), QColor(200, 120, 0),
                                QColor(110, 60, 160)};
 
 }  // namespace
 
+// The report's and the charts' lanes (analysis::event_lane), in the same order.
 TimelineStrip::Lane TimelineStrip::lane_of(const std::string& kind) {
-  if (kind == "failure" || kind == "failure_detected" || kind == "incident_start" || kind == "replica_down" ||
-      kind == "job_interrupt")
-    return FAILURES;
-  if (starts_with(kind, "repair_") || kind == "incident_end" || kind == "spares_taken" || kind == "replica_up")
-    return REPAIRS;
-  if (starts_with(kind, "power_") || starts_with(kind, "demand_response") || starts_with(kind, "carbon_"))
-    return POWER;
-  if (starts_with(kind, "job_") || kind == "checkpoint") return JOBS;
-  return SCALING;  // replicas starting, draining, parking, scaling, rollouts, the run's own marks
+  return static_cast<Lane>(static_cast<int>(analysis::event_lane(kind)));
 }
 
 QString TimelineStrip::lane_name(Lane lane) {

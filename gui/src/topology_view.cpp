@@ -22,14 +22,34 @@ QColor heat(double share) {
                           a.blueF() + f * (b.blueF() - a.blueF()));
 }
 
+// Owners (services, then jobs): the colour-blind-safe palette of the reports (Okabe & Ito), lightened for fills.
+QColor owner_colour(int owner) {
+  static const QColor palette[] = {QColor("#56B4E9"), QColor("#E69F00"), QColor("#009E73"), QColor("#CC79A7"),
+                                   QColor("#0072B2"), QColor("#D55E00"), QColor("#F0E442"), QColor("#999999")};
+  return palette[static_cast<size_t>(owner) % 8];
+}
+
+const QColor DOWN(200, 40, 40), SPARE(215, 215, 215), FREE(250, 250, 250);
+
 }  // namespace
 
-TopologyView::TopologyView(QWidget* parent) : QWidget(parent) { setMinimumSize(320, 200); }
+TopologyView::TopologyView(QWidget* parent) : QWidget(parent) { setMinimumSize(320, 240); }
+
+void TopologyView::set_topology(std::optional<Topology> topology) {
+  topology_ = std::move(topology);
+  update();
+}
+
+int TopologyView::racks() const { return topology_ ? topology_->racks : run_ ? run_->racks : 0; }
+int TopologyView::servers_per_rack() const {
+  return std::max(1, topology_ ? topology_->servers_per_rack : run_ ? run_->servers_per_rack : 1);
+}
 
 void TopologyView::show_run(const RunData* run) {
   run_ = run;
   peak_w_.clear();
   max_w_ = 1;
+  max_gpu_w_ = 1;
   if (run_ && run_->rack_power) {
     const auto& rp = *run_->rack_power;
     peak_w_.assign(rp.racks(), 0.f);
@@ -37,6 +57,15 @@ void TopologyView::show_run(const RunData* run) {
       for (size_t r = 0; r < rp.racks(); ++r)
         if (!std::isnan(rp.at(s, r))) peak_w_[r] = std::max(peak_w_[r], rp.at(s, r));
     for (float p : peak_w_) max_w_ = std::max(max_w_, p);
+  }
+  if (run_ && topology_) {
+    for (size_t i = 0; i < topology_->services; ++i) {
+      const SeriesData* s = run_->find("service." + topology_->owners[i].toStdString() + ".gpu_power");
+      const int servers = topology_->count_servers(static_cast<int>(i));
+      if (!s || servers == 0) continue;
+      for (double v : s->values)
+        if (std::isfinite(v)) max_gpu_w_ = std::max(max_gpu_w_, v / (servers * topology_->gpus_per_server));
+    }
   }
   set_cursor(0);
 }
@@ -63,67 +92,181 @@ bool TopologyView::rack_down(int rack) const {
 }
 
 int TopologyView::down_servers() const {
-  if (!run_) return 0;
   int n = 0;
-  const int per_rack = std::max(1, run_->servers_per_rack);
+  const int per_rack = servers_per_rack();
   for (size_t s = 0; s < down_.server_down.size(); ++s) n += down_.server_down[s] || rack_down(static_cast<int>(s) / per_rack);
   return n;
+}
+
+double TopologyView::tier_utilization(const std::string& tier) const {
+  if (!run_) return std::nan("");
+  const SeriesData* s = run_->find("link_util_" + tier);
+  if (!s || s->values.empty()) return std::nan("");
+  return s->values[std::min(run_->sample_at(t_s_), s->values.size() - 1)];
+}
+
+double TopologyView::server_service_power_w(int server) const {
+  if (!run_ || !topology_ || server < 0 || server >= topology_->servers()) return std::nan("");
+  const int owner = topology_->owner[static_cast<size_t>(server)];
+  if (owner < 0 || static_cast<size_t>(owner) >= topology_->services) return std::nan("");
+  const SeriesData* s = run_->find("service." + topology_->owners[static_cast<size_t>(owner)].toStdString() + ".gpu_power");
+  const int servers = topology_->count_servers(owner);
+  if (!s || s->values.empty() || servers == 0) return std::nan("");
+  return s->values[std::min(run_->sample_at(t_s_), s->values.size() - 1)] / (servers * topology_->gpus_per_server);
 }
 
 void TopologyView::paintEvent(QPaintEvent*) {
   QPainter p(this);
   p.setRenderHint(QPainter::Antialiasing);
   p.fillRect(rect(), palette().window());
-  if (!run_ || run_->racks <= 0) {
-    p.drawText(rect(), Qt::AlignCenter, tr("Open a results file to see its racks"));
+  const int n_racks = racks(), per_rack = servers_per_rack();
+  if (n_racks <= 0) {
+    p.drawText(rect(), Qt::AlignCenter, tr("Open a scenario or a results file to see its racks and fabric"));
+    legend_.clear();
     return;
   }
-  const int racks = run_->racks, servers = std::max(1, run_->servers_per_rack);
-  const int legend_h = 28, margin = 8;
-  const int cols = std::min(racks, std::max(1, (width() - 2 * margin) / 36));
-  const int rows_of_racks = (racks + cols - 1) / cols;
-  const double rack_w = double(width() - 2 * margin) / cols;
-  const double rack_h = double(height() - 2 * margin - legend_h) / rows_of_racks;
-  const double server_h = std::max(1.0, (rack_h - 18) / servers);
-  for (int r = 0; r < racks; ++r) {
-    const double x = margin + (r % cols) * rack_w, y = margin + (r / cols) * rack_h;
-    const double w = rack_power_w(r);
-    QColor fill(200, 200, 200);
-    if (colour_ == Colour::POWER && !std::isnan(w)) fill = heat(w / max_w_);
-    if (colour_ == Colour::SHARE_OF_PEAK && !std::isnan(w) && r < static_cast<int>(peak_w_.size()) && peak_w_[r] > 0)
-      fill = heat(w / peak_w_[static_cast<size_t>(r)]);
-    if (colour_ == Colour::FAILURES) fill = QColor(120, 190, 120);
-    for (int s = 0; s < servers; ++s) {
-      const size_t global = static_cast<size_t>(r * servers + s);
-      const bool down = rack_down(r) || (global < down_.server_down.size() && down_.server_down[global]);
-      QRectF box(x + 3, y + 14 + s * server_h, rack_w - 6, server_h - 1);
-      p.fillRect(box, down ? QColor(200, 40, 40) : fill);
-      if (down) p.fillRect(box, QBrush(QColor(255, 255, 255, 90), Qt::BDiagPattern));
+  const int margin = 8, legend_h = 30;
+  const QColor text = palette().text().color();
+  // Switch tiers (top), drawn as rows of boxes: at most 24 per row, the rest counted.
+  int fabric_h = 0;
+  std::vector<std::pair<QString, int>> rows;  // label, count
+  if (topology_) {
+    for (const char* role : {"CORE", "SPINE", "ROUTER", "LEAF", "STORAGE_LEAF"}) {
+      const auto it = topology_->switches.find(role);
+      if (it != topology_->switches.end() && it->second > 0) rows.emplace_back(QString(role).toLower(), it->second);
     }
-    p.setPen(rack_down(r) ? QColor(200, 40, 40) : palette().text().color());
-    p.drawRect(QRectF(x + 2, y + 13, rack_w - 4, servers * server_h + 1));
+    fabric_h = static_cast<int>(rows.size()) * 34 + (rows.empty() ? 0 : 6);
+  }
+  const double left = margin + 70, right = width() - margin - (topology_ && topology_->storage_nodes > 0 ? 90 : 0);
+  std::vector<std::vector<QPointF>> row_centres;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto& [label, count] = rows[r];
+    const int shown = std::min(count, 24);
+    const double y = margin + r * 34.0;
+    const double w = (right - left) / shown;
+    p.setPen(text);
+    p.drawText(QRectF(margin, y, 68, 20), Qt::AlignLeft | Qt::AlignVCenter,
+               QStringLiteral("%1 x%2").arg(label).arg(count));
+    std::vector<QPointF> centres;
+    for (int i = 0; i < shown; ++i) {
+      const QRectF box(left + i * w + 2, y + 2, std::max(3.0, w - 4), 16);
+      p.fillRect(box, QColor(90, 90, 110));
+      centres.emplace_back(box.center().x(), box.bottom());
+    }
+    if (count > shown) p.drawText(QRectF(right - 60, y + 18, 60, 14), Qt::AlignRight, tr("+%1 more").arg(count - shown));
+    row_centres.push_back(centres);
+  }
+  // Links between consecutive rows, coloured by the upper tier's utilization at the cursor when recorded.
+  const std::vector<std::string> tier_between = {"core", "uplink", "uplink", "nic"};
+  for (size_t r = 0; r + 1 < row_centres.size(); ++r) {
+    const double u = tier_utilization(r + 2 == row_centres.size() ? "uplink" : "core");
+    p.setPen(QPen(std::isnan(u) ? QColor(170, 170, 170) : heat(u), 1));
+    for (const QPointF& a : row_centres[r])
+      for (const QPointF& b : row_centres[r + 1]) p.drawLine(a, QPointF(b.x(), b.y() - 16));
+  }
+  if (topology_ && topology_->storage_nodes > 0) {
+    const QRectF box(width() - margin - 84, margin + std::max(0, fabric_h - 40), 80, 28);
+    p.fillRect(box, QColor(120, 100, 60));
+    p.setPen(Qt::white);
+    p.drawText(box, Qt::AlignCenter, tr("storage x%1").arg(topology_->storage_nodes));
+  }
+  // Racks of servers.
+  const int top = margin + fabric_h;
+  const int cols = std::min(n_racks, std::max(1, (width() - 2 * margin) / 36));
+  const int rows_of_racks = (n_racks + cols - 1) / cols;
+  const double rack_w = double(width() - 2 * margin) / cols;
+  const double rack_h = double(height() - top - margin - legend_h) / rows_of_racks;
+  const double server_h = std::max(1.0, (rack_h - 18) / per_rack);
+  if (!row_centres.empty()) {  // NIC links from the last switch row down to the racks
+    const double u = tier_utilization("nic");
+    p.setPen(QPen(std::isnan(u) ? QColor(200, 200, 200) : heat(u), 1, Qt::DotLine));
+    for (const QPointF& a : row_centres.back()) p.drawLine(a, QPointF(a.x(), top + 10));
+  }
+  const bool have_run = run_ != nullptr;
+  for (int r = 0; r < n_racks; ++r) {
+    const double x = margin + (r % cols) * rack_w, y = top + (r / cols) * rack_h;
+    const double w = rack_power_w(r);
+    for (int s = 0; s < per_rack; ++s) {
+      const int global = r * per_rack + s;
+      const bool down = rack_down(r) || (static_cast<size_t>(global) < down_.server_down.size() && down_.server_down[static_cast<size_t>(global)]);
+      const int owner = topology_ && global < topology_->servers() ? topology_->owner[static_cast<size_t>(global)] : -1;
+      QColor fill(200, 200, 200);
+      switch (colour_) {
+        case Colour::PLACEMENT:
+          fill = owner >= 0 ? owner_colour(owner) : owner == -2 ? SPARE : FREE;
+          break;
+        case Colour::POWER:
+          if (!std::isnan(w)) fill = heat(w / max_w_);
+          break;
+        case Colour::SHARE_OF_PEAK:
+          if (!std::isnan(w) && r < static_cast<int>(peak_w_.size()) && peak_w_[static_cast<size_t>(r)] > 0)
+            fill = heat(w / peak_w_[static_cast<size_t>(r)]);
+          break;
+        case Colour::SERVICE_POWER: {
+          const double g = server_service_power_w(global);
+          fill = std::isnan(g) ? (owner == -2 ? SPARE : FREE) : heat(g / max_gpu_w_);
+          break;
+        }
+        case Colour::FAILURES:
+          fill = QColor(120, 190, 120);
+          break;
+      }
+      QRectF box(x + 3, y + 14 + s * server_h, rack_w - 6, server_h - 1);
+      p.fillRect(box, down ? DOWN : fill);
+      if (down) p.fillRect(box, QBrush(QColor(255, 255, 255, 90), Qt::BDiagPattern));
+      else if (owner == -2) p.fillRect(box, QBrush(QColor(150, 150, 150), Qt::FDiagPattern));
+    }
+    p.setPen(rack_down(r) ? DOWN : text);
+    p.drawRect(QRectF(x + 2, y + 13, rack_w - 4, per_rack * server_h + 1));
     if (rack_w > 24) p.drawText(QRectF(x, y, rack_w, 13), Qt::AlignCenter, QString::number(r));
   }
   // Legend.
-  const QRectF legend(margin, height() - legend_h + 4, width() - 2 * margin, legend_h - 8);
-  p.setPen(palette().text().color());
-  if (colour_ == Colour::FAILURES) {
-    p.drawText(legend, Qt::AlignLeft | Qt::AlignVCenter,
-               tr("green: up   red: down at t = %1 s (%2 servers down)").arg(t_s_, 0, 'f', 0).arg(down_servers()));
+  const QRectF legend(margin, height() - legend_h + 2, width() - 2 * margin, legend_h - 4);
+  p.setPen(text);
+  const QString at = have_run ? tr("   at t = %1 s").arg(t_s_, 0, 'f', 0) : tr("   (before a run: the placement the run will use)");
+  if (colour_ == Colour::PLACEMENT || colour_ == Colour::FAILURES) {
+    double x = legend.x();
+    auto swatch = [&](const QColor& c, const QString& name) {
+      p.fillRect(QRectF(x, legend.y() + 7, 12, 12), c);
+      p.setPen(text);
+      const double w = p.fontMetrics().horizontalAdvance(name) + 8;
+      p.drawText(QRectF(x + 15, legend.y(), w, legend.height()), Qt::AlignLeft | Qt::AlignVCenter, name);
+      x += 15 + w + 6;
+    };
+    QStringList parts;
+    if (colour_ == Colour::PLACEMENT && topology_) {
+      for (size_t i = 0; i < topology_->owners.size(); ++i) {
+        swatch(owner_colour(static_cast<int>(i)), topology_->owners[i]);
+        parts << topology_->owners[i];
+      }
+      if (topology_->spare_servers > 0) swatch(SPARE, tr("spare"));
+      swatch(FREE, tr("free"));
+    } else {
+      swatch(QColor(120, 190, 120), tr("up"));
+    }
+    if (have_run) swatch(DOWN, tr("down (%1 servers)").arg(down_servers()));
+    legend_ = parts.join(", ");
+    if (!topology_ && colour_ == Colour::PLACEMENT)
+      p.drawText(QRectF(x, legend.y(), legend.right() - x, legend.height()), Qt::AlignLeft | Qt::AlignVCenter,
+                 tr("placement unknown: open the run's scenario"));
+    else
+      p.drawText(QRectF(x, legend.y(), legend.right() - x, legend.height()), Qt::AlignLeft | Qt::AlignVCenter, at);
     return;
   }
-  if (!run_->rack_power) {
-    p.drawText(legend, Qt::AlignLeft | Qt::AlignVCenter,
-               tr("This run has no per-rack power (recorded when the power manager runs: a grid limit, rack limits "
-                  "or the power chain); colour by failure state instead."));
+  const bool no_rack_power = !run_ || !run_->rack_power;
+  if (colour_ != Colour::SERVICE_POWER && no_rack_power) {
+    legend_ = tr("This run has no per-rack power (recorded when the power manager runs: a grid limit, rack limits or "
+                 "the power chain); colour by the services' GPU power instead.");
+    p.drawText(legend, Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap, legend_);
     return;
   }
   const int bar_w = 160;
-  for (int i = 0; i < bar_w; ++i) p.fillRect(QRectF(legend.x() + i, legend.y() + 2, 1, legend.height() - 4), heat(i / double(bar_w)));
-  const QString scale = colour_ == Colour::POWER ? tr("rack IT power 0 - %1 kW").arg(max_w_ / 1e3, 0, 'f', 1)
-                                                 : tr("rack power / its peak in the run, 0 - 100 %");
+  for (int i = 0; i < bar_w; ++i) p.fillRect(QRectF(legend.x() + i, legend.y() + 4, 1, legend.height() - 8), heat(i / double(bar_w)));
+  legend_ = colour_ == Colour::POWER           ? tr("rack IT power 0 - %1 kW").arg(max_w_ / 1e3, 0, 'f', 1)
+            : colour_ == Colour::SHARE_OF_PEAK ? tr("rack power / its peak in the run, 0 - 100 %")
+                                               : tr("GPU power per GPU of the service on the server, 0 - %1 W").arg(max_gpu_w_, 0, 'f', 0);
   p.drawText(QRectF(legend.x() + bar_w + 8, legend.y(), legend.width() - bar_w - 8, legend.height()),
-             Qt::AlignLeft | Qt::AlignVCenter, scale + tr("   at t = %1 s").arg(t_s_, 0, 'f', 0));
+             Qt::AlignLeft | Qt::AlignVCenter, legend_ + at);
 }
 
 }  // namespace aif::gui

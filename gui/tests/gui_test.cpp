@@ -5,14 +5,22 @@
 #include <QFile>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QImage>
+#include <QPainter>
+#include <QSvgRenderer>
+#include <QTableWidget>
 #include <QTemporaryDir>
+#include <QRegularExpression>
+#include <QLogValueAxis>
 #include <QtTest>
 #include <cmath>
 #include <yaml-cpp/yaml.h>
 
+#include "aif/analysis/glossary.hpp"
 #include "aif/analysis/results.hpp"
 #include "aif/gui/charts_panel.hpp"
 #include "aif/gui/compare_view.hpp"
+#include "aif/gui/help.hpp"
 #include "aif/gui/main_window.hpp"
 #include "aif/gui/run_controller.hpp"
 #include "aif/gui/scenario_form.hpp"
@@ -69,8 +77,9 @@ class GuiTest : public QObject {
     QCOMPARE(w.charts()->point_count("Facility and grid power", "facility"), samples);
     QCOMPARE(w.charts()->point_count("Facility and grid power", "grid draw"), finite("grid_draw"));
     QCOMPARE(w.charts()->point_count("Facility and grid power", "grid limit"), finite("grid_limit"));
-    QCOMPARE(w.charts()->point_count("Battery and carbon", "battery state of charge"), finite("battery_soc"));
-    QCOMPARE(w.charts()->point_count("Queues and GPU use", "busy GPUs"), finite("busy_gpus"));
+    QCOMPARE(w.charts()->point_count("Battery state of charge", "state of charge"), finite("battery_soc"));
+    QCOMPARE(w.charts()->point_count("Busy GPUs", "busy GPUs"), finite("busy_gpus"));
+    QCOMPARE(w.charts()->point_count("Requests in the system", "waiting"), finite("waiting_requests"));
     // Latency windows: one point per window with finished requests (arrivals run through all 60 windows of the
     // 10 min run); CDF: 1,000 quantiles of the finished requests' TTFT.
     const auto finished = *reader.summary_value("finished");
@@ -79,6 +88,137 @@ class GuiTest : public QObject {
     QCOMPARE(w.charts()->point_count("Latency CDF", "TTFT"),
              static_cast<int>(std::min<double>(finished, aif::gui::RunData::CDF_POINTS)));
     QCOMPARE(w.summary_model()->rowCount(), static_cast<int>(reader.summary().size()));
+    // Every summary row says what it means (the glossary), with its value as the table shows it.
+    for (int row = 0; row < w.summary_model()->rowCount(); ++row) {
+      const QString meaning = w.summary_model()->data(w.summary_model()->index(row, 3), Qt::DisplayRole).toString();
+      QVERIFY2(!meaning.isEmpty() && meaning != "(not in the glossary)",
+               qPrintable(w.summary_model()->data(w.summary_model()->index(row, 0), Qt::DisplayRole).toString()));
+    }
+    // One time unit on every time axis: the 10 min run reads in minutes.
+    QCOMPARE(w.charts()->time_unit(), QString("min"));
+  }
+
+  // The incident of reliability_failover.yaml (rack 0 down from 60 s to 180 s) is marked on every time chart, and the
+  // latency chart is on a log axis; zooming to the incident narrows the latency windows to the span shown.
+  void eventsAreMarkedOnEveryTimeChartAndZoomNarrowsTheWindows() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    QVERIFY(w.open_results(failover_h5_));
+    const YAML::Node sc = YAML::LoadFile(source("tests/data/scenarios/reliability_failover.yaml").toStdString());
+    const YAML::Node incident = sc["failures"]["incidents"][0];
+    QCOMPARE(QString::fromStdString(incident["at"].as<std::string>()), QString("60s"));
+    QCOMPARE(QString::fromStdString(incident["duration"].as<std::string>()), QString("2min"));
+    int time_charts = 0;
+    for (const QString& title : w.charts()->chart_titles()) {
+      const QList<double> marks = w.charts()->marker_times(title);
+      if (title == "Latency CDF") {
+        QVERIFY(marks.isEmpty());
+        continue;
+      }
+      ++time_charts;
+      QVERIFY2(marks.contains(60.0) && marks.contains(180.0), qPrintable(title));
+    }
+    QVERIFY(time_charts >= 3);
+    bool log_axis = false;
+    for (QAbstractAxis* a : w.charts()->view(aif::gui::ChartsPanel::LATENCY_CHART)->chart()->axes(Qt::Vertical))
+      log_axis |= a->type() == QAbstractAxis::AxisTypeLogValue;
+    QVERIFY(log_axis);
+    w.charts()->zoom_to(60, 180);
+    QCOMPARE(w.charts()->latency_window_s(), (180.0 - 60.0) / aif::gui::RunData::LATENCY_WINDOWS);
+    w.charts()->zoom_to(0, 0);  // the whole run again: 60 windows over [0, end]
+    QVERIFY(w.charts()->latency_window_s() > 2.0);
+  }
+
+  // Before a run, the topology is the scenario's own (aifsim topo): switch and storage counts as `aifsim topo` prints
+  // them, servers by service and the spare rack as the scenario places them.
+  void theTopologyBeforeARunIsTheScenarios() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    const QString scenario = source("scenarios/reliability/rack_failure_peak.yaml");
+    QVERIFY(w.open_scenario(scenario));
+    const auto& t = w.topology()->topology();
+    QVERIFY(t.has_value());
+    QString text;
+    QCOMPARE(run_cli({"topo", scenario}, &text), 0);
+    // "switches          LEAF 9, SPINE 4" and "storage nodes     4": the text report, another path through the CLI.
+    const QRegularExpression switches_re(R"(switches\s+(.*)\n)"), storage_re(R"(storage nodes\s+(\d+))");
+    for (const QString& part : switches_re.match(text).captured(1).split(", ")) {
+      const QStringList role_count = part.split(' ');
+      QCOMPARE(t->switches.at(role_count[0].toStdString()), role_count[1].toInt());
+    }
+    QCOMPARE(t->storage_nodes, storage_re.match(text).captured(1).toInt());
+    const YAML::Node sc = YAML::LoadFile(scenario.toStdString());
+    QCOMPARE(t->racks, sc["facility"]["racks"].as<int>());
+    QCOMPARE(t->spare_servers, sc["failures"]["spare_servers"].as<int>());
+    QCOMPARE(t->count_servers(-2), t->spare_servers);
+    // One server per replica of the chat service (tp 8 on 8-GPU servers).
+    QCOMPARE(sc["services"][0]["tp"].as<int>(), sc["facility"]["gpus_per_server"].as<int>());
+    QCOMPARE(t->count_servers(0), sc["services"][0]["replicas"].as<int>());
+    w.topology()->resize(900, 500);
+    w.topology()->grab();  // paints it: the legend names what the colours stand for
+    QVERIFY2(w.topology()->legend_text().contains("chat"), qPrintable(w.topology()->legend_text()));
+  }
+
+  // The HTML report as a renderer draws it (Qt's SVG renderer, no browser needed): every chart puts coloured pixels on
+  // its plot, so no chart of the report is empty.
+  void everyChartOfTheReportRendersItsData() {
+    const QString page = dir_.filePath("failover.html");
+    QCOMPARE(run_cli({"report", failover_h5_, "-o", page}), 0);
+    QFile f(page);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QString html = QString::fromUtf8(f.readAll());
+    int charts = 0;
+    for (qsizetype at = html.indexOf("<svg"); at >= 0; at = html.indexOf("<svg", at + 1)) {
+      const qsizetype end = html.indexOf("</svg>", at) + 6;
+      QSvgRenderer svg(html.mid(at, end - at).toUtf8());
+      QVERIFY(svg.isValid());
+      QImage image(svg.defaultSize(), QImage::Format_ARGB32);
+      image.fill(Qt::white);
+      QPainter painter(&image);
+      svg.render(&painter);
+      painter.end();
+      // Series are drawn in the palette's saturated colours; axes, grid and text are grey or black.
+      int coloured = 0;
+      for (int y = 0; y < image.height(); ++y)
+        for (int x = 0; x < image.width(); ++x) coloured += image.pixelColor(x, y).hsvSaturation() > 80;
+      const qsizetype title = html.indexOf("<title>", at);
+      QVERIFY2(coloured > 100, qPrintable(html.mid(title, html.indexOf("</title>", title) - title)));
+      ++charts;
+    }
+    QVERIFY(charts >= 8);  // power, 3 latency, 3 CDFs, requests, busy GPUs, events
+  }
+
+  // The form and the results say where they come from, and the window warns when they differ.
+  void theWindowSaysWhereTheFormAndTheResultsComeFrom() {
+    MainWindow w;
+    w.set_dialogs_enabled(false);
+    QVERIFY(w.open_results(battery_h5_));
+    QVERIFY(w.source_mismatch().isEmpty());  // no scenario in the form yet
+    QVERIFY(w.open_scenario(source("scenarios/examples/poisson.yaml")));
+    QVERIFY2(w.source_mismatch().contains("poisson.yaml") && w.source_mismatch().contains("power_capping_battery.yaml"),
+             qPrintable(w.source_mismatch()));
+    QVERIFY(w.source_text().contains(w.source_mismatch()));
+    QVERIFY(w.open_scenario(source("tests/data/scenarios/power_capping_battery.yaml")));
+    QVERIFY(w.source_mismatch().isEmpty());
+  }
+
+  // Help: the tour's scenarios exist; the glossary dialog lists every entry; form fields carry the schema's help and
+  // default, and the scenario's own words.
+  void helpExplainsTheExamplesTheMetricsAndTheFields() {
+    for (const aif::gui::TourStop& stop : aif::gui::guided_tour())
+      QVERIFY2(QFile::exists(source("scenarios/" + stop.scenario)), qPrintable(stop.scenario));
+    std::unique_ptr<QDialog> glossary(aif::gui::make_glossary_dialog(nullptr));
+    auto* table = glossary->findChild<QTableWidget*>("glossary");
+    QVERIFY(table);
+    QCOMPARE(table->rowCount(), static_cast<int>(aif::analysis::glossary().size()));
+    aif::gui::ScenarioForm form(source("scenarios/scenario.schema.json"), aifsim());
+    QString error;
+    QVERIFY(form.load(source("scenarios/default.yaml"), &error));
+    QVERIFY2(form.help("services[0].replicas").contains("Copies of the model"), qPrintable(form.help("services[0].replicas")));
+    QCOMPARE(form.placeholder("simulation.duration"), QString("default: 1h"));
+    QCOMPARE(form.placeholder("facility.racks"), QString("default: 2"));
+    QVERIFY(form.help("simulation.duration").contains("Simulated time"));
+    QVERIFY2(!form.about().isEmpty(), "default.yaml opens with a comment block");
   }
 
   // Series as CSV: a header with each series and its unit, then one row per sample with the file's values.
@@ -247,6 +387,10 @@ class GuiTest : public QObject {
     QCOMPARE(done.last().at(0).toBool(), true);
     QVERIFY(w.runner()->partial());
     QVERIFY(w.run() && w.run()->partial);
+    QVERIFY(w.source_text().contains("PARTIAL"));
+    bool labelled = false;
+    for (int i = 0; i < w.tabs()->count(); ++i) labelled |= w.tabs()->tabText(i) == "Summary (partial)";
+    QVERIFY(labelled);
     const aif::analysis::ResultsReader r(out.toStdString());
     QCOMPARE(QString::fromStdString(r.meta().at("partial")), QString("1"));
     QVERIFY(std::stod(r.meta().at("partial_end_s")) < 54 * 86400.0);

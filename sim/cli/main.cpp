@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aif/analysis/fingerprint.hpp"
+#include "aif/analysis/glossary.hpp"
 #include "aif/analysis/summary.hpp"
 #include "aif/inputs/calibration.hpp"
 #include "aif/scenario/run_estimate.hpp"
@@ -46,10 +48,63 @@ std::string default_output(const std::string& scenario) {
   return "results/" + std::filesystem::path(scenario).stem().string() + ".h5";
 }
 
+// Edit distance (insertions, deletions, substitutions; a swap of neighbours counts one): how far a mistyped
+// subcommand is from a real one.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// "aifsim rnu": CLI11 would say only that a subcommand is required. Names the closest subcommand instead (within two
+// edits, or a prefix), or lists them all.
+int unknown_subcommand(const CLI::App& app, const std::string& word) {
+  std::string best, names;
+  size_t best_distance = 3;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    const std::string& name = sub->get_name();
+    names += (names.empty() ? "" : ", ") + name;
+    const size_t distance = name.rfind(word, 0) == 0 ? 1 : edit_distance(word, name);
+    if (distance < best_distance) best_distance = distance, best = name;
+  }
+  std::cerr << "error: '" << word << "' is not an aifsim command";
+  if (!best.empty()) std::cerr << "; did you mean '" << best << "'?";
+  std::cerr << "\ncommands: " << names << " (aifsim --help)\n";
+  return 2;
+}
+
 std::string join_args(int argc, char** argv) {
   std::string s;
   for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
   return s;
+}
+
+// `aifsim glossary [NAME] [--markdown]`: one definition, or all of them.
+int print_glossary(const std::string& name, bool markdown) {
+  using aif::analysis::GlossaryKind;
+  if (markdown || name.empty()) {
+    if (markdown) {
+      std::cout << aif::analysis::glossary_markdown();
+    } else {
+      for (const auto& e : aif::analysis::glossary())
+        std::cout << e.pattern << " [" << e.unit << "]: " << e.definition << "\n";
+    }
+    return 0;
+  }
+  const aif::analysis::GlossaryEntry* e = aif::analysis::glossary_entry(name, GlossaryKind::SUMMARY);
+  if (!e) e = aif::analysis::glossary_entry(name, GlossaryKind::SERIES);
+  if (!e) {
+    std::cerr << "error: '" << name << "' is no summary metric or series aifsim writes (aifsim glossary lists them)\n";
+    return 2;
+  }
+  std::cout << name << " (" << e->title << ", " << e->unit << "): " << e->definition << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -58,6 +113,13 @@ int main(int argc, char** argv) {
   CLI::App app{"aifsim: discrete-event simulator of an AI factory (GPU racks, fabric, power, serving)"};
   app.set_version_flag("--version", std::string("aifsim ") + AIF_VERSION);
   app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  aifsim run scenarios/default.yaml -o results/default.h5     simulate, print the summary, write the results\n"
+      "  aifsim report results/default.h5                            the results as a self-contained HTML report\n"
+      "Scenario format: scenarios/README.md and scenarios/scenario.schema.json (every key, with units and defaults).\n"
+      "Results: docs/results-format.md. What each metric means: aifsim glossary (docs/glossary.md).\n"
+      "aifsim COMMAND --help for a command's options.");
 
   std::string scenario_path, output;
   std::vector<std::string> sets;
@@ -140,6 +202,17 @@ int main(int argc, char** argv) {
   aif::cli::CompareKernelsOptions compare_kernels_options;
   CLI::App* compare_kernels = aif::cli::add_compare_kernels_command(app, compare_kernels_options);
 
+  std::string glossary_name;
+  bool glossary_markdown = false;
+  CLI::App* glossary = app.add_subcommand("glossary", "What a summary metric or a time series means (all of them without a name)");
+  glossary->add_option("name", glossary_name, "A summary metric or series name, e.g. service.chat.ttft_p99");
+  glossary->add_flag("--markdown", glossary_markdown, "The whole glossary as Markdown (docs/glossary.md)");
+
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    const auto subs = static_cast<const CLI::App&>(app).get_subcommands([&](const CLI::App* sub) { return sub->get_name() == word; });
+    if (subs.empty()) return unknown_subcommand(app, word);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -156,6 +229,7 @@ int main(int argc, char** argv) {
       const aif::sim::RunEstimate estimate =
           aif::sim::estimate_run(sc, sc.simulation.fidelity == aif::sim::Fidelity::ITERATION);
       std::cout << aif::sim::describe(estimate) << "\n";
+      for (const std::string& warning : aif::sim::scenario_warnings(sc)) std::cout << "warning: " << warning << "\n";
       try {
         aif::sim::check_run_limits(sc, estimate);
       } catch (const aif::sim::ScenarioError& e) {
@@ -163,6 +237,7 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (*glossary) return print_glossary(glossary_name, glossary_markdown);
     if (*calibrate) return aif::cli::run_calibrate(calibrate_options);
     if (*validate_gpu) return aif::cli::run_validate_gpu(validate_gpu_options);
     if (*fit_power) return aif::cli::run_fit_power(fit_power_options);
@@ -201,6 +276,8 @@ int main(int argc, char** argv) {
     }
     if (seed >= 0) sets.push_back("simulation.seed=" + std::to_string(seed));
     const aif::sim::Scenario sc = aif::sim::load_scenario(scenario_path, sets);
+    if (!quiet)
+      for (const std::string& warning : aif::sim::scenario_warnings(sc)) std::cerr << "warning: " << warning << "\n";
     aif::sim::RunOptions opt;
     opt.output_path = output.empty() ? default_output(scenario_path) : output;
     opt.compression = compression;

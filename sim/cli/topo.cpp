@@ -10,7 +10,12 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "aif/models/fabric.hpp"
+#include "aif/world/placement.hpp"
+#include "aif/world/training_job.hpp"
 #include "aif/scenario/scenario.hpp"
 
 namespace aif::cli {
@@ -77,13 +82,82 @@ CLI::App* add_topo_command(CLI::App& app, TopoOptions& options) {
                          "oversubscription");
   topo->add_option("scenario", options.scenario, "Scenario file (YAML)")->required();
   topo->add_option("--dot", options.dot, "Also write the fabric as Graphviz DOT to this file");
+  topo->add_option("--json", options.json,
+                   "Also write the fabric's counts and where each replica and job runs as JSON to this file ('-': "
+                   "stdout, alone); what aifsim-gui draws before a run");
   topo->add_option("--set", options.sets, "Override a scenario value: key.path=value (repeatable)");
   return topo;
 }
 
+namespace {
+
+// The fabric's counts and the run's placement (place_replica_slots, place_jobs: the rules a run uses).
+nlohmann::json topology_json(const sim::Scenario& sc, const models::Fabric& f, const models::FabricParams& params) {
+  using nlohmann::json;
+  json out;
+  out["scenario"] = sc.source_path;
+  out["kind"] = scenario_kind(sc.fabric.kind);
+  out["racks"] = sc.facility.racks;
+  out["servers_per_rack"] = sc.facility.servers_per_rack;
+  out["gpus_per_server"] = sc.facility.gpus_per_server;
+  out["servers"] = f.num_servers();
+  out["gpus"] = f.num_gpus();
+  out["spare_servers"] = sc.failures.spare_servers;
+  out["storage_nodes"] = f.num_storage();
+  out["nvlink_domains"] = f.num_nvlink_domains();
+  json switches = json::object(), links = json::object();
+  for (const NodeRole role : {NodeRole::NVSWITCH, NodeRole::LEAF, NodeRole::SPINE, NodeRole::CORE, NodeRole::ROUTER,
+                              NodeRole::STORAGE_LEAF})
+    if (f.count(role) > 0) switches[models::to_string(role)] = f.count(role);
+  for (const LinkTier tier : {LinkTier::NVLINK, LinkTier::NIC, LinkTier::UPLINK, LinkTier::CORE, LinkTier::LOCAL,
+                              LinkTier::GLOBAL, LinkTier::STORAGE})
+    if (f.count(tier) > 0) links[models::to_string(tier)] = f.count(tier);
+  out["switches"] = switches;
+  out["links"] = links;
+  // The leaf each server reaches (its first GPU's NIC), so that a drawing can group servers under their leaf.
+  json leaf_of = json::array();
+  for (int s = 0; s < f.num_servers(); ++s) leaf_of.push_back(f.leaf_of_gpu(s * params.gpus_per_server));
+  out["leaf_of_server"] = leaf_of;
+  json services = json::array();
+  std::vector<bool> free(static_cast<size_t>(f.num_gpus()), true);
+  const size_t spare_from = free.size() - static_cast<size_t>(sc.failures.spare_servers) *
+                                              static_cast<size_t>(sc.facility.gpus_per_server);
+  for (size_t g = spare_from; g < free.size(); ++g) free[g] = false;
+  const std::vector<sim::ReplicaSlot> slots = sim::place_replica_slots(sc);
+  for (size_t s = 0; s < sc.services.size(); ++s) {
+    json replicas = json::array();
+    for (const sim::ReplicaSlot& slot : slots) {
+      if (slot.service != s) continue;
+      replicas.push_back({{"replica", slot.replica},
+                          {"server", slot.server},
+                          {"first_gpu", slot.first_gpu},
+                          {"gpus", slot.gpus},
+                          {"servers", slot.span},
+                          {"initial", slot.replica < sc.services[s].total_replicas()}});
+      const int first = slot.server * sc.facility.gpus_per_server + slot.first_gpu;
+      for (int g = 0; g < slot.gpus; ++g) free[static_cast<size_t>(first + g)] = false;
+    }
+    services.push_back({{"name", sc.services[s].name}, {"replicas", replicas}});
+  }
+  out["services"] = services;
+  json jobs = json::array();
+  const std::vector<sim::JobLayout> layouts = sim::place_jobs(sc, f, free);
+  for (size_t j = 0; j < sc.jobs.size() && j < layouts.size(); ++j)
+    jobs.push_back({{"name", sc.jobs[j].name}, {"gpus", layouts[j].gpus}});
+  out["jobs"] = jobs;
+  return out;
+}
+
+}  // namespace
+
 int run_topo(const TopoOptions& options) {
   const sim::Scenario sc = sim::load_scenario(options.scenario, options.sets);
   const models::FabricParams params = sim::fabric_params(sc);
+  if (options.json == "-") {  // JSON alone on stdout, for the GUI
+    const models::Fabric f = models::build_fabric(params);
+    std::cout << topology_json(sc, f, params).dump() << "\n";
+    return 0;
+  }
   const double rss_before = peak_rss_mib();
   const auto t0 = std::chrono::steady_clock::now();
   const models::Fabric f = models::build_fabric(params);
@@ -129,6 +203,17 @@ int run_topo(const TopoOptions& options) {
   std::printf("\n");
   std::printf("build             %.3f s, peak RSS %.0f MiB (%.0f MiB before); bisection and diameter %.3f s\n", build_s,
               rss_built, rss_before, analysis_s);
+  if (!options.json.empty()) {
+    const std::string tmp = options.json + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << topology_json(sc, f, params).dump(1) << "\n";
+      out.flush();
+      if (!out) throw std::runtime_error("cannot write " + tmp);
+    }
+    std::filesystem::rename(tmp, options.json);
+    std::printf("json              %s\n", options.json.c_str());
+  }
   if (!options.dot.empty()) {
     write_dot_file(f, options.dot);
     std::printf("graphviz          %s\n", options.dot.c_str());

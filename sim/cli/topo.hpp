@@ -11,6 +11,7 @@ struct TopoOptions {
   std::string scenario;
   std::vector<std::string> sets;  // --set key.path=value
   std::string dot;                // --dot: Graphviz output file ("" = none)
+  std::string json;               // --json: the fabric's counts and the placement as JSON ("-" = stdout)
 };
 
 // Registers the subcommand; `options` must outlive the parse.

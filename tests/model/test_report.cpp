@@ -18,6 +18,7 @@
 #include "../support/svg_points.hpp"
 #include "../support/aifsim_process.hpp"
 #include "../support/results_summary.hpp"
+#include "aif/analysis/glossary.hpp"
 #include "aif/analysis/report.hpp"
 #include "aif/analysis/results.hpp"
 #include "aif/analysis/sweep_table.hpp"
@@ -122,8 +123,37 @@ TEST(Report, ResultsFileChartsHoldTheirData) {
   expect_well_formed(html);
   const ResultsReader r(h5);
 
-  // Summary table: every /summary entry by name.
-  for (const SummaryEntry& e : r.summary()) EXPECT_NE(html.find("<td>" + e.name + "</td>"), std::string::npos) << e.name;
+  // Summary table: every /summary entry by name, with its meaning from the glossary.
+  for (const SummaryEntry& e : r.summary()) {
+    EXPECT_NE(html.find("<td>" + e.name + "</td>"), std::string::npos) << e.name;
+    const GlossaryEntry* g = glossary_entry(e.name);
+    ASSERT_NE(g, nullptr) << e.name;
+    EXPECT_NE(html.find("<td class=\"meaning\">" + escape_by_hand(g->definition) + "</td>"), std::string::npos) << e.name;
+  }
+  // The headline comes first: finished of arrived requests, written with thousands separators.
+  const size_t headline = html.find("<div class=\"headline\">");
+  ASSERT_NE(headline, std::string::npos);
+  EXPECT_LT(headline, html.find("<h2 id=\"summary\">"));
+  EXPECT_NE(html.find("<b>" + format_metric_value(*r.summary_value("finished")) + "</b><span>requests finished of " +
+                      format_metric_value(*r.summary_value("requests")) + " arrived"),
+            std::string::npos);
+  // No chart without data: every figure draws a line or a marker of its own (a flat or empty one is a sentence).
+  for (size_t at = html.find("<figure"); at != std::string::npos; at = html.find("<figure", at + 1)) {
+    const std::string fig = html.substr(at, html.find("</figure>", at) - at);
+    EXPECT_TRUE(fig.find("<polyline class=\"series") != std::string::npos ||
+                fig.find("<circle class=\"series") != std::string::npos)
+        << fig.substr(0, 120);
+    EXPECT_EQ(fig.find(">no data</text>"), std::string::npos) << fig.substr(0, 120);
+  }
+  // The incident (rack 0 isolated from 60 s to 180 s) is marked on the time charts: its start and end, as tooltips.
+  for (const char* id : {"power", "latency-ttft", "load"}) {
+    const std::string fig = figure(html, id);
+    EXPECT_NE(fig.find("<title>incident_start rack/0</title>"), std::string::npos) << id;
+    EXPECT_NE(fig.find("<title>incident_end rack/0</title>"), std::string::npos) << id;
+  }
+  // Latency on log axes (over time and the CDFs), said in the axis label.
+  EXPECT_NE(figure(html, "cdf-ttft").find("log scale"), std::string::npos);
+  EXPECT_NE(figure(html, "latency-ttft").find("log scale"), std::string::npos);
   // Scenario text, escaped.
   const std::string scenario = r.meta().at("scenario");
   EXPECT_NE(html.find("<pre class=\"scenario\">" + escape_by_hand(scenario) + "</pre>"), std::string::npos);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/in_glossary.hpp"
 #include "../support/results_summary.hpp"
 #include "../support/summary_window.hpp"
 #include "aif/analysis/results.hpp"
@@ -46,6 +47,7 @@ double median_of_column(const std::string& path, size_t column) {
 // training job is capped (its steps slow down), the interactive services keep their SLOs.
 TEST(EnergyScenarios, GridCapWithBatteryHoldsTheLimitBatteryFirstTrainingFirst) {
   ResultsReader r(run_energy("grid_cap_battery"));
+  expect_every_name_in_the_glossary(r, "grid_cap_battery");
   expect_totals_cover_the_series_window(r, "scenarios/energy/grid_cap_battery.yaml");
   const auto s = summary_of(r);
   const auto time = r.series_time();
@@ -76,6 +78,7 @@ TEST(EnergyScenarios, GridCapWithBatteryHoldsTheLimitBatteryFirstTrainingFirst) 
 // 17:00-18:00 event: met; the job pauses after its step in flight and resumes at the end; batch waits.
 TEST(EnergyScenarios, DemandResponseDayIsMetByPausingTrainingAndDeferringBatch) {
   ResultsReader r(run_energy("demand_response_day"));
+  expect_every_name_in_the_glossary(r, "demand_response_day");
   expect_totals_cover_the_series_window(r, "scenarios/energy/demand_response_day.yaml");
   const auto s = summary_of(r);
   EXPECT_EQ(s.at("power.demand_response_events"), 1);
@@ -99,6 +102,7 @@ TEST(EnergyScenarios, DemandResponseDayIsMetByPausingTrainingAndDeferringBatch) 
 // ran at or under the month's median intensity, the threshold it waits for.
 TEST(EnergyScenarios, CarbonAwareMonthRunsDeferrableWorkInCleanerHoursWithinDeadlines) {
   ResultsReader r(run_energy("carbon_aware_month"));
+  expect_every_name_in_the_glossary(r, "carbon_aware_month");
   expect_totals_cover_the_series_window(r, "scenarios/energy/carbon_aware_month.yaml");
   const auto s = summary_of(r);
   const double median = median_of_column(source_path("data/grid/vessim_watttime_example.csv"), 1);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/in_glossary.hpp"
 #include "../support/results_summary.hpp"
 #include "../support/summary_window.hpp"
 #include "aif/analysis/results.hpp"
@@ -42,6 +43,7 @@ aif::analysis::RequestSummary window(const std::vector<aif::analysis::RequestRec
 // latency is back to what it was once they serve.
 TEST(ReliabilityScenarios, RackFailureAtPeakRecoversOnSpares) {
   ResultsReader r(run_reliability("rack_failure_peak"));
+  expect_every_name_in_the_glossary(r, "rack_failure_peak");
   expect_totals_cover_the_series_window(r, "scenarios/reliability/rack_failure_peak.yaml");
   const auto s = summary_of(r);
   double start = -1, recovered = -1;
@@ -100,6 +102,7 @@ TEST(ReliabilityScenarios, RackFailureAtPeakRecoversOnSpares) {
 // rates predict for the GPUs, servers and racks the job uses, and ETTR is where the closed form puts it.
 TEST(ReliabilityScenarios, Llama3ScaleInterruptionsAndEttr) {
   ResultsReader r(run_reliability("llama3-scale"));
+  expect_every_name_in_the_glossary(r, "llama3-scale");
   expect_totals_cover_the_series_window(r, "scenarios/reliability/llama3-scale.yaml");
   const auto s = summary_of(r);
   const double span = 54 * 86400.0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -140,6 +141,16 @@ TEST(RunStop, ALoadTheServicesCannotServeStopsAtTheBoundOfRequestsHeld) {
   for (const auto& e : res.events())
     if (e.kind == "run_stopped") said = e.detail.find("above the bound of 10000") != std::string::npos;
   EXPECT_TRUE(said) << "the run_stopped event gives the reason";
+  // Its report says it is partial before anything else, and up to when (0.6 s).
+  const auto report = run_aifsim("report " + out + " -o " + dir + "/partial.html");
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  std::ifstream html_in(dir + "/partial.html");
+  const std::string html((std::istreambuf_iterator<char>(html_in)), std::istreambuf_iterator<char>());
+  const size_t banner = html.find("<p class=\"banner partial\"><b>Partial run.</b>");
+  ASSERT_NE(banner, std::string::npos);
+  EXPECT_LT(banner, html.find("<h2 id=\"summary\">"));
+  EXPECT_NE(html.find("up to the stop (0.6 s)"), std::string::npos);
+  EXPECT_NE(html.find("<title>aifsim report: overloaded.h5 (partial)</title>"), std::string::npos);
 
   const auto unbounded = run_aifsim("run " + scenario + " -q --no-limits --set simulation.duration=2s -o " + out);
   EXPECT_EQ(unbounded.exit_code, 0) << unbounded.output;

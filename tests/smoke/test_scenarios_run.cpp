@@ -3,9 +3,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "../support/aifsim_process.hpp"
+#include "../support/in_glossary.hpp"
 #include "../support/results_summary.hpp"
 #include "../support/summary_window.hpp"
 #include "aif/analysis/stats.hpp"
@@ -26,6 +29,7 @@ TEST(DefaultScenario, RunsAndItsSummaryAgreesWithTheRecords) {
   EXPECT_NE(r.output.find("fingerprint"), std::string::npos);
   ResultsReader res(dir + "/default.h5");
   expect_totals_cover_the_series_window(res, "scenarios/default.yaml");
+  expect_every_name_in_the_glossary(res, "scenarios/default.yaml");
   EXPECT_NE(res.meta().at("scenario").find("azure2023_conv.csv"), std::string::npos);
 
   // The whole Azure conversation trace (19,366 requests) plus the synthetic workload, all drained.
@@ -80,6 +84,7 @@ TEST(ExampleScenarios, EachRunsAndFinishesItsRequests) {
     ResultsReader res(out);
     expect_totals_cover_the_series_window(res, "scenarios/examples/" + entry.path().filename().string(),
                                           {"simulation.duration=10min"});
+    expect_every_name_in_the_glossary(res, entry.path().string());
     const double requests = *res.summary_value("requests");
     EXPECT_GT(requests, 0) << entry.path();
     const double finished = *res.summary_value("finished");
@@ -101,6 +106,57 @@ TEST(Cli, MissingScenarioAndBadOptionExitWithTwo) {
   const auto version = run_aifsim("--version");
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_NE(version.output.find("aifsim "), std::string::npos);
+}
+
+// What a user who mistypes sees: the closest command, values from the command line named as such (no line 0), a
+// scenario whose service gets no requests said so, and --help pointing at examples and the format.
+TEST(Cli, MessagesNameWhatTheUserTyped) {
+  const auto typo = run_aifsim("rnu " + source_path("scenarios/default.yaml"));
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.output.find("'rnu' is not an aifsim command; did you mean 'run'?"), std::string::npos) << typo.output;
+  EXPECT_NE(run_aifsim("valdiate x.yaml").output.find("did you mean 'validate'?"), std::string::npos);  // a swap
+  EXPECT_NE(run_aifsim("rep").output.find("did you mean 'report'?"), std::string::npos);              // a prefix
+  const auto far = run_aifsim("xyzzy");
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
+  EXPECT_NE(far.output.find("commands: run, validate"), std::string::npos) << far.output;
+
+  const auto set = run_aifsim("validate " + source_path("scenarios/default.yaml") + " --set services[0].tp=3");
+  EXPECT_EQ(set.exit_code, 2);
+  EXPECT_NE(set.output.find("error: --set services[0].tp: expected a divisor"), std::string::npos) << set.output;
+  EXPECT_EQ(set.output.find(":0:"), std::string::npos) << set.output;
+  EXPECT_EQ(set.output.find("<--set>"), std::string::npos) << set.output;
+
+  // tests/data/scenarios/power_chain_idle.yaml has one service, "idle", and no workloads section.
+  const auto idle = run_aifsim("validate " + source_path("tests/data/scenarios/power_chain_idle.yaml"));
+  EXPECT_EQ(idle.exit_code, 0) << idle.output;
+  EXPECT_NE(idle.output.find("warning: " + source_path("tests/data/scenarios/power_chain_idle.yaml") +
+                             ": services[0]: no workload sends requests to service 'idle' (the scenario has no "
+                             "workloads section)"),
+            std::string::npos)
+      << idle.output;
+  const auto busy = run_aifsim("validate " + source_path("scenarios/default.yaml"));
+  EXPECT_EQ(busy.output.find("warning:"), std::string::npos) << busy.output;
+
+  const auto help = run_aifsim("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("Examples:\n  aifsim run scenarios/default.yaml"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("scenarios/README.md"), std::string::npos);
+  EXPECT_NE(help.output.find("docs/glossary.md"), std::string::npos);
+}
+
+// docs/glossary.md is what `aifsim glossary --markdown` prints (the table the report and the GUI use), and a name
+// is looked up through its pattern.
+TEST(Cli, GlossaryDocIsTheGlossary) {
+  const auto md = run_aifsim("glossary --markdown");
+  ASSERT_EQ(md.exit_code, 0);
+  std::ifstream in(source_path("docs/glossary.md"));
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(md.output, doc) << "docs/glossary.md is stale: aifsim glossary --markdown > docs/glossary.md";
+  const auto one = run_aifsim("glossary chat.ttft_p99");
+  EXPECT_EQ(one.exit_code, 0);
+  EXPECT_EQ(one.output.rfind("chat.ttft_p99 (", 0), 0u) << one.output;
+  EXPECT_EQ(run_aifsim("glossary no.such.metric").exit_code, 2);
 }
 
 // The two 1,024-GPU examples differ only in the rail switches' oversubscription (1 vs 4): the training job, whose

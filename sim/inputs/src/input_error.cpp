@@ -8,7 +8,10 @@ namespace aif::sim {
 namespace {
 
 std::string format_error(const std::string& file, int line, const std::string& key_path, const std::string& message) {
-  std::string text = file + ":" + std::to_string(line) + ": ";
+  // Values given on the command line have no line: "--set services[0].tp: ...", not "<--set>:0: services[0].tp: ...";
+  // a file-wide problem (unreadable, no such model) names the file alone.
+  if (file == "<--set>") return "--set " + (key_path.empty() ? std::string() : key_path + ": ") + message;
+  std::string text = line > 0 ? file + ":" + std::to_string(line) + ": " : file + ": ";
   if (!key_path.empty()) text += key_path + ": ";
   return text + message;
 }

@@ -955,6 +955,21 @@ Scenario load_impl(const std::string& text, const std::string& file_name, const 
 
 }  // namespace
 
+std::vector<std::string> scenario_warnings(const Scenario& scenario) {
+  std::vector<std::string> out;
+  const std::string where = scenario.source_path.empty() ? std::string("scenario") : scenario.source_path;
+  for (size_t i = 0; i < scenario.services.size(); ++i) {
+    const std::string& name = scenario.services[i].name;
+    const bool targeted = std::any_of(scenario.workloads.begin(), scenario.workloads.end(),
+                                      [&](const WorkloadConfig& w) { return w.service == name; });
+    if (targeted) continue;
+    out.push_back(where + ": services[" + std::to_string(i) + "]: no workload sends requests to service '" + name +
+                  "'" + (scenario.workloads.empty() ? " (the scenario has no workloads section)" : "") +
+                  ": its replicas stay idle and its latencies are empty (NaN); add a workload with service: " + name);
+  }
+  return out;
+}
+
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
   Scenario scenario = load_impl(read_text(path, "scenario file"), path, overrides);
   scenario.source_path = path;

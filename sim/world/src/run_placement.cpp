@@ -1,7 +1,10 @@
 // Placement: the SimGrid platform, where each replica and training job runs, and weights loaded at start.
 #include "run.hpp"
 
+#include <algorithm>
+
 #include "aif/models/mix64.hpp"
+#include "aif/world/placement.hpp"
 
 namespace aif::sim {
 
@@ -18,12 +21,51 @@ void Run::build() {
   build_reliability();
 }
 
+std::vector<ReplicaSlot> place_replica_slots(const Scenario& sc) {
+  const int per_server = sc.facility.gpus_per_server;
+  const int servers = sc.facility.racks * sc.facility.servers_per_rack;
+  std::vector<int> used(static_cast<size_t>(servers), 0);  // GPUs taken on each server, packed from GPU 0
+  // Spare servers (failures.spare_servers, the last ones) wait for failures: nothing is placed on them.
+  for (int s = servers - sc.failures.spare_servers; s < servers; ++s) used[static_cast<size_t>(s)] = per_server;
+  std::vector<ReplicaSlot> slots;
+  for (size_t s = 0; s < sc.services.size(); ++s) {
+    const ServiceConfig& cfg = sc.services[s];
+    int total = cfg.total_replicas();
+    for (const AutoscalerConfig& a : sc.ops.autoscalers)
+      if (a.service_index == s) total = std::max(total, a.max_replicas);
+    const int gpus = cfg.gpus_per_replica();
+    // A replica within one server takes gpus of its free GPUs; a larger one (pipeline stages) whole free servers in a
+    // row, so its GPUs keep consecutive ids.
+    const int span = std::max(1, gpus / per_server);
+    for (int r = 0; r < total; ++r) {
+      int server = 0;
+      auto fits = [&](int first) {
+        if (first + span > servers) return false;
+        if (span == 1) return used[static_cast<size_t>(first)] + gpus <= per_server;
+        for (int k = first; k < first + span; ++k)
+          if (used[static_cast<size_t>(k)] != 0) return false;
+        return true;
+      };
+      while (server < servers && !fits(server)) ++server;
+      const std::string key = service_key(s) + (cfg.disaggregated() ? ".disaggregation" : ".replicas");
+      if (server == servers)
+        throw ScenarioError(sc.source_path, 0, key,
+                            "replica " + std::to_string(r) + " of " + cfg.name + " (tp " + std::to_string(cfg.tp) +
+                                (cfg.pp > 1 ? " x pp " + std::to_string(cfg.pp) : "") +
+                                ") does not fit: every server is full");
+      const int first_gpu = used[static_cast<size_t>(server)];
+      for (int k = server; k < server + span; ++k) used[static_cast<size_t>(k)] += span == 1 ? gpus : per_server;
+      slots.push_back({s, r, server, first_gpu, span, gpus});
+    }
+  }
+  return slots;
+}
+
 void Run::place_replicas() {
   const int per_server = sc_.facility.gpus_per_server;
   const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
-  std::vector<int> used(static_cast<size_t>(servers), 0);  // GPUs taken on each server, packed from GPU 0
-  // Spare servers (failures.spare_servers, the last ones) wait for failures: nothing is placed on them.
-  for (int s = servers - sc_.failures.spare_servers; s < servers; ++s) used[static_cast<size_t>(s)] = per_server;
+  const std::vector<ReplicaSlot> slots = place_replica_slots(sc_);
+  size_t next_slot = 0;
   ReplicaSinks sinks;
   sinks.request_done = [this](const analysis::RequestRecord& r) { on_request_done(r); };
   sinks.event = [this](const analysis::EventRecord& e) { writer_.add_event(e); };
@@ -69,32 +111,11 @@ void Run::place_replicas() {
     if (cfg.perf.kind != PerfConfig::Kind::CONSTANT)
       work = std::make_shared<models::StepWorkModel>(sc_.models.at(cfg.model), models::dtype_bytes(cfg.dtype), cfg.tp,
                                                      cfg.pp, models::dtype_bytes(cfg.kv_dtype()), cfg.dp);
-    int total = cfg.total_replicas();
-    int initial = total;
-    for (const AutoscalerConfig& a : sc_.ops.autoscalers)
-      if (a.service_index == s) total = std::max(total, a.max_replicas);
-    const int gpus = cfg.gpus_per_replica();
-    // A replica within one server takes gpus of its free GPUs; a larger one (pipeline stages) whole free servers in a
-    // row, so its GPUs keep consecutive ids.
-    const int span = std::max(1, gpus / per_server);
+    int total = static_cast<int>(std::count_if(slots.begin(), slots.end(), [s](const ReplicaSlot& k) { return k.service == s; }));
+    int initial = cfg.total_replicas();
     for (int r = 0; r < total; ++r) {
-      int server = 0;
-      auto fits = [&](int first) {
-        if (first + span > servers) return false;
-        if (span == 1) return used[static_cast<size_t>(first)] + gpus <= per_server;
-        for (int k = first; k < first + span; ++k)
-          if (used[static_cast<size_t>(k)] != 0) return false;
-        return true;
-      };
-      while (server < servers && !fits(server)) ++server;
-      const std::string key = service_key(s) + (cfg.disaggregated() ? ".disaggregation" : ".replicas");
-      if (server == servers)
-        throw ScenarioError(sc_.source_path, 0, key,
-                            "replica " + std::to_string(r) + " of " + cfg.name + " (tp " + std::to_string(cfg.tp) +
-                                (cfg.pp > 1 ? " x pp " + std::to_string(cfg.pp) : "") +
-                                ") does not fit: every server is full");
-      const int first_gpu = used[static_cast<size_t>(server)];
-      for (int k = server; k < server + span; ++k) used[static_cast<size_t>(k)] += span == 1 ? gpus : per_server;
+      const ReplicaSlot& slot = slots[next_slot++];
+      const int server = slot.server, first_gpu = slot.first_gpu, span = slot.span, gpus = slot.gpus;
       ReplicaRole role = ReplicaRole::COMBINED;
       std::string name = cfg.name + "/" + std::to_string(r);
       if (cfg.disaggregated()) {

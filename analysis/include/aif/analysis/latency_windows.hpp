@@ -2,6 +2,7 @@
 // /requests with bounded memory (quantile sketches, 0.05 % relative error; exact values kept while few). The HTML
 // report's latency charts and the GUI's are both drawn from it.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <vector>
 
@@ -27,7 +28,11 @@ struct LatencyWindows {
 };
 
 // TTFT, TPOT (requests with more than one generated token) and E2E as summarize_requests() defines them.
+// from_s / to_s (both finite, from_s < to_s): only requests that arrived in [from_s, to_s], in windows over that
+// range (the GUI's windows follow its zoom); otherwise every finished request, windows from its first to its last
+// arrival.
 LatencyWindows latency_windows(const ResultsReader& results, int windows, size_t exact_max,
-                               size_t rows_per_chunk = ResultsReader::DEFAULT_READ_ROWS);
+                               size_t rows_per_chunk = ResultsReader::DEFAULT_READ_ROWS,
+                               double from_s = std::nan(""), double to_s = std::nan(""));
 
 }  // namespace aif::analysis

@@ -50,6 +50,13 @@ struct ChartSeries {
   double marker_radius = 3;  // SCATTER, px
 };
 
+// A vertical line at an x value (an event on a time chart): failures, repairs, power caps, demand response.
+struct ChartMarker {
+  double x = 0;
+  std::string label;  // drawn beside the line where neighbours leave room, and always as the line's <title> tooltip
+  std::string color = "#888888";
+};
+
 struct Chart {
   std::string title;
   std::string x_label, y_label;  // with the unit, e.g. "time (h)", "power (MW)"
@@ -60,14 +67,25 @@ struct Chart {
   bool y_from_zero = false;  // include 0 in the y range
   // Categorical y axis: one lane per label at y = 0, 1, ... (an events timeline); replaces numeric y ticks.
   std::vector<std::string> y_categories;
+  // Logarithmic axes (latency spans decades): values <= 0 are left out, ticks at 1, 2 and 5 x 10^k (decades only
+  // when the range spans more than two).
+  bool x_log = false, y_log = false;
+  std::vector<ChartMarker> markers;  // drawn as <line class="marker">, under the series
 };
 
-// The plot area and the scales render_svg() uses for a chart (so that tests can check a value's pixel).
+// The plot area and the scales render_svg() uses for a chart (so that tests can check a value's pixel). On a log
+// axis the ticks and the scale are in log10 of the value; px_x / px_y take data values on either kind of axis.
 struct ChartLayout {
   double left = 0, right = 0, top = 0, bottom = 0;  // plot area, px
   Ticks x_ticks, y_ticks;
   LinearScale x, y;
+  bool x_log = false, y_log = false;
+  double px_x(double v) const { return x(x_log ? std::log10(v) : v); }
+  double px_y(double v) const { return y(y_log ? std::log10(v) : v); }
 };
+// Ticks of a log axis over [lo, hi] (both > 0), as log10 values: every decade, with 2 and 5 between when the range
+// spans at most two decades.
+Ticks log_ticks(double lo, double hi);
 ChartLayout chart_layout(const Chart& chart);
 
 // A standalone <svg> element (xmlns set, viewBox = width x height), text escaped.

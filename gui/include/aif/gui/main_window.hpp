@@ -58,6 +58,10 @@ class MainWindow : public QMainWindow {
   ScenarioForm* form() const { return form_; }
   RunController* runner() const { return runner_; }
   QTabWidget* tabs() const { return tabs_; }
+  // Where what is on screen comes from: "" when the form and the open results agree (or one is missing), else a
+  // warning that F5 would run another scenario than the one the results come from.
+  QString source_mismatch() const;
+  QString source_text() const { return source_label_->text(); }
   // Saves a PNG of each main view into dir (at the window's current size).
   QStringList save_screenshots(const QString& dir);
 
@@ -81,6 +85,8 @@ class MainWindow : public QMainWindow {
   void save_scenario();
   void show_error(const QString& title, const QString& message);
   QString pick_chart();
+  void update_source();
+  void refresh_topology();  // the form's scenario (with its edits) through aifsim topo
 
   std::shared_ptr<RunData> run_;
   std::vector<std::shared_ptr<const RunData>> compared_;
@@ -106,6 +112,8 @@ class MainWindow : public QMainWindow {
   QLineSeries* live_ttft_ = nullptr;
   QChartView* live_latency_view_ = nullptr;
   QComboBox* colour_choice_ = nullptr;
+  QLabel* source_label_ = nullptr;
+  QLabel* form_label_ = nullptr;
   QMenu* recent_menu_ = nullptr;
   QTimer progress_timer_;
   bool dialogs_ = true;

@@ -17,6 +17,7 @@ struct SeriesData {
 
 // Latency percentiles in windows of arrival time (finished requests; analysis::latency_windows, as the HTML report).
 struct LatencyOverTime {
+  double window_s = 0;  // width of each window
   std::vector<double> window_mid_s;
   std::map<std::string, std::vector<double>> values;  // "ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99", "e2e_p99"
 };
@@ -49,6 +50,10 @@ struct RunData {
 // Reads a results file. A missing, damaged or foreign file gives nullopt and one message in *error (the file and
 // what is wrong), never an exception or a crash.
 std::optional<RunData> load_run(const std::string& path, std::string* error);
+
+// The latency windows of the requests that arrived in [from_s, to_s] of a results file, `windows` of them over that
+// range: the Charts tab recomputes them when the view zooms. nullopt when the file cannot be read again.
+std::optional<LatencyOverTime> latency_over_time(const std::string& path, double from_s, double to_s, int windows);
 
 // State of racks and servers at time t from the events: a failure/incident on "rack/i" or "server/i" down until the
 // matching repair. Returns the down racks and down servers (global server index).

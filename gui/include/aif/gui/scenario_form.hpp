@@ -31,6 +31,14 @@ class ScenarioForm : public QWidget {
   QString field_error(const QString& key) const;             // the message beside the field ("" when none)
   bool save(const QString& path, QString* error) const;
   bool schema_loaded() const { return !schema_.isEmpty(); }
+  // What the scenario says of itself: its description: key and the comment lines at the top of the file (shown above
+  // the fields).
+  QString about() const;
+  // A field's help (tool tip): what the schema says the key is, its default, and the comment the file has beside or
+  // above it.
+  QString help(const QString& key) const;
+  // The placeholder of an empty field: the default it stands for ("default: 1h").
+  QString placeholder(const QString& key) const;
 
  signals:
   void validated(bool ok, const QString& message);  // after each `aifsim validate` of the edits
@@ -44,7 +52,7 @@ class ScenarioForm : public QWidget {
   };
   QJsonObject schema_for(const QString& key) const;
   QString check_typed(const Field& f, const QString& text) const;  // "" when the text matches the schema
-  void add_field(const QString& key, const QString& label, const QString& value);
+  void add_field(const QString& key, const QString& label, const QString& value, const QString& comment);
   void on_edited(const QString& key);
   void run_validation();
   void show_validation(int exit_code);
@@ -53,6 +61,7 @@ class ScenarioForm : public QWidget {
   QString aifsim_, path_;
   QFormLayout* form_;
   QLabel* status_;
+  QLabel* about_;
   QMap<QString, Field> fields_;
   QTimer debounce_;
   QProcess validator_;

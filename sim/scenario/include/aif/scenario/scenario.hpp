@@ -267,6 +267,11 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
 Scenario load_scenario_text(const std::string& text, const std::string& file_name,
                             const std::vector<std::string>& overrides = {});
 
+// What a valid scenario may not mean to do, one line each: a service that no workload sends requests to (its
+// latencies will be empty). `aifsim validate` and `aifsim run` print them; they never stop a run (an idle service is
+// a fair question for power or failures).
+std::vector<std::string> scenario_warnings(const Scenario& scenario);
+
 // Catalogs (data/hardware.yaml, data/models.yaml). Throw ScenarioError naming the catalog file.
 std::map<std::string, models::DeviceSpec> load_hardware_catalog(const std::string& path);
 std::map<std::string, models::ModelArch> load_model_catalog(const std::string& path);
