@@ -4,7 +4,8 @@
 #  - cli_bad_inputs_catalog: every file of tests/data/bad_* (scenarios, plans, traces, signals, calibration tables)
 #    given to aifsim must exit with exactly 2, with the message docs/reliability.md lists;
 #  - cli_validate_<name>: `aifsim validate` on each scenarios/**/*.yaml must exit with 0;
-#  - python_results_example: analysis/python/ on a results file (skipped without pandas and matplotlib).
+#  - python_results_example: analysis/python/ on a results file (skipped without pandas and matplotlib);
+#  - report_in_browser: a report's charts laid out in headless Chromium (skipped without it).
 set(AIF_SCENARIO_ROOT ${CMAKE_CURRENT_SOURCE_DIR}/..)
 
 # Debian's interpreter: scripts/setup.sh installs python3-jsonschema and python3-yaml for it
@@ -31,6 +32,15 @@ if(TARGET aifsim AND Python3_Interpreter_FOUND)
 endif()
 
 if(TARGET aifsim)
+  # The HTML report in a real browser (scripts/report_in_browser.mjs: headless Chromium through its DevTools pipe):
+  # every chart laid out with its lines. Skipped, and said so, without Node.js or Chromium (CI's time budget leaves
+  # Chromium out; gui_test renders every chart of a report with Qt's SVG renderer instead).
+  add_test(NAME report_in_browser
+           COMMAND sh -c "command -v node >/dev/null && { [ -n \"$CHROMIUM\" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; } || { echo 'SKIP: Node.js or Chromium missing (apt-get install chromium)'; exit 77; }; \"$0\" run \"$1\" -q -o \"$2.h5\" && \"$0\" report \"$2.h5\" -o \"$2.html\" && node \"$3\" \"$2.html\""
+                   $<TARGET_FILE:aifsim> ${CMAKE_CURRENT_SOURCE_DIR}/data/scenarios/reliability_failover.yaml
+                   ${CMAKE_CURRENT_BINARY_DIR}/report_in_browser ${AIF_SCENARIO_ROOT}/scripts/report_in_browser.mjs)
+  set_tests_properties(report_in_browser PROPERTIES LABELS smoke SKIP_RETURN_CODE 77 TIMEOUT 300)
+
   # Every bad input of tests/data/bad_* through aifsim as a user gives it, exit code 2 exactly (1 would be a crash
   # path or an uncaught exception, not a clean rejection), and the catalog in docs/reliability.md as printed.
   if(Python3_Interpreter_FOUND)

@@ -59,7 +59,7 @@ std::string format_metric_value(double value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   char buf[64];
   const double a = std::fabs(value);
-  if ((value == std::floor(value) && a < 1e15) || (a >= 1e6 && a < 1e15)) {
+  if ((value == std::floor(value) && a < 1e15) || (a >= 1e5 && a < 1e15)) {
     std::snprintf(buf, sizeof buf, "%.0f", std::round(a));
     std::string digits = buf, grouped;
     for (size_t i = 0; i < digits.size(); ++i) {

@@ -450,10 +450,11 @@ void headline(Page& page, const std::vector<SummaryEntry>& summary, const std::v
     std::string text = "Key events: ";
     bool first = true;
     for (const auto& [kind, cf] : key) {
-      text += (first ? "" : "; ") + std::to_string(cf.first) + " " + kind + " (first at " + format_metric_value(cf.second) + " s)";
+      text += (first ? "" : "; ") + std::to_string(cf.first) + " " + kind + " (first at " + format_metric_value(cf.second) +
+              " s" + (cf.second > end_s ? ", after the end of the run" : "") + ")";
       first = false;
     }
-    page.body << "<p class=\"key-events\">" << esc(text) << ". They are marked on every time chart.</p>\n";
+    page.body << "<p class=\"key-events\">" << esc(text) << ". Those within the run are marked on every time chart.</p>\n";
   }
   // The energy-per-token variants the summary holds, each defined: they count different energy.
   std::string variants;
@@ -499,16 +500,6 @@ ReportInfo write_results_report(const ResultsReader& r, const std::string& path,
   axis.markers = event_markers(events, end_s);
 
   headline(page, summary, s.has("grid_draw") ? r.series_values("grid_draw") : std::vector<double>{}, events, partial, end_s);
-
-  page.section("summary", "Summary");
-  if (computed) page.note("The file has no /summary; request metrics computed from /requests.");
-  page.body << "<table class=\"summary\"><tr><th>metric</th><th>value</th><th>unit</th><th>meaning</th></tr>\n";
-  for (const SummaryEntry& e : summary) {
-    const GlossaryEntry* g = glossary_entry(e.name);
-    page.body << "<tr><td>" << esc(e.name) << "</td><td class=\"num\">" << fmt_value(e.value) << "</td><td>"
-              << esc(display_unit(e.unit)) << "</td><td class=\"meaning\">" << (g ? esc(g->definition) : "") << "</td></tr>\n";
-  }
-  page.body << "</table>\n";
 
   page.section("power", "Power and grid");
   if (s.time.empty()) {
@@ -573,6 +564,18 @@ ReportInfo write_results_report(const ResultsReader& r, const std::string& path,
   }
 
   events_section(page, events, opt, axis);
+
+  // Every metric after the charts: the headline gave the few a reader starts with.
+  page.section("summary", "Summary");
+  if (computed) page.note("The file has no /summary; request metrics computed from /requests.");
+  page.body << "<table class=\"summary\"><tr><th>metric</th><th>value</th><th>unit</th><th>meaning</th></tr>\n";
+  for (const SummaryEntry& e : summary) {
+    const GlossaryEntry* g = glossary_entry(e.name);
+    page.body << "<tr><td>" << esc(e.name) << "</td><td class=\"num\">" << fmt_value(e.value) << "</td><td>"
+              << esc(display_unit(e.unit)) << "</td><td class=\"meaning\">" << (g ? esc(g->definition) : "") << "</td></tr>\n";
+  }
+  page.body << "</table>\n";
+
 
   page.section("run", "Run and scenario");
   page.body << "<table class=\"meta\"><tr><th>attribute</th><th>value</th></tr>\n";

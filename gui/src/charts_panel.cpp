@@ -94,8 +94,10 @@ void ChartsPanel::show_run(const RunData& run) {
     QChart* chart = view->chart();
     auto* x_axis = new QValueAxis;
     x_axis->setTitleText(time_title);
-    x_axis->setRange(0, std::max(end_s_ / time_scale_, 1e-9));
-    x_axis->applyNiceNumbers();
+    x_axis->setLabelFormat("%g");
+    x_axis->setTickType(QValueAxis::TicksDynamic);
+    x_axis->setTickAnchor(0);
+    set_time_range(x_axis, 0, std::max(end_s_ / time_scale_, 1e-9));
     QAbstractAxis* y_axis = nullptr;
     if (log_y) {
       auto* log_axis = new QLogValueAxis;
@@ -187,7 +189,7 @@ void ChartsPanel::show_run(const RunData& run) {
   for (double v : run.latency.window_mid_s) windows.push_back(v / time_scale_);
   latency_window_s_ = run.latency.window_s;
   // Latency on a log axis: a 25 s spike while replicas load their weights and a 50 ms steady state both read.
-  time_chart(LATENCY_CHART, tr("latency (ms, log scale)"),
+  time_chart(LATENCY_CHART, tr("ms (log)"),
              {{"ttft_p50", tr("TTFT p50"), 1e3, false},
               {"ttft_p99", tr("TTFT p99"), 1e3, false},
               {"tpot_p50", tr("TPOT p50"), 1e3, false},
@@ -204,10 +206,10 @@ void ChartsPanel::show_run(const RunData& run) {
     QChartView* view = add_chart(tr("Latency CDF"));
     QChart* chart = view->chart();
     auto* x_axis = new QLogValueAxis;
-    x_axis->setTitleText(tr("latency (s, log scale)"));
+    x_axis->setTitleText(tr("latency (s, log)"));
     x_axis->setLabelFormat("%g");
     auto* y_axis = new QValueAxis;
-    y_axis->setTitleText(tr("fraction of requests"));
+    y_axis->setTitleText(tr("fraction"));
     y_axis->setRange(0, 1);
     chart->addAxis(x_axis, Qt::AlignBottom);
     chart->addAxis(y_axis, Qt::AlignLeft);
@@ -233,11 +235,18 @@ void ChartsPanel::show_run(const RunData& run) {
   }
 }
 
+void ChartsPanel::set_time_range(QValueAxis* axis, double from, double to) {
+  // The run's own span (not rounded out to 150 for a 120-minute run), ticks at a round step within it.
+  axis->setRange(from, to);
+  axis->setTickInterval(analysis::nice_ticks(from, to, 6).step);
+}
+
 void ChartsPanel::on_range_changed(QValueAxis* source) {
   if (syncing_) return;
   syncing_ = true;
+  source->setTickInterval(analysis::nice_ticks(source->min(), source->max(), 6).step);
   for (const TimeChart& c : time_charts_)
-    if (c.x_axis != source) c.x_axis->setRange(source->min(), source->max());
+    if (c.x_axis != source) set_time_range(c.x_axis, source->min(), source->max());
   syncing_ = false;
   latency_timer_.start();
 }
@@ -245,7 +254,7 @@ void ChartsPanel::on_range_changed(QValueAxis* source) {
 void ChartsPanel::zoom_to(double from_s, double to_s) {
   if (time_charts_.isEmpty()) return;
   if (to_s <= from_s) from_s = 0, to_s = std::max(end_s_, 1e-9);
-  time_charts_.first().x_axis->setRange(from_s / time_scale_, to_s / time_scale_);  // the others follow
+  set_time_range(time_charts_.first().x_axis, from_s / time_scale_, to_s / time_scale_);  // the others follow
   redraw_latency();
 }
 

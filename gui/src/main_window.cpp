@@ -161,6 +161,7 @@ void MainWindow::build_layout() {
   auto* summary_view = new QTableView;
   summary_view->setModel(summary_model_);
   summary_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  summary_view->horizontalHeader()->setSectionResizeMode(3, QHeaderView::Stretch);  // the meaning: the rest, full in the tool tip
   summary_view->verticalHeader()->hide();
   tabs_->addTab(summary_view, tr("Summary"));
   compare_ = new CompareView;
@@ -245,6 +246,18 @@ void MainWindow::build_menus() {
     const QString path = source_dir() + "/scenarios/" + QString::fromLatin1(rel);
     if (QFileInfo::exists(path)) examples->addAction(QString::fromLatin1(rel), this, [this, path] { open_scenario(path); });
   }
+  file->addAction(tr("Open the open run's sce&nario"), this, [this] {
+    // What F5 runs is then what the results show (the --set values it was run with are not applied: the form
+    // shows the file).
+    QString path;
+    if (run_)
+      if (const auto it = run_->meta.find("scenario_path"); it != run_->meta.end()) path = QString::fromStdString(it->second);
+    if (!path.isEmpty() && QFileInfo::exists(path))
+      open_scenario(path);
+    else
+      show_error(tr("No scenario"), tr("The open run's scenario file is not there any more (its text is in the "
+                                       "Summary's run metadata and the HTML report)."));
+  });
   recent_menu_ = file->addMenu(tr("&Recent files"));
   file->addAction(tr("&Save scenario as..."), QKeySequence::Save, this, &MainWindow::save_scenario);
   file->addSeparator();
@@ -364,7 +377,7 @@ QString MainWindow::source_mismatch() const {
   if (!a.isEmpty() && a == b) return {};
   if (a.isEmpty() && QFileInfo(results_scenario).fileName() == QFileInfo(form_->path()).fileName()) return {};
   return tr("The form shows %1, but the results on the right come from %2: Run (F5) runs the form's scenario, not "
-            "the one these results show.")
+            "the one these results show (File > Open the open run's scenario).")
       .arg(QFileInfo(form_->path()).fileName(), results_scenario);
 }
 

@@ -3,6 +3,7 @@
 #include <QPainter>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace aif::gui {
 
@@ -29,11 +30,16 @@ QColor owner_colour(int owner) {
   return palette[static_cast<size_t>(owner) % 8];
 }
 
-const QColor DOWN(200, 40, 40), SPARE(215, 215, 215), FREE(250, 250, 250);
+const QColor DOWN(200, 40, 40), SPARE(215, 215, 215), FREE(250, 250, 250), REPLACEMENT(150, 150, 200);
 
 }  // namespace
 
-TopologyView::TopologyView(QWidget* parent) : QWidget(parent) { setMinimumSize(320, 240); }
+TopologyView::TopologyView(QWidget* parent) : QWidget(parent) {
+  setMinimumSize(320, 240);
+  setToolTip(tr("Switch tiers above the racks; links coloured by their tier's utilization at the cursor (blue 0 %, red "
+                "100 %; grey when the run recorded none). Servers coloured as the box above says; red: down at the "
+                "cursor."));
+}
 
 void TopologyView::set_topology(std::optional<Topology> topology) {
   topology_ = std::move(topology);
@@ -98,6 +104,16 @@ int TopologyView::down_servers() const {
   return n;
 }
 
+int TopologyView::spares_in_use() const {
+  if (!run_ || !topology_) return 0;
+  int taken = 0;
+  for (const auto& e : run_->events) {
+    if (e.time_s > t_s_) break;
+    if (e.kind == "spares_taken") taken += std::atoi(e.detail.c_str());  // "4 spare server(s) for ..."
+  }
+  return std::min(taken, topology_->spare_servers);
+}
+
 double TopologyView::tier_utilization(const std::string& tier) const {
   if (!run_) return std::nan("");
   const SeriesData* s = run_->find("link_util_" + tier);
@@ -130,10 +146,14 @@ void TopologyView::paintEvent(QPaintEvent*) {
   // Switch tiers (top), drawn as rows of boxes: at most 24 per row, the rest counted.
   int fabric_h = 0;
   std::vector<std::pair<QString, int>> rows;  // label, count
+  std::vector<std::string> row_tier;          // the tier of the links from this row down to the next
   if (topology_) {
-    for (const char* role : {"CORE", "SPINE", "ROUTER", "LEAF", "STORAGE_LEAF"}) {
+    for (const char* role : {"CORE", "SPINE", "ROUTER", "LEAF"}) {
       const auto it = topology_->switches.find(role);
-      if (it != topology_->switches.end() && it->second > 0) rows.emplace_back(QString(role).toLower(), it->second);
+      if (it == topology_->switches.end() || it->second <= 0) continue;
+      rows.emplace_back(QString(role).toLower(), it->second);
+      // CORE-SPINE links are the core tier, SPINE-LEAF the leaves' uplinks, between routers the global links.
+      row_tier.push_back(std::string(role) == "CORE" ? "core" : std::string(role) == "ROUTER" ? "global" : "uplink");
     }
     fabric_h = static_cast<int>(rows.size()) * 34 + (rows.empty() ? 0 : 6);
   }
@@ -156,10 +176,9 @@ void TopologyView::paintEvent(QPaintEvent*) {
     if (count > shown) p.drawText(QRectF(right - 60, y + 18, 60, 14), Qt::AlignRight, tr("+%1 more").arg(count - shown));
     row_centres.push_back(centres);
   }
-  // Links between consecutive rows, coloured by the upper tier's utilization at the cursor when recorded.
-  const std::vector<std::string> tier_between = {"core", "uplink", "uplink", "nic"};
+  // Links between consecutive rows, coloured by their tier's utilization at the cursor when the run recorded it.
   for (size_t r = 0; r + 1 < row_centres.size(); ++r) {
-    const double u = tier_utilization(r + 2 == row_centres.size() ? "uplink" : "core");
+    const double u = tier_utilization(row_tier[r]);
     p.setPen(QPen(std::isnan(u) ? QColor(170, 170, 170) : heat(u), 1));
     for (const QPointF& a : row_centres[r])
       for (const QPointF& b : row_centres[r + 1]) p.drawLine(a, QPointF(b.x(), b.y() - 16));
@@ -169,6 +188,21 @@ void TopologyView::paintEvent(QPaintEvent*) {
     p.fillRect(box, QColor(120, 100, 60));
     p.setPen(Qt::white);
     p.drawText(box, Qt::AlignCenter, tr("storage x%1").arg(topology_->storage_nodes));
+    const auto sw = topology_->switches.find("STORAGE_LEAF");
+    p.setPen(text);
+    if (sw != topology_->switches.end())
+      p.drawText(QRectF(box.x() - 20, box.bottom() + 2, box.width() + 20, 14), Qt::AlignRight,
+                 tr("via %1 storage switch%2").arg(sw->second).arg(sw->second == 1 ? "" : "es"));
+  }
+  if (!rows.empty()) {
+    const bool recorded = !std::isnan(tier_utilization("uplink")) || !std::isnan(tier_utilization("nic"));
+    QFont small = p.font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    p.setFont(small);
+    p.setPen(text);
+    p.drawText(QRectF(margin, margin + rows.size() * 34.0 - 12, 70, 14), Qt::AlignLeft,
+               recorded ? tr("links: util.") : tr("links"));
+    p.setFont(font());
   }
   // Racks of servers.
   const int top = margin + fabric_h;
@@ -183,17 +217,22 @@ void TopologyView::paintEvent(QPaintEvent*) {
     for (const QPointF& a : row_centres.back()) p.drawLine(a, QPointF(a.x(), top + 10));
   }
   const bool have_run = run_ != nullptr;
+  const int spares_used = spares_in_use();
+  const int first_spare = topology_ ? topology_->servers() - topology_->spare_servers : 0;
   for (int r = 0; r < n_racks; ++r) {
     const double x = margin + (r % cols) * rack_w, y = top + (r / cols) * rack_h;
     const double w = rack_power_w(r);
     for (int s = 0; s < per_rack; ++s) {
       const int global = r * per_rack + s;
       const bool down = rack_down(r) || (static_cast<size_t>(global) < down_.server_down.size() && down_.server_down[static_cast<size_t>(global)]);
-      const int owner = topology_ && global < topology_->servers() ? topology_->owner[static_cast<size_t>(global)] : -1;
+      int owner = topology_ && global < topology_->servers() ? topology_->owner[static_cast<size_t>(global)] : -1;
+      // A spare taken by replacement replicas runs the service now (the only one, or else an unnamed replacement).
+      const bool replacement = owner == -2 && global - first_spare < spares_used;
+      if (replacement) owner = topology_->services == 1 ? 0 : -3;
       QColor fill(200, 200, 200);
       switch (colour_) {
         case Colour::PLACEMENT:
-          fill = owner >= 0 ? owner_colour(owner) : owner == -2 ? SPARE : FREE;
+          fill = owner >= 0 ? owner_colour(owner) : owner == -2 ? SPARE : owner == -3 ? REPLACEMENT : FREE;
           break;
         case Colour::POWER:
           if (!std::isnan(w)) fill = heat(w / max_w_);
@@ -215,6 +254,7 @@ void TopologyView::paintEvent(QPaintEvent*) {
       p.fillRect(box, down ? DOWN : fill);
       if (down) p.fillRect(box, QBrush(QColor(255, 255, 255, 90), Qt::BDiagPattern));
       else if (owner == -2) p.fillRect(box, QBrush(QColor(150, 150, 150), Qt::FDiagPattern));
+      else if (replacement) p.fillRect(box, QBrush(QColor(255, 255, 255, 160), Qt::Dense6Pattern));
     }
     p.setPen(rack_down(r) ? DOWN : text);
     p.drawRect(QRectF(x + 2, y + 13, rack_w - 4, per_rack * server_h + 1));
@@ -240,6 +280,8 @@ void TopologyView::paintEvent(QPaintEvent*) {
         parts << topology_->owners[i];
       }
       if (topology_->spare_servers > 0) swatch(SPARE, tr("spare"));
+      if (spares_used > 0) swatch(topology_->services == 1 ? owner_colour(0).lighter(115) : REPLACEMENT,
+                                  tr("spare in use (%1, dotted)").arg(spares_used));
       swatch(FREE, tr("free"));
     } else {
       swatch(QColor(120, 190, 120), tr("up"));

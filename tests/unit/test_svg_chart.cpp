@@ -253,8 +253,9 @@ TEST(Glossary, ValuesAndUnitsAsTablesShowThem) {
   EXPECT_EQ(format_metric_value(2160915), "2,160,915");
   EXPECT_EQ(format_metric_value(-1234567), "-1,234,567");
   EXPECT_EQ(format_metric_value(999), "999");
-  EXPECT_EQ(format_metric_value(409166.6), "409167");     // 6 significant digits
-  EXPECT_EQ(format_metric_value(2160915.4), "2,160,915");  // a million and more: whole, grouped
+  EXPECT_EQ(format_metric_value(409166.6), "409,167");    // 100,000 and more: whole, grouped
+  EXPECT_EQ(format_metric_value(2160915.4), "2,160,915");
+  EXPECT_EQ(format_metric_value(1234.5678), "1234.57");    // below: 6 significant digits
   EXPECT_EQ(format_metric_value(0.0123456789), "0.0123457");
   EXPECT_EQ(format_metric_value(0.00012345), "0.000123");
   EXPECT_EQ(format_metric_value(std::nan("")), "\u2014");

@@ -36,7 +36,8 @@ const GlossaryEntry* glossary_entry(const std::string& name, GlossaryKind kind =
 std::string glossary_markdown();
 
 // A value as a table shows it: whole numbers in full with thousands separators ("2,160,915"), others in 6
-// significant digits without an exponent from 0.001 up (values of a million and more rounded to whole numbers),
+// significant digits without an exponent from 0.001 up (values of 100,000 and more rounded to whole numbers, which
+// keeps 6 digits or more),
 // "—" for NaN.
 std::string format_metric_value(double value);
 // A unit as a table shows it: "" for "1" (a count or a ratio), the unit otherwise.

@@ -3,11 +3,13 @@
 // Each chart sits in <figure class="chart" id="chart-<name>">; the ids are listed below so that tests and users can
 // find them.
 //
-// Results file (write_results_report): summary table; chart-power (power levels and grid draw against the grid limit
-// when the file has those series), chart-battery (state of charge), chart-carbon, chart-price; chart-latency-ttft,
-// -tpot, -e2e (p50 and p99 per time window, requests by arrival time); chart-cdf-ttft, -tpot, -e2e; chart-load (busy
-// GPUs, running and waiting requests), chart-fabric (link utilization by tier); chart-events (a lane per event kind)
-// and the event table; the run's metadata and scenario text.
+// Results file (write_results_report): a headline (partial banner, key figures, key events); chart-power (power
+// levels and grid draw against the grid limit when the file has those series), chart-battery (state of charge),
+// chart-carbon, chart-price; chart-latency-ttft, -tpot, -e2e (p50 and p99 per time window, requests by arrival time,
+// log axis); chart-cdf-ttft, -tpot, -e2e (log axis); chart-load (running and waiting requests), chart-busy-gpus,
+// chart-fabric (link utilization by tier); chart-events (a lane per event kind)
+// and the event table; the summary table (each metric with its glossary meaning); the run's metadata and scenario
+// text. Time charts share one time unit and mark the events of event_markers.hpp.
 // Sweep folder (write_sweep_report): chart-axis-<i>-<metric> (metric mean with its 95 % CI over seeds against each
 // numeric axis), chart-frontier (cost or energy against TTFT p99, Pareto-optimal points highlighted), the table of
 // axis combinations and the table of points (failed points with their error).

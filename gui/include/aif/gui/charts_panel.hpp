@@ -56,6 +56,7 @@ class ChartsPanel : public QWidget {
   QChartView* add_chart(const QString& title);
   void clear();
   void on_range_changed(QValueAxis* source);
+  void set_time_range(QValueAxis* axis, double from, double to);
   void redraw_latency();
 
   QGridLayout* grid_;

@@ -33,6 +33,9 @@ class TopologyView : public QWidget {
   // GPU power per GPU of the service on a server at the cursor (W), NaN when none runs there or none recorded.
   double server_service_power_w(int server) const;
   QString legend_text() const { return legend_; }
+  // Spare servers running replacement replicas at the cursor (spares_taken events so far, at most the spares; after
+  // a repair the repaired servers are the new spares, drawn where the service was).
+  int spares_in_use() const;
 
  protected:
   void paintEvent(QPaintEvent* event) override;
