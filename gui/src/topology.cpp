@@ -46,6 +46,8 @@ std::optional<Topology> parse_topology(const QByteArray& json, QString* error) {
   t.owner.assign(static_cast<size_t>(servers), -1);
   for (int s = servers - t.spare_servers; s < servers; ++s)
     if (s >= 0) t.owner[static_cast<size_t>(s)] = -2;
+  t.label.assign(static_cast<size_t>(servers), QString());
+  std::vector<int> first_replica(static_cast<size_t>(servers), -1);
   const QJsonArray services = o.value("services").toArray();
   t.services = static_cast<size_t>(services.size());
   for (int i = 0; i < services.size(); ++i) {
@@ -57,10 +59,20 @@ std::optional<Topology> parse_topology(const QByteArray& json, QString* error) {
     for (const QJsonValue& r : svc.value("replicas").toArray()) {
       const QJsonObject rep = r.toObject();
       const int first = rep.value("server").toInt(), span = std::max(1, rep.value("servers").toInt());
+      const int replica = rep.value("replica").toInt();
       for (int s = first; s < first + span && s < servers; ++s) {
         if (s < 0) continue;
         if (t.owner[static_cast<size_t>(s)] == -1) t.owner[static_cast<size_t>(s)] = i;
         ++per_server[static_cast<size_t>(s)];
+        if (t.owner[static_cast<size_t>(s)] != i) {  // a second service on the server: said with a "+"
+          if (!t.label[static_cast<size_t>(s)].endsWith('+')) t.label[static_cast<size_t>(s)] += '+';
+          continue;
+        }
+        // Replicas of one service share a server in index order: "chat/4-7" for four of them.
+        int& lowest = first_replica[static_cast<size_t>(s)];
+        if (lowest < 0) lowest = replica;
+        t.label[static_cast<size_t>(s)] =
+            name + "/" + QString::number(lowest) + (replica != lowest ? "-" + QString::number(replica) : QString());
       }
     }
   }
@@ -71,7 +83,10 @@ std::optional<Topology> parse_topology(const QByteArray& json, QString* error) {
     const int index = static_cast<int>(t.services) + j;
     for (const QJsonValue& g : job.value("gpus").toArray()) {
       const int s = g.toInt() / t.gpus_per_server;
-      if (s >= 0 && s < servers && t.owner[static_cast<size_t>(s)] == -1) t.owner[static_cast<size_t>(s)] = index;
+      if (s >= 0 && s < servers && t.owner[static_cast<size_t>(s)] == -1) {
+        t.owner[static_cast<size_t>(s)] = index;
+        t.label[static_cast<size_t>(s)] = t.owners.back();
+      }
     }
   }
   return t;

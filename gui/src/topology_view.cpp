@@ -255,6 +255,14 @@ void TopologyView::paintEvent(QPaintEvent*) {
       if (down) p.fillRect(box, QBrush(QColor(255, 255, 255, 90), Qt::BDiagPattern));
       else if (owner == -2) p.fillRect(box, QBrush(QColor(150, 150, 150), Qt::FDiagPattern));
       else if (replacement) p.fillRect(box, QBrush(QColor(255, 255, 255, 160), Qt::Dense6Pattern));
+      // The replica (or job) on the server, where the box has room for it.
+      if (colour_ == Colour::PLACEMENT && topology_ && box.height() >= 14 && global < topology_->servers()) {
+        const QString& label = topology_->label[static_cast<size_t>(global)];
+        if (!label.isEmpty() && p.fontMetrics().horizontalAdvance(label) + 4 <= box.width()) {
+          p.setPen(down ? Qt::white : QColor(30, 30, 30));
+          p.drawText(box, Qt::AlignCenter, label);
+        }
+      }
     }
     p.setPen(rack_down(r) ? DOWN : text);
     p.drawRect(QRectF(x + 2, y + 13, rack_w - 4, per_rack * server_h + 1));

@@ -154,6 +154,10 @@ class GuiTest : public QObject {
     // One server per replica of the chat service (tp 8 on 8-GPU servers).
     QCOMPARE(sc["services"][0]["tp"].as<int>(), sc["facility"]["gpus_per_server"].as<int>());
     QCOMPARE(t->count_servers(0), sc["services"][0]["replicas"].as<int>());
+    // Replicas packed in order, one per server: server k holds chat/k; the spares (the last 4 servers) none.
+    QCOMPARE(t->label[0], QString("chat/0"));
+    QCOMPARE(t->label[31], QString("chat/31"));
+    QVERIFY(t->label[35].isEmpty());
     w.topology()->resize(900, 500);
     w.topology()->grab();  // paints it: the legend names what the colours stand for
     QVERIFY2(w.topology()->legend_text().contains("chat"), qPrintable(w.topology()->legend_text()));

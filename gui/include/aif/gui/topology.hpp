@@ -22,6 +22,7 @@ struct Topology {
   std::vector<QString> owners;  // names of the services, then of the jobs
   size_t services = 0;
   std::map<std::string, std::vector<int>> replicas_on_server;  // service name -> replicas per server
+  std::vector<QString> label;  // per server: the replica on it ("chat/3"; "chat/0-1" for several), or the job
 
   int servers() const { return racks * servers_per_rack; }
   int switch_count() const;
