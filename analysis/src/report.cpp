@@ -92,11 +92,6 @@ void write_page(const std::string& path, const std::string& html) {
   }
 }
 
-std::pair<std::string, double> time_unit(double span_s) { return time_display_unit(span_s); }
-std::pair<std::string, double> scaled_unit(double max_abs, const std::string& unit) {
-  return scaled_display_unit(max_abs, unit);
-}
-
 double max_abs_finite(const std::vector<double>& v) {
   double m = 0;
   for (double x : v)
@@ -155,7 +150,7 @@ void time_series_chart(Page& page, const SeriesSet& s, const TimeAxis& axis, con
   }
   const std::string& tname = axis.unit;
   const double tscale = axis.scale;
-  const auto [uname, uscale] = base_unit.empty() ? std::pair<std::string, double>{"", 1} : scaled_unit(biggest, base_unit);
+  const auto [uname, uscale] = base_unit.empty() ? std::pair<std::string, double>{"", 1} : scaled_display_unit(biggest, base_unit);
   Chart c;
   c.title = title;
   c.x_label = "time (" + tname + ")";
@@ -194,7 +189,7 @@ void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt
   const double width = (p.t1 - p.t0) / p.windows;
   for (size_t m = 0; m < 3; ++m) {
     if (p.overall[m].count() == 0) continue;
-    const auto [uname, uscale] = scaled_unit(p.overall[m].quantile(99), "s");
+    const auto [uname, uscale] = scaled_display_unit(p.overall[m].quantile(99), "s");
     Chart c;
     c.title = std::string(METRIC_TITLES[m]) + " over time";
     c.x_label = "arrival time (" + tname + ")";
@@ -223,7 +218,7 @@ void latency_charts(Page& page, const ResultsReader& r, const ReportOptions& opt
   }
   for (size_t m = 0; m < 3; ++m) {
     if (p.overall[m].count() == 0) continue;
-    const auto [uname, uscale] = scaled_unit(p.overall[m].quantile(99), "s");
+    const auto [uname, uscale] = scaled_display_unit(p.overall[m].quantile(99), "s");
     Chart c;
     c.title = std::string("CDF of ") + METRIC_TITLES[m];
     c.x_label = std::string(METRIC_SHORT[m]) + " (" + uname + ", log scale)";
@@ -384,22 +379,22 @@ std::string energy_text(double kwh) {
 }
 
 std::string power_text(double w) {
-  const auto [unit, scale] = scaled_unit(std::fabs(w), "W");
+  const auto [unit, scale] = scaled_display_unit(std::fabs(w), "W");
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.4g %s", w / scale, unit.c_str());
   return buf;
 }
 
 std::string latency_text(double s) {
-  const auto [unit, scale] = scaled_unit(s, "s");
+  const auto [unit, scale] = scaled_display_unit(s, "s");
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.3g %s", s / scale, unit.c_str());
   return buf;
 }
 
 // The headline: the few numbers a reader looks for first, each with what it is, before any table or chart.
-void headline(Page& page, const std::vector<SummaryEntry>& summary, const std::vector<double>& grid_draw,
-              const std::vector<EventRecord>& events, bool partial, double end_s) {
+void headline(Page& page, const std::vector<SummaryEntry>& summary, const std::vector<EventRecord>& events,
+              bool partial, double end_s) {
   if (partial)
     page.body << "<p class=\"banner partial\"><b>Partial run.</b> The run was stopped before the end of its duration; "
                  "every figure below covers the simulated time up to the stop ("
@@ -424,8 +419,8 @@ void headline(Page& page, const std::vector<SummaryEntry>& summary, const std::v
   double pue = value_of(summary, "power.mean_pue");
   if (!std::isfinite(pue) && std::isfinite(facility) && it > 0) pue = facility / it;
   if (std::isfinite(pue)) cells.emplace_back(format_metric_value(std::round(pue * 1000) / 1000), "PUE (facility energy / IT energy)");
-  double peak = value_of(summary, "power.peak_grid_draw"), p95 = value_of(summary, "power.p95_grid_draw");
-  if (!std::isfinite(peak) && any_finite(grid_draw)) peak = max_abs_finite(grid_draw);
+  // The power manager writes both these and the grid_draw series: a file without them has no grid draw to give.
+  const double peak = value_of(summary, "power.peak_grid_draw"), p95 = value_of(summary, "power.p95_grid_draw");
   if (std::isfinite(peak))
     cells.emplace_back(power_text(peak), "peak grid draw" + (std::isfinite(p95) ? " (p95 " + power_text(p95) + ")" : std::string()));
   if (const double carbon = value_of(summary, "power.carbon"); std::isfinite(carbon))
@@ -489,17 +484,19 @@ ReportInfo write_results_report(const ResultsReader& r, const std::string& path,
   for (const SeriesSpec& spec : r.series()) s.specs[spec.name] = spec;
   s.time = r.series_time();
   const std::vector<EventRecord> events = r.events();
-  // One time unit for every chart: from the run's end (its simulated time, else its last sample or event).
+  // One time unit for every chart: from the run's end (its simulated time, else its last sample, else its last event).
   double end_s = value_of(summary, "simulated_time");
-  if (!std::isfinite(end_s) || end_s <= 0) end_s = s.time.empty() ? 0 : s.time.back();
-  if (s.time.empty() && !std::isfinite(value_of(summary, "simulated_time")))
+  if (!(end_s > 0) && !s.time.empty()) end_s = s.time.back();
+  if (!(end_s > 0)) {
+    end_s = 0;
     for (const EventRecord& e : events)
       if (std::isfinite(e.time_s)) end_s = std::max(end_s, e.time_s);
+  }
   TimeAxis axis;
-  std::tie(axis.unit, axis.scale) = time_unit(end_s);
+  std::tie(axis.unit, axis.scale) = time_display_unit(end_s);
   axis.markers = event_markers(events, end_s);
 
-  headline(page, summary, s.has("grid_draw") ? r.series_values("grid_draw") : std::vector<double>{}, events, partial, end_s);
+  headline(page, summary, events, partial, end_s);
 
   page.section("power", "Power and grid");
   if (s.time.empty()) {
@@ -676,7 +673,7 @@ ReportInfo write_sweep_report(const std::string& dir, const std::string& path, c
       const std::string munit = unit_of(m.name);
       double biggest = 0;
       for (size_t c = 0; c < combo_values.size(); ++c) biggest = std::max(biggest, std::fabs(combo_stat(c, m.name).mean));
-      const auto [uname, uscale] = munit == "s" ? scaled_unit(biggest, "s") : std::pair<std::string, double>{munit, 1};
+      const auto [uname, uscale] = munit == "s" ? scaled_display_unit(biggest, "s") : std::pair<std::string, double>{munit, 1};
       Chart chart;
       chart.title = m.title + " vs " + t.axes[a].first;
       chart.x_label = t.axes[a].first + (unit.empty() ? "" : " (" + unit + ")");
@@ -736,7 +733,7 @@ ReportInfo write_sweep_report(const std::string& dir, const std::string& path, c
     }
     const std::vector<size_t> front = pareto_front(fx, fy);
     pareto.insert(front.begin(), front.end());
-    const auto [uname, uscale] = scaled_unit(max_abs_finite(fy), "s");
+    const auto [uname, uscale] = scaled_display_unit(max_abs_finite(fy), "s");
     Chart chart;
     chart.title = latency_metric + " vs " + cost_metric;
     chart.x_label = cost_metric + " (" + unit_of(cost_metric) + ")";

@@ -59,6 +59,12 @@ std::vector<LegendEntry> legend_layout(const Chart& chart, double left) {
 
 bool finite(double v) { return std::isfinite(v); }
 
+// A point the chart can place: finite, and positive on a log axis. Used for the axis range, the "no data" test and
+// every style, so that all three agree.
+bool drawable(const Chart& chart, double x, double y) {
+  return finite(x) && finite(y) && !(chart.x_log && x <= 0) && !(chart.y_log && y <= 0);
+}
+
 }  // namespace
 
 Ticks nice_ticks(double lo, double hi, int max_ticks) {
@@ -169,8 +175,7 @@ ChartLayout chart_layout(const Chart& chart) {
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_lo = x_lo, y_hi = -x_lo;
   for (const ChartSeries& s : chart.series) {
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
-      if (!finite(s.x[i]) || !finite(s.y[i])) continue;
-      if ((chart.x_log && s.x[i] <= 0) || (chart.y_log && s.y[i] <= 0)) continue;
+      if (!drawable(chart, s.x[i], s.y[i])) continue;
       x_lo = std::min(x_lo, s.x[i]);
       x_hi = std::max(x_hi, s.x[i]);
       const double e = i < s.y_err.size() && finite(s.y_err[i]) ? std::fabs(s.y_err[i]) : 0;
@@ -278,7 +283,7 @@ std::string render_svg(const Chart& chart) {
   bool any = false;
   for (const ChartSeries& s : chart.series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
-      any |= finite(s.x[i]) && finite(s.y[i]) && !(chart.x_log && s.x[i] <= 0) && !(chart.y_log && s.y[i] <= 0);
+      any |= drawable(chart, s.x[i], s.y[i]);
   if (!any)
     o << "<text x=\"" << px((l.left + l.right) / 2) << "\" y=\"" << px((l.top + l.bottom) / 2)
       << "\" text-anchor=\"middle\" fill=\"#999\">no data</text>\n";
@@ -291,7 +296,7 @@ std::string render_svg(const Chart& chart) {
     const size_t n = std::min(s.x.size(), s.y.size());
     if (s.style == SeriesStyle::SCATTER) {
       for (size_t i = 0; i < n; ++i) {
-        if (!finite(s.x[i]) || !finite(s.y[i])) continue;
+        if (!drawable(chart, s.x[i], s.y[i])) continue;
         const double cx = l.px_x(s.x[i]), cy = l.px_y(s.y[i]);
         // A bar under a pixel is rounding noise (a mean over identical values), not a spread worth drawing.
         const double e = i < s.y_err.size() && finite(s.y_err[i]) ? std::fabs(s.y_err[i]) : 0;
@@ -307,16 +312,13 @@ std::string render_svg(const Chart& chart) {
       continue;
     }
     // LINE / STEP: one polyline per run of finite points (on a log axis, of positive ones).
-    const auto drawable = [&](size_t j) {
-      return finite(s.x[j]) && finite(s.y[j]) && !(chart.x_log && s.x[j] <= 0) && !(chart.y_log && s.y[j] <= 0);
-    };
     size_t i = 0;
     while (i < n) {
-      while (i < n && !drawable(i)) ++i;
+      while (i < n && !drawable(chart, s.x[i], s.y[i])) ++i;
       if (i == n) break;
       std::string points;
       double prev_y = NaN;
-      for (; i < n && drawable(i); ++i) {
+      for (; i < n && drawable(chart, s.x[i], s.y[i]); ++i) {
         const double x = l.px_x(s.x[i]), y = l.px_y(s.y[i]);
         if (s.style == SeriesStyle::STEP && finite(prev_y)) points += px(x) + "," + px(prev_y) + " ";
         points += px(x) + "," + px(y) + " ";

@@ -14,6 +14,12 @@ QString format_value(double v) { return QString::fromStdString(analysis::format_
 void SummaryModel::set_entries(std::vector<analysis::SummaryEntry> entries) {
   beginResetModel();
   entries_ = std::move(entries);
+  // Looked up once here: data() is called for every cell and role at each repaint.
+  meanings_.clear();
+  for (const analysis::SummaryEntry& e : entries_) {
+    const analysis::GlossaryEntry* g = analysis::glossary_entry(e.name);
+    meanings_.push_back(g ? QString::fromStdString(g->definition) : tr("(not in the glossary)"));
+  }
   endResetModel();
 }
 int SummaryModel::rowCount(const QModelIndex& parent) const {
@@ -23,8 +29,7 @@ int SummaryModel::columnCount(const QModelIndex& parent) const { return parent.i
 QVariant SummaryModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid()) return {};
   const auto& e = entries_[static_cast<size_t>(index.row())];
-  const analysis::GlossaryEntry* g = analysis::glossary_entry(e.name);
-  const QString meaning = g ? QString::fromStdString(g->definition) : tr("(not in the glossary)");
+  const QString& meaning = meanings_[static_cast<size_t>(index.row())];
   if (role == Qt::ToolTipRole) return QString::fromStdString(e.name) + "\n" + meaning;
   if (role == Qt::TextAlignmentRole && index.column() == 1) return int(Qt::AlignRight | Qt::AlignVCenter);
   if (role != Qt::DisplayRole) return {};

@@ -43,7 +43,25 @@ TopologyView::TopologyView(QWidget* parent) : QWidget(parent) {
 
 void TopologyView::set_topology(std::optional<Topology> topology) {
   topology_ = std::move(topology);
+  index_service_power();
   update();
+}
+
+void TopologyView::index_service_power() {
+  // Once per run and topology (a paint asks for every server): each service's GPU power series and its GPU count,
+  // and the largest power per GPU over the run (the top of the colour scale).
+  service_power_.clear();
+  max_gpu_w_ = 1;
+  if (!run_ || !topology_) return;
+  for (size_t i = 0; i < topology_->services; ++i) {
+    ServicePower sp;
+    sp.series = run_->find("service." + topology_->owners[i].toStdString() + ".gpu_power");
+    sp.gpus = topology_->count_servers(static_cast<int>(i)) * topology_->gpus_per_server;
+    if (sp.series && sp.gpus > 0)
+      for (double v : sp.series->values)
+        if (std::isfinite(v)) max_gpu_w_ = std::max(max_gpu_w_, v / sp.gpus);
+    service_power_.push_back(sp);
+  }
 }
 
 int TopologyView::racks() const { return topology_ ? topology_->racks : run_ ? run_->racks : 0; }
@@ -55,7 +73,6 @@ void TopologyView::show_run(const RunData* run) {
   run_ = run;
   peak_w_.clear();
   max_w_ = 1;
-  max_gpu_w_ = 1;
   if (run_ && run_->rack_power) {
     const auto& rp = *run_->rack_power;
     peak_w_.assign(rp.racks(), 0.f);
@@ -64,15 +81,7 @@ void TopologyView::show_run(const RunData* run) {
         if (!std::isnan(rp.at(s, r))) peak_w_[r] = std::max(peak_w_[r], rp.at(s, r));
     for (float p : peak_w_) max_w_ = std::max(max_w_, p);
   }
-  if (run_ && topology_) {
-    for (size_t i = 0; i < topology_->services; ++i) {
-      const SeriesData* s = run_->find("service." + topology_->owners[i].toStdString() + ".gpu_power");
-      const int servers = topology_->count_servers(static_cast<int>(i));
-      if (!s || servers == 0) continue;
-      for (double v : s->values)
-        if (std::isfinite(v)) max_gpu_w_ = std::max(max_gpu_w_, v / (servers * topology_->gpus_per_server));
-    }
-  }
+  index_service_power();
   set_cursor(0);
 }
 
@@ -124,11 +133,10 @@ double TopologyView::tier_utilization(const std::string& tier) const {
 double TopologyView::server_service_power_w(int server) const {
   if (!run_ || !topology_ || server < 0 || server >= topology_->servers()) return std::nan("");
   const int owner = topology_->owner[static_cast<size_t>(server)];
-  if (owner < 0 || static_cast<size_t>(owner) >= topology_->services) return std::nan("");
-  const SeriesData* s = run_->find("service." + topology_->owners[static_cast<size_t>(owner)].toStdString() + ".gpu_power");
-  const int servers = topology_->count_servers(owner);
-  if (!s || s->values.empty() || servers == 0) return std::nan("");
-  return s->values[std::min(run_->sample_at(t_s_), s->values.size() - 1)] / (servers * topology_->gpus_per_server);
+  if (owner < 0 || static_cast<size_t>(owner) >= service_power_.size()) return std::nan("");
+  const ServicePower& sp = service_power_[static_cast<size_t>(owner)];
+  if (!sp.series || sp.series->values.empty() || sp.gpus == 0) return std::nan("");
+  return sp.series->values[std::min(run_->sample_at(t_s_), sp.series->values.size() - 1)] / sp.gpus;
 }
 
 void TopologyView::paintEvent(QPaintEvent*) {

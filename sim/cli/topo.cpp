@@ -119,10 +119,6 @@ nlohmann::json topology_json(const sim::Scenario& sc, const models::Fabric& f, c
   for (int s = 0; s < f.num_servers(); ++s) leaf_of.push_back(f.leaf_of_gpu(s * params.gpus_per_server));
   out["leaf_of_server"] = leaf_of;
   json services = json::array();
-  std::vector<bool> free(static_cast<size_t>(f.num_gpus()), true);
-  const size_t spare_from = free.size() - static_cast<size_t>(sc.failures.spare_servers) *
-                                              static_cast<size_t>(sc.facility.gpus_per_server);
-  for (size_t g = spare_from; g < free.size(); ++g) free[g] = false;
   const std::vector<sim::ReplicaSlot> slots = sim::place_replica_slots(sc);
   for (size_t s = 0; s < sc.services.size(); ++s) {
     json replicas = json::array();
@@ -134,13 +130,12 @@ nlohmann::json topology_json(const sim::Scenario& sc, const models::Fabric& f, c
                           {"gpus", slot.gpus},
                           {"servers", slot.span},
                           {"initial", slot.replica < sc.services[s].total_replicas()}});
-      const int first = slot.server * sc.facility.gpus_per_server + slot.first_gpu;
-      for (int g = 0; g < slot.gpus; ++g) free[static_cast<size_t>(first + g)] = false;
     }
     services.push_back({{"name", sc.services[s].name}, {"replicas", replicas}});
   }
   out["services"] = services;
   json jobs = json::array();
+  std::vector<bool> free = sim::gpus_free_for_jobs(sc, slots);
   const std::vector<sim::JobLayout> layouts = sim::place_jobs(sc, f, free);
   for (size_t j = 0; j < sc.jobs.size() && j < layouts.size(); ++j)
     jobs.push_back({{"name", sc.jobs[j].name}, {"gpus", layouts[j].gpus}});

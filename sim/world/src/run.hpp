@@ -23,6 +23,7 @@
 #include "aif/world/simulation.hpp"
 #include "aif/models/arrivals.hpp"
 #include "aif/models/fabric.hpp"
+#include "aif/world/placement.hpp"
 #include "aif/world/platform.hpp"
 #include "aif/inputs/trace.hpp"
 #include "link_monitor.hpp"
@@ -141,6 +142,7 @@ class Run {
   std::vector<Service> services_;
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<int> replica_first_gpu_;  // global GPU id of each replica's first GPU (its tp x pp GPUs follow)
+  std::vector<ReplicaSlot> replica_slots_;  // where place_replicas put them (place_training_jobs works around them)
   std::vector<std::pair<std::string, std::string>> perf_notes_;  // service -> how its step times are computed
   std::unique_ptr<LinkMonitor> links_;
   std::unique_ptr<PowerManager> power_;

@@ -61,10 +61,21 @@ std::vector<ReplicaSlot> place_replica_slots(const Scenario& sc) {
   return slots;
 }
 
+std::vector<bool> gpus_free_for_jobs(const Scenario& sc, const std::vector<ReplicaSlot>& slots) {
+  const int per_server = sc.facility.gpus_per_server;
+  std::vector<bool> free(static_cast<size_t>(sc.facility.racks * sc.facility.servers_per_rack * per_server), true);
+  const size_t spare_from = free.size() - static_cast<size_t>(sc.failures.spare_servers) * static_cast<size_t>(per_server);
+  for (size_t g = spare_from; g < free.size(); ++g) free[g] = false;
+  for (const ReplicaSlot& slot : slots)
+    for (int g = 0; g < slot.gpus; ++g) free[static_cast<size_t>(slot.server * per_server + slot.first_gpu + g)] = false;
+  return free;
+}
+
 void Run::place_replicas() {
   const int per_server = sc_.facility.gpus_per_server;
   const int servers = sc_.facility.racks * sc_.facility.servers_per_rack;
-  const std::vector<ReplicaSlot> slots = place_replica_slots(sc_);
+  replica_slots_ = place_replica_slots(sc_);
+  const std::vector<ReplicaSlot>& slots = replica_slots_;
   size_t next_slot = 0;
   ReplicaSinks sinks;
   sinks.request_done = [this](const analysis::RequestRecord& r) { on_request_done(r); };
@@ -188,13 +199,7 @@ void Run::place_replicas() {
 // as one actor. Their GPUs still count as spare in the power model.
 void Run::place_training_jobs() {
   if (sc_.jobs.empty()) return;
-  std::vector<bool> free(platform_.gpus.size(), true);
-  const size_t spare_from = platform_.gpus.size() - static_cast<size_t>(sc_.failures.spare_servers) *
-                                                        static_cast<size_t>(sc_.facility.gpus_per_server);
-  for (size_t g = spare_from; g < free.size(); ++g) free[g] = false;
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    for (int g = 0; g < replicas_[r]->gpus(); ++g) free[static_cast<size_t>(replica_first_gpu_[r] + g)] = false;
-  }
+  std::vector<bool> free = gpus_free_for_jobs(sc_, replica_slots_);
   const std::vector<JobLayout> layouts = place_jobs(sc_, fabric_, free);
   TrainingJobSinks sinks;
   sinks.step = [this](const analysis::JobStepRecord& s) { writer_.add_job_step(s); };

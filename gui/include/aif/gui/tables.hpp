@@ -18,6 +18,7 @@ class SummaryModel : public QAbstractTableModel {
 
  private:
   std::vector<analysis::SummaryEntry> entries_;
+  std::vector<QString> meanings_;  // per entry: its glossary definition
 };
 
 class EventsModel : public QAbstractTableModel {

@@ -43,6 +43,7 @@ class TopologyView : public QWidget {
  private:
   int racks() const;
   int servers_per_rack() const;
+  void index_service_power();
   const RunData* run_ = nullptr;
   std::optional<Topology> topology_;
   double t_s_ = 0;
@@ -50,6 +51,11 @@ class TopologyView : public QWidget {
   DownState down_;
   std::vector<float> peak_w_;  // per rack over the run
   float max_w_ = 1;
+  struct ServicePower {
+    const SeriesData* series = nullptr;  // service.<name>.gpu_power of the run
+    int gpus = 0;                        // the service's GPUs in the topology
+  };
+  std::vector<ServicePower> service_power_;  // per service of the topology
   double max_gpu_w_ = 1;  // largest service GPU power per GPU over the run
   QString legend_;
 };

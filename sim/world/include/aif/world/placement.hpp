@@ -22,4 +22,8 @@ struct ReplicaSlot {
 // take nothing. Throws ScenarioError (services[i].replicas) when a replica does not fit.
 std::vector<ReplicaSlot> place_replica_slots(const Scenario& scenario);
 
+// The GPUs training jobs may take (place_jobs): every GPU but those of the spare servers and those the replica slots
+// hold. Indexed by global GPU id.
+std::vector<bool> gpus_free_for_jobs(const Scenario& scenario, const std::vector<ReplicaSlot>& slots);
+
 }  // namespace aif::sim
